@@ -3,24 +3,40 @@
 //! what [`obs_sdk::catalogue`] lists.
 //!
 //! The JSON in `dashboards/` and the YAML in `alert-rules/` at the top of the repository are this
-//! crate's output for the default [`Thresholds`]; a test fails when they drift apart.
+//! crate's output for the default [`Thresholds`]; a test fails when they drift apart
+//! (`OBS_BLESS=1 cargo test -p obs-mixin` rewrites them). Both directories are also embedded
+//! ([`DASHBOARDS_DIR`], [`ALERT_RULES_DIR`]) so an installed `obs-gen` needs no checkout.
+//!
+//! ```
+//! let dashboards = obs_mixin::dashboards();
+//! assert!(dashboards.iter().any(|d| d.uid == "obs-service-overview"));
+//! for d in &dashboards {
+//!     assert!(obs_mixin::contract::check_dashboard(&d.json).is_empty());
+//!     assert!(obs_mixin::lint::lint_dashboard(&d.json).is_empty());
+//! }
+//! let rules = obs_mixin::rule_files(&obs_mixin::Thresholds::default());
+//! for file in &rules {
+//!     assert!(obs_mixin::contract::check_rule_file(&file.yaml).is_empty());
+//! }
+//! ```
 
-/// Alert thresholds and `for` durations. Every field has a documented default; `obs-gen` fills
-/// them from the `[alerts]` table of `obs.toml`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Thresholds {
-    /// Ratio of 5xx responses above which `HighErrorRate` fires. Default `0.05`.
-    pub error_ratio: f64,
-    /// How long the error ratio must stay high. Default `"5m"`.
-    pub error_ratio_for: String,
-}
+pub mod contract;
+pub mod dashboards;
+pub mod exporters;
+pub mod lint;
+pub mod rules;
+mod thresholds;
 
-impl Default for Thresholds {
-    fn default() -> Self {
-        Self { error_ratio: 0.05, error_ratio_for: "5m".into() }
-    }
-}
+pub use thresholds::{Thresholds, ThresholdsError};
+
+/// The checked-in `dashboards/` directory (provisioned form), embedded at build time.
+pub static DASHBOARDS_DIR: include_dir::Dir<'_> =
+    include_dir::include_dir!("$CARGO_MANIFEST_DIR/../dashboards");
+
+/// The checked-in `alert-rules/` directory (rules for [`Thresholds::default`] and their promtool
+/// unit tests under `tests/`), embedded at build time.
+pub static ALERT_RULES_DIR: include_dir::Dir<'_> =
+    include_dir::include_dir!("$CARGO_MANIFEST_DIR/../alert-rules");
 
 /// One bundled Grafana dashboard.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +54,16 @@ pub struct Dashboard {
     pub json: serde_json::Value,
 }
 
+impl Dashboard {
+    /// The dashboard as pretty-printed JSON with a trailing newline: exactly the bytes of the
+    /// checked-in file.
+    pub fn to_json_string(&self) -> String {
+        let mut text = serde_json::to_string_pretty(&self.json).expect("a JSON value serialises");
+        text.push('\n');
+        text
+    }
+}
+
 /// Fixed datasource uids the provisioned dashboards reference; `obs-gen` provisions the
 /// datasources under exactly these uids.
 pub mod datasource_uids {
@@ -49,14 +75,16 @@ pub mod datasource_uids {
     pub const TEMPO: &str = "obs-tempo";
 }
 
-/// Every bundled dashboard. (Stub: filled in by the dashboards work.)
+/// Every bundled dashboard, in its provisioned form.
 pub fn dashboards() -> Vec<Dashboard> {
-    Vec::new()
+    dashboards::all()
 }
 
-/// The form of a dashboard that Grafana's UI "Import" accepts: datasources become `__inputs`.
+/// The form of a dashboard that Grafana's UI "Import" accepts: datasources become `__inputs`
+/// (`DS_PROMETHEUS`, `DS_LOKI`), with `__requires` naming Grafana, the datasources and the panel
+/// types used.
 pub fn for_import(dashboard: &Dashboard) -> serde_json::Value {
-    dashboard.json.clone()
+    dashboards::for_import(&dashboard.json)
 }
 
 /// One Prometheus rule file.
@@ -68,8 +96,14 @@ pub struct RuleFile {
     pub yaml: String,
 }
 
-/// Every rule file, with thresholds filled from `thresholds`. (Stub: filled in by the rules work.)
+/// Every rule file, with thresholds filled from `thresholds`.
 pub fn rule_files(thresholds: &Thresholds) -> Vec<RuleFile> {
-    let _ = thresholds;
-    Vec::new()
+    rules::files(thresholds)
+}
+
+/// The promtool unit-test files (`alert-rules/tests/*.yaml`) for the rules of
+/// [`Thresholds::default`]: a firing and a not-firing case for every alert. The rule files they
+/// reference are named relative to the test file (`../<rule file>`).
+pub fn rule_test_files() -> Vec<RuleFile> {
+    rules::test_files()
 }

@@ -1,0 +1,1 @@
+//! Metric lists of the exporters the stack ships, checked in under `mixin/exporters/`.

@@ -1,0 +1,233 @@
+//! The mixin's configuration object: every alert threshold, every `for` duration and the job
+//! selectors, each with a documented default.
+
+use std::fmt;
+
+macro_rules! thresholds {
+    ($( $(#[doc = $doc:literal])+ $field:ident : $ty:ty = $default:expr ;)+) => {
+        /// Alert thresholds, `for` durations and job selectors. Every field has a documented
+        /// default; `obs-gen` fills them from the `[alerts]` table of `obs.toml`. Unknown keys are
+        /// rejected, missing keys take the default.
+        ///
+        /// ```
+        /// let t: obs_mixin::Thresholds = serde_json::from_str(r#"{"error_ratio": 0.1}"#).unwrap();
+        /// assert_eq!(t.error_ratio, 0.1);
+        /// assert_eq!(t.error_ratio_for, "5m");
+        /// assert!(t.validate().is_ok());
+        /// ```
+        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct Thresholds {
+            $( $(#[doc = $doc])+ pub $field: $ty, )+
+        }
+
+        impl Default for Thresholds {
+            fn default() -> Self {
+                Self { $( $field: $default.into(), )+ }
+            }
+        }
+
+        /// Name and documentation of every [`Thresholds`] field, in declaration order.
+        pub(crate) const FIELD_DOCS: &[(&str, &str)] = &[
+            $( (stringify!($field), concat!($($doc, "\n"),+)), )+
+        ];
+    };
+}
+
+thresholds! {
+    /// Regular expression matching the Prometheus `job` of your services (the targets running
+    /// obs-sdk or an OpenTelemetry SDK). Default `".+"` (every job). `obs-gen` sets it to the
+    /// services of `obs.toml`; narrow it by hand if exporters of your own share the process
+    /// metrics alerts.
+    service_job_regex: String = ".+";
+    /// `job` of the node-exporter targets, for `HostDown` and the disk alerts. Default `"node"`.
+    /// Change it when your scrape config names the job differently.
+    node_job: String = "node";
+    /// `job` of the postgres-exporter targets. Default `"postgres"`.
+    postgres_job: String = "postgres";
+    /// `job` of the redis-exporter targets. Default `"redis"`.
+    redis_job: String = "redis";
+    /// How long a target must fail its scrapes before `TargetDown` fires. Default `"5m"`. Raise it
+    /// for targets that restart slowly.
+    target_down_for: String = "5m";
+    /// How long Prometheus must have no target at all for the services before
+    /// `ServiceTargetsAbsent` fires. Default `"10m"`.
+    targets_absent_for: String = "10m";
+    /// Ratio of 5xx responses above which `HighErrorRate` fires. Default `0.05`. Lower it for
+    /// services with a strict availability objective.
+    error_ratio: f64 = 0.05;
+    /// How long the 5xx ratio must stay high. Default `"5m"`.
+    error_ratio_for: String = "5m";
+    /// p99 request latency, in seconds, above which `HighLatency` fires. Default `1.0`. Set it
+    /// just above your latency objective; values between bucket bounds are interpolated.
+    latency_p99_seconds: f64 = 1.0;
+    /// How long p99 latency must stay high. Default `"10m"`.
+    latency_p99_for: String = "10m";
+    /// Requests in flight per instance above which `HighActiveRequests` (saturation) fires.
+    /// Default `100`. Set it a little below the concurrency your service is sized for.
+    active_requests: f64 = 100.0;
+    /// How long active requests must stay high. Default `"10m"`.
+    active_requests_for: String = "10m";
+    /// Number of restarts within `restarts_window` at which `ProcessCrashLooping` fires.
+    /// Default `3`.
+    restarts: f64 = 3.0;
+    /// Window over which restarts are counted. Default `"30m"`.
+    restarts_window: String = "30m";
+    /// How long the restart count must stay at or above `restarts`. Default `"1m"`.
+    restarts_for: String = "1m";
+    /// Resident memory, in bytes, above which `ProcessHighMemory` fires. Default `1073741824`
+    /// (1 GiB). Set it to about 80% of the memory limit of your containers.
+    memory_bytes: f64 = 1_073_741_824.0;
+    /// How long resident memory must stay high. Default `"15m"`.
+    memory_for: String = "15m";
+    /// Ratio of open to maximum file descriptors above which `ProcessHighFileDescriptors` fires.
+    /// Default `0.8`.
+    fd_ratio: f64 = 0.8;
+    /// How long file descriptor use must stay high. Default `"10m"`.
+    fd_for: String = "10m";
+    /// Ratio of free space below which `HostDiskAlmostFull` fires. Default `0.1` (10% left).
+    /// Raise it for disks that fill quickly.
+    disk_free_ratio: f64 = 0.1;
+    /// How long free space must stay low. Default `"5m"`.
+    disk_full_for: String = "5m";
+    /// `HostDiskFillingUp` fires when the trend of the last `disk_fill_window` predicts a full
+    /// disk within this many hours. Default `24`.
+    disk_fill_hours: f64 = 24.0;
+    /// Window the disk trend is computed over (`predict_linear`). Default `"6h"`.
+    disk_fill_window: String = "6h";
+    /// How long the prediction must hold before `HostDiskFillingUp` fires. Default `"1h"`.
+    disk_filling_for: String = "1h";
+    /// How long a node-exporter target must be down before `HostDown` fires. Default `"5m"`.
+    host_down_for: String = "5m";
+    /// How long postgres-exporter must fail to reach PostgreSQL before `PostgresDown` fires.
+    /// Default `"1m"`.
+    postgres_down_for: String = "1m";
+    /// Ratio of connections to `max_connections` above which `PostgresTooManyConnections`
+    /// fires. Default `0.8`.
+    postgres_connections_ratio: f64 = 0.8;
+    /// How long connections must stay high. Default `"5m"`.
+    postgres_connections_for: String = "5m";
+    /// How long redis-exporter must fail to reach Redis before `RedisDown` fires. Default `"1m"`.
+    redis_down_for: String = "1m";
+    /// Ratio of used memory to `maxmemory` above which `RedisMemoryNearLimit` fires. Default
+    /// `0.9`. Redis without `maxmemory` never fires.
+    redis_memory_ratio: f64 = 0.9;
+    /// How long Redis memory must stay high. Default `"5m"`.
+    redis_memory_for: String = "5m";
+    /// How long a readiness check must fail before `HealthCheckFailing` fires. Default `"5m"`.
+    health_check_for: String = "5m";
+    /// Items per second an SDK exporter may drop before `ObsExporterDropping` fires. Default `0`
+    /// (any sustained drop).
+    dropped_per_second: f64 = 0.0;
+    /// How long drops must go on. Default `"15m"`.
+    dropped_for: String = "15m";
+}
+
+/// A [`Thresholds`] value that cannot produce valid rules, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThresholdsError {
+    /// The offending field.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl fmt::Display for ThresholdsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "alerts.{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for ThresholdsError {}
+
+impl Thresholds {
+    /// Checks every field: durations are Prometheus durations, ratios lie in (0, 1], other
+    /// numbers are finite and not negative, job names and regexes contain no quote.
+    pub fn validate(&self) -> Result<(), ThresholdsError> {
+        let value = serde_json::to_value(self).expect("thresholds serialise");
+        for (field, _) in FIELD_DOCS {
+            let err = |message: String| ThresholdsError { field, message };
+            match &value[*field] {
+                serde_json::Value::String(s) if is_duration_field(field) => {
+                    promql_parser::util::parse_duration(s)
+                        .map_err(|e| err(format!("{s:?} is not a Prometheus duration ({e})")))?;
+                }
+                serde_json::Value::String(s) => {
+                    if s.is_empty() || s.contains(['"', '\\', '\n']) {
+                        return Err(err(format!("{s:?} must be non-empty, without quotes or backslashes")));
+                    }
+                }
+                serde_json::Value::Number(n) => {
+                    let x = n.as_f64().unwrap_or(f64::NAN);
+                    if !x.is_finite() || x < 0.0 {
+                        return Err(err(format!("{x} must be a finite number, not negative")));
+                    }
+                    if field.ends_with("_ratio") && !(x > 0.0 && x <= 1.0) {
+                        return Err(err(format!("{x} must be a ratio in (0, 1]")));
+                    }
+                }
+                other => return Err(err(format!("unexpected value {other}"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// A Markdown table of every field, its default and its documentation (for the README and
+    /// `docs/runbooks.md`).
+    pub fn reference_table() -> String {
+        let defaults = serde_json::to_value(Thresholds::default()).expect("thresholds serialise");
+        let mut out = String::from("| field | default | meaning |\n|---|---|---|\n");
+        for (field, doc) in FIELD_DOCS {
+            let doc = doc.split_whitespace().collect::<Vec<_>>().join(" ");
+            out.push_str(&format!("| `{field}` | `{}` | {doc} |\n", defaults[*field]));
+        }
+        out
+    }
+}
+
+fn is_duration_field(field: &str) -> bool {
+    field.ends_with("_for") || field.ends_with("_window")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_documented() {
+        Thresholds::default().validate().unwrap();
+        for (field, doc) in FIELD_DOCS {
+            assert!(doc.contains("Default"), "{field} documents no default");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_and_missing_ones_default() {
+        let err = serde_json::from_str::<Thresholds>(r#"{"error_ration": 0.1}"#).unwrap_err();
+        assert!(err.to_string().contains("error_ration"), "{err}");
+        let t: Thresholds = serde_json::from_str(r#"{"latency_p99_seconds": 2.5}"#).unwrap();
+        assert_eq!(t.latency_p99_seconds, 2.5);
+        assert_eq!(t.error_ratio, Thresholds::default().error_ratio);
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let t = Thresholds { error_ratio_for: "five minutes".into(), ..Thresholds::default() };
+        assert_eq!(t.validate().unwrap_err().field, "error_ratio_for");
+        let t = Thresholds { fd_ratio: 1.5, ..Thresholds::default() };
+        assert_eq!(t.validate().unwrap_err().field, "fd_ratio");
+        let t = Thresholds { node_job: "no\"de".into(), ..Thresholds::default() };
+        assert_eq!(t.validate().unwrap_err().field, "node_job");
+        let t = Thresholds { memory_bytes: -1.0, ..Thresholds::default() };
+        assert_eq!(t.validate().unwrap_err().to_string().split(':').next(), Some("alerts.memory_bytes"));
+    }
+
+    #[test]
+    fn reference_table_lists_every_field() {
+        let table = Thresholds::reference_table();
+        for (field, _) in FIELD_DOCS {
+            assert!(table.contains(&format!("| `{field}` |")), "{field}");
+        }
+        assert!(table.contains("| `error_ratio` | `0.05` |"), "{table}");
+    }
+}
