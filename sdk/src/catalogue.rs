@@ -238,7 +238,9 @@ pub const HTTP_DURATION_BUCKETS: &[f64] = &[
 
 /// Bucket bounds of the health-check duration histogram, in seconds. Checks have their own
 /// timeouts (default 2 s), so the range ends a little past that.
-pub const HEALTH_DURATION_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+pub const HEALTH_DURATION_BUCKETS: &[f64] = &[
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
 
 /// `http_server_request_duration_seconds`: the RED histogram.
 pub const HTTP_SERVER_REQUEST_DURATION: Metric = Metric {
@@ -273,7 +275,12 @@ pub const BUILD_INFO: Metric = Metric {
     kind: MetricKind::Gauge,
     unit: Unit::State,
     help: "Build information of the service; the value is always 1.",
-    labels: &[labels::SERVICE, labels::VERSION, labels::COMMIT, labels::ENV],
+    labels: &[
+        labels::SERVICE,
+        labels::VERSION,
+        labels::COMMIT,
+        labels::ENV,
+    ],
     buckets: None,
     group: Group::Build,
 };
@@ -327,14 +334,62 @@ macro_rules! process_metric {
     };
 }
 
-process_metric!(PROCESS_CPU_SECONDS, "process_cpu_seconds_total", Counter, Seconds, "Total user and system CPU time spent in seconds.");
-process_metric!(PROCESS_RESIDENT_MEMORY, "process_resident_memory_bytes", Gauge, Bytes, "Resident memory size in bytes.");
-process_metric!(PROCESS_VIRTUAL_MEMORY, "process_virtual_memory_bytes", Gauge, Bytes, "Virtual memory size in bytes.");
-process_metric!(PROCESS_VIRTUAL_MEMORY_MAX, "process_virtual_memory_max_bytes", Gauge, Bytes, "Maximum amount of virtual memory available in bytes.");
-process_metric!(PROCESS_OPEN_FDS, "process_open_fds", Gauge, Count, "Number of open file descriptors.");
-process_metric!(PROCESS_MAX_FDS, "process_max_fds", Gauge, Count, "Maximum number of open file descriptors.");
-process_metric!(PROCESS_START_TIME, "process_start_time_seconds", Gauge, Seconds, "Start time of the process since unix epoch in seconds.");
-process_metric!(PROCESS_THREADS, "process_threads", Gauge, Count, "Number of OS threads in the process.");
+process_metric!(
+    PROCESS_CPU_SECONDS,
+    "process_cpu_seconds_total",
+    Counter,
+    Seconds,
+    "Total user and system CPU time spent in seconds."
+);
+process_metric!(
+    PROCESS_RESIDENT_MEMORY,
+    "process_resident_memory_bytes",
+    Gauge,
+    Bytes,
+    "Resident memory size in bytes."
+);
+process_metric!(
+    PROCESS_VIRTUAL_MEMORY,
+    "process_virtual_memory_bytes",
+    Gauge,
+    Bytes,
+    "Virtual memory size in bytes."
+);
+process_metric!(
+    PROCESS_VIRTUAL_MEMORY_MAX,
+    "process_virtual_memory_max_bytes",
+    Gauge,
+    Bytes,
+    "Maximum amount of virtual memory available in bytes."
+);
+process_metric!(
+    PROCESS_OPEN_FDS,
+    "process_open_fds",
+    Gauge,
+    Count,
+    "Number of open file descriptors."
+);
+process_metric!(
+    PROCESS_MAX_FDS,
+    "process_max_fds",
+    Gauge,
+    Count,
+    "Maximum number of open file descriptors."
+);
+process_metric!(
+    PROCESS_START_TIME,
+    "process_start_time_seconds",
+    Gauge,
+    Seconds,
+    "Start time of the process since unix epoch in seconds."
+);
+process_metric!(
+    PROCESS_THREADS,
+    "process_threads",
+    Gauge,
+    Count,
+    "Number of OS threads in the process."
+);
 
 /// Every metric of the contract, in the order of the reference page.
 pub const METRICS: &[Metric] = &[
@@ -376,7 +431,8 @@ pub fn metric(name: &str) -> Option<&'static Metric> {
 /// Labels that services instrumented with an upstream OpenTelemetry SDK (stable HTTP
 /// conventions) add to the HTTP metrics beyond the ones the SDK sets. Queries may aggregate
 /// them away (`sum by (...)`) but must never select on them, since the SDK does not emit them.
-pub const OTEL_EXTRA_HTTP_LABELS: &[&str] = &["error_type", "url_scheme", "network_protocol_version"];
+pub const OTEL_EXTRA_HTTP_LABELS: &[&str] =
+    &["error_type", "url_scheme", "network_protocol_version"];
 
 /// Where a log field ends up when logs are shipped to Loki.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -448,23 +504,108 @@ pub const AUDIT_LOG_TARGET: &str = "obs::audit";
 
 /// Every JSON log field of the contract.
 pub const LOG_FIELDS: &[LogField] = &[
-    LogField { name: fields::TIMESTAMP, description: "RFC 3339 time in UTC with milliseconds.", always: true, loki: LokiPlacement::Line },
-    LogField { name: fields::LEVEL, description: "Severity: TRACE, DEBUG, INFO, WARN or ERROR.", always: true, loki: LokiPlacement::Label },
-    LogField { name: fields::MESSAGE, description: "The message.", always: true, loki: LokiPlacement::Line },
-    LogField { name: fields::TARGET, description: "Module path or explicit target of the event.", always: true, loki: LokiPlacement::Line },
-    LogField { name: fields::SERVICE, description: "Service name.", always: true, loki: LokiPlacement::Label },
-    LogField { name: fields::ENV, description: "Deployment environment.", always: true, loki: LokiPlacement::Label },
-    LogField { name: fields::VERSION, description: "Service version.", always: true, loki: LokiPlacement::Line },
-    LogField { name: fields::REQUEST_ID, description: "ID of the request being handled (inside a request).", always: false, loki: LokiPlacement::StructuredMetadata },
-    LogField { name: fields::TRACE_ID, description: "W3C trace id, when tracing is on.", always: false, loki: LokiPlacement::StructuredMetadata },
-    LogField { name: fields::SPAN_ID, description: "W3C span id, when tracing is on.", always: false, loki: LokiPlacement::Line },
-    LogField { name: fields::METHOD, description: "HTTP method (access and audit lines).", always: false, loki: LokiPlacement::Line },
-    LogField { name: fields::ROUTE, description: "Route template (access and audit lines).", always: false, loki: LokiPlacement::Line },
-    LogField { name: fields::PATH, description: "Request path (access lines).", always: false, loki: LokiPlacement::Line },
-    LogField { name: fields::STATUS, description: "HTTP status code (access and audit lines).", always: false, loki: LokiPlacement::Line },
-    LogField { name: fields::DURATION_MS, description: "Request duration in milliseconds (access lines).", always: false, loki: LokiPlacement::Line },
-    LogField { name: fields::USER_ID, description: "User who made the request (audit lines).", always: false, loki: LokiPlacement::Line },
-    LogField { name: fields::CLIENT_IP, description: "Client address (audit lines).", always: false, loki: LokiPlacement::Line },
+    LogField {
+        name: fields::TIMESTAMP,
+        description: "RFC 3339 time in UTC with milliseconds.",
+        always: true,
+        loki: LokiPlacement::Line,
+    },
+    LogField {
+        name: fields::LEVEL,
+        description: "Severity: TRACE, DEBUG, INFO, WARN or ERROR.",
+        always: true,
+        loki: LokiPlacement::Label,
+    },
+    LogField {
+        name: fields::MESSAGE,
+        description: "The message.",
+        always: true,
+        loki: LokiPlacement::Line,
+    },
+    LogField {
+        name: fields::TARGET,
+        description: "Module path or explicit target of the event.",
+        always: true,
+        loki: LokiPlacement::Line,
+    },
+    LogField {
+        name: fields::SERVICE,
+        description: "Service name.",
+        always: true,
+        loki: LokiPlacement::Label,
+    },
+    LogField {
+        name: fields::ENV,
+        description: "Deployment environment.",
+        always: true,
+        loki: LokiPlacement::Label,
+    },
+    LogField {
+        name: fields::VERSION,
+        description: "Service version.",
+        always: true,
+        loki: LokiPlacement::Line,
+    },
+    LogField {
+        name: fields::REQUEST_ID,
+        description: "ID of the request being handled (inside a request).",
+        always: false,
+        loki: LokiPlacement::StructuredMetadata,
+    },
+    LogField {
+        name: fields::TRACE_ID,
+        description: "W3C trace id, when tracing is on.",
+        always: false,
+        loki: LokiPlacement::StructuredMetadata,
+    },
+    LogField {
+        name: fields::SPAN_ID,
+        description: "W3C span id, when tracing is on.",
+        always: false,
+        loki: LokiPlacement::Line,
+    },
+    LogField {
+        name: fields::METHOD,
+        description: "HTTP method (access and audit lines).",
+        always: false,
+        loki: LokiPlacement::Line,
+    },
+    LogField {
+        name: fields::ROUTE,
+        description: "Route template (access and audit lines).",
+        always: false,
+        loki: LokiPlacement::Line,
+    },
+    LogField {
+        name: fields::PATH,
+        description: "Request path (access lines).",
+        always: false,
+        loki: LokiPlacement::Line,
+    },
+    LogField {
+        name: fields::STATUS,
+        description: "HTTP status code (access and audit lines).",
+        always: false,
+        loki: LokiPlacement::Line,
+    },
+    LogField {
+        name: fields::DURATION_MS,
+        description: "Request duration in milliseconds (access lines).",
+        always: false,
+        loki: LokiPlacement::Line,
+    },
+    LogField {
+        name: fields::USER_ID,
+        description: "User who made the request (audit lines).",
+        always: false,
+        loki: LokiPlacement::Line,
+    },
+    LogField {
+        name: fields::CLIENT_IP,
+        description: "Client address (audit lines).",
+        always: false,
+        loki: LokiPlacement::Line,
+    },
 ];
 
 /// The HTTP header carrying the request ID, in and out.
@@ -508,17 +649,38 @@ pub mod paths {
 /// Environment variables the SDK reads, with what each does. The generator's `.env.example`
 /// names the same variables.
 pub const ENV_VARS: &[(&str, &str)] = &[
-    ("OBS_SERVICE_NAME", "Service name (falls back to OTEL_SERVICE_NAME, then the package name)."),
-    ("OTEL_SERVICE_NAME", "Service name, if OBS_SERVICE_NAME is unset."),
-    ("OBS_SERVICE_VERSION", "Service version (default: the package version)."),
+    (
+        "OBS_SERVICE_NAME",
+        "Service name (falls back to OTEL_SERVICE_NAME, then the package name).",
+    ),
+    (
+        "OTEL_SERVICE_NAME",
+        "Service name, if OBS_SERVICE_NAME is unset.",
+    ),
+    (
+        "OBS_SERVICE_VERSION",
+        "Service version (default: the package version).",
+    ),
     ("OBS_ENV", "Deployment environment (default: development)."),
-    ("OBS_LOG", "Log filter, tracing-subscriber syntax (falls back to RUST_LOG, then info)."),
+    (
+        "OBS_LOG",
+        "Log filter, tracing-subscriber syntax (falls back to RUST_LOG, then info).",
+    ),
     ("RUST_LOG", "Log filter, if OBS_LOG is unset."),
     ("OBS_LOG_FORMAT", "json (default) or pretty."),
-    ("OBS_LOG_FILE", "Also write JSON logs to this file, rotated."),
+    (
+        "OBS_LOG_FILE",
+        "Also write JSON logs to this file, rotated.",
+    ),
     ("OBS_LOG_ROTATION", "daily (default) or hourly."),
-    ("OBS_LOG_KEEP", "How many rotated files to keep (default 7)."),
-    ("OBS_COMMIT", "Source revision for obs_build_info (falls back to GIT_COMMIT)."),
+    (
+        "OBS_LOG_KEEP",
+        "How many rotated files to keep (default 7).",
+    ),
+    (
+        "OBS_COMMIT",
+        "Source revision for obs_build_info (falls back to GIT_COMMIT).",
+    ),
     ("SENTRY_DSN", "Turns Sentry reporting on."),
     ("OTEL_EXPORTER_OTLP_ENDPOINT", "Turns OTLP trace export on."),
     ("LOKI_URL", "Turns Loki log shipping on."),
@@ -561,7 +723,11 @@ pub fn reference_markdown() -> String {
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {} | {} | {} |",
-                m.name, m.kind, m.unit.as_str(), labels, m.help
+                m.name,
+                m.kind,
+                m.unit.as_str(),
+                labels,
+                m.help
             );
         }
         let _ = writeln!(out);
@@ -610,14 +776,26 @@ pub fn reference_markdown() -> String {
             LokiPlacement::Line => "in the line",
         };
         let always = if f.always { "yes" } else { "no" };
-        let _ = writeln!(out, "| `{}` | {always} | {loki} | {} |", f.name, f.description);
+        let _ = writeln!(
+            out,
+            "| `{}` | {always} | {loki} | {} |",
+            f.name, f.description
+        );
     }
     let _ = writeln!(out, "\n## HTTP paths\n");
     let _ = writeln!(out, "| path | serves |");
     let _ = writeln!(out, "|---|---|");
     let _ = writeln!(out, "| `{}` | Prometheus text exposition |", paths::METRICS);
-    let _ = writeln!(out, "| `{}` | liveness, no dependency touched |", paths::HEALTH_LIVE);
-    let _ = writeln!(out, "| `{}` | readiness, runs the checks |", paths::HEALTH_READY);
+    let _ = writeln!(
+        out,
+        "| `{}` | liveness, no dependency touched |",
+        paths::HEALTH_LIVE
+    );
+    let _ = writeln!(
+        out,
+        "| `{}` | readiness, runs the checks |",
+        paths::HEALTH_READY
+    );
     let _ = writeln!(out, "| `{}` | same as readiness |", paths::HEALTH);
     let _ = writeln!(
         out,
@@ -642,12 +820,17 @@ mod tests {
         for m in METRICS {
             assert!(seen.insert(m.name), "duplicate metric {}", m.name);
             assert!(
-                m.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                m.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
                 "{} has characters Prometheus would rewrite",
                 m.name
             );
             for l in m.labels {
-                assert!(l.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "label {l}");
+                assert!(
+                    l.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                    "label {l}"
+                );
                 assert_ne!(*l, "le", "le is reserved for buckets");
             }
         }
@@ -660,7 +843,12 @@ mod tests {
                 MetricKind::Counter => assert!(m.name.ends_with("_total"), "{}", m.name),
                 _ => assert!(!m.name.ends_with("_total"), "{}", m.name),
             }
-            assert_eq!(m.buckets.is_some(), m.kind == MetricKind::Histogram, "{}", m.name);
+            assert_eq!(
+                m.buckets.is_some(),
+                m.kind == MetricKind::Histogram,
+                "{}",
+                m.name
+            );
             if m.unit == Unit::Seconds && m.kind != MetricKind::Counter {
                 assert!(m.name.ends_with("_seconds"), "{}", m.name);
             }
@@ -689,7 +877,12 @@ mod tests {
 
     #[test]
     fn lookup_resolves_histogram_series() {
-        assert_eq!(metric("obs_health_check_duration_seconds_bucket").unwrap().name, HEALTH_CHECK_DURATION.name);
+        assert_eq!(
+            metric("obs_health_check_duration_seconds_bucket")
+                .unwrap()
+                .name,
+            HEALTH_CHECK_DURATION.name
+        );
         assert!(metric("http_server_request_duration_seconds_total").is_none());
         assert!(metric("obs_build_info_bucket").is_none());
     }

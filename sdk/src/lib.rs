@@ -3,7 +3,70 @@
 //! With default features: JSON logs with request IDs, RED metrics on `/metrics`, and a tower
 //! layer that ties them together. With `default-features = false`, only the dependency-free
 //! [`catalogue`] remains: the name contract the generated dashboards and rules rely on.
+//!
+//! ```no_run
+//! use axum::{routing::get, Router};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // JSON logs to stdout, metrics on, exporters off until their env var is set.
+//!     let obs = obs_sdk::init!()?;
+//!     let app = Router::new()
+//!         .route("/users/{id}", get(|| async { "hello" }))
+//!         .merge(obs.router())   // GET /metrics
+//!         .layer(obs.layer());   // request IDs, RED metrics, access log
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     axum::serve(listener, app).await?;
+//!     Ok(())
+//! }
+//! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs, unreachable_pub)]
 
 pub mod catalogue;
+
+#[cfg(feature = "runtime")]
+mod config;
+#[cfg(feature = "runtime")]
+pub mod exposition;
+#[cfg(feature = "runtime")]
+mod init;
+#[cfg(feature = "runtime")]
+pub mod layer;
+#[cfg(feature = "runtime")]
+pub mod logging;
+#[cfg(feature = "runtime")]
+pub mod redact;
+#[cfg(feature = "runtime")]
+pub mod request_id;
+
+#[cfg(feature = "runtime")]
+pub use config::{Config, ConfigError, LogFile, LogFormat, Rotation};
+#[cfg(feature = "runtime")]
+pub use exposition::Metrics;
+#[cfg(feature = "runtime")]
+pub use init::{InitError, Obs};
+#[cfg(feature = "runtime")]
+pub use layer::{HttpLayer, HttpService, RouteTemplate};
+#[cfg(feature = "runtime")]
+pub use request_id::RequestId;
+
+/// Initialises logging and metrics from the environment, with the calling crate's name and
+/// version as fallbacks, and returns the [`Obs`] guard. See [`Config::from_env`] for the
+/// variables read.
+///
+/// ```no_run
+/// # fn main() -> Result<(), obs_sdk::InitError> {
+/// let _obs = obs_sdk::init!()?;
+/// tracing::info!("ready");
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "runtime")]
+#[macro_export]
+macro_rules! init {
+    () => {
+        $crate::Config::from_env(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+            .map_err($crate::InitError::from)
+            .and_then($crate::Config::init)
+    };
+}

@@ -1,0 +1,383 @@
+//! Configuration: read from the environment, adjustable in code.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Output format of the log lines written to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One JSON object per line, every field at the top level. The default.
+    #[default]
+    Json,
+    /// Human-readable, coloured when stdout is a terminal: for local development.
+    Pretty,
+}
+
+/// How often the optional log file rotates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rotation {
+    /// A new file every day (UTC). The default.
+    #[default]
+    Daily,
+    /// A new file every hour.
+    Hourly,
+}
+
+/// Optional JSON log file, in addition to stdout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFile {
+    /// Path of the log file; rotated files get a date suffix.
+    pub path: PathBuf,
+    /// How often to rotate.
+    pub rotation: Rotation,
+    /// How many rotated files to keep.
+    pub keep: usize,
+}
+
+/// A configuration value that could not be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// An environment variable holds a value outside its allowed set.
+    #[error("environment variable {name}={value:?} is not valid: expected {expected}")]
+    InvalidEnv {
+        /// The variable.
+        name: &'static str,
+        /// What it held.
+        value: String,
+        /// What it may hold.
+        expected: &'static str,
+    },
+    /// The log filter does not parse.
+    #[error("log filter {filter:?} (from {source_var}) is not valid: {reason}")]
+    InvalidLogFilter {
+        /// The filter text.
+        filter: String,
+        /// Where it came from: `OBS_LOG`, `RUST_LOG` or code.
+        source_var: &'static str,
+        /// What the parser said.
+        reason: String,
+    },
+}
+
+/// Everything [`init`](crate::init) needs. Start from [`Config::from_env`] (what services
+/// normally do) or [`Config::new`] (ignores the environment), then adjust in code:
+///
+/// ```
+/// use obs_sdk::{Config, LogFormat};
+///
+/// let config = Config::new("billing")
+///     .version("1.4.2")
+///     .env("staging")
+///     .log_filter("info,sqlx=warn")
+///     .log_format(LogFormat::Json);
+/// assert_eq!(config.service_name(), "billing");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) service: String,
+    pub(crate) version: String,
+    pub(crate) env: String,
+    pub(crate) commit: String,
+    pub(crate) log_filter: String,
+    pub(crate) log_filter_source: &'static str,
+    pub(crate) log_format: LogFormat,
+    pub(crate) log_file: Option<LogFile>,
+    pub(crate) upkeep_interval: Duration,
+    pub(crate) shutdown_timeout: Duration,
+}
+
+impl Config {
+    /// A configuration for `service` that ignores the environment: version `0.0.0`, environment
+    /// `development`, log filter `info`, JSON logs to stdout only.
+    pub fn new(service: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+            version: "0.0.0".into(),
+            env: "development".into(),
+            commit: "unknown".into(),
+            log_filter: "info".into(),
+            log_filter_source: "default",
+            log_format: LogFormat::Json,
+            log_file: None,
+            upkeep_interval: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Reads the configuration from the environment (the variables are listed in
+    /// [`catalogue::ENV_VARS`]). `package_name` and `package_version` are the fallbacks for the
+    /// service name and version; the [`init!`](crate::init!) macro passes the calling crate's.
+    pub fn from_env(package_name: &str, package_version: &str) -> Result<Self, ConfigError> {
+        Self::from_lookup(package_name, package_version, |key| std::env::var(key).ok())
+    }
+
+    /// Like [`Config::from_env`], reading variables through `lookup` (useful in tests).
+    pub fn from_lookup(
+        package_name: &str,
+        package_version: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let get = |key: &str| {
+            lookup(key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let service = get("OBS_SERVICE_NAME")
+            .or_else(|| get("OTEL_SERVICE_NAME"))
+            .unwrap_or_else(|| package_name.to_owned());
+        let mut config = Config::new(service);
+        config.version = get("OBS_SERVICE_VERSION").unwrap_or_else(|| package_version.to_owned());
+        if let Some(env) = get("OBS_ENV") {
+            config.env = env;
+        }
+        if let Some(commit) = get("OBS_COMMIT").or_else(|| get("GIT_COMMIT")) {
+            config.commit = commit;
+        }
+        if let Some(filter) = get("OBS_LOG") {
+            config.log_filter = filter;
+            config.log_filter_source = "OBS_LOG";
+        } else if let Some(filter) = get("RUST_LOG") {
+            config.log_filter = filter;
+            config.log_filter_source = "RUST_LOG";
+        }
+        if let Some(format) = get("OBS_LOG_FORMAT") {
+            config.log_format = match format.to_ascii_lowercase().as_str() {
+                "json" => LogFormat::Json,
+                "pretty" | "text" => LogFormat::Pretty,
+                _ => {
+                    return Err(ConfigError::InvalidEnv {
+                        name: "OBS_LOG_FORMAT",
+                        value: format,
+                        expected: "json or pretty",
+                    });
+                }
+            };
+        }
+        if let Some(path) = get("OBS_LOG_FILE") {
+            let rotation = match get("OBS_LOG_ROTATION").map(|r| r.to_ascii_lowercase()) {
+                None => Rotation::Daily,
+                Some(r) if r == "daily" => Rotation::Daily,
+                Some(r) if r == "hourly" => Rotation::Hourly,
+                Some(r) => {
+                    return Err(ConfigError::InvalidEnv {
+                        name: "OBS_LOG_ROTATION",
+                        value: r,
+                        expected: "daily or hourly",
+                    });
+                }
+            };
+            let keep = match get("OBS_LOG_KEEP") {
+                None => 7,
+                Some(k) => match k.parse::<usize>() {
+                    Ok(n) if n > 0 => n,
+                    _ => {
+                        return Err(ConfigError::InvalidEnv {
+                            name: "OBS_LOG_KEEP",
+                            value: k,
+                            expected: "a whole number of files, at least 1",
+                        });
+                    }
+                },
+            };
+            config.log_file = Some(LogFile {
+                path: path.into(),
+                rotation,
+                keep,
+            });
+        }
+        Ok(config)
+    }
+
+    /// Sets the service name (the `service` log field and build-info label).
+    pub fn service(mut self, name: impl Into<String>) -> Self {
+        self.service = name.into();
+        self
+    }
+
+    /// Sets the service version.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// Sets the deployment environment.
+    pub fn env(mut self, env: impl Into<String>) -> Self {
+        self.env = env.into();
+        self
+    }
+
+    /// Sets the source revision shown by `obs_build_info`.
+    pub fn commit(mut self, commit: impl Into<String>) -> Self {
+        self.commit = commit.into();
+        self
+    }
+
+    /// Sets the log filter (`tracing-subscriber` `EnvFilter` syntax, e.g. `info,hyper=warn`).
+    pub fn log_filter(mut self, filter: impl Into<String>) -> Self {
+        self.log_filter = filter.into();
+        self.log_filter_source = "code";
+        self
+    }
+
+    /// Chooses JSON or pretty output on stdout.
+    pub fn log_format(mut self, format: LogFormat) -> Self {
+        self.log_format = format;
+        self
+    }
+
+    /// Also writes JSON lines to a rotating file.
+    pub fn log_file(mut self, path: impl Into<PathBuf>, rotation: Rotation, keep: usize) -> Self {
+        self.log_file = Some(LogFile {
+            path: path.into(),
+            rotation,
+            keep: keep.max(1),
+        });
+        self
+    }
+
+    /// How often histogram upkeep runs (default 5 s). Upkeep runs on a timer so memory stays flat
+    /// even when nobody scrapes `/metrics` for hours.
+    pub fn upkeep_interval(mut self, interval: Duration) -> Self {
+        self.upkeep_interval = interval;
+        self
+    }
+
+    /// The longest the guard waits for buffered output when it is dropped (default 5 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// The service name.
+    pub fn service_name(&self) -> &str {
+        &self.service
+    }
+
+    /// The service version.
+    pub fn service_version(&self) -> &str {
+        &self.version
+    }
+
+    /// The deployment environment.
+    pub fn environment(&self) -> &str {
+        &self.env
+    }
+
+    pub(crate) fn env_filter(&self) -> Result<tracing_subscriber::EnvFilter, ConfigError> {
+        tracing_subscriber::EnvFilter::builder()
+            .parse(&self.log_filter)
+            .map_err(|e| ConfigError::InvalidLogFilter {
+                filter: self.log_filter.clone(),
+                source_var: self.log_filter_source,
+                reason: e.to_string(),
+            })
+    }
+}
+
+// The catalogue documents these variables; keep the two lists in step.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup("pkg", "9.9.9", |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn zero_configuration_uses_package_name_and_json() {
+        let c = from(&[]).unwrap();
+        assert_eq!(c.service, "pkg");
+        assert_eq!(c.version, "9.9.9");
+        assert_eq!(c.env, "development");
+        assert_eq!(c.log_filter, "info");
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert!(c.log_file.is_none());
+    }
+
+    #[test]
+    fn service_name_precedence() {
+        assert_eq!(
+            from(&[("OTEL_SERVICE_NAME", "otel")]).unwrap().service,
+            "otel"
+        );
+        let c = from(&[("OTEL_SERVICE_NAME", "otel"), ("OBS_SERVICE_NAME", "obs")]).unwrap();
+        assert_eq!(c.service, "obs");
+        assert_eq!(from(&[("OBS_SERVICE_NAME", "  ")]).unwrap().service, "pkg");
+    }
+
+    #[test]
+    fn log_filter_precedence() {
+        let c = from(&[("RUST_LOG", "debug"), ("OBS_LOG", "warn")]).unwrap();
+        assert_eq!(
+            (c.log_filter.as_str(), c.log_filter_source),
+            ("warn", "OBS_LOG")
+        );
+        let c = from(&[("RUST_LOG", "debug")]).unwrap();
+        assert_eq!(
+            (c.log_filter.as_str(), c.log_filter_source),
+            ("debug", "RUST_LOG")
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = from(&[("OBS_LOG_FORMAT", "xml")]).unwrap_err();
+        assert!(err.to_string().contains("OBS_LOG_FORMAT"), "{err}");
+        let err = from(&[("OBS_LOG_FILE", "/tmp/x.log"), ("OBS_LOG_KEEP", "0")]).unwrap_err();
+        assert!(err.to_string().contains("OBS_LOG_KEEP"), "{err}");
+        let err = from(&[("OBS_LOG", "info,=[")])
+            .unwrap()
+            .env_filter()
+            .unwrap_err();
+        assert!(err.to_string().contains("OBS_LOG"), "{err}");
+    }
+
+    #[test]
+    fn log_file_from_env() {
+        let c = from(&[
+            ("OBS_LOG_FILE", "/var/log/app.log"),
+            ("OBS_LOG_ROTATION", "HOURLY"),
+            ("OBS_LOG_KEEP", "3"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.log_file,
+            Some(LogFile {
+                path: "/var/log/app.log".into(),
+                rotation: Rotation::Hourly,
+                keep: 3
+            })
+        );
+    }
+
+    #[test]
+    fn every_variable_read_is_documented() {
+        let documented: Vec<&str> = catalogue::ENV_VARS.iter().map(|(k, _)| *k).collect();
+        let source = include_str!("config.rs");
+        for var in [
+            "OBS_SERVICE_NAME",
+            "OTEL_SERVICE_NAME",
+            "OBS_SERVICE_VERSION",
+            "OBS_ENV",
+            "OBS_LOG",
+            "RUST_LOG",
+            "OBS_LOG_FORMAT",
+            "OBS_LOG_FILE",
+            "OBS_LOG_ROTATION",
+            "OBS_LOG_KEEP",
+            "OBS_COMMIT",
+        ] {
+            assert!(
+                documented.contains(&var),
+                "{var} missing from catalogue::ENV_VARS"
+            );
+            assert!(source.contains(&format!("\"{var}\"")));
+        }
+    }
+}

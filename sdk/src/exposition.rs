@@ -1,0 +1,303 @@
+//! The Prometheus registry behind `/metrics`.
+//!
+//! [`Metrics`] wraps `metrics-exporter-prometheus` the way the name contract needs it:
+//! - every catalogue histogram gets its catalogue buckets, so it renders as a real histogram with
+//!   `_bucket` series (the exporter renders summaries unless buckets are set);
+//! - it never opens a listener (the exporter's default would bind `0.0.0.0:9000`); the service
+//!   serves [`Metrics::render`] on a route it chose;
+//! - the standard `process_*` metrics are collected at render time and `obs_build_info` is set
+//!   once;
+//! - it works without a process-global install: tests build their own and read
+//!   [`Metrics::render`].
+//!
+//! ```
+//! use obs_sdk::Metrics;
+//!
+//! let metrics = Metrics::new().with_build_info("billing", "1.2.3", "abc123", "production");
+//! let text = metrics.render();
+//! assert!(text.contains("# TYPE obs_build_info gauge"));
+//! assert!(text.contains("process_resident_memory_bytes"));
+//! ```
+
+use std::sync::Arc;
+
+use metrics::{Key, KeyName, Label, Recorder, SharedString};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
+
+use crate::catalogue::{self, MetricKind};
+
+/// The content type of the Prometheus text exposition format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+pub(crate) static METADATA: metrics::Metadata<'static> =
+    metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+
+/// A Prometheus registry set up for the catalogue. Cheap to clone; clones share the registry.
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+    process: metrics_process::Collector,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A new registry with every catalogue metric described and every catalogue histogram given
+    /// its buckets.
+    pub fn new() -> Self {
+        let mut builder = PrometheusBuilder::new();
+        for metric in catalogue::METRICS {
+            if let Some(buckets) = metric.buckets {
+                builder = builder
+                    .set_buckets_for_metric(Matcher::Full(metric.name.into()), buckets)
+                    .expect("catalogue buckets are never empty");
+            }
+        }
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        for metric in catalogue::METRICS {
+            let name = KeyName::from_const_str(metric.name);
+            let help = SharedString::const_str(metric.help);
+            match metric.kind {
+                MetricKind::Counter => recorder.describe_counter(name, None, help),
+                MetricKind::Gauge => recorder.describe_gauge(name, None, help),
+                MetricKind::Histogram => recorder.describe_histogram(name, None, help),
+            }
+        }
+        let process = metrics_process::Collector::default();
+        // The collector registers through the `metrics` facade; point it at this registry.
+        metrics::with_local_recorder(&recorder, || process.describe());
+        Self {
+            inner: Arc::new(Inner {
+                recorder,
+                handle,
+                process,
+            }),
+        }
+    }
+
+    /// Sets `obs_build_info{service, version, commit, env} 1`.
+    pub fn with_build_info(self, service: &str, version: &str, commit: &str, env: &str) -> Self {
+        let key = Key::from_parts(
+            catalogue::BUILD_INFO.name,
+            vec![
+                Label::new(catalogue::labels::SERVICE, service.to_owned()),
+                Label::new(catalogue::labels::VERSION, version.to_owned()),
+                Label::new(catalogue::labels::COMMIT, commit.to_owned()),
+                Label::new(catalogue::labels::ENV, env.to_owned()),
+            ],
+        );
+        self.recorder().register_gauge(&key, &METADATA).set(1.0);
+        self
+    }
+
+    /// The recorder, for registering metrics directly or with
+    /// [`metrics::with_local_recorder`].
+    pub fn recorder(&self) -> &PrometheusRecorder {
+        &self.inner.recorder
+    }
+
+    /// Renders the Prometheus text format, with fresh `process_*` values.
+    pub fn render(&self) -> String {
+        metrics::with_local_recorder(&self.inner.recorder, || self.inner.process.collect());
+        self.inner.handle.render()
+    }
+
+    /// Drains pending histogram samples into their buckets. [`init`](crate::init) runs this on a
+    /// timer; call it yourself if you build a `Metrics` by hand and rarely render.
+    pub fn run_upkeep(&self) {
+        self.inner.handle.run_upkeep();
+    }
+
+    /// Makes this registry the target of the `metrics` macros process-wide, so a service's own
+    /// `metrics::counter!(…)` calls land on `/metrics` too.
+    pub(crate) fn install_global(&self) -> Result<(), metrics::SetRecorderError<GlobalRecorder>> {
+        metrics::set_global_recorder(GlobalRecorder(self.clone()))
+    }
+
+    /// Adds `n` to `obs_exporter_dropped_total{exporter}`.
+    pub fn record_dropped(&self, exporter: &'static str, n: u64) {
+        let key = Key::from_parts(
+            catalogue::EXPORTER_DROPPED.name,
+            vec![Label::new(catalogue::labels::EXPORTER, exporter)],
+        );
+        self.recorder()
+            .register_counter(&key, &METADATA)
+            .increment(n);
+    }
+
+    /// An axum handler answering with [`Metrics::render`].
+    #[cfg(feature = "axum")]
+    pub fn axum_handler(
+        &self,
+    ) -> impl Fn() -> std::future::Ready<axum::response::Response> + Clone + Send + Sync + 'static
+    {
+        let metrics = self.clone();
+        move || {
+            use axum::response::IntoResponse;
+            std::future::ready(
+                (
+                    [(http::header::CONTENT_TYPE, CONTENT_TYPE)],
+                    metrics.render(),
+                )
+                    .into_response(),
+            )
+        }
+    }
+
+    /// A router serving [`catalogue::paths::METRICS`], to merge into the service's router.
+    ///
+    /// ```
+    /// let metrics = obs_sdk::Metrics::new();
+    /// let app: axum::Router = axum::Router::new().merge(metrics.router());
+    /// ```
+    #[cfg(feature = "axum")]
+    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> axum::Router<S> {
+        axum::Router::new().route(
+            catalogue::paths::METRICS,
+            axum::routing::get(self.axum_handler()),
+        )
+    }
+}
+
+/// The recorder installed process-wide by [`init`](crate::init): forwards to a [`Metrics`].
+pub(crate) struct GlobalRecorder(Metrics);
+
+impl std::fmt::Debug for GlobalRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GlobalRecorder")
+    }
+}
+
+impl Recorder for GlobalRecorder {
+    fn describe_counter(
+        &self,
+        key: KeyName,
+        unit: Option<metrics::Unit>,
+        description: SharedString,
+    ) {
+        self.0.recorder().describe_counter(key, unit, description)
+    }
+
+    fn describe_gauge(&self, key: KeyName, unit: Option<metrics::Unit>, description: SharedString) {
+        self.0.recorder().describe_gauge(key, unit, description)
+    }
+
+    fn describe_histogram(
+        &self,
+        key: KeyName,
+        unit: Option<metrics::Unit>,
+        description: SharedString,
+    ) {
+        self.0.recorder().describe_histogram(key, unit, description)
+    }
+
+    fn register_counter(&self, key: &Key, metadata: &metrics::Metadata<'_>) -> metrics::Counter {
+        self.0.recorder().register_counter(key, metadata)
+    }
+
+    fn register_gauge(&self, key: &Key, metadata: &metrics::Metadata<'_>) -> metrics::Gauge {
+        self.0.recorder().register_gauge(key, metadata)
+    }
+
+    fn register_histogram(
+        &self,
+        key: &Key,
+        metadata: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        self.0.recorder().register_histogram(key, metadata)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_histograms_render_as_histograms_with_catalogue_buckets() {
+        let metrics = Metrics::new();
+        let key = Key::from_parts(
+            catalogue::HTTP_SERVER_REQUEST_DURATION.name,
+            vec![
+                Label::new(catalogue::labels::HTTP_REQUEST_METHOD, "GET"),
+                Label::new(catalogue::labels::HTTP_ROUTE, "/"),
+                Label::new(catalogue::labels::HTTP_RESPONSE_STATUS_CODE, "200"),
+            ],
+        );
+        metrics
+            .recorder()
+            .register_histogram(&key, &METADATA)
+            .record(0.02);
+        let text = metrics.render();
+        assert!(
+            text.contains("# TYPE http_server_request_duration_seconds histogram"),
+            "{text}"
+        );
+        assert!(!text.contains("quantile="), "{text}");
+        let les: Vec<f64> = text
+            .lines()
+            .filter(|l| l.starts_with("http_server_request_duration_seconds_bucket"))
+            .filter_map(|l| l.split("le=\"").nth(1)?.split('"').next()?.parse().ok())
+            .filter(|v: &f64| v.is_finite())
+            .collect();
+        assert_eq!(les, catalogue::HTTP_DURATION_BUCKETS);
+        assert!(text.contains("le=\"+Inf\"} 1"), "{text}");
+        assert!(text.contains(&format!(
+            "# HELP http_server_request_duration_seconds {}",
+            catalogue::HTTP_SERVER_REQUEST_DURATION.help
+        )));
+    }
+
+    #[test]
+    fn process_and_build_info_are_rendered() {
+        let text = Metrics::new()
+            .with_build_info("svc", "1.0.0", "deadbeef", "test")
+            .render();
+        assert!(
+            text.contains(
+                r#"obs_build_info{service="svc",version="1.0.0",commit="deadbeef",env="test"} 1"#
+            ),
+            "{text}"
+        );
+        for name in [
+            "process_resident_memory_bytes",
+            "process_open_fds",
+            "process_cpu_seconds_total",
+            "process_start_time_seconds",
+        ] {
+            assert!(
+                text.lines().any(|l| l.starts_with(name)),
+                "{name} missing:\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn registries_are_independent() {
+        let a = Metrics::new();
+        let b = Metrics::new();
+        a.record_dropped("loki", 3);
+        assert!(
+            a.render()
+                .contains(r#"obs_exporter_dropped_total{exporter="loki"} 3"#)
+        );
+        assert!(!b.render().contains("obs_exporter_dropped_total{"));
+    }
+}

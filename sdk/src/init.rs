@@ -1,0 +1,241 @@
+//! Process-wide initialisation and the guard that flushes on drop.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::layer::SubscriberExt as _;
+
+use crate::config::{ConfigError, LogFormat, Rotation};
+use crate::logging::JsonLayer;
+use crate::{Config, HttpLayer, Metrics};
+
+static INITIALISED: AtomicBool = AtomicBool::new(false);
+
+/// Lines the stdout and file writers may hold before they drop (and count) new ones, so a
+/// stalled stdout never blocks a request or grows memory without bound.
+const LOG_QUEUE_LINES: usize = 64 * 1024;
+
+/// Why [`Config::init`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// The configuration is not usable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// `init` already ran in this process. Keep the first guard; use [`HttpLayer`] and
+    /// [`Metrics`] directly where a second setup is needed (tests).
+    #[error("obs_sdk::init was already called in this process; keep the guard it returned")]
+    AlreadyInitialised,
+    /// Another global tracing subscriber or metrics recorder was installed first.
+    #[error(
+        "a global {what} is already installed by other code; remove that setup or build the obs layers into it yourself"
+    )]
+    GlobalTaken {
+        /// `tracing subscriber` or `metrics recorder`.
+        what: &'static str,
+    },
+    /// The log file's directory cannot be used.
+    #[error("cannot write log file {path}: {source}")]
+    LogFile {
+        /// The configured path.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What [`init`](crate::init!) returns: keep it alive for the life of the service. Dropping it
+/// flushes buffered log lines (waiting at most the configured shutdown timeout) and stops the
+/// metrics upkeep timer.
+#[must_use = "dropping the guard at once stops log output; bind it: `let _obs = obs_sdk::init!()?;`"]
+pub struct Obs {
+    config: Config,
+    metrics: Metrics,
+    upkeep: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
+    // Dropped last: flushing waits for the writers' queues.
+    _writers: Vec<WorkerGuard>,
+}
+
+impl std::fmt::Debug for Obs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Obs")
+            .field("service", &self.config.service)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Obs {
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The process-wide registry served on `/metrics`.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The HTTP layer, recording into [`Obs::metrics`].
+    pub fn layer(&self) -> HttpLayer {
+        HttpLayer::new(&self.metrics)
+    }
+
+    /// Routes of the SDK (`/metrics`), to merge into the service's router.
+    #[cfg(feature = "axum")]
+    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> axum::Router<S> {
+        self.metrics.router()
+    }
+}
+
+impl Drop for Obs {
+    fn drop(&mut self) {
+        if let Some((stop, handle)) = self.upkeep.take() {
+            let _ = stop.send(());
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Config {
+    /// Installs logging and metrics process-wide and returns the guard. A second call returns
+    /// [`InitError::AlreadyInitialised`].
+    pub fn init(self) -> Result<Obs, InitError> {
+        if INITIALISED.swap(true, Ordering::SeqCst) {
+            return Err(InitError::AlreadyInitialised);
+        }
+        let result = self.install();
+        if result.is_err() {
+            INITIALISED.store(false, Ordering::SeqCst);
+        }
+        result
+    }
+
+    fn install(self) -> Result<Obs, InitError> {
+        let filter = self.env_filter()?;
+        let metrics =
+            Metrics::new().with_build_info(&self.service, &self.version, &self.commit, &self.env);
+
+        let mut guards = Vec::new();
+        let mut counters: Vec<(&'static str, ErrorCounter)> = Vec::new();
+        let (stdout, guard) = non_blocking(std::io::stdout());
+        counters.push(("stdout", stdout.error_counter()));
+        guards.push(guard);
+        let (json_stdout, pretty_stdout) = match self.log_format {
+            LogFormat::Json => (Some(self.json_layer(stdout)), None),
+            LogFormat::Pretty => (
+                None,
+                Some(tracing_subscriber::fmt::layer().with_writer(stdout)),
+            ),
+        };
+        let file = match &self.log_file {
+            None => None,
+            Some(file) => {
+                let appender = rolling_appender(file)?;
+                let (writer, guard) = non_blocking(appender);
+                counters.push(("file", writer.error_counter()));
+                guards.push(guard);
+                Some(self.json_layer(writer))
+            }
+        };
+
+        let subscriber = tracing_subscriber::registry()
+            .with(json_stdout)
+            .with(pretty_stdout)
+            .with(file)
+            .with(filter);
+        tracing::subscriber::set_global_default(subscriber).map_err(|_| {
+            InitError::GlobalTaken {
+                what: "tracing subscriber",
+            }
+        })?;
+        metrics
+            .install_global()
+            .map_err(|_| InitError::GlobalTaken {
+                what: "metrics recorder",
+            })?;
+
+        let upkeep = spawn_upkeep(metrics.clone(), counters, self.upkeep_interval);
+        Ok(Obs {
+            config: self,
+            metrics,
+            upkeep: Some(upkeep),
+            _writers: guards,
+        })
+    }
+
+    fn json_layer(&self, writer: NonBlocking) -> JsonLayer<NonBlocking> {
+        JsonLayer::new(writer).service(&self.service, &self.env, &self.version)
+    }
+}
+
+fn non_blocking<W: std::io::Write + Send + 'static>(writer: W) -> (NonBlocking, WorkerGuard) {
+    NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .thread_name("obs-log-writer")
+        .finish(writer)
+}
+
+fn rolling_appender(
+    file: &crate::config::LogFile,
+) -> Result<tracing_appender::rolling::RollingFileAppender, InitError> {
+    let error = |source| InitError::LogFile {
+        path: file.path.clone(),
+        source,
+    };
+    let dir = match file.path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = file
+        .path
+        .file_name()
+        .ok_or_else(|| error(std::io::Error::other("the path names no file")))?;
+    std::fs::create_dir_all(&dir).map_err(error)?;
+    tracing_appender::rolling::Builder::new()
+        .rotation(match file.rotation {
+            Rotation::Daily => tracing_appender::rolling::Rotation::DAILY,
+            Rotation::Hourly => tracing_appender::rolling::Rotation::HOURLY,
+        })
+        .filename_prefix(name.to_string_lossy())
+        .max_log_files(file.keep)
+        .build(&dir)
+        .map_err(|e| error(std::io::Error::other(e)))
+}
+
+/// Histogram upkeep and drop accounting, on a plain thread so it runs whatever async runtime
+/// the service uses (or none) and keeps memory flat when nobody scrapes.
+fn spawn_upkeep(
+    metrics: Metrics,
+    counters: Vec<(&'static str, ErrorCounter)>,
+    interval: Duration,
+) -> (mpsc::Sender<()>, JoinHandle<()>) {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let handle = std::thread::Builder::new()
+        .name("obs-upkeep".into())
+        .spawn(move || {
+            let mut seen = vec![0usize; counters.len()];
+            loop {
+                let done = !matches!(
+                    stopped.recv_timeout(interval),
+                    Err(mpsc::RecvTimeoutError::Timeout)
+                );
+                metrics.run_upkeep();
+                for ((exporter, counter), seen) in counters.iter().zip(seen.iter_mut()) {
+                    let now = counter.dropped_lines();
+                    if now > *seen {
+                        metrics.record_dropped(exporter, (now - *seen) as u64);
+                        *seen = now;
+                    }
+                }
+                if done {
+                    break;
+                }
+            }
+        })
+        .expect("spawning the obs-upkeep thread");
+    (stop, handle)
+}

@@ -1,0 +1,146 @@
+//! The response body wrapper: the request is complete when its body is.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use http_body::{Body, Frame, SizeHint};
+use metrics::{Gauge, Key, Label, Recorder as _, SharedString};
+use tracing::{Level, Span};
+
+use super::{Shared, labels};
+use crate::RequestId;
+use crate::catalogue::{self, fields};
+use crate::exposition::METADATA;
+
+/// Counts a request in `http_server_active_requests` for as long as it lives; dropping it, on
+/// any path (completion, client gone, panic), counts the request out.
+pub(crate) struct ActiveGuard(Gauge);
+
+impl ActiveGuard {
+    pub(crate) fn new(gauge: Gauge) -> Self {
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
+/// A request whose response has started. Dropping it records the request: the histogram, the
+/// access log, and the end of its `active` count.
+pub(crate) struct Completion {
+    pub(crate) start: Instant,
+    pub(crate) id: RequestId,
+    pub(crate) method: &'static str,
+    pub(crate) route: Option<Arc<str>>,
+    pub(crate) path: Option<String>,
+    pub(crate) status: u16,
+    pub(crate) active: Option<ActiveGuard>,
+    pub(crate) span: Span,
+    pub(crate) shared: Arc<Shared>,
+}
+
+macro_rules! access_event {
+    ($level:expr, $($rest:tt)*) => {
+        match $level {
+            Level::ERROR => tracing::event!(target: catalogue::ACCESS_LOG_TARGET, Level::ERROR, $($rest)*),
+            Level::WARN => tracing::event!(target: catalogue::ACCESS_LOG_TARGET, Level::WARN, $($rest)*),
+            Level::INFO => tracing::event!(target: catalogue::ACCESS_LOG_TARGET, Level::INFO, $($rest)*),
+            Level::DEBUG => tracing::event!(target: catalogue::ACCESS_LOG_TARGET, Level::DEBUG, $($rest)*),
+            Level::TRACE => tracing::event!(target: catalogue::ACCESS_LOG_TARGET, Level::TRACE, $($rest)*),
+        }
+    };
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        let elapsed = self.start.elapsed();
+        if let Some(metrics) = &self.shared.metrics {
+            let route = match &self.route {
+                Some(route) => SharedString::from(route.clone()),
+                None => SharedString::const_str(catalogue::UNMATCHED_ROUTE),
+            };
+            let key = Key::from_parts(
+                catalogue::HTTP_SERVER_REQUEST_DURATION.name,
+                vec![
+                    Label::new(catalogue::labels::HTTP_REQUEST_METHOD, self.method),
+                    Label::new(catalogue::labels::HTTP_ROUTE, route),
+                    Label::new(
+                        catalogue::labels::HTTP_RESPONSE_STATUS_CODE,
+                        labels::status(self.status),
+                    ),
+                ],
+            );
+            metrics
+                .registry
+                .recorder()
+                .register_histogram(&key, &METADATA)
+                .record(elapsed.as_secs_f64());
+        }
+        self.active.take();
+        if let (Some(level), Some(path)) = (self.shared.access_log, self.path.as_deref()) {
+            let route = self.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE);
+            let duration_ms = elapsed.as_secs_f64() * 1000.0;
+            let _entered = self.span.enter();
+            access_event!(
+                level,
+                { fields::METHOD } = self.method,
+                { fields::ROUTE } = route,
+                { fields::PATH } = path,
+                { fields::STATUS } = self.status,
+                { fields::DURATION_MS } = duration_ms,
+                { fields::REQUEST_ID } = self.id.as_str(),
+                "request completed"
+            );
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response body of [`HttpService`](super::HttpService): the inner body, plus the
+    /// bookkeeping that runs when it ends or is dropped.
+    pub struct ResponseBody<B> {
+        #[pin]
+        inner: B,
+        completion: Option<Completion>,
+    }
+}
+
+impl<B> ResponseBody<B> {
+    pub(crate) fn new(inner: B, completion: Completion) -> Self {
+        Self {
+            inner,
+            completion: Some(completion),
+        }
+    }
+}
+
+impl<B: Body> Body for ResponseBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let mut this = self.project();
+        let frame = ready!(this.inner.as_mut().poll_frame(cx));
+        if frame.is_none() || matches!(frame, Some(Err(_))) || this.inner.is_end_stream() {
+            this.completion.take();
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,117 @@
+//! Label values for the HTTP metrics, chosen so no request can create unbounded series.
+
+use std::sync::OnceLock;
+
+use http::Method;
+
+use crate::catalogue;
+
+/// The `http_request_method` value: the method when standard, `_OTHER` otherwise.
+pub(crate) fn method(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => catalogue::OTHER_METHOD,
+    }
+}
+
+/// Index of a method label in [`METHOD_LABELS`], for per-method handles kept in arrays.
+pub(crate) fn method_index(label: &str) -> usize {
+    METHOD_LABELS
+        .iter()
+        .position(|m| *m == label)
+        .unwrap_or(METHOD_LABELS.len() - 1)
+}
+
+/// Every possible `http_request_method` value.
+pub(crate) const METHOD_LABELS: [&str; 10] = [
+    "CONNECT",
+    "DELETE",
+    "GET",
+    "HEAD",
+    "OPTIONS",
+    "PATCH",
+    "POST",
+    "PUT",
+    "TRACE",
+    catalogue::OTHER_METHOD,
+];
+
+/// The `http_response_status_code` value, without allocating: status codes are 100..=999.
+pub(crate) fn status(code: u16) -> &'static str {
+    static TABLE: OnceLock<Box<[String]>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| (0..1000u16).map(|c| c.to_string()).collect());
+    table
+        .get(usize::from(code))
+        .map(String::as_str)
+        .unwrap_or("500")
+}
+
+/// The route template of a request, for routers other than axum's.
+///
+/// Insert it into the request's extensions before [`HttpLayer`](crate::HttpLayer) runs, or into the
+/// response's extensions from inside the service (a hand-written router knows the route only
+/// once it has matched); the layer reads both. With axum, `MatchedPath` is used automatically.
+///
+/// ```
+/// let mut request = http::Request::new(());
+/// request.extensions_mut().insert(obs_sdk::RouteTemplate::new("/users/{id}"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteTemplate(std::sync::Arc<str>);
+
+impl RouteTemplate {
+    /// A route template such as `/users/{id}`. Never pass the raw path: every distinct value
+    /// becomes a metric series.
+    pub fn new(template: impl Into<std::sync::Arc<str>>) -> Self {
+        Self(template.into())
+    }
+
+    /// The template.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The route of `request`, if a router told us.
+pub(crate) fn route_of(extensions: &http::Extensions) -> Option<std::sync::Arc<str>> {
+    if let Some(route) = extensions.get::<RouteTemplate>() {
+        return Some(route.0.clone());
+    }
+    #[cfg(feature = "axum")]
+    if let Some(path) = extensions.get::<axum::extract::MatchedPath>() {
+        return Some(path.as_str().into());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_methods_collapse() {
+        assert_eq!(method(&Method::from_bytes(b"PURGE").unwrap()), "_OTHER");
+        assert_eq!(method(&Method::from_bytes(b"get").unwrap()), "_OTHER");
+        assert_eq!(method(&Method::GET), "GET");
+        assert_eq!(METHOD_LABELS[method_index("_OTHER")], "_OTHER");
+        for m in catalogue::KNOWN_METHODS {
+            assert_eq!(method(&Method::from_bytes(m.as_bytes()).unwrap()), *m);
+            assert_eq!(METHOD_LABELS[method_index(m)], *m);
+        }
+    }
+
+    #[test]
+    fn status_labels() {
+        assert_eq!(status(200), "200");
+        assert_eq!(status(599), "599");
+        assert_eq!(status(101), "101");
+    }
+}

@@ -1,0 +1,195 @@
+//! The tower layer that ties a request to its ID, its metrics and its log lines.
+//!
+//! For every request, [`HttpLayer`]:
+//! - takes a well-formed incoming `X-Request-ID` or makes a new one, puts it in the request's
+//!   extensions (as [`RequestId`](crate::RequestId)), makes it [current](crate::RequestId::current)
+//!   for the handler's task, and returns it in the response header;
+//! - opens a `request` span carrying `request_id`, `method` and `route`, so every log line written
+//!   while handling the request carries the `request_id`;
+//! - records `http_server_request_duration_seconds` and `http_server_active_requests`;
+//! - writes one access-log line (target `obs::access`) with method, route, path, status,
+//!   `duration_ms` and `request_id`.
+//!
+//! The duration runs from the moment the layer sees the request head to the end of the response
+//! body (or the moment the body is dropped, if the client goes away first). Requests whose
+//! response future is dropped before a response exists (client gone while the handler ran) are
+//! not recorded in the histogram; the active-requests gauge is counted down through a guard in
+//! every case, panics included.
+//!
+//! With axum, add the layer with `Router::layer` so the route template (`MatchedPath`) is known;
+//! with another router, see [`RouteTemplate`]. Requests no route matched share the route value
+//! [`UNMATCHED_ROUTE`](crate::catalogue::UNMATCHED_ROUTE), so a scan of random paths adds no
+//! series.
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use obs_sdk::{HttpLayer, Metrics};
+//!
+//! let metrics = Metrics::new();
+//! let app: Router = Router::new()
+//!     .route("/users/{id}", get(|| async { "hello" }))
+//!     .merge(metrics.router())
+//!     .layer(HttpLayer::new(&metrics));
+//! ```
+
+mod body;
+mod labels;
+mod service;
+
+use std::sync::Arc;
+
+use metrics::{Gauge, Key, Label, Recorder as _};
+use tracing::Level;
+
+pub use body::ResponseBody;
+pub use labels::RouteTemplate;
+pub use service::{HttpService, ResponseFuture};
+
+use crate::catalogue;
+use crate::exposition::{METADATA, Metrics};
+
+/// Longest path written to the access log; longer paths are cut (the route template is what
+/// matters, the path is only a hint).
+const MAX_LOGGED_PATH: usize = 512;
+
+/// Configuration of [`HttpService`]. Cheap to clone.
+#[derive(Clone)]
+pub struct HttpLayer {
+    shared: Arc<Shared>,
+}
+
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) metrics: Option<HttpMetrics>,
+    pub(crate) span: bool,
+    pub(crate) access_log: Option<Level>,
+    pub(crate) exclude: Vec<String>,
+}
+
+#[derive(Clone)]
+pub(crate) struct HttpMetrics {
+    pub(crate) registry: Metrics,
+    /// One gauge per method label, so counting a request in costs no registry lookup.
+    pub(crate) active: Vec<Gauge>,
+}
+
+impl HttpMetrics {
+    fn new(registry: &Metrics, scheme: &'static str) -> Self {
+        let active = labels::METHOD_LABELS
+            .iter()
+            .map(|method| {
+                let key = Key::from_parts(
+                    catalogue::HTTP_SERVER_ACTIVE_REQUESTS.name,
+                    vec![
+                        Label::new(catalogue::labels::HTTP_REQUEST_METHOD, *method),
+                        Label::new(catalogue::labels::URL_SCHEME, scheme),
+                    ],
+                );
+                registry.recorder().register_gauge(&key, &METADATA)
+            })
+            .collect();
+        Self {
+            registry: registry.clone(),
+            active,
+        }
+    }
+}
+
+impl std::fmt::Debug for HttpLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpLayer")
+            .field("metrics", &self.shared.metrics.is_some())
+            .field("span", &self.shared.span)
+            .field("access_log", &self.shared.access_log)
+            .field("exclude", &self.shared.exclude)
+            .finish()
+    }
+}
+
+impl HttpLayer {
+    /// Request IDs, metrics recorded into `metrics`, a span per request and an access log at
+    /// `INFO` that leaves out the SDK's own paths (`/metrics`, `/health…`).
+    pub fn new(metrics: &Metrics) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                metrics: Some(HttpMetrics::new(metrics, "http")),
+                span: true,
+                access_log: Some(Level::INFO),
+                exclude: catalogue::paths::ALL
+                    .iter()
+                    .map(|p| (*p).to_owned())
+                    .collect(),
+            }),
+        }
+    }
+
+    /// Request IDs, span and access log, but no metrics.
+    pub fn without_metrics() -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                metrics: None,
+                span: true,
+                access_log: Some(Level::INFO),
+                exclude: catalogue::paths::ALL
+                    .iter()
+                    .map(|p| (*p).to_owned())
+                    .collect(),
+            }),
+        }
+    }
+
+    fn update(mut self, f: impl FnOnce(&mut Shared)) -> Self {
+        f(Arc::make_mut(&mut self.shared));
+        self
+    }
+
+    /// Writes the access log at `level`, or not at all with `None`.
+    pub fn access_log(self, level: Option<Level>) -> Self {
+        self.update(|s| s.access_log = level)
+    }
+
+    /// Paths left out of the access log (exact match). Defaults to the SDK's own paths.
+    pub fn exclude_from_access_log<I, P>(self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<String>,
+    {
+        let paths = paths.into_iter().map(Into::into).collect();
+        self.update(|s| s.exclude = paths)
+    }
+
+    /// Whether to open a span per request (default on). Without it, log lines written by the
+    /// handler do not carry the `request_id`.
+    pub fn span(self, enabled: bool) -> Self {
+        self.update(|s| s.span = enabled)
+    }
+
+    /// The `url_scheme` value of `http_server_active_requests` (default `http`; set `https` when
+    /// the service terminates TLS itself).
+    pub fn scheme(self, scheme: &'static str) -> Self {
+        self.update(|s| {
+            if let Some(m) = s.metrics.as_mut() {
+                *m = HttpMetrics::new(&m.registry, scheme);
+            }
+        })
+    }
+}
+
+impl<S> tower_layer::Layer<S> for HttpLayer {
+    type Service = HttpService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        HttpService::new(inner, self.shared.clone())
+    }
+}
+
+fn truncate_path(path: &str) -> &str {
+    if path.len() <= MAX_LOGGED_PATH {
+        return path;
+    }
+    let mut end = MAX_LOGGED_PATH;
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    &path[..end]
+}

@@ -1,0 +1,172 @@
+//! The service and response future of [`HttpLayer`](super::HttpLayer).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use http::{Request, Response};
+use tokio::task::futures::TaskLocalFuture;
+use tracing::Span;
+
+use super::body::{ActiveGuard, Completion, ResponseBody};
+use super::{Shared, labels, truncate_path};
+use crate::RequestId;
+use crate::catalogue;
+
+/// The service [`HttpLayer`](super::HttpLayer) wraps around a service.
+#[derive(Clone)]
+pub struct HttpService<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> std::fmt::Debug for HttpService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpService").finish_non_exhaustive()
+    }
+}
+
+impl<S> HttpService<S> {
+    pub(super) fn new(inner: S, shared: Arc<Shared>) -> Self {
+        Self { inner, shared }
+    }
+}
+
+impl<S, ReqBody, ResBody> tower_service::Service<Request<ReqBody>> for HttpService<S>
+where
+    S: tower_service::Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let start = Instant::now();
+        let id = RequestId::from_request(&request);
+        // Downstream code (and proxies we call) must see the ID we log, not a malformed one.
+        request
+            .headers_mut()
+            .insert(catalogue::REQUEST_ID_HEADER, id.header_value().clone());
+        request.extensions_mut().insert(id.clone());
+
+        let method = labels::method(request.method());
+        let route = labels::route_of(request.extensions());
+        let active = self
+            .shared
+            .metrics
+            .as_ref()
+            .map(|m| ActiveGuard::new(m.active[labels::method_index(method)].clone()));
+        let span = if self.shared.span {
+            tracing::info_span!(
+                target: "obs::http",
+                "request",
+                request_id = id.as_str(),
+                method,
+                route = route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE),
+            )
+        } else {
+            Span::none()
+        };
+        let path = request.uri().path();
+        let path = (self.shared.access_log.is_some()
+            && !self.shared.exclude.iter().any(|p| p == path))
+        .then(|| truncate_path(path).to_owned());
+
+        let inner = {
+            let _entered = span.enter();
+            id.clone().scope(self.inner.call(request))
+        };
+        ResponseFuture {
+            inner,
+            state: Some(Pending {
+                start,
+                id,
+                method,
+                route,
+                path,
+                active,
+                span,
+                shared: self.shared.clone(),
+            }),
+        }
+    }
+}
+
+/// What is known about a request before its response exists.
+struct Pending {
+    start: Instant,
+    id: RequestId,
+    method: &'static str,
+    route: Option<Arc<str>>,
+    path: Option<String>,
+    active: Option<ActiveGuard>,
+    span: Span,
+    shared: Arc<Shared>,
+}
+
+impl Pending {
+    fn complete(self, status: u16, route: Option<Arc<str>>) -> Completion {
+        Completion {
+            start: self.start,
+            id: self.id,
+            method: self.method,
+            route: self.route.or(route),
+            path: self.path,
+            status,
+            active: self.active,
+            span: self.span,
+            shared: self.shared,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`HttpService`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: TaskLocalFuture<RequestId, F>,
+        state: Option<Pending>,
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+{
+    type Output = Result<Response<ResponseBody<ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = {
+            let _entered = this.state.as_ref().map(|s| s.span.enter());
+            ready!(this.inner.poll(cx))
+        };
+        let pending = this
+            .state
+            .take()
+            .expect("ResponseFuture polled after completion");
+        Poll::Ready(match result {
+            Ok(mut response) => {
+                response.headers_mut().insert(
+                    catalogue::REQUEST_ID_HEADER,
+                    pending.id.header_value().clone(),
+                );
+                let route = labels::route_of(response.extensions());
+                let completion = pending.complete(response.status().as_u16(), route);
+                Ok(response.map(|body| ResponseBody::new(body, completion)))
+            }
+            Err(error) => {
+                // The service failed without a response; the connection will be closed, which
+                // the client sees as a server error.
+                drop(pending.complete(500, None));
+                Err(error)
+            }
+        })
+    }
+}

@@ -1,0 +1,502 @@
+//! JSON log lines with every field at the top level.
+//!
+//! tracing-subscriber's stock JSON formatter nests event fields under `fields` and span fields
+//! under `spans`, where log pipelines cannot find `request_id`. [`JsonLayer`] writes one flat
+//! object per event instead: the fixed fields of the catalogue, then the event's fields, then the
+//! fields of every enclosing span (innermost first; a key is written once, the innermost wins).
+//!
+//! ```
+//! use obs_sdk::logging::{JsonLayer, MemoryWriter};
+//! use tracing_subscriber::layer::SubscriberExt;
+//!
+//! let writer = MemoryWriter::new();
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(JsonLayer::new(writer.clone()).service("billing", "production", "1.2.3"));
+//! tracing::subscriber::with_default(subscriber, || {
+//!     let span = tracing::info_span!("request", request_id = "req-1");
+//!     let _entered = span.enter();
+//!     tracing::info!(user = 42, "charged");
+//! });
+//! let line = &writer.json_lines()[0];
+//! assert_eq!(line["message"], "charged");
+//! assert_eq!(line["request_id"], "req-1");
+//! assert_eq!(line["user"], 42);
+//! assert_eq!(line["service"], "billing");
+//! ```
+
+use std::cell::RefCell;
+use std::fmt::{self, Write as _};
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
+
+use tracing_core::field::{Field, Visit};
+use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::catalogue::fields;
+use crate::redact::Redactor;
+
+/// Keys the layer writes itself; an event or span field with one of these names is written as
+/// `field_<name>` so it can never forge or hide them.
+const RESERVED: &[&str] = &[
+    fields::TIMESTAMP,
+    fields::LEVEL,
+    fields::MESSAGE,
+    fields::TARGET,
+    fields::SERVICE,
+    fields::ENV,
+    fields::VERSION,
+];
+
+const TIMESTAMP_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+);
+
+/// A [`tracing_subscriber::Layer`] that writes each event as one flat JSON object per line.
+pub struct JsonLayer<W> {
+    make_writer: W,
+    /// `,"service":…,"env":…,"version":…`, rendered once.
+    static_fields: String,
+    redactor: Arc<Redactor>,
+}
+
+impl<W> fmt::Debug for JsonLayer<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JsonLayer")
+            .field("static_fields", &self.static_fields)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W> JsonLayer<W>
+where
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    /// A layer writing through `make_writer` (for example a
+    /// [`tracing_appender::non_blocking::NonBlocking`]), with the default [`Redactor`].
+    pub fn new(make_writer: W) -> Self {
+        let mut layer = Self {
+            make_writer,
+            static_fields: String::new(),
+            redactor: Arc::new(Redactor::default()),
+        };
+        layer = layer.service("unknown", "development", "0.0.0");
+        layer
+    }
+
+    /// Sets the `service`, `env` and `version` fields written on every line.
+    pub fn service(mut self, service: &str, env: &str, version: &str) -> Self {
+        let mut out = Vec::new();
+        for (key, value) in [
+            (fields::SERVICE, service),
+            (fields::ENV, env),
+            (fields::VERSION, version),
+        ] {
+            out.push(b',');
+            write_json_str(&mut out, key);
+            out.push(b':');
+            write_json_str(&mut out, value);
+        }
+        self.static_fields = String::from_utf8(out).expect("JSON escaping yields UTF-8");
+        self
+    }
+
+    /// Replaces the redactor that decides which field values are hidden.
+    pub fn redactor(mut self, redactor: Arc<Redactor>) -> Self {
+        self.redactor = redactor;
+        self
+    }
+}
+
+/// Fields recorded on a span, stored in its extensions as pre-rendered JSON values.
+#[derive(Debug, Default)]
+struct SpanFields(Vec<(&'static str, String)>);
+
+impl SpanFields {
+    fn set(&mut self, key: &'static str, value: String) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
+}
+
+/// Renders field values as JSON, hiding the ones the redactor names.
+struct JsonVisitor<'a> {
+    fields: &'a mut SpanFields,
+    message: Option<&'a mut String>,
+    redactor: &'a Redactor,
+}
+
+impl JsonVisitor<'_> {
+    fn put(&mut self, field: &Field, value: String) {
+        let value = if self.redactor.is_sensitive(field.name()) {
+            "\"[REDACTED]\"".to_owned()
+        } else {
+            value
+        };
+        self.fields.set(field.name(), value);
+    }
+
+    fn put_str(&mut self, field: &Field, value: &str) {
+        let mut out = Vec::with_capacity(value.len() + 2);
+        write_json_str(&mut out, value);
+        self.put(
+            field,
+            String::from_utf8(out).expect("JSON escaping yields UTF-8"),
+        );
+    }
+}
+
+impl Visit for JsonVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == fields::MESSAGE {
+            if let Some(message) = self.message.as_deref_mut() {
+                message.push_str(value);
+                return;
+            }
+        }
+        self.put_str(field, value);
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == fields::MESSAGE {
+            if let Some(message) = self.message.as_deref_mut() {
+                let _ = write!(message, "{value:?}");
+                return;
+            }
+        }
+        self.put_str(field, &format!("{value:?}"));
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        // The whole chain, so the cause is not lost when the error is wrapped.
+        let mut text = value.to_string();
+        let mut source = value.source();
+        while let Some(cause) = source {
+            let _ = write!(text, ": {cause}");
+            source = cause.source();
+        }
+        self.put_str(field, &text);
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, value.to_string());
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(field, value.to_string());
+    }
+
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.put(field, value.to_string());
+    }
+
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.put(field, value.to_string());
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if value.is_finite() {
+            self.put(field, value.to_string());
+        } else {
+            self.put_str(field, &value.to_string());
+        }
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, value.to_string());
+    }
+}
+
+/// Writes `value` as a JSON string. serde_json's escaping turns CR, LF, quotes and control
+/// characters into escapes, so no value can end a line or forge a key.
+fn write_json_str(out: &mut Vec<u8>, value: &str) {
+    serde_json::to_writer(&mut *out, value).expect("writing to a Vec cannot fail");
+}
+
+fn level_str(level: &Level) -> &'static str {
+    match *level {
+        Level::TRACE => "TRACE",
+        Level::DEBUG => "DEBUG",
+        Level::INFO => "INFO",
+        Level::WARN => "WARN",
+        Level::ERROR => "ERROR",
+    }
+}
+
+thread_local! {
+    // Reused between events so a log line costs no allocation for its buffer.
+    static BUFFER: RefCell<(Vec<u8>, String, SpanFields)> = RefCell::new(Default::default());
+}
+
+impl<S, W> tracing_subscriber::Layer<S> for JsonLayer<W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut fields = SpanFields::default();
+        attrs.record(&mut JsonVisitor {
+            fields: &mut fields,
+            message: None,
+            redactor: &self.redactor,
+        });
+        span.extensions_mut().insert(fields);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut extensions = span.extensions_mut();
+        if let Some(fields) = extensions.get_mut::<SpanFields>() {
+            values.record(&mut JsonVisitor {
+                fields,
+                message: None,
+                redactor: &self.redactor,
+            });
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        BUFFER.with(|cell| {
+            // A subscriber writing from inside a write (a writer that logs) would re-enter:
+            // fall back to fresh buffers rather than panic.
+            let mut fresh = Default::default();
+            let mut guard = cell.try_borrow_mut();
+            let (buf, message, event_fields) = match guard.as_deref_mut() {
+                Ok(b) => b,
+                Err(_) => &mut fresh,
+            };
+            buf.clear();
+            message.clear();
+            event_fields.0.clear();
+            event.record(&mut JsonVisitor {
+                fields: event_fields,
+                message: Some(message),
+                redactor: &self.redactor,
+            });
+
+            let meta = event.metadata();
+            buf.extend_from_slice(b"{\"timestamp\":\"");
+            let now = time::OffsetDateTime::now_utc();
+            let _ = now.format_into(buf, TIMESTAMP_FORMAT);
+            buf.extend_from_slice(b"\",\"level\":\"");
+            buf.extend_from_slice(level_str(meta.level()).as_bytes());
+            buf.extend_from_slice(b"\",\"message\":");
+            write_json_str(buf, message);
+            buf.extend_from_slice(b",\"target\":");
+            write_json_str(buf, meta.target());
+            buf.extend_from_slice(self.static_fields.as_bytes());
+
+            let mut written: Vec<&'static str> = Vec::with_capacity(event_fields.0.len() + 4);
+            let mut push = |buf: &mut Vec<u8>, key: &'static str, value: &str| {
+                if written.contains(&key) {
+                    return;
+                }
+                buf.push(b',');
+                if RESERVED.contains(&key) {
+                    write_json_str(buf, &format!("field_{key}"));
+                } else {
+                    write_json_str(buf, key);
+                }
+                buf.push(b':');
+                buf.extend_from_slice(value.as_bytes());
+                written.push(key);
+            };
+            for (key, value) in &event_fields.0 {
+                push(buf, key, value);
+            }
+            if let Some(scope) = ctx.event_scope(event) {
+                for span in scope {
+                    let extensions = span.extensions();
+                    if let Some(fields) = extensions.get::<SpanFields>() {
+                        for (key, value) in &fields.0 {
+                            push(buf, key, value);
+                        }
+                    }
+                }
+            }
+            buf.extend_from_slice(b"}\n");
+            let _ = self.make_writer.make_writer_for(meta).write_all(buf);
+        });
+    }
+}
+
+/// An in-memory [`MakeWriter`] that keeps every line, for tests of what a service logs.
+///
+/// ```
+/// let writer = obs_sdk::logging::MemoryWriter::new();
+/// use std::io::Write;
+/// use tracing_subscriber::fmt::MakeWriter;
+/// writer.make_writer().write_all(b"{\"a\":1}\n").unwrap();
+/// assert_eq!(writer.json_lines()[0]["a"], 1);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MemoryWriter {
+    buf: Arc<Mutex<Vec<u8>>>,
+}
+
+impl MemoryWriter {
+    /// An empty writer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Everything written so far, as text.
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.buf.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+
+    /// Every line parsed as JSON. Panics on a line that is not JSON: in a test that is the
+    /// failure to report.
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.contents()
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"))
+            })
+            .collect()
+    }
+}
+
+/// The writer [`MemoryWriter`] hands out.
+#[derive(Debug)]
+pub struct MemoryWriterGuard<'a>(&'a MemoryWriter);
+
+impl std::io::Write for MemoryWriterGuard<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .buf
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for MemoryWriter {
+    type Writer = MemoryWriterGuard<'a>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        MemoryWriterGuard(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    fn capture(f: impl FnOnce()) -> Vec<serde_json::Value> {
+        let writer = MemoryWriter::new();
+        let subscriber = tracing_subscriber::registry()
+            .with(JsonLayer::new(writer.clone()).service("svc", "test", "1.0.0"));
+        tracing::subscriber::with_default(subscriber, f);
+        writer.json_lines()
+    }
+
+    #[test]
+    fn fixed_fields_are_present_and_well_formed() {
+        let lines = capture(|| tracing::warn!(target: "my::target", "hello {}", 42));
+        let line = &lines[0];
+        assert_eq!(line["level"], "WARN");
+        assert_eq!(line["message"], "hello 42");
+        assert_eq!(line["target"], "my::target");
+        assert_eq!(line["service"], "svc");
+        assert_eq!(line["env"], "test");
+        assert_eq!(line["version"], "1.0.0");
+        let ts = line["timestamp"].as_str().unwrap();
+        // 2026-11-23T04:43:00.123Z: RFC 3339, UTC, milliseconds.
+        assert_eq!(ts.len(), 24, "{ts}");
+        assert!(ts.ends_with('Z') && ts.as_bytes()[19] == b'.', "{ts}");
+        assert!(
+            time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339).is_ok()
+        );
+    }
+
+    #[test]
+    fn span_fields_are_flattened_innermost_first() {
+        let lines = capture(|| {
+            let outer = tracing::info_span!("outer", request_id = "r1", layer = "outer");
+            let _o = outer.enter();
+            let inner = tracing::info_span!("inner", layer = "inner", step = tracing::field::Empty);
+            let _i = inner.enter();
+            inner.record("step", 3);
+            tracing::info!(answer = true, "inside");
+        });
+        let line = &lines[0];
+        assert_eq!(line["request_id"], "r1");
+        assert_eq!(line["layer"], "inner");
+        assert_eq!(line["step"], 3);
+        assert_eq!(line["answer"], true);
+        assert!(line.get("spans").is_none() && line.get("fields").is_none());
+    }
+
+    #[test]
+    fn values_cannot_break_or_forge_a_line() {
+        let evil = "x\"}\n{\"level\":\"ERROR\",\"message\":\"forged\r";
+        let writer = MemoryWriter::new();
+        let subscriber = tracing_subscriber::registry()
+            .with(JsonLayer::new(writer.clone()).service("s", "e", "v"));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("req", path = evil);
+            let _e = span.enter();
+            tracing::info!(level = evil, message_extra = evil, "{}", evil);
+        });
+        let text = writer.contents();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        let line: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+        assert_eq!(line["level"], "INFO");
+        assert_eq!(line["message"], evil);
+        assert_eq!(line["field_level"], evil);
+        assert_eq!(line["path"], evil);
+    }
+
+    #[test]
+    fn sensitive_fields_are_redacted() {
+        let lines = capture(|| {
+            let span = tracing::info_span!("req", authorization = "Bearer abc");
+            let _e = span.enter();
+            tracing::info!(
+                password = "hunter2",
+                db_password = "x",
+                user = "ann",
+                "login"
+            );
+        });
+        let line = &lines[0];
+        assert_eq!(line["password"], "[REDACTED]");
+        assert_eq!(line["db_password"], "[REDACTED]");
+        assert_eq!(line["authorization"], "[REDACTED]");
+        assert_eq!(line["user"], "ann");
+        assert!(!serde_json::to_string(line).unwrap().contains("hunter2"));
+    }
+
+    #[test]
+    fn errors_keep_their_chain() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl fmt::Display for Outer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("query failed")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let err = Outer(std::io::Error::other("connection reset"));
+        let lines = capture(|| tracing::error!(error = &err as &dyn std::error::Error, "boom"));
+        assert_eq!(lines[0]["error"], "query failed: connection reset");
+    }
+}

@@ -1,0 +1,258 @@
+//! Request IDs: validated on the way in, generated when missing, passed on to outgoing calls.
+//!
+//! The server side lives in [`HttpLayer`](crate::HttpLayer): it accepts a well-formed incoming
+//! `X-Request-ID` ([`catalogue::is_valid_request_id`]) and otherwise makes a new one, so a client
+//! can never inject a line break or a forged value into the logs. While a request is handled,
+//! [`RequestId::current`] returns its ID; [`PropagateRequestIdLayer`] (tower clients) and, with the
+//! `reqwest` feature, [`RequestBuilderExt`] put it on outgoing calls.
+
+use std::fmt;
+use std::future::Future;
+use std::task::{Context, Poll};
+
+use http::{HeaderValue, Request};
+
+use crate::catalogue;
+
+tokio::task_local! {
+    static CURRENT: RequestId;
+}
+
+/// The ID of one request.
+///
+/// ```
+/// use obs_sdk::RequestId;
+///
+/// let fresh = RequestId::generate();
+/// assert_eq!(fresh.as_str().len(), 36);
+/// assert_eq!(RequestId::parse("abc-123").unwrap().as_str(), "abc-123");
+/// assert!(RequestId::parse("no spaces allowed").is_none());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RequestId(HeaderValue);
+
+impl RequestId {
+    /// A new, time-ordered ID (UUID v7), so IDs sort by arrival in log searches.
+    pub fn generate() -> Self {
+        let text = uuid::Uuid::now_v7().hyphenated().to_string();
+        Self(HeaderValue::from_str(&text).expect("a UUID is a valid header value"))
+    }
+
+    /// Accepts `value` if it is a well-formed request ID (see
+    /// [`catalogue::is_valid_request_id`]).
+    pub fn parse(value: &str) -> Option<Self> {
+        catalogue::is_valid_request_id(value)
+            .then(|| HeaderValue::from_str(value).ok().map(Self))
+            .flatten()
+    }
+
+    /// Accepts a header value if it is a well-formed request ID.
+    pub fn from_header(value: &HeaderValue) -> Option<Self> {
+        let text = value.to_str().ok()?;
+        catalogue::is_valid_request_id(text).then(|| Self(value.clone()))
+    }
+
+    /// The incoming ID of `request` when well formed, a fresh one otherwise.
+    pub fn from_request<B>(request: &Request<B>) -> Self {
+        request
+            .headers()
+            .get(catalogue::REQUEST_ID_HEADER)
+            .and_then(Self::from_header)
+            .unwrap_or_else(Self::generate)
+    }
+
+    /// The ID as text.
+    pub fn as_str(&self) -> &str {
+        // Only validated ASCII is ever stored.
+        self.0.to_str().unwrap_or_default()
+    }
+
+    /// The ID as a header value.
+    pub fn header_value(&self) -> &HeaderValue {
+        &self.0
+    }
+
+    /// The ID of the request the current task is handling, if any.
+    pub fn current() -> Option<RequestId> {
+        CURRENT.try_with(Clone::clone).ok()
+    }
+
+    /// Runs `future` with `self` as the [current](RequestId::current) request ID.
+    pub fn scope<F: Future>(
+        self,
+        future: F,
+    ) -> tokio::task::futures::TaskLocalFuture<RequestId, F> {
+        CURRENT.scope(self, future)
+    }
+}
+
+impl fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("RequestId").field(&self.as_str()).finish()
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A tower layer for HTTP *clients*: adds the current request's ID to outgoing requests that
+/// carry none.
+///
+/// ```
+/// use obs_sdk::request_id::PropagateRequestIdLayer;
+/// use tower::ServiceBuilder;
+///
+/// # let client = tower::service_fn(|_req: http::Request<String>| async {
+/// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+/// # });
+/// let client = ServiceBuilder::new().layer(PropagateRequestIdLayer).service(client);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PropagateRequestIdLayer;
+
+impl<S> tower_layer::Layer<S> for PropagateRequestIdLayer {
+    type Service = PropagateRequestId<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        PropagateRequestId { inner }
+    }
+}
+
+/// The service of [`PropagateRequestIdLayer`].
+#[derive(Debug, Clone)]
+pub struct PropagateRequestId<S> {
+    inner: S,
+}
+
+impl<S, B> tower_service::Service<Request<B>> for PropagateRequestId<S>
+where
+    S: tower_service::Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        if !request.headers().contains_key(catalogue::REQUEST_ID_HEADER) {
+            if let Some(id) = RequestId::current() {
+                request
+                    .headers_mut()
+                    .insert(catalogue::REQUEST_ID_HEADER, id.header_value().clone());
+            }
+        }
+        self.inner.call(request)
+    }
+}
+
+/// Passes the current request ID on through reqwest.
+///
+/// ```no_run
+/// use obs_sdk::request_id::RequestBuilderExt;
+/// # async fn f() -> Result<(), reqwest::Error> {
+/// let client = reqwest::Client::new();
+/// let res = client.get("http://inventory.internal/items").with_request_id().send().await?;
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "reqwest")]
+pub trait RequestBuilderExt {
+    /// Adds `X-Request-ID` with the current request's ID, when there is one.
+    fn with_request_id(self) -> Self;
+}
+
+#[cfg(feature = "reqwest")]
+impl RequestBuilderExt for reqwest::RequestBuilder {
+    fn with_request_id(self) -> Self {
+        match RequestId::current() {
+            Some(id) => self.header(catalogue::REQUEST_ID_HEADER, id.header_value().clone()),
+            None => self,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_incoming_ids_are_replaced() {
+        for bad in [
+            &b"has space"[..],
+            b"line\nbreak",
+            b"\xff\xfe",
+            b"quote\"d",
+            &[b'a'; 129],
+        ] {
+            let mut req = Request::new(());
+            if let Ok(v) = HeaderValue::from_bytes(bad) {
+                req.headers_mut().insert(catalogue::REQUEST_ID_HEADER, v);
+            }
+            let id = RequestId::from_request(&req);
+            assert_ne!(id.as_str().as_bytes(), bad);
+            assert!(uuid::Uuid::parse_str(id.as_str()).is_ok(), "{id}");
+        }
+    }
+
+    #[test]
+    fn well_formed_incoming_id_is_kept() {
+        let req = Request::builder()
+            .header(catalogue::REQUEST_ID_HEADER, "edge:1234.abc_DEF-9")
+            .body(())
+            .unwrap();
+        assert_eq!(
+            RequestId::from_request(&req).as_str(),
+            "edge:1234.abc_DEF-9"
+        );
+    }
+
+    #[test]
+    fn generated_ids_are_unique_and_time_ordered() {
+        let a = RequestId::generate();
+        let b = RequestId::generate();
+        assert_ne!(a, b);
+        assert!(a.as_str() < b.as_str() || a.as_str()[..13] == b.as_str()[..13]);
+    }
+
+    #[tokio::test]
+    async fn client_layer_propagates_the_current_id() {
+        use tower::{Service, ServiceExt};
+        let client = tower::service_fn(|req: Request<()>| async move {
+            Ok::<_, std::convert::Infallible>(
+                req.headers().get(catalogue::REQUEST_ID_HEADER).cloned(),
+            )
+        });
+        let mut client = PropagateRequestIdLayer.layer(client);
+        assert_eq!(
+            client
+                .ready()
+                .await
+                .unwrap()
+                .call(Request::new(()))
+                .await
+                .unwrap(),
+            None
+        );
+        let id = RequestId::parse("outer-1").unwrap();
+        let seen = id
+            .clone()
+            .scope(async {
+                client
+                    .ready()
+                    .await
+                    .unwrap()
+                    .call(Request::new(()))
+                    .await
+                    .unwrap()
+            })
+            .await;
+        assert_eq!(seen.as_ref(), Some(id.header_value()));
+    }
+
+    use tower_layer::Layer as _;
+}
