@@ -1,1 +1,125 @@
 //! Metric lists of the exporters the stack ships, checked in under `mixin/exporters/`.
+//!
+//! Each file starts with a comment line naming the exporter version, then one metric family a
+//! line: `name type label1,label2,...` (`-` for none). `scripts/gen-exporter-lists.sh` regenerates
+//! the node, postgres and redis lists by scraping the exporters from Debian's packages; the
+//! cAdvisor list is written from its documentation.
+//!
+//! ```
+//! let m = obs_mixin::exporters::lookup("node_filesystem_avail_bytes").unwrap();
+//! assert_eq!(m.exporter, "node-exporter");
+//! assert!(m.labels.contains(&"mountpoint"));
+//! assert!(obs_mixin::exporters::lookup("node_filesystem_free_percent").is_none());
+//! ```
+
+use std::sync::OnceLock;
+
+/// One metric family an exporter exposes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExporterMetric {
+    /// Which exporter (file stem: `node-exporter`, `cadvisor`, …).
+    pub exporter: &'static str,
+    /// Family name; histograms and summaries also expose `_bucket`/`_sum`/`_count` series.
+    pub name: &'static str,
+    /// `counter`, `gauge`, `histogram`, `summary` or `untyped`.
+    pub kind: &'static str,
+    /// Labels seen on the family (`le` and `quantile` excluded).
+    pub labels: Vec<&'static str>,
+}
+
+impl ExporterMetric {
+    /// Whether a query may only read this series through `rate`/`increase`: counters, and the
+    /// `_bucket`/`_sum`/`_count` series of histograms and summaries.
+    pub fn is_counter_series(&self, series: &str) -> bool {
+        self.kind == "counter" || (series != self.name && matches!(self.kind, "histogram" | "summary"))
+    }
+
+    /// Whether the series carries `label` (`le` on histogram buckets, `quantile` on summaries).
+    pub fn has_label(&self, series: &str, label: &str) -> bool {
+        self.labels.contains(&label)
+            || (self.kind == "histogram" && series.ends_with("_bucket") && label == "le")
+            || (self.kind == "summary" && series == self.name && label == "quantile")
+    }
+}
+
+/// One exporter's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exporter {
+    /// File stem, e.g. `node-exporter`.
+    pub name: &'static str,
+    /// The header line, naming the version the list was taken from.
+    pub version: &'static str,
+    /// Every metric family.
+    pub metrics: Vec<ExporterMetric>,
+}
+
+const LISTS: &[(&str, &str)] = &[
+    ("node-exporter", include_str!("../exporters/node-exporter.txt")),
+    ("cadvisor", include_str!("../exporters/cadvisor.txt")),
+    ("postgres-exporter", include_str!("../exporters/postgres-exporter.txt")),
+    ("redis-exporter", include_str!("../exporters/redis-exporter.txt")),
+];
+
+fn parse(name: &'static str, text: &'static str) -> Exporter {
+    let mut lines = text.lines();
+    let version = lines.next().unwrap_or_default().trim_start_matches('#').trim();
+    let metrics = lines
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|line| {
+            let mut parts = line.split_whitespace();
+            let metric = parts.next().expect("a name");
+            let kind = parts.next().unwrap_or("untyped");
+            let labels = match parts.next() {
+                None | Some("-") => Vec::new(),
+                Some(list) => list.split(',').collect(),
+            };
+            ExporterMetric { exporter: name, name: metric, kind, labels }
+        })
+        .collect();
+    Exporter { name, version, metrics }
+}
+
+/// Every exporter list.
+pub fn exporters() -> &'static [Exporter] {
+    static ALL: OnceLock<Vec<Exporter>> = OnceLock::new();
+    ALL.get_or_init(|| LISTS.iter().map(|(name, text)| parse(name, text)).collect())
+}
+
+/// Looks up a series name in every exporter list; `_bucket`, `_sum` and `_count` series resolve
+/// to their histogram or summary family.
+pub fn lookup(series: &str) -> Option<&'static ExporterMetric> {
+    let all = exporters().iter().flat_map(|e| e.metrics.iter());
+    all.clone().find(|m| m.name == series).or_else(|| {
+        all.clone().find(|m| {
+            matches!(m.kind, "histogram" | "summary")
+                && series.strip_prefix(m.name).is_some_and(|s| {
+                    matches!(s, "_sum" | "_count") || (m.kind == "histogram" && s == "_bucket")
+                })
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_list_has_a_version_and_metrics() {
+        for e in exporters() {
+            assert!(e.version.chars().any(|c| c.is_ascii_digit()), "{}: {}", e.name, e.version);
+            assert!(e.metrics.len() > 10, "{}", e.name);
+        }
+    }
+
+    #[test]
+    fn families_resolve() {
+        assert_eq!(lookup("pg_up").unwrap().exporter, "postgres-exporter");
+        assert_eq!(lookup("redis_up").unwrap().exporter, "redis-exporter");
+        assert_eq!(lookup("container_memory_working_set_bytes").unwrap().exporter, "cadvisor");
+        let gc = lookup("go_gc_duration_seconds_count").unwrap();
+        assert_eq!(gc.kind, "summary");
+        assert!(gc.is_counter_series("go_gc_duration_seconds_count"));
+        assert!(lookup("go_gc_duration_seconds_bucket").is_none());
+        assert!(lookup("node_cpu_seconds_total").unwrap().is_counter_series("node_cpu_seconds_total"));
+    }
+}
