@@ -103,6 +103,8 @@ impl Config {
     /// Installs logging and metrics process-wide and returns the guard. A second call returns
     /// [`InitError::AlreadyInitialised`].
     pub fn init(self) -> Result<Obs, InitError> {
+        // Configuration errors come first: they are the caller's to fix whatever else happened.
+        self.env_filter()?;
         if INITIALISED.swap(true, Ordering::SeqCst) {
             return Err(InitError::AlreadyInitialised);
         }

@@ -1,0 +1,52 @@
+//! `init` is process-wide: this file runs in its own test binary, so nothing else installed a
+//! subscriber or recorder first.
+
+#[test]
+fn second_init_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("logs").join("svc.log");
+    let obs = obs_sdk::Config::new("init-test")
+        .log_file(&log, obs_sdk::Rotation::Hourly, 2)
+        .init()
+        .expect("first init succeeds");
+    tracing::info!(answer = 42, "to the file");
+    let again = obs_sdk::Config::new("init-test").init();
+    assert!(
+        matches!(again, Err(obs_sdk::InitError::AlreadyInitialised)),
+        "{again:?}"
+    );
+    assert!(again.unwrap_err().to_string().contains("already"));
+
+    // The global recorder is the guard's registry: a service's own metrics land on /metrics.
+    metrics::counter!("app_things_total").increment(3);
+    let text = obs.metrics().render();
+    assert!(text.contains("app_things_total 3"), "{text}");
+    assert!(
+        text.contains(r#"obs_build_info{service="init-test""#),
+        "{text}"
+    );
+
+    // Dropping the guard flushes the file writer.
+    drop(obs);
+    let files: Vec<_> = std::fs::read_dir(log.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("svc.log."), "rotated file name {name}");
+    let content = std::fs::read_to_string(&files[0]).unwrap();
+    let line: serde_json::Value = serde_json::from_str(content.lines().last().unwrap()).unwrap();
+    assert_eq!(line["message"], "to the file");
+    assert_eq!(line["answer"], 42);
+    assert_eq!(line["service"], "init-test");
+}
+
+#[test]
+fn bad_log_filter_is_reported_with_its_source() {
+    let err = obs_sdk::Config::new("x")
+        .log_filter("info,=[[")
+        .init()
+        .unwrap_err();
+    assert!(err.to_string().contains("log filter"), "{err}");
+}
