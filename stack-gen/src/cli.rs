@@ -1,0 +1,416 @@
+//! The command line: `init`, `generate`, `check`, `dashboards`, `completions`.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
+
+use crate::error::Error;
+use crate::model::{self, CONFIG_FILE, Config, Database, LogShipper, Receiver, Service, Target};
+use crate::render::{self, OutFile};
+use crate::write::{self, Planned, Policy};
+
+const EXAMPLES: &str = "\
+Examples:
+  obs-gen init                                   # the wizard (on a terminal)
+  obs-gen init --yes                             # defaults: one service `app` at host.docker.internal:3000
+  obs-gen init --yes --service api=host.docker.internal:8080 --service worker=host.docker.internal:9000 \\
+               --log-shipper promtail --postgres --redis --retention 30d --tracing \\
+               --receiver slack --slack-channel '#alerts'
+  obs-gen init --yes --app-compose ../app/compose.yaml   # watch the app's PostgreSQL/Redis
+  obs-gen generate                               # rebuild ./monitoring from ./monitoring/obs.toml
+  obs-gen generate --dry-run                     # show the diff, write nothing
+  obs-gen check monitoring                       # validate (promtool/amtool when on PATH)
+  obs-gen dashboards list
+  obs-gen dashboards export --for-import --out ./dashboards
+  obs-gen completions bash > /etc/bash_completion.d/obs-gen
+
+Exit codes: 0 success, 1 `check` found problems, 2 bad input, refused overwrite or unwritable output.";
+
+/// Writes a self-hosted monitoring stack (Prometheus, Alertmanager, Loki, Alloy or Promtail,
+/// Grafana, optionally Tempo) for services that use obs-sdk.
+#[derive(Debug, Parser)]
+#[command(name = "obs-gen", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ask the questions (or take them as flags), write obs.toml and the stack.
+    #[command(after_help = EXAMPLES)]
+    Init(Box<InitArgs>),
+    /// Rebuild the stack from obs.toml.
+    Generate(GenerateArgs),
+    /// Validate a generated directory: YAML/JSON, the name contract, promtool and amtool.
+    Check {
+        /// The generated directory.
+        #[arg(default_value = "monitoring")]
+        dir: PathBuf,
+    },
+    /// List or export the bundled Grafana dashboards.
+    #[command(subcommand)]
+    Dashboards(DashboardsCommand),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `dashboards` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DashboardsCommand {
+    /// One line per dashboard: uid, file, what it answers.
+    List,
+    /// Write the dashboards' JSON files.
+    Export {
+        /// The form Grafana's "Import" accepts (datasources become inputs).
+        #[arg(long)]
+        for_import: bool,
+        /// Directory to write into.
+        #[arg(long, default_value = "obs-dashboards")]
+        out: PathBuf,
+    },
+}
+
+/// Where and how to write.
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// Output directory.
+    #[arg(long, short, default_value = "monitoring")]
+    pub output: PathBuf,
+    /// Overwrite files changed by hand since obs-gen wrote them.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the diff of what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `generate` arguments.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Where and how to write.
+    #[command(flatten)]
+    pub write: WriteArgs,
+    /// The configuration (default: obs.toml in the output directory).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// `init` arguments: every question of the wizard as a flag named after its obs.toml key.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where and how to write.
+    #[command(flatten)]
+    pub write: WriteArgs,
+    /// Take the default for every question not given as a flag; never prompt.
+    #[arg(long, short)]
+    pub yes: bool,
+    /// `project`: the compose project name.
+    #[arg(long)]
+    pub project: Option<String>,
+    /// `environment`: the `env` label (production, staging, …).
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// `target`: what to write for.
+    #[arg(long, value_enum)]
+    pub target: Option<Target>,
+    /// `[[services]]`: NAME=HOST:PORT, repeatable (metrics at /metrics, liveness at /health/live).
+    #[arg(long = "service", value_name = "NAME=HOST:PORT")]
+    pub services: Vec<String>,
+    /// `log_shipper`.
+    #[arg(long, value_enum)]
+    pub log_shipper: Option<LogShipper>,
+    /// `[databases.postgres]`: watch PostgreSQL (default address host.docker.internal:5432).
+    #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = model::DEFAULT_POSTGRES_ADDRESS)]
+    pub postgres: Option<String>,
+    /// `[databases.redis]`: watch Redis (default address host.docker.internal:6379).
+    #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = model::DEFAULT_REDIS_ADDRESS)]
+    pub redis: Option<String>,
+    /// Detect PostgreSQL and Redis from the application's own compose file.
+    #[arg(long, value_name = "PATH")]
+    pub app_compose: Option<PathBuf>,
+    /// `alerting.receiver`.
+    #[arg(long, value_enum)]
+    pub receiver: Option<Receiver>,
+    /// `alerting.webhook_url_env`: variable holding the webhook URL.
+    #[arg(long, value_name = "VAR")]
+    pub webhook_url_env: Option<String>,
+    /// `alerting.slack_api_url_env`: variable holding the Slack webhook URL.
+    #[arg(long, value_name = "VAR")]
+    pub slack_api_url_env: Option<String>,
+    /// `alerting.slack_channel`.
+    #[arg(long, value_name = "CHANNEL")]
+    pub slack_channel: Option<String>,
+    /// `alerting.email_to`.
+    #[arg(long, value_name = "ADDRESS")]
+    pub email_to: Option<String>,
+    /// `alerting.email_from`.
+    #[arg(long, value_name = "ADDRESS")]
+    pub email_from: Option<String>,
+    /// `alerting.email_smarthost`: SMTP HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub email_smarthost: Option<String>,
+    /// `alerting.email_username`.
+    #[arg(long, value_name = "USER")]
+    pub email_username: Option<String>,
+    /// `alerting.email_password_env`: variable holding the SMTP password.
+    #[arg(long, value_name = "VAR")]
+    pub email_password_env: Option<String>,
+    /// `retention`: how long metrics, logs and traces are kept (15d, 720h, 4w).
+    #[arg(long, value_name = "DURATION")]
+    pub retention: Option<String>,
+    /// `tracing`: run Tempo with an OTLP endpoint.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub tracing: Option<bool>,
+    /// `sentry`: the services report to Sentry.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub sentry: Option<bool>,
+    /// `bind_address`: where the UIs and APIs are published.
+    #[arg(long, value_name = "IP")]
+    pub bind_address: Option<String>,
+}
+
+/// Runs the command line; returns the exit code.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    let mut stdout = std::io::stdout();
+    match dispatch(cli, &mut stdout) {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = stdout.flush();
+            for line in e.to_string().lines() {
+                eprintln!("error: {line}");
+            }
+            e.exit_code()
+        }
+    }
+}
+
+fn dispatch(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Error> {
+    match cli.command {
+        Command::Init(args) => init(*args, out),
+        Command::Generate(args) => generate(args, out),
+        Command::Check { dir } => crate::check::check_dir(&dir, out).map(|()| {
+            let _ = writeln!(out, "{}: ok", dir.display());
+        }),
+        Command::Dashboards(DashboardsCommand::List) => {
+            for d in obs_mixin::dashboards() {
+                let _ = writeln!(out, "{}\t{}\t{}", d.uid, d.file_name, d.description);
+            }
+            Ok(())
+        }
+        Command::Dashboards(DashboardsCommand::Export {
+            for_import,
+            out: dir,
+        }) => export_dashboards(&dir, for_import, out),
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "obs-gen", out);
+            Ok(())
+        }
+    }
+}
+
+fn export_dashboards(
+    dir: &Path,
+    for_import: bool,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Error> {
+    let files: Vec<Planned> = obs_mixin::dashboards()
+        .iter()
+        .map(|d| {
+            let json = if for_import {
+                obs_mixin::for_import(d)
+            } else {
+                d.json.clone()
+            };
+            let contents =
+                serde_json::to_string_pretty(&json).expect("dashboards serialise") + "\n";
+            Planned {
+                file: OutFile {
+                    path: d.file_name.clone(),
+                    contents,
+                },
+                policy: Policy::Managed,
+            }
+        })
+        .collect();
+    let n = files.len();
+    let plan = write::plan(dir, files, false)?;
+    plan.apply()?;
+    let _ = writeln!(out, "exported {n} dashboards to {}", dir.display());
+    Ok(())
+}
+
+/// Builds the configuration of `init` from its flags (no prompts).
+pub fn config_from_flags(a: &InitArgs) -> Result<Config, Error> {
+    let mut cfg = Config::default();
+    if let Some(v) = &a.project {
+        cfg.project = v.clone();
+    }
+    if let Some(v) = &a.environment {
+        cfg.environment = v.clone();
+    }
+    if let Some(v) = a.target {
+        cfg.target = v;
+    }
+    for (i, s) in a.services.iter().enumerate() {
+        let Some((name, target)) = s.split_once('=') else {
+            return Err(Error::Input(format!(
+                "--service[{i}]: {s:?} must be NAME=HOST:PORT"
+            )));
+        };
+        cfg.services.push(Service::new(name, target));
+    }
+    if let Some(v) = a.log_shipper {
+        cfg.log_shipper = v;
+    }
+    if let Some(path) = &a.app_compose {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", &e))?;
+        cfg.databases = model::detect_databases(&text, &path.display().to_string())?;
+    }
+    if let Some(v) = &a.postgres {
+        cfg.databases.postgres = Some(Database { address: v.clone() });
+    }
+    if let Some(v) = &a.redis {
+        cfg.databases.redis = Some(Database { address: v.clone() });
+    }
+    let al = &mut cfg.alerting;
+    if let Some(v) = a.receiver {
+        al.receiver = v;
+    }
+    al.webhook_url_env = a.webhook_url_env.clone();
+    al.slack_api_url_env = a.slack_api_url_env.clone();
+    al.slack_channel = a.slack_channel.clone();
+    al.email_to = a.email_to.clone();
+    al.email_from = a.email_from.clone();
+    al.email_smarthost = a.email_smarthost.clone();
+    al.email_username = a.email_username.clone();
+    al.email_password_env = a.email_password_env.clone();
+    if let Some(v) = &a.retention {
+        cfg.retention = v.clone();
+    }
+    if let Some(v) = a.tracing {
+        cfg.tracing = v;
+    }
+    if let Some(v) = a.sentry {
+        cfg.sentry = v;
+    }
+    if let Some(v) = &a.bind_address {
+        cfg.bind_address = v.clone();
+    }
+    Ok(cfg)
+}
+
+/// The service `--yes` adds when none is given: the demo's default port on the docker host.
+pub fn default_service() -> Service {
+    Service::new("app", "host.docker.internal:3000")
+}
+
+fn init(args: InitArgs, out: &mut dyn std::io::Write) -> Result<(), Error> {
+    let mut cfg = config_from_flags(&args)?;
+    if !args.yes {
+        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+            return Err(Error::Input(
+                "obs-gen init: no terminal to ask on; pass --yes to take the defaults for every question not given as a flag".into(),
+            ));
+        }
+        crate::wizard::ask(&mut cfg, &args)?;
+    }
+    if cfg.services.is_empty() {
+        cfg.services.push(default_service());
+    }
+    let config_text = cfg.to_toml();
+    // What init writes must read back as the same configuration.
+    debug_assert_eq!(
+        Config::from_toml(&config_text, CONFIG_FILE).ok().as_ref(),
+        Some(&cfg)
+    );
+    let config_file = OutFile {
+        path: CONFIG_FILE.into(),
+        contents: config_text,
+    };
+    build(&cfg, CONFIG_FILE, &args.write, Some(config_file), out)
+}
+
+fn generate(args: GenerateArgs, out: &mut dyn std::io::Write) -> Result<(), Error> {
+    let path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| args.write.output.join(CONFIG_FILE));
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::Input(format!(
+                "{}: not found; run `obs-gen init` first (or pass --config)",
+                path.display()
+            ))
+        } else {
+            Error::io(&path, "read", &e)
+        }
+    })?;
+    let origin = path.display().to_string();
+    let cfg = Config::from_toml(&text, &origin)?;
+    build(&cfg, &origin, &args.write, None, out)
+}
+
+/// Validates, renders, checks and writes (or diffs) the stack for `cfg`.
+fn build(
+    cfg: &Config,
+    origin: &str,
+    w: &WriteArgs,
+    config_file: Option<OutFile>,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Error> {
+    crate::validate::validate(cfg, origin).map_err(Error::Invalid)?;
+    let files = render::render(cfg)?;
+    render::self_check(&files)?;
+    let mut planned: Vec<Planned> = files
+        .into_iter()
+        .map(|file| Planned {
+            file,
+            policy: Policy::Managed,
+        })
+        .collect();
+    if let Some(file) = config_file {
+        planned.push(Planned {
+            file,
+            policy: Policy::Config,
+        });
+    }
+    let env_path = w.output.join(".env");
+    let password = if env_path.exists() {
+        String::new()
+    } else {
+        crate::render::env::random_password()?
+    };
+    planned.push(Planned {
+        file: OutFile {
+            path: ".env".into(),
+            contents: crate::render::env::dotenv(cfg, &password),
+        },
+        policy: Policy::CreateOnce,
+    });
+    let plan = write::plan(&w.output, planned, w.force)?;
+    if w.dry_run {
+        let _ = write!(out, "{}", plan.diff());
+        let _ = writeln!(out, "dry run, nothing written: {}", plan.summary());
+        return Ok(());
+    }
+    plan.apply()?;
+    for note in &plan.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    let dir = w.output.display();
+    let _ = writeln!(out, "wrote {dir}: {}", plan.summary());
+    let _ = writeln!(
+        out,
+        "next: cd {dir} && docker compose up -d   (Grafana: see {dir}/README.md)"
+    );
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! `obs-gen`: writes a complete self-hosted monitoring stack for services that use `obs-sdk`.
+//!
+//! The flow of every run: [`model`] reads `obs.toml` (or the wizard and flags build it),
+//! [`validate`] checks every field, [`render`] builds each output file from serde structures,
+//! [`render::self_check`] re-parses them and runs the mixin's name-contract checks, and
+//! [`write`] compares the result with the output directory, refuses to overwrite files the user
+//! changed, and writes atomically.
+#![deny(missing_docs, unreachable_pub)]
+
+pub mod check;
+pub mod cli;
+pub mod error;
+pub mod model;
+pub mod render;
+pub mod validate;
+pub mod wizard;
+pub mod write;

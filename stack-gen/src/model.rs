@@ -1,0 +1,492 @@
+//! `obs.toml`: the answers of the wizard, the single input of `obs-gen generate`.
+//!
+//! Every table rejects unknown keys, so a typo is an error naming the key instead of a
+//! silently ignored setting. The model is target-neutral: nothing here is specific to docker
+//! compose except the [`Target`] it selects.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// The name of the configuration file, written into the output directory.
+pub const CONFIG_FILE: &str = "obs.toml";
+
+/// The whole of `obs.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Project name: the compose project name and a Prometheus external label.
+    pub project: String,
+    /// Deployment environment, the `env` label of every log stream.
+    #[serde(default = "default_environment")]
+    pub environment: String,
+    /// What the stack is written for.
+    #[serde(default)]
+    pub target: Target,
+    /// Address the published ports bind to. `127.0.0.1` unless asked otherwise.
+    #[serde(default = "default_bind_address")]
+    pub bind_address: String,
+    /// Which log shipper reads the containers' logs.
+    #[serde(default)]
+    pub log_shipper: LogShipper,
+    /// How long metrics, logs and traces are kept (Prometheus duration, e.g. `15d`).
+    #[serde(default = "default_retention")]
+    pub retention: String,
+    /// Tempo with an OTLP endpoint.
+    #[serde(default)]
+    pub tracing: bool,
+    /// Whether the services report errors to Sentry (adds `SENTRY_DSN` to `.env.example`).
+    #[serde(default)]
+    pub sentry: bool,
+    /// The services Prometheus scrapes.
+    #[serde(default)]
+    pub services: Vec<Service>,
+    /// Databases and caches to watch through exporters.
+    #[serde(default)]
+    pub databases: Databases,
+    /// Where Alertmanager sends notifications.
+    #[serde(default)]
+    pub alerting: Alerting,
+    /// Alert thresholds and `for` durations, passed to the bundled rules as they are.
+    #[serde(default)]
+    pub alerts: obs_mixin::Thresholds,
+    /// Host ports the UIs and APIs are published on.
+    #[serde(default)]
+    pub ports: Ports,
+}
+
+fn default_environment() -> String {
+    "production".into()
+}
+fn default_bind_address() -> String {
+    "127.0.0.1".into()
+}
+fn default_retention() -> String {
+    "15d".into()
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            project: "obs".into(),
+            environment: default_environment(),
+            target: Target::default(),
+            bind_address: default_bind_address(),
+            log_shipper: LogShipper::default(),
+            retention: default_retention(),
+            tracing: false,
+            sentry: false,
+            services: Vec::new(),
+            databases: Databases::default(),
+            alerting: Alerting::default(),
+            alerts: obs_mixin::Thresholds::default(),
+            ports: Ports::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Parses `obs.toml` text. `origin` names the file in error messages.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, Error> {
+        toml::from_str(text).map_err(|e| Error::Input(format_toml_error(origin, text, &e)))
+    }
+
+    /// Renders the configuration as `obs.toml` text with a header comment.
+    pub fn to_toml(&self) -> String {
+        let body = toml::to_string_pretty(self).expect("the configuration always serialises");
+        format!(
+            "# obs.toml: the answers of `obs-gen init`. Edit it, then run `obs-gen generate`.\n\
+             # Every key is documented in the obs README (\"Generating the stack\").\n\n{body}"
+        )
+    }
+
+    /// The service jobs' regex for the bundled rules: the configured one, or the services of
+    /// this file when `alerts.service_job_regex` was left at its default.
+    pub fn thresholds_for_rules(&self) -> obs_mixin::Thresholds {
+        let mut t = self.alerts.clone();
+        if t.service_job_regex == obs_mixin::Thresholds::default().service_job_regex
+            && !self.services.is_empty()
+        {
+            let names: Vec<String> = self
+                .services
+                .iter()
+                .map(|s| regex_escape(&s.name))
+                .collect();
+            t.service_job_regex = names.join("|");
+        }
+        t
+    }
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Turns a toml error into one line: `obs.toml: line 3: unknown field ...`.
+fn format_toml_error(origin: &str, text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    let mut location = String::new();
+    if let Some(span) = e.span() {
+        let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+        location = format!(" line {line}:");
+    }
+    format!("{origin}:{location} {message}")
+}
+
+/// What the stack is written for. Only docker compose today; the model keeps nothing
+/// compose-specific outside the renderers, so Kubernetes can follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// A docker compose project.
+    #[default]
+    Compose,
+}
+
+/// Which program ships the containers' logs to Loki.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogShipper {
+    /// Grafana Alloy (the default: Promtail reached end of life on 2026-03-02).
+    #[default]
+    Alloy,
+    /// Promtail, still supported for teams that run it elsewhere.
+    Promtail,
+    /// No shipper: services push to Loki themselves (`LOKI_URL`) or logs stay local.
+    None,
+}
+
+impl LogShipper {
+    /// The name used in obs.toml and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogShipper::Alloy => "alloy",
+            LogShipper::Promtail => "promtail",
+            LogShipper::None => "none",
+        }
+    }
+}
+
+/// One service Prometheus scrapes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// The service name; also its Prometheus `job`.
+    pub name: String,
+    /// `host:port` Prometheus scrapes, as seen from the Prometheus container.
+    pub target: String,
+    /// Path of the metrics endpoint.
+    #[serde(default = "default_metrics_path")]
+    pub metrics_path: String,
+    /// Path of the liveness endpoint (listed in the generated README).
+    #[serde(default = "default_health_path")]
+    pub health_path: String,
+}
+
+fn default_metrics_path() -> String {
+    obs_sdk::catalogue::paths::METRICS.into()
+}
+fn default_health_path() -> String {
+    obs_sdk::catalogue::paths::HEALTH_LIVE.into()
+}
+
+impl Service {
+    /// A service with the SDK's default paths.
+    pub fn new(name: &str, target: &str) -> Service {
+        Service {
+            name: name.into(),
+            target: target.into(),
+            metrics_path: default_metrics_path(),
+            health_path: default_health_path(),
+        }
+    }
+}
+
+/// Databases and caches watched through exporters.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Databases {
+    /// PostgreSQL, through postgres-exporter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<Database>,
+    /// Redis, through redis_exporter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<Database>,
+}
+
+/// One database the stack watches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    /// `host:port` the exporter connects to. Credentials come from `.env`.
+    pub address: String,
+}
+
+/// The default address of a PostgreSQL server on the docker host.
+pub const DEFAULT_POSTGRES_ADDRESS: &str = "host.docker.internal:5432";
+/// The default address of a Redis server on the docker host.
+pub const DEFAULT_REDIS_ADDRESS: &str = "host.docker.internal:6379";
+
+/// Where alerts go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Receiver {
+    /// Nowhere: alerts are visible in the Alertmanager UI only.
+    #[default]
+    None,
+    /// An HTTP webhook (Alertmanager's webhook payload).
+    Webhook,
+    /// A Slack incoming webhook.
+    Slack,
+    /// Email through an SMTP smarthost.
+    Email,
+}
+
+/// The `[alerting]` table. Secrets are never stored here: only the names of the environment
+/// variables (set in `.env`) that hold them.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alerting {
+    /// Which receiver notifications go to.
+    #[serde(default)]
+    pub receiver: Receiver,
+    /// Variable holding the webhook URL. Default `ALERT_WEBHOOK_URL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url_env: Option<String>,
+    /// Variable holding the Slack incoming-webhook URL. Default `SLACK_WEBHOOK_URL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack_api_url_env: Option<String>,
+    /// Slack channel, e.g. `#alerts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack_channel: Option<String>,
+    /// Recipient address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_to: Option<String>,
+    /// Sender address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_from: Option<String>,
+    /// SMTP server, `host:port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_smarthost: Option<String>,
+    /// SMTP user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_username: Option<String>,
+    /// Variable holding the SMTP password. Default `SMTP_PASSWORD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_password_env: Option<String>,
+}
+
+impl Alerting {
+    /// The variable holding the webhook URL.
+    pub fn webhook_url_env(&self) -> &str {
+        self.webhook_url_env
+            .as_deref()
+            .unwrap_or("ALERT_WEBHOOK_URL")
+    }
+    /// The variable holding the Slack URL.
+    pub fn slack_api_url_env(&self) -> &str {
+        self.slack_api_url_env
+            .as_deref()
+            .unwrap_or("SLACK_WEBHOOK_URL")
+    }
+    /// The variable holding the SMTP password.
+    pub fn email_password_env(&self) -> &str {
+        self.email_password_env
+            .as_deref()
+            .unwrap_or("SMTP_PASSWORD")
+    }
+    /// The variables this receiver reads, with what they hold.
+    pub fn secret_vars(&self) -> Vec<(&str, &'static str)> {
+        match self.receiver {
+            Receiver::None => vec![],
+            Receiver::Webhook => vec![(self.webhook_url_env(), "URL Alertmanager posts alerts to")],
+            Receiver::Slack => vec![(self.slack_api_url_env(), "Slack incoming-webhook URL")],
+            Receiver::Email => vec![(self.email_password_env(), "SMTP password")],
+        }
+    }
+}
+
+/// Host ports the stack publishes (on `bind_address`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ports {
+    /// Grafana UI. Default 3001, because 3000 is the demo service's port.
+    pub grafana: u32,
+    /// Prometheus UI and API.
+    pub prometheus: u32,
+    /// Alertmanager UI and API.
+    pub alertmanager: u32,
+    /// Loki API (services may push logs here with `LOKI_URL`).
+    pub loki: u32,
+    /// Tempo API (with `tracing`).
+    pub tempo: u32,
+    /// OTLP over gRPC (with `tracing`).
+    pub otlp_grpc: u32,
+    /// OTLP over HTTP (with `tracing`).
+    pub otlp_http: u32,
+}
+
+impl Default for Ports {
+    fn default() -> Self {
+        Ports {
+            grafana: 3001,
+            prometheus: 9090,
+            alertmanager: 9093,
+            loki: 3100,
+            tempo: 3200,
+            otlp_grpc: 4317,
+            otlp_http: 4318,
+        }
+    }
+}
+
+impl Ports {
+    /// The ports published for `cfg`, with their obs.toml key.
+    pub fn published(&self, tracing: bool) -> Vec<(&'static str, u32)> {
+        let mut v = vec![
+            ("grafana", self.grafana),
+            ("prometheus", self.prometheus),
+            ("alertmanager", self.alertmanager),
+            ("loki", self.loki),
+        ];
+        if tracing {
+            v.extend([
+                ("tempo", self.tempo),
+                ("otlp_grpc", self.otlp_grpc),
+                ("otlp_http", self.otlp_http),
+            ]);
+        }
+        v
+    }
+}
+
+/// Splits `host:port` (IPv6 as `[::1]:port`). Returns `None` when malformed.
+pub fn split_host_port(s: &str) -> Option<(&str, &str)> {
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, port) = rest.split_once("]:")?;
+        return Some((host, port));
+    }
+    let (host, port) = s.rsplit_once(':')?;
+    if host.contains(':') {
+        return None;
+    }
+    Some((host, port))
+}
+
+/// Looks for PostgreSQL and Redis images in an application's compose file. Returns the
+/// addresses the exporters should use from the monitoring stack: a published host port is
+/// reached through `host.docker.internal`.
+pub fn detect_databases(compose_text: &str, origin: &str) -> Result<Databases, Error> {
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(compose_text).map_err(|e| {
+        Error::Input(format!(
+            "{origin}: not valid YAML ({})",
+            one_line(&e.to_string())
+        ))
+    })?;
+    let mut found = Databases::default();
+    let Some(services) = doc.get("services").and_then(|s| s.as_mapping()) else {
+        return Ok(found);
+    };
+    for (_, service) in services {
+        let image = service
+            .get("image")
+            .and_then(|i| i.as_str())
+            .unwrap_or_default();
+        let name = image.rsplit('/').next().unwrap_or(image);
+        let name = name.split([':', '@']).next().unwrap_or(name);
+        let (kind, internal) = match name {
+            n if n.contains("postgres") && !n.contains("exporter") => ("postgres", 5432),
+            n if (n == "redis" || n == "valkey" || n.starts_with("redis-stack")) => ("redis", 6379),
+            _ => continue,
+        };
+        let mut host_port = internal;
+        if let Some(ports) = service.get("ports").and_then(|p| p.as_sequence()) {
+            for p in ports {
+                let text = match p {
+                    serde_yaml_ng::Value::String(s) => s.clone(),
+                    serde_yaml_ng::Value::Number(n) => n.to_string(),
+                    _ => continue,
+                };
+                let parts: Vec<&str> = text.split(':').collect();
+                if parts.len() >= 2
+                    && parts[parts.len() - 1].split('/').next() == Some(&internal.to_string())
+                {
+                    if let Ok(p) = parts[parts.len() - 2].parse::<u32>() {
+                        host_port = p;
+                    }
+                }
+            }
+        }
+        let db = Some(Database {
+            address: format!("host.docker.internal:{host_port}"),
+        });
+        match kind {
+            "postgres" if found.postgres.is_none() => found.postgres = db,
+            "redis" if found.redis.is_none() => found.redis = db,
+            _ => {}
+        }
+    }
+    Ok(found)
+}
+
+/// The first line of a message, for one-line errors.
+pub fn one_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_file_takes_defaults() {
+        let cfg = Config::from_toml("project = \"shop\"\n", "obs.toml").unwrap();
+        assert_eq!(cfg.bind_address, "127.0.0.1");
+        assert_eq!(cfg.log_shipper, LogShipper::Alloy);
+        assert_eq!(cfg.alerts, obs_mixin::Thresholds::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_the_line() {
+        let err =
+            Config::from_toml("project = \"x\"\n[ports]\ngrafna = 1\n", "obs.toml").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("obs.toml: line 3:"), "{msg}");
+        assert!(msg.contains("grafna"), "{msg}");
+        assert!(!msg.contains('\n'));
+    }
+
+    #[test]
+    fn round_trips() {
+        let mut cfg = Config::default();
+        cfg.services.push(Service::new("api", "api:8080"));
+        cfg.databases.redis = Some(Database {
+            address: "r:6379".into(),
+        });
+        let back = Config::from_toml(&cfg.to_toml(), "x").unwrap();
+        assert_eq!(back, cfg);
+    }
+
+    #[test]
+    fn detects_databases_in_an_app_compose_file() {
+        let text = "services:\n  db:\n    image: postgres:17\n    ports: [\"15432:5432\"]\n  cache:\n    image: docker.io/library/redis:7-alpine\n  web:\n    image: nginx\n";
+        let d = detect_databases(text, "c.yaml").unwrap();
+        assert_eq!(d.postgres.unwrap().address, "host.docker.internal:15432");
+        assert_eq!(d.redis.unwrap().address, "host.docker.internal:6379");
+    }
+
+    #[test]
+    fn splits_host_port() {
+        assert_eq!(split_host_port("a:1"), Some(("a", "1")));
+        assert_eq!(split_host_port("[::1]:9"), Some(("::1", "9")));
+        assert_eq!(split_host_port("::1:9"), None);
+        assert_eq!(split_host_port("nohost"), None);
+    }
+}

@@ -1,0 +1,237 @@
+//! `alertmanager/alertmanager.yml` and the container's `entrypoint.sh`.
+//!
+//! Alertmanager does not expand environment variables in its configuration, and secrets must
+//! not be written into generated files. So the entrypoint (run by the image's busybox `sh`)
+//! copies each secret from the environment (compose reads it from `.env`) into a file under
+//! `/tmp/obs-secrets`, readable by the Alertmanager user only, and the configuration points at
+//! those files: `api_url_file` for Slack, `auth_password_file` for email. The webhook
+//! receiver's `url_file` only exists from Alertmanager 0.26 on, which older `amtool` versions
+//! (Debian's 0.25) reject, so the webhook URL is a placeholder that the entrypoint replaces in a
+//! private copy of this file before it starts Alertmanager.
+
+use serde::Serialize;
+
+use crate::model::{Config, Receiver};
+
+/// Directory inside the container where the entrypoint writes secrets.
+pub const SECRETS_DIR: &str = "/tmp/obs-secrets";
+
+/// The placeholder the entrypoint replaces with the webhook URL from the environment.
+pub const WEBHOOK_PLACEHOLDER: &str = "https://alert-webhook.invalid/replaced-at-start-from-env";
+
+#[derive(Serialize)]
+struct AlertmanagerConfig {
+    route: Route,
+    inhibit_rules: Vec<InhibitRule>,
+    receivers: Vec<ReceiverDef>,
+}
+
+#[derive(Serialize)]
+struct Route {
+    receiver: &'static str,
+    group_by: Vec<&'static str>,
+    group_wait: &'static str,
+    group_interval: &'static str,
+    repeat_interval: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    routes: Vec<SubRoute>,
+}
+
+#[derive(Serialize)]
+struct SubRoute {
+    matchers: Vec<&'static str>,
+    receiver: &'static str,
+    repeat_interval: &'static str,
+}
+
+#[derive(Serialize)]
+struct InhibitRule {
+    source_matchers: Vec<&'static str>,
+    target_matchers: Vec<&'static str>,
+    equal: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+struct ReceiverDef {
+    name: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    webhook_configs: Vec<Webhook>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    slack_configs: Vec<Slack>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    email_configs: Vec<Email>,
+}
+
+#[derive(Serialize)]
+struct Webhook {
+    url: &'static str,
+    send_resolved: bool,
+}
+
+#[derive(Serialize)]
+struct Slack {
+    api_url_file: String,
+    channel: String,
+    send_resolved: bool,
+    title: &'static str,
+    text: &'static str,
+}
+
+#[derive(Serialize)]
+struct Email {
+    to: String,
+    from: String,
+    smarthost: String,
+    auth_username: String,
+    auth_password_file: String,
+    require_tls: bool,
+    send_resolved: bool,
+}
+
+fn receiver(cfg: &Config, name: &'static str) -> ReceiverDef {
+    let a = &cfg.alerting;
+    let mut r = ReceiverDef {
+        name,
+        webhook_configs: vec![],
+        slack_configs: vec![],
+        email_configs: vec![],
+    };
+    match a.receiver {
+        Receiver::None => {}
+        Receiver::Webhook => r.webhook_configs.push(Webhook { url: WEBHOOK_PLACEHOLDER, send_resolved: true }),
+        Receiver::Slack => r.slack_configs.push(Slack {
+            api_url_file: format!("{SECRETS_DIR}/slack_api_url"),
+            channel: a.slack_channel.clone().unwrap_or_default(),
+            send_resolved: true,
+            title: "{{ .Status | toUpper }}: {{ .CommonLabels.alertname }} ({{ .CommonLabels.severity }})",
+            text: "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\n{{ end }}",
+        }),
+        Receiver::Email => r.email_configs.push(Email {
+            to: a.email_to.clone().unwrap_or_default(),
+            from: a.email_from.clone().unwrap_or_default(),
+            smarthost: a.email_smarthost.clone().unwrap_or_default(),
+            auth_username: a.email_username.clone().or_else(|| a.email_from.clone()).unwrap_or_default(),
+            auth_password_file: format!("{SECRETS_DIR}/smtp_password"),
+            require_tls: true,
+            send_resolved: true,
+        }),
+    }
+    r
+}
+
+/// Renders `alertmanager.yml`: critical and warning alerts routed by severity (critical repeats
+/// more often), a critical alert inhibits the warning of the same alert and job, `severity="none"`
+/// goes nowhere.
+pub fn render(cfg: &Config) -> String {
+    let doc = AlertmanagerConfig {
+        route: Route {
+            receiver: "warning",
+            group_by: vec!["alertname", "job"],
+            group_wait: "30s",
+            group_interval: "5m",
+            repeat_interval: "12h",
+            routes: vec![
+                SubRoute {
+                    matchers: vec!["severity=\"critical\""],
+                    receiver: "critical",
+                    repeat_interval: "1h",
+                },
+                SubRoute {
+                    matchers: vec!["severity=\"warning\""],
+                    receiver: "warning",
+                    repeat_interval: "12h",
+                },
+                SubRoute {
+                    matchers: vec!["severity=~\"none|info\""],
+                    receiver: "blackhole",
+                    repeat_interval: "24h",
+                },
+            ],
+        },
+        inhibit_rules: vec![InhibitRule {
+            source_matchers: vec!["severity=\"critical\""],
+            target_matchers: vec!["severity=\"warning\""],
+            equal: vec!["alertname", "job"],
+        }],
+        receivers: vec![
+            receiver(cfg, "critical"),
+            receiver(cfg, "warning"),
+            ReceiverDef {
+                name: "blackhole",
+                webhook_configs: vec![],
+                slack_configs: vec![],
+                email_configs: vec![],
+            },
+        ],
+    };
+    let note: &[&str] = match cfg.alerting.receiver {
+        Receiver::None => &[
+            "No receiver is configured (obs.toml [alerting] receiver = \"none\"): alerts show in the",
+            "Alertmanager UI only.",
+        ],
+        Receiver::Webhook => &[
+            "The webhook URL below is a placeholder: entrypoint.sh replaces it with the value of the",
+            "environment variable named in obs.toml (set it in .env) in a private copy of this file,",
+            "because Alertmanager does not expand environment variables in its configuration.",
+        ],
+        Receiver::Slack | Receiver::Email => &[
+            "Secrets are read from files that entrypoint.sh writes from the environment (set in .env)",
+            "at start, because Alertmanager does not expand environment variables in its configuration.",
+        ],
+    };
+    super::yaml_with_note(&doc, &super::comment(note))
+}
+
+/// Renders `entrypoint.sh`: writes the receiver's secret from the environment, then starts
+/// Alertmanager.
+pub fn entrypoint(cfg: &Config) -> String {
+    let a = &cfg.alerting;
+    let mut s = String::from("#!/bin/sh\n");
+    s.push_str(super::HEADER);
+    s.push_str(
+        "# Alertmanager does not expand environment variables in its configuration, so this script\n\
+         # moves the receiver's secret from the environment (compose reads it from .env) into a file\n\
+         # only the Alertmanager user can read, then starts Alertmanager. Secrets are never printed.\n\
+         set -eu\numask 077\n",
+    );
+    s.push_str(&format!(
+        "secrets={SECRETS_DIR}\nmkdir -p \"$secrets\"\nconfig=/etc/alertmanager/alertmanager.yml\n"
+    ));
+    match a.receiver {
+        Receiver::None => {}
+        Receiver::Webhook => {
+            let script = r#"url="${VAR:-}"
+case "$url" in
+  '') echo "obs: VAR is not set in .env; webhook notifications will fail" >&2 ;;
+  *[\ \"\'\\]*) echo "obs: VAR must not contain spaces, quotes or backslashes" >&2; exit 1 ;;
+  *) escaped=$(printf '%s' "$url" | sed -e 's/[\\&|]/\\&/g')
+     sed "s|PLACEHOLDER|$escaped|g" "$config" > "$secrets/alertmanager.yml"
+     config="$secrets/alertmanager.yml" ;;
+esac
+"#;
+            s.push_str(
+                &script
+                    .replace("VAR", a.webhook_url_env())
+                    .replace("PLACEHOLDER", WEBHOOK_PLACEHOLDER),
+            );
+        }
+        Receiver::Slack => {
+            let var = a.slack_api_url_env();
+            s.push_str(&format!(
+                "[ -n \"${{{var}:-}}\" ] || echo \"obs: {var} is not set in .env; Slack notifications will fail\" >&2\n\
+                 printf '%s' \"${{{var}:-}}\" > \"$secrets/slack_api_url\"\n"
+            ));
+        }
+        Receiver::Email => {
+            let var = a.email_password_env();
+            s.push_str(&format!(
+                "[ -n \"${{{var}:-}}\" ] || echo \"obs: {var} is not set in .env; email notifications will fail\" >&2\n\
+                 printf '%s' \"${{{var}:-}}\" > \"$secrets/smtp_password\"\n"
+            ));
+        }
+    }
+    s.push_str(
+        "exec /bin/alertmanager \\\n  --config.file=\"$config\" \\\n  --storage.path=/alertmanager \\\n  --cluster.listen-address= \\\n  --web.external-url=\"${ALERTMANAGER_EXTERNAL_URL:-http://localhost:9093/}\"\n",
+    );
+    s
+}

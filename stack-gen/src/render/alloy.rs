@@ -1,0 +1,89 @@
+//! `alloy/config.alloy`: the same pipeline as the Promtail configuration, in Alloy's syntax.
+//! Alloy's configuration language is not YAML or JSON, so this renderer writes text; every
+//! value placed in it is quoted with [`quote`].
+
+use crate::model::Config;
+use crate::render::promtail::{label_fields, metadata_fields};
+
+/// Quotes a string for Alloy's syntax.
+pub fn quote(s: &str) -> String {
+    serde_json::to_string(s).expect("strings serialise")
+}
+
+fn object(names: &[&str]) -> String {
+    let body: Vec<String> = names
+        .iter()
+        .map(|n| format!("{n} = {}", quote(n)))
+        .collect();
+    format!("{{ {} }}", body.join(", "))
+}
+
+/// Renders Alloy's configuration.
+pub fn render(cfg: &Config) -> String {
+    let labels = label_fields();
+    let metadata = metadata_fields();
+    let extracted: Vec<&str> = labels.iter().chain(metadata.iter()).copied().collect();
+    let label_list: Vec<String> = labels.iter().map(|l| quote(l)).collect();
+    let header = super::HEADER.replace('#', "//");
+    format!(
+        r#"{header}// Reads every container's logs through the docker socket, parses the obs-sdk JSON lines and
+// ships them to Loki. Labels: service, env and level only; request_id and trace_id go to
+// structured metadata. Read positions live in Alloy's storage path, a named volume.
+
+discovery.docker "containers" {{
+  host = "unix:///var/run/docker.sock"
+}}
+
+discovery.relabel "containers" {{
+  targets = []
+
+  rule {{
+    source_labels = ["__meta_docker_container_label_com_docker_compose_service"]
+    target_label  = "service"
+  }}
+}}
+
+loki.source.docker "containers" {{
+  host          = "unix:///var/run/docker.sock"
+  targets       = discovery.docker.containers.targets
+  relabel_rules = discovery.relabel.containers.rules
+  forward_to    = [loki.process.sdk_json.receiver]
+}}
+
+loki.process "sdk_json" {{
+  stage.static_labels {{
+    values = {{ env = {env} }}
+  }}
+
+  stage.json {{
+    expressions = {extracted}
+  }}
+
+  stage.labels {{
+    values = {labels}
+  }}
+
+  stage.structured_metadata {{
+    values = {metadata}
+  }}
+
+  stage.label_keep {{
+    values = [{label_list}]
+  }}
+
+  forward_to = [loki.write.local.receiver]
+}}
+
+loki.write "local" {{
+  endpoint {{
+    url = "http://loki:3100/loki/api/v1/push"
+  }}
+}}
+"#,
+        env = quote(&cfg.environment),
+        extracted = object(&extracted),
+        labels = object(&labels),
+        metadata = object(&metadata),
+        label_list = label_list.join(", "),
+    )
+}

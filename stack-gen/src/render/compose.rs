@@ -1,0 +1,417 @@
+//! `compose.yaml`: every container of the stack, with pinned images, a health check that runs a
+//! binary present in its image, ports published on `bind_address` only, named volumes, restart
+//! policies and memory limits.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Image, images};
+use crate::model::{Config, LogShipper};
+
+/// Port Grafana listens on inside its container.
+pub const GRAFANA_PORT: u16 = 3000;
+
+#[derive(Serialize)]
+struct ComposeFile {
+    name: String,
+    services: BTreeMap<String, Service>,
+    volumes: BTreeMap<String, Empty>,
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+#[derive(Serialize, Default)]
+struct Service {
+    image: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    entrypoint: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    command: Vec<String>,
+    restart: &'static str,
+    mem_limit: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pid: Option<&'static str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    environment: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ports: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    volumes: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    extra_hosts: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    depends_on: BTreeMap<String, DependsOn>,
+    healthcheck: Healthcheck,
+    logging: Logging,
+}
+
+#[derive(Serialize)]
+struct DependsOn {
+    condition: &'static str,
+}
+
+#[derive(Serialize, Default)]
+struct Healthcheck {
+    test: Vec<String>,
+    interval: &'static str,
+    timeout: &'static str,
+    retries: u32,
+    start_period: &'static str,
+}
+
+#[derive(Serialize, Default)]
+struct Logging {
+    driver: &'static str,
+    options: BTreeMap<&'static str, &'static str>,
+}
+
+fn logging() -> Logging {
+    Logging {
+        driver: "json-file",
+        options: BTreeMap::from([("max-size", "10m"), ("max-file", "3")]),
+    }
+}
+
+/// A health check with busybox (or alpine) `wget`.
+fn wget(url: &str) -> Healthcheck {
+    check(vec![
+        "CMD".into(),
+        "wget".into(),
+        "-q".into(),
+        "--spider".into(),
+        url.into(),
+    ])
+}
+
+/// A health check for images without wget or curl but with bash (Ubuntu, Debian): an HTTP
+/// request over bash's `/dev/tcp`, healthy on a 200 answer.
+fn bash_http(port: u16, path: &str) -> Healthcheck {
+    let script = format!(
+        "exec 3<>/dev/tcp/127.0.0.1/{port} && printf 'GET {path} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"
+    );
+    check(vec!["CMD".into(), "bash".into(), "-c".into(), script])
+}
+
+fn check(test: Vec<String>) -> Healthcheck {
+    Healthcheck {
+        test,
+        interval: "30s",
+        timeout: "5s",
+        retries: 5,
+        start_period: "30s",
+    }
+}
+
+fn publish(cfg: &Config, host: u32, container: u16) -> String {
+    let bind = if cfg.bind_address.contains(':') {
+        format!("[{}]", cfg.bind_address)
+    } else {
+        cfg.bind_address.clone()
+    };
+    format!("{bind}:{host}:{container}")
+}
+
+fn base(images: &BTreeMap<String, Image>, component: &str, health: Healthcheck) -> Service {
+    let img = images
+        .get(component)
+        .unwrap_or_else(|| panic!("compose/images.toml lacks [{component}]"));
+    Service {
+        image: img.image.clone(),
+        restart: "unless-stopped",
+        mem_limit: img.memory.clone(),
+        healthcheck: health,
+        logging: logging(),
+        ..Service::default()
+    }
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+const HOST_GATEWAY: &str = "host.docker.internal:host-gateway";
+
+/// Renders `compose.yaml`.
+pub fn render(cfg: &Config) -> String {
+    let images = images();
+    let mut services = BTreeMap::new();
+    let mut volumes = BTreeMap::new();
+    let mut volume = |name: &str| {
+        volumes.insert(name.to_string(), Empty {});
+    };
+
+    let mut prometheus = base(
+        &images,
+        "prometheus",
+        wget("http://127.0.0.1:9090/-/healthy"),
+    );
+    prometheus.command = vec![
+        "--config.file=/etc/prometheus/prometheus.yml".into(),
+        "--storage.tsdb.path=/prometheus".into(),
+        format!("--storage.tsdb.retention.time={}", cfg.retention),
+    ];
+    prometheus.ports = vec![publish(cfg, cfg.ports.prometheus, 9090)];
+    prometheus.volumes = strings(&[
+        "./prometheus:/etc/prometheus:ro",
+        "prometheus-data:/prometheus",
+    ]);
+    prometheus.extra_hosts = vec![HOST_GATEWAY.into()];
+    prometheus.depends_on = BTreeMap::from([(
+        "alertmanager".to_string(),
+        DependsOn {
+            condition: "service_started",
+        },
+    )]);
+    services.insert("prometheus".to_string(), prometheus);
+    volume("prometheus-data");
+
+    let mut am = base(
+        &images,
+        "alertmanager",
+        wget("http://127.0.0.1:9093/-/healthy"),
+    );
+    am.entrypoint = strings(&["/bin/sh", "/etc/alertmanager/entrypoint.sh"]);
+    am.ports = vec![publish(cfg, cfg.ports.alertmanager, 9093)];
+    am.volumes = strings(&[
+        "./alertmanager:/etc/alertmanager:ro",
+        "alertmanager-data:/alertmanager",
+    ]);
+    am.environment = BTreeMap::from([(
+        "ALERTMANAGER_EXTERNAL_URL".to_string(),
+        format!(
+            "http://{}:{}/",
+            host_for_url(&cfg.bind_address),
+            cfg.ports.alertmanager
+        ),
+    )]);
+    for (var, _) in cfg.alerting.secret_vars() {
+        am.environment
+            .insert(var.to_string(), format!("${{{var}:-}}"));
+    }
+    services.insert("alertmanager".to_string(), am);
+    volume("alertmanager-data");
+
+    let mut grafana = base(
+        &images,
+        "grafana",
+        wget(&format!("http://127.0.0.1:{GRAFANA_PORT}/api/health")),
+    );
+    grafana.ports = vec![publish(cfg, cfg.ports.grafana, GRAFANA_PORT)];
+    grafana.volumes = strings(&[
+        "./grafana/provisioning:/etc/grafana/provisioning:ro",
+        "./grafana/dashboards:/etc/grafana/dashboards:ro",
+        "grafana-data:/var/lib/grafana",
+    ]);
+    grafana.environment = BTreeMap::from(
+        [
+            ("GF_SECURITY_ADMIN_USER", "admin".to_string()),
+            (
+                "GF_SECURITY_ADMIN_PASSWORD",
+                "${GF_SECURITY_ADMIN_PASSWORD:?GF_SECURITY_ADMIN_PASSWORD must be set in .env}"
+                    .to_string(),
+            ),
+            ("GF_AUTH_ANONYMOUS_ENABLED", "false".to_string()),
+            ("GF_AUTH_DISABLE_LOGIN_FORM", "false".to_string()),
+            ("GF_USERS_ALLOW_SIGN_UP", "false".to_string()),
+            ("GF_USERS_ALLOW_ORG_CREATE", "false".to_string()),
+            ("GF_ANALYTICS_REPORTING_ENABLED", "false".to_string()),
+            ("GF_ANALYTICS_CHECK_FOR_UPDATES", "false".to_string()),
+            (
+                "GF_SERVER_ROOT_URL",
+                format!(
+                    "http://{}:{}/",
+                    host_for_url(&cfg.bind_address),
+                    cfg.ports.grafana
+                ),
+            ),
+        ]
+        .map(|(k, v)| (k.to_string(), v)),
+    );
+    grafana.depends_on = ["prometheus", "loki"]
+        .iter()
+        .map(|s| {
+            (
+                s.to_string(),
+                DependsOn {
+                    condition: "service_started",
+                },
+            )
+        })
+        .collect();
+    if cfg.tracing {
+        grafana.depends_on.insert(
+            "tempo".into(),
+            DependsOn {
+                condition: "service_started",
+            },
+        );
+    }
+    services.insert("grafana".to_string(), grafana);
+    volume("grafana-data");
+
+    let mut loki = base(&images, "loki", wget("http://127.0.0.1:3100/ready"));
+    loki.command = vec!["-config.file=/etc/loki/config.yaml".into()];
+    loki.ports = vec![publish(cfg, cfg.ports.loki, 3100)];
+    loki.volumes = strings(&["./loki:/etc/loki:ro", "loki-data:/loki"]);
+    services.insert("loki".to_string(), loki);
+    volume("loki-data");
+
+    match cfg.log_shipper {
+        LogShipper::Alloy => {
+            let mut alloy = base(&images, "alloy", bash_http(12345, "/-/ready"));
+            alloy.command = strings(&[
+                "run",
+                "/etc/alloy/config.alloy",
+                "--storage.path=/var/lib/alloy/data",
+                "--server.http.listen-addr=0.0.0.0:12345",
+                "--disable-reporting",
+            ]);
+            alloy.volumes = strings(&[
+                "./alloy:/etc/alloy:ro",
+                "alloy-data:/var/lib/alloy/data",
+                "/var/run/docker.sock:/var/run/docker.sock:ro",
+            ]);
+            alloy.depends_on = BTreeMap::from([(
+                "loki".to_string(),
+                DependsOn {
+                    condition: "service_started",
+                },
+            )]);
+            services.insert("alloy".to_string(), alloy);
+            volume("alloy-data");
+        }
+        LogShipper::Promtail => {
+            let mut promtail = base(&images, "promtail", bash_http(9080, "/ready"));
+            promtail.command = vec!["-config.file=/etc/promtail/config.yml".into()];
+            promtail.volumes = strings(&[
+                "./promtail:/etc/promtail:ro",
+                "promtail-positions:/var/lib/promtail",
+                "/var/run/docker.sock:/var/run/docker.sock:ro",
+            ]);
+            promtail.depends_on = BTreeMap::from([(
+                "loki".to_string(),
+                DependsOn {
+                    condition: "service_started",
+                },
+            )]);
+            services.insert("promtail".to_string(), promtail);
+            volume("promtail-positions");
+        }
+        LogShipper::None => {}
+    }
+
+    let mut node = base(
+        &images,
+        "node-exporter",
+        wget("http://127.0.0.1:9100/metrics"),
+    );
+    node.pid = Some("host");
+    node.command = strings(&[
+        "--path.procfs=/host/proc",
+        "--path.sysfs=/host/sys",
+        "--path.rootfs=/rootfs",
+        // `$$` is compose's escape for a literal `$`.
+        "--collector.filesystem.mount-points-exclude=^/(sys|proc|dev|host|etc)($$|/)",
+    ]);
+    node.volumes = strings(&[
+        "/proc:/host/proc:ro",
+        "/sys:/host/sys:ro",
+        "/:/rootfs:ro,rslave",
+    ]);
+    services.insert("node-exporter".to_string(), node);
+
+    let mut cadvisor = base(&images, "cadvisor", wget("http://127.0.0.1:8080/healthz"));
+    cadvisor.command = strings(&["--docker_only=true", "--housekeeping_interval=30s"]);
+    cadvisor.volumes = strings(&[
+        "/:/rootfs:ro",
+        "/var/run:/var/run:ro",
+        "/sys:/sys:ro",
+        "/var/lib/docker/:/var/lib/docker:ro",
+        "/dev/disk/:/dev/disk:ro",
+    ]);
+    services.insert("cadvisor".to_string(), cadvisor);
+
+    if let Some(pg) = &cfg.databases.postgres {
+        let mut e = base(
+            &images,
+            "postgres-exporter",
+            wget("http://127.0.0.1:9187/metrics"),
+        );
+        e.environment = BTreeMap::from(
+            [
+                (
+                    "DATA_SOURCE_URI",
+                    format!(
+                        "{}/postgres?sslmode=${{POSTGRES_EXPORTER_SSLMODE:-disable}}",
+                        pg.address
+                    ),
+                ),
+                (
+                    "DATA_SOURCE_USER",
+                    "${POSTGRES_EXPORTER_USER:-postgres}".to_string(),
+                ),
+                (
+                    "DATA_SOURCE_PASS",
+                    "${POSTGRES_EXPORTER_PASSWORD:-}".to_string(),
+                ),
+            ]
+            .map(|(k, v)| (k.to_string(), v)),
+        );
+        e.extra_hosts = vec![HOST_GATEWAY.into()];
+        services.insert("postgres-exporter".to_string(), e);
+    }
+    if let Some(redis) = &cfg.databases.redis {
+        let mut e = base(
+            &images,
+            "redis-exporter",
+            wget("http://127.0.0.1:9121/metrics"),
+        );
+        e.environment = BTreeMap::from(
+            [
+                ("REDIS_ADDR", format!("redis://{}", redis.address)),
+                ("REDIS_PASSWORD", "${REDIS_PASSWORD:-}".to_string()),
+            ]
+            .map(|(k, v)| (k.to_string(), v)),
+        );
+        e.extra_hosts = vec![HOST_GATEWAY.into()];
+        services.insert("redis-exporter".to_string(), e);
+    }
+
+    if cfg.tracing {
+        let mut tempo = base(&images, "tempo", wget("http://127.0.0.1:3200/ready"));
+        tempo.command = vec!["-config.file=/etc/tempo/config.yaml".into()];
+        tempo.ports = vec![
+            publish(cfg, cfg.ports.tempo, 3200),
+            publish(cfg, cfg.ports.otlp_grpc, 4317),
+            publish(cfg, cfg.ports.otlp_http, 4318),
+        ];
+        tempo.volumes = strings(&["./tempo:/etc/tempo:ro", "tempo-data:/var/tempo"]);
+        services.insert("tempo".to_string(), tempo);
+        volume("tempo-data");
+    }
+
+    let file = ComposeFile {
+        name: cfg.project.clone(),
+        services,
+        volumes,
+    };
+    super::yaml_with_note(
+        &file,
+        &super::comment(&[
+            "Start: docker compose up -d   (in this directory; .env holds the Grafana admin password)",
+            "Every port is published on bind_address only; Prometheus reaches services on the docker",
+            "host as host.docker.internal (extra_hosts maps it to the host gateway on Linux).",
+        ]),
+    )
+}
+
+/// The host part of a URL for `bind_address` (`0.0.0.0` is shown as localhost).
+pub fn host_for_url(bind: &str) -> String {
+    match bind {
+        "0.0.0.0" | "::" => "localhost".into(),
+        b if b.contains(':') => format!("[{b}]"),
+        b => b.into(),
+    }
+}

@@ -1,0 +1,125 @@
+//! `prometheus/prometheus.yml`: a job per service, the exporters, the stack's own components,
+//! Alertmanager and the bundled rule files.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::{Config, LogShipper, split_host_port};
+
+#[derive(Serialize)]
+struct PrometheusConfig {
+    global: Global,
+    alerting: Alerting,
+    rule_files: Vec<String>,
+    scrape_configs: Vec<ScrapeConfig>,
+}
+
+#[derive(Serialize)]
+struct Global {
+    scrape_interval: &'static str,
+    evaluation_interval: &'static str,
+    external_labels: BTreeMap<&'static str, String>,
+}
+
+#[derive(Serialize)]
+struct Alerting {
+    alertmanagers: Vec<StaticConfigs>,
+}
+
+#[derive(Serialize)]
+struct StaticConfigs {
+    static_configs: Vec<Targets>,
+}
+
+#[derive(Serialize)]
+struct Targets {
+    targets: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ScrapeConfig {
+    job_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_path: Option<String>,
+    static_configs: Vec<Targets>,
+}
+
+/// The address Prometheus (in its container) uses for a service target: a loopback host means
+/// the docker host, which the container reaches as `host.docker.internal`.
+pub fn scrape_target(target: &str) -> String {
+    match split_host_port(target) {
+        Some(("localhost" | "127.0.0.1" | "::1", port)) => format!("host.docker.internal:{port}"),
+        _ => target.to_string(),
+    }
+}
+
+fn job(name: &str, target: &str) -> ScrapeConfig {
+    ScrapeConfig {
+        job_name: name.into(),
+        metrics_path: None,
+        static_configs: vec![Targets {
+            targets: vec![target.into()],
+        }],
+    }
+}
+
+/// Renders `prometheus.yml`.
+pub fn render(cfg: &Config) -> String {
+    let mut scrape_configs = Vec::new();
+    for s in &cfg.services {
+        scrape_configs.push(ScrapeConfig {
+            job_name: s.name.clone(),
+            metrics_path: Some(s.metrics_path.clone()),
+            static_configs: vec![Targets {
+                targets: vec![scrape_target(&s.target)],
+            }],
+        });
+    }
+    scrape_configs.push(job("prometheus", "localhost:9090"));
+    scrape_configs.push(job("alertmanager", "alertmanager:9093"));
+    scrape_configs.push(job("grafana", "grafana:3000"));
+    scrape_configs.push(job("loki", "loki:3100"));
+    match cfg.log_shipper {
+        LogShipper::Alloy => scrape_configs.push(job("alloy", "alloy:12345")),
+        LogShipper::Promtail => scrape_configs.push(job("promtail", "promtail:9080")),
+        LogShipper::None => {}
+    }
+    if cfg.tracing {
+        scrape_configs.push(job("tempo", "tempo:3200"));
+    }
+    scrape_configs.push(job(&cfg.alerts.node_job, "node-exporter:9100"));
+    scrape_configs.push(job("cadvisor", "cadvisor:8080"));
+    if cfg.databases.postgres.is_some() {
+        scrape_configs.push(job(&cfg.alerts.postgres_job, "postgres-exporter:9187"));
+    }
+    if cfg.databases.redis.is_some() {
+        scrape_configs.push(job(&cfg.alerts.redis_job, "redis-exporter:9121"));
+    }
+    let doc = PrometheusConfig {
+        global: Global {
+            scrape_interval: "15s",
+            evaluation_interval: "15s",
+            external_labels: BTreeMap::from([
+                ("env", cfg.environment.clone()),
+                ("project", cfg.project.clone()),
+            ]),
+        },
+        alerting: Alerting {
+            alertmanagers: vec![StaticConfigs {
+                static_configs: vec![Targets {
+                    targets: vec!["alertmanager:9093".into()],
+                }],
+            }],
+        },
+        rule_files: vec!["rules/*.yml".into(), "rules/*.yaml".into()],
+        scrape_configs,
+    };
+    super::yaml_with_note(
+        &doc,
+        &super::comment(&[
+            "Rule files are relative to this file: prometheus/rules/ holds the bundled alerting and",
+            "recording rules with the thresholds of obs.toml's [alerts] table.",
+        ]),
+    )
+}

@@ -1,0 +1,207 @@
+//! The interactive questions of `obs-gen init`. Each question is skipped when its flag was given
+//! on the command line, so the wizard and the flags always produce the same `obs.toml`.
+
+use dialoguer::{Confirm, Input, Select};
+
+use crate::cli::InitArgs;
+use crate::error::Error;
+use crate::model::{self, Config, Database, LogShipper, Receiver, Service};
+use crate::validate::{check_host_port, is_env_name, parse_duration};
+
+fn io(e: dialoguer::Error) -> Error {
+    Error::Io(format!("wizard: {e}"))
+}
+
+fn text(prompt: &str, default: &str) -> Result<String, Error> {
+    Input::<String>::new()
+        .with_prompt(prompt)
+        .default(default.to_string())
+        .interact_text()
+        .map_err(io)
+}
+
+fn yes_no(prompt: &str, default: bool) -> Result<bool, Error> {
+    Confirm::new()
+        .with_prompt(prompt)
+        .default(default)
+        .interact()
+        .map_err(io)
+}
+
+fn host_port(prompt: &str, default: &str) -> Result<String, Error> {
+    Input::<String>::new()
+        .with_prompt(prompt)
+        .default(default.to_string())
+        .validate_with(|s: &String| check_host_port(s))
+        .interact_text()
+        .map_err(io)
+}
+
+fn env_var(prompt: &str, default: &str) -> Result<String, Error> {
+    Input::<String>::new()
+        .with_prompt(prompt)
+        .default(default.to_string())
+        .validate_with(|s: &String| {
+            if is_env_name(s) {
+                Ok(())
+            } else {
+                Err("use A-Z, 0-9 and _")
+            }
+        })
+        .interact_text()
+        .map_err(io)
+}
+
+/// Asks every question whose flag is absent from `args`, updating `cfg`.
+pub fn ask(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
+    eprintln!(
+        "obs-gen init: a few questions (each is also a flag; see --help). Enter takes the [default]."
+    );
+    if args.project.is_none() {
+        cfg.project = text("Project name (project)", &cfg.project)?;
+    }
+    if args.environment.is_none() {
+        cfg.environment = text("Environment (environment)", &cfg.environment)?;
+    }
+    if args.services.is_empty() {
+        loop {
+            let default = if cfg.services.is_empty() {
+                "app=host.docker.internal:3000"
+            } else {
+                ""
+            };
+            let answer: String = Input::<String>::new()
+                .with_prompt("Service to scrape, NAME=HOST:PORT (empty to finish) (--service)")
+                .default(default.to_string())
+                .allow_empty(true)
+                .validate_with(|s: &String| -> Result<(), String> {
+                    if s.is_empty() {
+                        return Ok(());
+                    }
+                    let (_, target) = s.split_once('=').ok_or("write NAME=HOST:PORT")?;
+                    check_host_port(target)
+                })
+                .interact_text()
+                .map_err(io)?;
+            let Some((name, target)) = answer.split_once('=') else {
+                break;
+            };
+            cfg.services.push(Service::new(name.trim(), target.trim()));
+        }
+    }
+    if args.log_shipper.is_none() {
+        let options = [LogShipper::Alloy, LogShipper::Promtail, LogShipper::None];
+        let labels = [
+            "alloy (default)",
+            "promtail (end of life since 2026-03-02)",
+            "none",
+        ];
+        let i = Select::new()
+            .with_prompt("Log shipper (log_shipper)")
+            .items(&labels)
+            .default(0)
+            .interact()
+            .map_err(io)?;
+        cfg.log_shipper = options[i];
+    }
+    if args.postgres.is_none() {
+        let detected = cfg.databases.postgres.clone();
+        if yes_no("Watch PostgreSQL? (--postgres)", detected.is_some())? {
+            let default = detected
+                .map(|d| d.address)
+                .unwrap_or_else(|| model::DEFAULT_POSTGRES_ADDRESS.into());
+            cfg.databases.postgres = Some(Database {
+                address: host_port("PostgreSQL address", &default)?,
+            });
+        } else {
+            cfg.databases.postgres = None;
+        }
+    }
+    if args.redis.is_none() {
+        let detected = cfg.databases.redis.clone();
+        if yes_no("Watch Redis? (--redis)", detected.is_some())? {
+            let default = detected
+                .map(|d| d.address)
+                .unwrap_or_else(|| model::DEFAULT_REDIS_ADDRESS.into());
+            cfg.databases.redis = Some(Database {
+                address: host_port("Redis address", &default)?,
+            });
+        } else {
+            cfg.databases.redis = None;
+        }
+    }
+    if args.receiver.is_none() {
+        let options = [
+            Receiver::None,
+            Receiver::Webhook,
+            Receiver::Slack,
+            Receiver::Email,
+        ];
+        let labels = ["none (Alertmanager UI only)", "webhook", "slack", "email"];
+        let i = Select::new()
+            .with_prompt("Alert receiver (--receiver)")
+            .items(&labels)
+            .default(0)
+            .interact()
+            .map_err(io)?;
+        let a = &mut cfg.alerting;
+        a.receiver = options[i];
+        match a.receiver {
+            Receiver::None => {}
+            Receiver::Webhook => {
+                if a.webhook_url_env.is_none() {
+                    a.webhook_url_env = Some(env_var(
+                        "Variable in .env holding the webhook URL",
+                        "ALERT_WEBHOOK_URL",
+                    )?);
+                }
+            }
+            Receiver::Slack => {
+                if a.slack_api_url_env.is_none() {
+                    a.slack_api_url_env = Some(env_var(
+                        "Variable in .env holding the Slack webhook URL",
+                        "SLACK_WEBHOOK_URL",
+                    )?);
+                }
+                if a.slack_channel.is_none() {
+                    a.slack_channel = Some(text("Slack channel", "#alerts")?);
+                }
+            }
+            Receiver::Email => {
+                if a.email_to.is_none() {
+                    a.email_to = Some(text("Send alerts to", "ops@example.com")?);
+                }
+                if a.email_from.is_none() {
+                    a.email_from = Some(text("Send alerts from", "alertmanager@example.com")?);
+                }
+                if a.email_smarthost.is_none() {
+                    a.email_smarthost = Some(host_port("SMTP server", "smtp.example.com:587")?);
+                }
+                if a.email_password_env.is_none() {
+                    a.email_password_env = Some(env_var(
+                        "Variable in .env holding the SMTP password",
+                        "SMTP_PASSWORD",
+                    )?);
+                }
+            }
+        }
+    }
+    if args.retention.is_none() {
+        cfg.retention = Input::<String>::new()
+            .with_prompt("Retention of metrics, logs and traces (retention)")
+            .default(cfg.retention.clone())
+            .validate_with(|s: &String| match parse_duration(s) {
+                Some(_) => Ok(()),
+                None => Err("a duration like 15d, 720h or 4w"),
+            })
+            .interact_text()
+            .map_err(io)?;
+    }
+    if args.tracing.is_none() {
+        cfg.tracing = yes_no("Tracing with Tempo and OTLP? (--tracing)", cfg.tracing)?;
+    }
+    if args.sentry.is_none() {
+        cfg.sentry = yes_no("Do the services report to Sentry? (--sentry)", cfg.sentry)?;
+    }
+    Ok(())
+}
