@@ -114,6 +114,12 @@ pub fn resolve(series: &str) -> Option<KnownSeries> {
 /// (`$__rate_interval`, `$__interval`, `$__range`, …) become `5m`, other variables become `x`
 /// inside quotes and `1` outside.
 pub fn substitute_variables(query: &str) -> String {
+    substitute(query, &|_| "5m")
+}
+
+/// [`substitute_variables`] with a chosen placeholder for each interval variable (the name
+/// without `$`, e.g. `__rate_interval`).
+pub(crate) fn substitute(query: &str, interval: &dyn Fn(&str) -> &'static str) -> String {
     let mut out = String::with_capacity(query.len());
     let mut chars = query.chars().peekable();
     let mut quote: Option<char> = None;
@@ -157,7 +163,7 @@ pub fn substitute_variables(query: &str) -> String {
                 if name.is_empty() {
                     out.push('$');
                 } else if name.starts_with("__") && name != "__name__" {
-                    out.push_str(if quote.is_some() { "5m" } else { "5m" });
+                    out.push_str(interval(&name));
                 } else {
                     out.push_str(if quote.is_some() { "x" } else { "1" });
                 }

@@ -1,0 +1,262 @@
+//! Service overview: RED per service and per route, saturation, version and process health.
+//!
+//! Selects only by `job`, `instance` and catalogue labels and aggregates everything else away,
+//! so it works unchanged for services instrumented with an upstream OpenTelemetry SDK (which add
+//! `error_type`, `url_scheme`, `network_protocol_version` and leave `http_route` off unrouted
+//! requests: the route variable's "All" is `.*`, which matches a missing label too).
+
+use super::panels::{Kind, Panel, prom, prom_table, prometheus_variable, query_variable, row};
+use super::{Spec, target_selector};
+use crate::rules::recording::{BUCKETS_BY_ROUTE, RATE_BY_ROUTE_CODE, SUM_BY_ROUTE};
+use obs_sdk::catalogue;
+
+pub(crate) fn spec() -> Spec {
+    let duration = catalogue::HTTP_SERVER_REQUEST_DURATION.name;
+    let active = catalogue::HTTP_SERVER_ACTIVE_REQUESTS.name;
+    let routed = target_selector(r#"http_route=~"$route""#);
+    let five_xx = target_selector(r#"http_route=~"$route", http_response_status_code=~"5..""#);
+    let target = target_selector("");
+    let rate = |sel: &str| format!("{RATE_BY_ROUTE_CODE}{sel}");
+    let buckets = format!("{BUCKETS_BY_ROUTE}{routed}");
+    let quantile = |q: &str, by: &str| format!("histogram_quantile({q}, sum by ({by}) ({buckets}))");
+
+    let variables = vec![
+        prometheus_variable(),
+        query_variable("job", "Job", &format!("label_values({duration}_count, job)"), ".+"),
+        query_variable("instance", "Instance", &format!("label_values({duration}_count{{job=~\"$job\"}}, instance)"), ".+"),
+        query_variable(
+            "route",
+            "Route",
+            &format!("label_values({duration}_count{{job=~\"$job\", instance=~\"$instance\"}}, http_route)"),
+            ".*",
+        ),
+    ];
+
+    let panels = vec![
+        row("Overview"),
+        Panel::new(
+            Kind::Stat,
+            "Request rate",
+            "Requests per second over the selected jobs, instances and routes (recording rule, 5m rate).",
+            "reqps",
+            vec![prom(format!("sum({})", rate(&routed)), "requests/s")],
+        ),
+        Panel::new(
+            Kind::Stat,
+            "5xx ratio",
+            "Share of requests answered with a 5xx status over the last 5 minutes. HighErrorRate fires above the configured threshold.",
+            "percentunit",
+            vec![prom(format!("(sum({}) or vector(0))\n/\nsum({})", rate(&five_xx), rate(&routed)), "5xx ratio")],
+        )
+        .thresholds(&[("green", None), ("orange", Some(0.01)), ("red", Some(0.05))]),
+        Panel::new(
+            Kind::Stat,
+            "p99 latency",
+            "99th percentile of request duration, from the duration histogram's buckets.",
+            "s",
+            vec![prom(quantile("0.99", "le"), "p99")],
+        )
+        .thresholds(&[("green", None), ("orange", Some(0.5)), ("red", Some(1.0))]),
+        Panel::new(
+            Kind::Stat,
+            "Active requests",
+            "Requests being handled right now. The gauge has no route label (as the OpenTelemetry conventions specify), so the route filter does not apply.",
+            "short",
+            vec![prom(format!("sum({active}{target})"), "active")],
+        ),
+        Panel::new(
+            Kind::Stat,
+            "Targets up",
+            "Instances of the selected jobs that Prometheus scraped successfully on the last scrape.",
+            "short",
+            vec![prom(format!("sum(up{target})"), "up")],
+        ),
+        Panel::new(
+            Kind::Stat,
+            "Restarts",
+            "Process restarts in the selected time range (changes of the process start time).",
+            "short",
+            vec![prom(format!("sum(changes({}{target}[$__range]))", catalogue::PROCESS_START_TIME.name), "restarts")],
+        )
+        .thresholds(&[("green", None), ("orange", Some(1.0)), ("red", Some(3.0))]),
+        row("Traffic and errors"),
+        Panel::new(
+            Kind::TimeSeries,
+            "Request rate by job",
+            "Requests per second for each service.",
+            "reqps",
+            vec![prom(format!("sum by (job) ({})", rate(&routed)), "{{job}}")],
+        ),
+        Panel::new(
+            Kind::TimeSeries,
+            "5xx ratio by job",
+            "Share of each service's requests answered with a 5xx status (0 when there are none).",
+            "percentunit",
+            vec![prom(
+                format!(
+                    "(sum by (job) ({}) or sum by (job) ({}) * 0)\n/\nsum by (job) ({})",
+                    rate(&five_xx),
+                    rate(&routed),
+                    rate(&routed)
+                ),
+                "{{job}}",
+            )],
+        )
+        .field("min", serde_json::json!(0)),
+        Panel::new(
+            Kind::StackedTimeSeries,
+            "Responses by status code",
+            "Responses per second, stacked by HTTP status code.",
+            "reqps",
+            vec![prom(format!("sum by (http_response_status_code) ({})", rate(&routed)), "{{http_response_status_code}}")],
+        ),
+        Panel::new(
+            Kind::TimeSeries,
+            "Request rate by route",
+            "Requests per second for each route template. Requests that matched no route share one value (`unmatched` for obs-sdk, an empty route for OpenTelemetry SDKs).",
+            "reqps",
+            vec![prom(format!("sum by (http_route) ({})", rate(&routed)), "{{http_route}}")],
+        ),
+        Panel::new(
+            Kind::TimeSeries,
+            "Request rate by method",
+            "Requests per second by HTTP method, straight from the duration histogram's count.",
+            "reqps",
+            vec![prom(
+                format!("sum by (http_request_method) (rate({duration}_count{routed}[$__rate_interval]))"),
+                "{{http_request_method}}",
+            )],
+        ),
+        Panel::new(
+            Kind::Table,
+            "Top routes",
+            "The 10 busiest routes right now, in requests per second.",
+            "reqps",
+            vec![prom_table(format!("topk(10, sum by (job, http_route) ({}))", rate(&routed)))],
+        ),
+        row("Latency"),
+        Panel::new(
+            Kind::TimeSeries,
+            "Latency percentiles",
+            "p50, p90 and p99 of request duration over the selected jobs and routes, interpolated within the histogram's buckets.",
+            "s",
+            vec![
+                prom(quantile("0.5", "le"), "p50"),
+                prom(quantile("0.9", "le"), "p90"),
+                prom(quantile("0.99", "le"), "p99"),
+            ],
+        ),
+        Panel::new(
+            Kind::TimeSeries,
+            "p99 latency by route",
+            "99th percentile of request duration for each route template.",
+            "s",
+            vec![prom(quantile("0.99", "http_route, le"), "{{http_route}}")],
+        ),
+        Panel::new(
+            Kind::TimeSeries,
+            "Mean latency by route",
+            "Average request duration for each route (sum of durations divided by the count).",
+            "s",
+            vec![prom(
+                format!(
+                    "sum by (http_route) ({SUM_BY_ROUTE}{routed})\n/\nsum by (http_route) ({})",
+                    rate(&routed)
+                ),
+                "{{http_route}}",
+            )],
+        ),
+        Panel::new(
+            Kind::BarGauge,
+            "Slowest routes (p99)",
+            "The 10 routes with the highest p99 latency right now.",
+            "s",
+            vec![prom(format!("topk(10, {})", quantile("0.99", "http_route, le")), "{{http_route}}")],
+        ),
+        row("Saturation"),
+        Panel::new(
+            Kind::TimeSeries,
+            "Active requests by instance",
+            "Requests in flight on each instance. HighActiveRequests fires above the configured threshold. Never filtered by route: the gauge has no route label.",
+            "short",
+            vec![prom(format!("sum by (job, instance) ({active}{target})"), "{{instance}}")],
+        ),
+        Panel::new(
+            Kind::Table,
+            "Versions",
+            "Version, commit and environment each instance runs, from obs_build_info (services using obs-sdk).",
+            "none",
+            vec![prom_table(format!(
+                "max by (job, instance, service, version, commit, env) ({}{target})",
+                catalogue::BUILD_INFO.name
+            ))],
+        ),
+        row("Process"),
+        Panel::new(
+            Kind::TimeSeries,
+            "CPU",
+            "CPU time used per second by each process (1 = one full core).",
+            "percentunit",
+            vec![prom(
+                format!("sum by (job, instance) (rate({}{target}[$__rate_interval]))", catalogue::PROCESS_CPU_SECONDS.name),
+                "{{instance}}",
+            )],
+        ),
+        Panel::new(
+            Kind::TimeSeries,
+            "Memory",
+            "Resident and virtual memory of each process, and the virtual memory limit when one is set.",
+            "bytes",
+            vec![
+                prom(format!("{}{target}", catalogue::PROCESS_RESIDENT_MEMORY.name), "{{instance}} resident"),
+                prom(format!("{}{target}", catalogue::PROCESS_VIRTUAL_MEMORY.name), "{{instance}} virtual"),
+                prom(format!("{}{target} > 0", catalogue::PROCESS_VIRTUAL_MEMORY_MAX.name), "{{instance}} virtual limit"),
+            ],
+        ),
+        Panel::new(
+            Kind::TimeSeries,
+            "Open file descriptors",
+            "Open file descriptors of each process against its limit.",
+            "short",
+            vec![
+                prom(format!("{}{target}", catalogue::PROCESS_OPEN_FDS.name), "{{instance}} open"),
+                prom(format!("{}{target}", catalogue::PROCESS_MAX_FDS.name), "{{instance}} limit"),
+            ],
+        ),
+        Panel::new(
+            Kind::TimeSeries,
+            "Threads",
+            "OS threads of each process.",
+            "short",
+            vec![prom(format!("{}{target}", catalogue::PROCESS_THREADS.name), "{{instance}}")],
+        ),
+        Panel::new(
+            Kind::TimeSeries,
+            "Restarts",
+            "Process restarts per interval (changes of the process start time). ServiceCrashLooping fires on repeated restarts.",
+            "short",
+            vec![prom(
+                format!("sum by (job, instance) (changes({}{target}[$__rate_interval]))", catalogue::PROCESS_START_TIME.name),
+                "{{instance}}",
+            )],
+        ),
+        Panel::new(
+            Kind::Table,
+            "Uptime",
+            "Time since each process started.",
+            "s",
+            vec![prom_table(format!(
+                "time() - max by (job, instance) ({}{target})",
+                catalogue::PROCESS_START_TIME.name
+            ))],
+        ),
+    ];
+
+    Spec {
+        uid: "obs-service-overview",
+        title: "obs / Service overview",
+        description: "Is my service healthy? Request rate, 5xx ratio, latency percentiles and saturation per service and route, with version and process health.",
+        variables,
+        panels,
+    }
+}
