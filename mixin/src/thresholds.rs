@@ -149,6 +149,12 @@ impl Thresholds {
             let err = |message: String| ThresholdsError { field, message };
             match &value[*field] {
                 serde_json::Value::String(s) if is_duration_field(field) => {
+                    // `for: 0s` (fire at once) is valid; windows must be positive.
+                    let zero = !s.is_empty()
+                        && matches!(s.trim_start_matches('0'), "" | "ms" | "s" | "m" | "h" | "d" | "w" | "y");
+                    if zero && field.ends_with("_for") {
+                        continue;
+                    }
                     promql_parser::util::parse_duration(s)
                         .map_err(|e| err(format!("{s:?} is not a Prometheus duration ({e})")))?;
                 }
@@ -214,6 +220,9 @@ mod tests {
     fn validation_names_the_field() {
         let t = Thresholds { error_ratio_for: "five minutes".into(), ..Thresholds::default() };
         assert_eq!(t.validate().unwrap_err().field, "error_ratio_for");
+        let t = Thresholds { restarts_window: "0s".into(), ..Thresholds::default() };
+        assert_eq!(t.validate().unwrap_err().field, "restarts_window");
+        Thresholds { restarts_for: "0s".into(), ..Thresholds::default() }.validate().unwrap();
         let t = Thresholds { fd_ratio: 1.5, ..Thresholds::default() };
         assert_eq!(t.validate().unwrap_err().field, "fd_ratio");
         let t = Thresholds { node_job: "no\"de".into(), ..Thresholds::default() };

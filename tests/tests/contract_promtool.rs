@@ -1,0 +1,81 @@
+//! The checked-in rules pass the real `promtool check rules`, and their unit tests (a firing and
+//! a quiet case for every alert) pass `promtool test rules`.
+
+use std::path::Path;
+use std::process::Command;
+
+fn run(promtool: &Path, args: &[&str], dir: &Path) -> String {
+    let out = Command::new(promtool).args(args).current_dir(dir).output().expect("promtool runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "promtool {args:?} failed:\n{text}");
+    text
+}
+
+fn yaml_files(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn promtool_checks_the_rules() {
+    let Some(promtool) = obs_tests::require_tool("promtool") else { return };
+    let dir = obs_tests::repo_root().join("alert-rules");
+    let files = yaml_files(&dir);
+    assert!(files.len() >= 3, "{files:?}");
+    let mut args = vec!["check", "rules"];
+    args.extend(files.iter().map(String::as_str));
+    let out = run(&promtool, &args, &dir);
+    assert_eq!(out.matches("SUCCESS").count(), files.len(), "{out}");
+}
+
+#[test]
+fn promtool_unit_tests_cover_every_alert_and_pass() {
+    let Some(promtool) = obs_tests::require_tool("promtool") else { return };
+    let dir = obs_tests::repo_root().join("alert-rules/tests");
+    let files = yaml_files(&dir);
+    let all_tests: String = files.iter().map(|f| std::fs::read_to_string(dir.join(f)).unwrap()).collect();
+    for group in obs_mixin::rules::alert_groups(&obs_mixin::Thresholds::default()) {
+        for alert in group.alerts {
+            for case in ["fires", "stays quiet"] {
+                assert!(all_tests.contains(&format!("name: {} {case}", alert.name)), "no `{case}` test for {}", alert.name);
+            }
+            assert!(
+                all_tests.contains(&format!("runbook_url: {}", obs_mixin::rules::runbook_url(alert.name))),
+                "{} test does not assert its runbook_url",
+                alert.name
+            );
+        }
+    }
+    let mut args = vec!["test", "rules"];
+    args.extend(files.iter().map(String::as_str));
+    let out = run(&promtool, &args, &dir);
+    assert_eq!(out.matches("SUCCESS").count(), files.len(), "{out}");
+}
+
+#[test]
+fn promtool_accepts_rules_for_other_thresholds() {
+    let Some(promtool) = obs_tests::require_tool("promtool") else { return };
+    let t = obs_mixin::Thresholds {
+        service_job_regex: "api|worker".into(),
+        latency_p99_seconds: 0.25,
+        disk_fill_hours: 4.0,
+        disk_fill_window: "1h".into(),
+        restarts_for: "0s".into(),
+        ..Default::default()
+    };
+    t.validate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut names = Vec::new();
+    for file in obs_mixin::rule_files(&t) {
+        std::fs::write(dir.path().join(&file.file_name), &file.yaml).unwrap();
+        names.push(file.file_name);
+    }
+    let mut args = vec!["check", "rules"];
+    args.extend(names.iter().map(String::as_str));
+    run(&promtool, &args, dir.path());
+}
