@@ -1,0 +1,138 @@
+//! Bad input: one clear line naming the field, exit code 2, nothing written.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+/// Writes `toml` as monitoring/obs.toml, runs `generate`, and checks the failure: exit 2, one
+/// line on stderr containing `expected`, and no file written besides obs.toml.
+fn rejects(toml: &str, expected: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("monitoring");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("obs.toml"), toml).unwrap();
+    let res = obs_gen(tmp.path(), &["generate"]);
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.contains(expected),
+        "{stderr:?} should contain {expected:?}"
+    );
+    assert_eq!(files(&out), ["obs.toml"], "nothing written");
+}
+
+const SERVICE: &str = "[[services]]\nname = \"app\"\ntarget = \"host.docker.internal:3000\"\n";
+
+#[test]
+fn malformed_toml() {
+    rejects("project = \"x\nname = ", "obs.toml: line 1:");
+}
+
+#[test]
+fn unknown_key() {
+    rejects(
+        &format!("project = \"x\"\nlog_shiper = \"alloy\"\n{SERVICE}"),
+        "unknown field `log_shiper`",
+    );
+    rejects(
+        &format!("project = \"x\"\n{SERVICE}\n[alerts]\nerror_rate = 0.1\n"),
+        "unknown field `error_rate`",
+    );
+}
+
+#[test]
+fn bad_enum_value() {
+    rejects(
+        &format!("project = \"x\"\nlog_shipper = \"fluentd\"\n{SERVICE}"),
+        "fluentd",
+    );
+}
+
+#[test]
+fn duplicate_service() {
+    rejects(
+        &format!("project = \"x\"\n{SERVICE}{SERVICE}"),
+        "obs.toml: services[1].name: \"app\" is already the name of services[0]",
+    );
+}
+
+#[test]
+fn bad_host_port() {
+    rejects(
+        &format!(
+            "project = \"x\"\n{SERVICE}[[services]]\nname = \"api\"\ntarget = \"api:99999\"\n"
+        ),
+        "obs.toml: services[1].target: \"api:99999\" is not a valid host:port (port must be 1-65535)",
+    );
+}
+
+#[test]
+fn clashing_ports() {
+    rejects(
+        &format!("project = \"x\"\n{SERVICE}[ports]\nloki = 9090\n"),
+        "ports.loki: 9090 is already the port of ports.prometheus",
+    );
+    rejects(
+        &format!("project = \"x\"\n{SERVICE}[ports]\ngrafana = 3000\n"),
+        "ports.grafana: 3000 clashes with services[0].target",
+    );
+}
+
+#[test]
+fn bad_durations() {
+    rejects(
+        &format!("project = \"x\"\nretention = \"two weeks\"\n{SERVICE}"),
+        "obs.toml: retention:",
+    );
+    rejects(
+        &format!("project = \"x\"\n{SERVICE}[alerts]\nerror_ratio_for = \"5 min\"\n"),
+        "obs.toml: alerts.error_ratio_for:",
+    );
+}
+
+#[test]
+fn bad_flag_value_names_the_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let res = obs_gen(tmp.path(), &["init", "--yes", "--service", "api=api:0"]);
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("services[0].target"), "{stderr}");
+    assert!(!tmp.path().join("monitoring").exists(), "nothing written");
+
+    let res = obs_gen(tmp.path(), &["init", "--yes", "--log-shipper", "fluentd"]);
+    assert_eq!(res.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&res.stderr).contains("--log-shipper"));
+}
+
+#[test]
+fn no_terminal_without_yes_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let res = obs_gen(tmp.path(), &["init"]);
+    assert_eq!(res.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&res.stderr).contains("--yes"));
+    assert!(!tmp.path().join("monitoring").exists());
+}
+
+#[test]
+fn unwritable_output_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A regular file where a directory should be: unwritable even for root.
+    std::fs::write(tmp.path().join("blocker"), "").unwrap();
+    let res = obs_gen(
+        tmp.path(),
+        &["init", "--yes", "--output", "blocker/monitoring"],
+    );
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("blocker/monitoring"), "{stderr}");
+    assert_eq!(files(tmp.path()), ["blocker"]);
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("blocker")).unwrap(),
+        ""
+    );
+    let _ = Path::new("");
+}

@@ -1,0 +1,94 @@
+//! Helpers shared by the integration tests: run the real binary, read a generated tree.
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs `obs-gen` with `args` in `cwd`, with no terminal on stdin.
+pub fn obs_gen(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_obs-gen"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("obs-gen runs")
+}
+
+/// Like [`obs_gen`], asserting success; returns stdout.
+pub fn obs_gen_ok(cwd: &Path, args: &[&str]) -> String {
+    let out = obs_gen(cwd, args);
+    assert!(
+        out.status.success(),
+        "obs-gen {args:?} failed ({:?}):\n{}{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The fixture directory.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Every file under `dir`, relative, sorted.
+pub fn files(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if dir.exists() {
+        walk(dir, dir, &mut out);
+    }
+    out.sort();
+    out
+}
+
+/// The whole tree as one text: every file with its content, except the dashboards (owned and
+/// snapshotted by obs-mixin: listed with their size) and `.env`'s random password (redacted).
+pub fn tree_text(dir: &Path) -> String {
+    let mut s = String::new();
+    for f in files(dir) {
+        let text = std::fs::read_to_string(dir.join(&f)).unwrap();
+        s.push_str(&format!("===== {f}\n"));
+        if f.starts_with("grafana/dashboards/") {
+            s.push_str(&format!(
+                "({} bytes of dashboard JSON, snapshotted by obs-mixin)\n",
+                text.len()
+            ));
+        } else if f == ".env" {
+            for line in text.lines() {
+                match line.split_once('=') {
+                    Some(("GF_SECURITY_ADMIN_PASSWORD", pw)) => {
+                        assert_eq!(pw.len(), 32, "password length");
+                        assert!(pw.bytes().all(|b| b.is_ascii_alphanumeric()));
+                        s.push_str("GF_SECURITY_ADMIN_PASSWORD=[redacted]\n");
+                    }
+                    _ => s.push_str(&format!("{line}\n")),
+                }
+            }
+        } else {
+            s.push_str(&text);
+        }
+    }
+    s
+}
+
+/// Sets up `tmp/monitoring/obs.toml` from a fixture and runs `generate`.
+pub fn generate_fixture(tmp: &Path, name: &str) -> PathBuf {
+    let out = tmp.join("monitoring");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::copy(fixture(name), out.join("obs.toml")).unwrap();
+    obs_gen_ok(tmp, &["generate"]);
+    out
+}

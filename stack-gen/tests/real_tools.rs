@@ -1,0 +1,160 @@
+//! The generated configurations against the real promtool and amtool (and `obs-gen check`).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+fn run(tool: &Path, args: &[&str], dir: &Path) {
+    let out = Command::new(tool)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} {args:?} failed:\n{}{}",
+        tool.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn check_with_tools(dir: &Path) {
+    let rules: Vec<String> = files(dir)
+        .into_iter()
+        .filter(|f| f.starts_with("prometheus/rules/"))
+        .collect();
+    assert!(!rules.is_empty(), "the bundled rules are written");
+    if let Some(promtool) = obs_tests::require_tool("promtool") {
+        run(
+            &promtool,
+            &["check", "config", "prometheus/prometheus.yml"],
+            dir,
+        );
+        let mut args = vec!["check", "rules"];
+        args.extend(rules.iter().map(String::as_str));
+        run(&promtool, &args, dir);
+    }
+    if let Some(amtool) = obs_tests::require_tool("amtool") {
+        run(
+            &amtool,
+            &["check-config", "alertmanager/alertmanager.yml"],
+            dir,
+        );
+    }
+    let report = obs_gen_ok(dir, &["check", "."]);
+    assert!(report.contains(".: ok"), "{report}");
+}
+
+#[test]
+fn default_stack_passes_promtool_and_amtool() {
+    let tmp = tempfile::tempdir().unwrap();
+    obs_gen_ok(tmp.path(), &["init", "--yes"]);
+    check_with_tools(&tmp.path().join("monitoring"));
+}
+
+#[test]
+fn all_options_stack_passes_promtool_and_amtool() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = generate_fixture(tmp.path(), "all-options.toml");
+    check_with_tools(&out);
+}
+
+#[test]
+fn every_receiver_passes_amtool() {
+    for flags in [
+        vec!["--receiver", "webhook"],
+        vec!["--receiver", "slack", "--slack-channel", "#ops"],
+        vec![
+            "--receiver",
+            "email",
+            "--email-to",
+            "a@example.com",
+            "--email-from",
+            "b@example.com",
+            "--email-smarthost",
+            "smtp.example.com:25",
+        ],
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut args = vec!["init", "--yes"];
+        args.extend(flags.iter().copied());
+        obs_gen_ok(tmp.path(), &args);
+        let dir = tmp.path().join("monitoring");
+        if let Some(amtool) = obs_tests::require_tool("amtool") {
+            run(
+                &amtool,
+                &["check-config", "alertmanager/alertmanager.yml"],
+                &dir,
+            );
+        }
+        let am = std::fs::read_to_string(dir.join("alertmanager/alertmanager.yml")).unwrap();
+        let entry = std::fs::read_to_string(dir.join("alertmanager/entrypoint.sh")).unwrap();
+        assert!(
+            !am.contains("${"),
+            "Alertmanager would not expand variables: {am}"
+        );
+        assert!(entry.contains("exec /bin/alertmanager"));
+    }
+}
+
+/// The webhook entrypoint really substitutes the URL from the environment (run with the
+/// system's POSIX sh, as the image's busybox sh would), and a broken config stays checkable.
+#[test]
+fn webhook_entrypoint_substitutes_the_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    obs_gen_ok(tmp.path(), &["init", "--yes", "--receiver", "webhook"]);
+    let dir = tmp.path().join("monitoring");
+    let script = std::fs::read_to_string(dir.join("alertmanager/entrypoint.sh")).unwrap();
+    let secrets = tmp.path().join("secrets");
+    let script = script
+        .replace("/tmp/obs-secrets", &secrets.display().to_string())
+        .replace(
+            "/etc/alertmanager/alertmanager.yml",
+            &dir.join("alertmanager/alertmanager.yml")
+                .display()
+                .to_string(),
+        )
+        .replace("exec /bin/alertmanager", "exec echo started");
+    let url = "https://hooks.example.com/a&b|c?x=1#frag";
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .env("ALERT_WEBHOOK_URL", url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = std::fs::read_to_string(secrets.join("alertmanager.yml")).unwrap();
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&written).unwrap();
+    assert_eq!(
+        doc["receivers"][0]["webhook_configs"][0]["url"].as_str(),
+        Some(url)
+    );
+    if let Some(amtool) = obs_tests::require_tool("amtool") {
+        run(
+            &amtool,
+            &[
+                "check-config",
+                &secrets.join("alertmanager.yml").display().to_string(),
+            ],
+            tmp.path(),
+        );
+    }
+    let bad = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .env("ALERT_WEBHOOK_URL", "http://x/'; rm -rf /")
+        .output()
+        .unwrap();
+    assert!(
+        !bad.status.success(),
+        "a URL with quotes or spaces is refused"
+    );
+}

@@ -1,0 +1,80 @@
+//! The wizard driven through a real pseudo-terminal: questions whose flag was given are skipped,
+//! the answers end up in obs.toml, and the stack is written.
+
+use std::process::Command;
+
+use rexpect::reader::Options;
+use rexpect::session::{PtySession, spawn_with_options};
+
+/// Answers a yes/no question: waits for its `[y/N]` and for the terminal to switch to raw mode
+/// (the key is read without Enter), then presses `key`.
+fn key(p: &mut PtySession, key: &str) -> Result<(), rexpect::error::Error> {
+    p.exp_string("]")?;
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    p.send(key)?;
+    p.flush()?;
+    Ok(())
+}
+
+#[test]
+fn wizard_answers_land_in_obs_toml() -> Result<(), rexpect::error::Error> {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_obs-gen"));
+    cmd.args(["init", "--log-shipper", "promtail", "--receiver", "none"])
+        .current_dir(tmp.path())
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1");
+    let mut p = spawn_with_options(
+        cmd,
+        Options::new()
+            .timeout_ms(Some(30_000))
+            .strip_ansi_escape_codes(true),
+    )?;
+    p.exp_string("Project name")?;
+    p.send_line("shop")?;
+    p.exp_string("Environment")?;
+    p.send_line("")?; // Enter takes the default
+    p.exp_string("Service to scrape")?;
+    p.send_line("api=host.docker.internal:8080")?;
+    p.exp_string("api=host.docker.internal:8080")?;
+    p.exp_string("Service to scrape")?;
+    p.send_line("")?; // empty: done
+    p.exp_string("Watch PostgreSQL?")?;
+    key(&mut p, "y")?;
+    p.exp_string("PostgreSQL address")?;
+    p.send_line("")?;
+    p.exp_string("Watch Redis?")?;
+    key(&mut p, "n")?;
+    p.exp_string("Retention")?;
+    p.send_line("30d")?;
+    p.exp_string("Tracing")?;
+    key(&mut p, "y")?;
+    p.exp_string("Sentry")?;
+    key(&mut p, "n")?;
+    p.exp_string("wrote monitoring")?;
+    p.exp_eof()?;
+
+    let text = std::fs::read_to_string(tmp.path().join("monitoring/obs.toml")).unwrap();
+    let cfg = obs_gen::model::Config::from_toml(&text, "obs.toml").unwrap();
+    assert_eq!(cfg.project, "shop");
+    assert_eq!(cfg.environment, "production");
+    assert_eq!(cfg.services.len(), 1);
+    assert_eq!(cfg.services[0].name, "api");
+    assert_eq!(cfg.services[0].target, "host.docker.internal:8080");
+    assert_eq!(
+        cfg.log_shipper,
+        obs_gen::model::LogShipper::Promtail,
+        "taken from the flag, not asked"
+    );
+    assert_eq!(
+        cfg.databases.postgres.unwrap().address,
+        "host.docker.internal:5432"
+    );
+    assert!(cfg.databases.redis.is_none());
+    assert_eq!(cfg.retention, "30d");
+    assert!(cfg.tracing);
+    assert!(!cfg.sentry);
+    assert!(tmp.path().join("monitoring/tempo/config.yaml").exists());
+    assert!(tmp.path().join("monitoring/promtail/config.yml").exists());
+    Ok(())
+}
