@@ -58,7 +58,7 @@ thresholds! {
     error_ratio: f64 = 0.05;
     /// How long the 5xx ratio must stay high. Default `"5m"`.
     error_ratio_for: String = "5m";
-    /// p99 request latency, in seconds, above which `HighLatency` fires. Default `1.0`. Set it
+    /// p99 request latency, in seconds, above which `HighRequestLatency` fires. Default `1.0`. Set it
     /// just above your latency objective; values between bucket bounds are interpolated.
     latency_p99_seconds: f64 = 1.0;
     /// How long p99 latency must stay high. Default `"10m"`.
@@ -68,19 +68,19 @@ thresholds! {
     active_requests: f64 = 100.0;
     /// How long active requests must stay high. Default `"10m"`.
     active_requests_for: String = "10m";
-    /// Number of restarts within `restarts_window` at which `ProcessCrashLooping` fires.
+    /// Number of restarts within `restarts_window` at which `ServiceCrashLooping` fires.
     /// Default `3`.
     restarts: f64 = 3.0;
     /// Window over which restarts are counted. Default `"30m"`.
     restarts_window: String = "30m";
     /// How long the restart count must stay at or above `restarts`. Default `"1m"`.
     restarts_for: String = "1m";
-    /// Resident memory, in bytes, above which `ProcessHighMemory` fires. Default `1073741824`
+    /// Resident memory, in bytes, above which `ServiceHighMemory` fires. Default `1073741824`
     /// (1 GiB). Set it to about 80% of the memory limit of your containers.
     memory_bytes: f64 = 1_073_741_824.0;
     /// How long resident memory must stay high. Default `"15m"`.
     memory_for: String = "15m";
-    /// Ratio of open to maximum file descriptors above which `ProcessHighFileDescriptors` fires.
+    /// Ratio of open to maximum file descriptors above which `ServiceHighFileDescriptors` fires.
     /// Default `0.8`.
     fd_ratio: f64 = 0.8;
     /// How long file descriptor use must stay high. Default `"10m"`.
@@ -116,7 +116,7 @@ thresholds! {
     redis_memory_for: String = "5m";
     /// How long a readiness check must fail before `HealthCheckFailing` fires. Default `"5m"`.
     health_check_for: String = "5m";
-    /// Items per second an SDK exporter may drop before `ObsExporterDropping` fires. Default `0`
+    /// Items per second an SDK exporter may drop before `ObsExporterDroppingData` fires. Default `0`
     /// (any sustained drop).
     dropped_per_second: f64 = 0.0;
     /// How long drops must go on. Default `"15m"`.
@@ -185,7 +185,14 @@ impl Thresholds {
         let mut out = String::from("| field | default | meaning |\n|---|---|---|\n");
         for (field, doc) in FIELD_DOCS {
             let doc = doc.split_whitespace().collect::<Vec<_>>().join(" ");
-            out.push_str(&format!("| `{field}` | `{}` | {doc} |\n", defaults[*field]));
+            // The default has its own column: drop the "Default …." sentence.
+            let meaning: Vec<&str> = doc.split(". ").filter(|s| !s.starts_with("Default ")).collect();
+            let meaning = meaning.join(". ");
+            let default = match &defaults[*field] {
+                serde_json::Value::Number(n) => format!("{}", n.as_f64().unwrap_or_default()),
+                other => other.to_string(),
+            };
+            out.push_str(&format!("| `{field}` | `{default}` | {} |\n", meaning.trim_end_matches('.').to_string() + "."));
         }
         out
     }
@@ -232,11 +239,28 @@ mod tests {
     }
 
     #[test]
+    fn docs_name_real_alerts() {
+        let alerts: Vec<&str> = crate::rules::alert_groups(&Thresholds::default())
+            .into_iter()
+            .flat_map(|g| g.alerts.into_iter().map(|a| a.name))
+            .collect();
+        for (field, doc) in FIELD_DOCS {
+            for quoted in doc.split('`').skip(1).step_by(2) {
+                let camel = quoted.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && !quoted.contains(' ');
+                if camel {
+                    assert!(alerts.contains(&quoted), "{field} names `{quoted}`, which is no alert");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn reference_table_lists_every_field() {
         let table = Thresholds::reference_table();
         for (field, _) in FIELD_DOCS {
             assert!(table.contains(&format!("| `{field}` |")), "{field}");
         }
         assert!(table.contains("| `error_ratio` | `0.05` |"), "{table}");
+        assert!(table.contains("| `memory_bytes` | `1073741824` | Resident memory"), "{table}");
     }
 }

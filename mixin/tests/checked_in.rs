@@ -78,3 +78,28 @@ fn embedded_dirs_hold_the_generated_files() {
         assert_eq!(file.contents_utf8(), Some(f.yaml.as_str()), "{}", f.file_name);
     }
 }
+
+#[test]
+fn runbooks_have_a_section_for_every_alert() {
+    let runbooks = std::fs::read_to_string(repo().join("docs/runbooks.md")).unwrap();
+    for group in obs_mixin::rules::alert_groups(&obs_mixin::Thresholds::default()) {
+        for alert in group.alerts {
+            // GitHub's anchor of `## Name` is `#name`, what runbook_url points at.
+            assert!(runbooks.contains(&format!("\n## {}\n", alert.name)), "docs/runbooks.md has no section for {}", alert.name);
+            let anchor = obs_mixin::rules::runbook_url(alert.name);
+            assert!(anchor.ends_with(&format!("#{}", alert.name.to_lowercase())));
+        }
+    }
+}
+
+#[test]
+fn readme_lists_every_dashboard_and_threshold() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    for d in obs_mixin::dashboards() {
+        assert!(readme.contains(&format!("`dashboards/{}`", d.file_name)), "README does not list {}", d.file_name);
+    }
+    let table = obs_mixin::Thresholds::reference_table();
+    for line in table.lines().skip(2) {
+        assert!(readme.contains(line), "README's thresholds table lacks or differs on:\n{line}\n\nThe table:\n{table}");
+    }
+}
