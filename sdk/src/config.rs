@@ -84,6 +84,7 @@ pub struct Config {
     pub(crate) log_file: Option<LogFile>,
     pub(crate) upkeep_interval: Duration,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) redactor: std::sync::Arc<crate::redact::Redactor>,
 }
 
 impl Config {
@@ -101,6 +102,7 @@ impl Config {
             log_file: None,
             upkeep_interval: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(5),
+            redactor: Default::default(),
         }
     }
 
@@ -245,6 +247,19 @@ impl Config {
     /// The longest the guard waits for buffered output when it is dropped (default 5 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Which field and header values are hidden in logs, spans and error reports (default
+    /// [`Redactor::default`](crate::redact::Redactor::default)). [`init`](crate::init!) hands it
+    /// to the log layers and [installs](crate::redact::installed) it for the integrations.
+    ///
+    /// ```
+    /// use obs_sdk::{redact::Redactor, Config};
+    /// let config = Config::new("billing").redactor(Redactor::default().deny("iban"));
+    /// ```
+    pub fn redactor(mut self, redactor: crate::redact::Redactor) -> Self {
+        self.redactor = std::sync::Arc::new(redactor);
         self
     }
 

@@ -117,6 +117,7 @@ impl Config {
 
     fn install(self) -> Result<Obs, InitError> {
         let filter = self.env_filter()?;
+        crate::redact::install(self.redactor.clone());
         let metrics =
             Metrics::new().with_build_info(&self.service, &self.version, &self.commit, &self.env);
 
@@ -169,7 +170,9 @@ impl Config {
     }
 
     fn json_layer(&self, writer: NonBlocking) -> JsonLayer<NonBlocking> {
-        JsonLayer::new(writer).service(&self.service, &self.env, &self.version)
+        JsonLayer::new(writer)
+            .service(&self.service, &self.env, &self.version)
+            .redactor(self.redactor.clone())
     }
 }
 

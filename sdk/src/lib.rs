@@ -27,14 +27,24 @@ pub mod catalogue;
 
 #[cfg(feature = "runtime")]
 mod config;
+#[cfg(feature = "audit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "audit")))]
+pub mod audit;
+#[cfg(feature = "runtime")]
+pub mod error;
 #[cfg(feature = "runtime")]
 pub mod exposition;
+#[cfg(feature = "runtime")]
+pub mod health;
 #[cfg(feature = "runtime")]
 mod init;
 #[cfg(feature = "runtime")]
 pub mod layer;
 #[cfg(feature = "runtime")]
 pub mod logging;
+#[cfg(feature = "catch-panic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "catch-panic")))]
+pub mod panic;
 #[cfg(feature = "runtime")]
 pub mod redact;
 #[cfg(feature = "runtime")]
@@ -43,7 +53,11 @@ pub mod request_id;
 #[cfg(feature = "runtime")]
 pub use config::{Config, ConfigError, LogFile, LogFormat, Rotation};
 #[cfg(feature = "runtime")]
+pub use error::ApiError;
+#[cfg(feature = "runtime")]
 pub use exposition::Metrics;
+#[cfg(feature = "runtime")]
+pub use health::Health;
 #[cfg(feature = "runtime")]
 pub use init::{InitError, Obs};
 #[cfg(feature = "runtime")]

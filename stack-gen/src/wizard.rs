@@ -98,7 +98,7 @@ pub fn ask(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
         ];
         let i = Select::new()
             .with_prompt("Log shipper (log_shipper)")
-            .items(&labels)
+            .items(labels)
             .default(0)
             .interact()
             .map_err(io)?;
@@ -140,7 +140,7 @@ pub fn ask(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
         let labels = ["none (Alertmanager UI only)", "webhook", "slack", "email"];
         let i = Select::new()
             .with_prompt("Alert receiver (--receiver)")
-            .items(&labels)
+            .items(labels)
             .default(0)
             .interact()
             .map_err(io)?;

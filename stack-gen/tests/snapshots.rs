@@ -21,6 +21,37 @@ fn all_options_tree() {
 }
 
 #[test]
+fn thresholds_of_obs_toml_reach_the_rules() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = generate_fixture(tmp.path(), "all-options.toml");
+    let rules: String = files(&out)
+        .iter()
+        .filter(|f| f.starts_with("prometheus/rules/"))
+        .map(|f| std::fs::read_to_string(out.join(f)).unwrap())
+        .collect();
+    let expected = obs_mixin::rule_files(
+        &obs_gen::model::Config::from_toml(
+            &std::fs::read_to_string(fixture("all-options.toml")).unwrap(),
+            "fixture",
+        )
+        .unwrap()
+        .thresholds_for_rules(),
+    );
+    assert!(!expected.is_empty());
+    for file in &expected {
+        assert_eq!(
+            std::fs::read_to_string(out.join("prometheus/rules").join(&file.file_name)).unwrap(),
+            file.yaml
+        );
+    }
+    assert!(rules.contains("0.02"), "error_ratio = 0.02 is used");
+    assert!(
+        rules.contains("api|worker"),
+        "the service jobs of obs.toml select the service alerts"
+    );
+}
+
+#[test]
 fn output_is_deterministic_and_a_rerun_changes_nothing() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();

@@ -54,18 +54,25 @@ pub fn files(dir: &Path) -> Vec<String> {
     out
 }
 
-/// The whole tree as one text: every file with its content, except the dashboards (owned and
-/// snapshotted by obs-mixin: listed with their size) and `.env`'s random password (redacted).
+/// The whole tree as one text: every file with its content, except the dashboards and rules
+/// (rendered and snapshotted by obs-mixin: listed by name) and `.env`'s random password (redacted).
 pub fn tree_text(dir: &Path) -> String {
     let mut s = String::new();
     for f in files(dir) {
         let text = std::fs::read_to_string(dir.join(&f)).unwrap();
         s.push_str(&format!("===== {f}\n"));
         if f.starts_with("grafana/dashboards/") {
-            s.push_str(&format!(
-                "({} bytes of dashboard JSON, snapshotted by obs-mixin)\n",
-                text.len()
-            ));
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+                "{f} is JSON"
+            );
+            s.push_str("(dashboard JSON from obs-mixin, snapshotted there)\n");
+        } else if f.starts_with("prometheus/rules/") {
+            assert!(
+                serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text).is_ok(),
+                "{f} is YAML"
+            );
+            s.push_str("(rules from obs-mixin with obs.toml's thresholds, snapshotted there)\n");
         } else if f == ".env" {
             for line in text.lines() {
                 match line.split_once('=') {

@@ -1,0 +1,861 @@
+//! Liveness and deep readiness checks.
+//!
+//! - `GET /health/live` answers `200` as long as the process can serve HTTP. It touches no
+//!   dependency, so an orchestrator never restarts a healthy service because its database is
+//!   slow.
+//! - `GET /health/ready` (and `GET /health`, the same answer) runs every registered
+//!   [`HealthCheck`] concurrently, each under its own timeout, and answers `200` when the
+//!   status is `ok` or `degraded`, `503` when it is `down`.
+//!
+//! A failing *critical* check makes the service `down`; a failing non-critical one only
+//! `degraded`. With [`Health::cache_for`], a storm of probes runs the checks at most once per
+//! interval: callers arriving while a run is in flight wait for it and share its result.
+//!
+//! ```json
+//! {
+//!   "status": "degraded",
+//!   "timestamp": "2026-11-23T05:00:00.123Z",
+//!   "version": "1.4.2",
+//!   "uptime_seconds": 3600,
+//!   "checks": {
+//!     "postgres": {"status": "ok", "critical": true, "latency_ms": 1.9},
+//!     "redis": {"status": "down", "critical": false, "latency_ms": 2000.4,
+//!               "error": "timed out after 2s"}
+//!   }
+//! }
+//! ```
+//!
+//! Every run also records `obs_health_check_status{check, critical}` (1 passing, 0 failing) and
+//! `obs_health_check_duration_seconds{check}`, the [catalogue](crate::catalogue) metrics the
+//! bundled dashboards and alerts read.
+//!
+//! ```
+//! use std::time::Duration;
+//! use axum::Router;
+//! use obs_sdk::health::{CheckError, Health};
+//! use obs_sdk::Metrics;
+//!
+//! let metrics = Metrics::new();
+//! let health = Health::new("1.4.2")
+//!     .metrics(&metrics)
+//!     .cache_for(Duration::from_secs(1))
+//!     // Any async closure is a check; its error text is shown in the report.
+//!     .check("queue", || async { Ok::<_, CheckError>(()) })
+//!     .check("search", || async { Err::<(), _>("index is rebuilding") })
+//!     .critical(false) // the check added last only degrades the status
+//!     .timeout(Duration::from_millis(500));
+//! let app: Router = Router::new().merge(health.router());
+//! ```
+//!
+//! Built-in checks, each behind a cargo feature: [`PostgresCheck`] (`postgres`),
+//! [`RedisCheck`] (`redis`), [`DiskCheck`] (`disk`) and [`HttpCheck`] (`http-check`).
+
+#[cfg(feature = "disk")]
+mod disk;
+#[cfg(feature = "http-check")]
+mod http;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
+
+#[cfg(feature = "disk")]
+pub use disk::DiskCheck;
+#[cfg(feature = "http-check")]
+pub use http::HttpCheck;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresCheck;
+#[cfg(feature = "redis")]
+pub use redis::RedisCheck;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use metrics::{Key, Label, Recorder};
+
+use crate::catalogue;
+use crate::exposition::{METADATA, Metrics};
+
+/// The `target` of the lines logged when a check starts failing or recovers.
+pub const HEALTH_LOG_TARGET: &str = "obs::health";
+
+/// Timeout of a check that sets none (see [`Health::default_timeout`]).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The future a [`HealthCheck`] returns.
+pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<(), CheckError>> + Send + 'a>>;
+
+/// One readiness check: resolves to `Ok(())` when the dependency is usable.
+///
+/// Implement it for a type, or pass any async closure returning `Result<(), E>` where `E`
+/// displays the reason (`String`, `&str`, an error type):
+///
+/// ```
+/// use obs_sdk::health::{CheckError, CheckFuture, HealthCheck};
+///
+/// struct Queue;
+///
+/// impl HealthCheck for Queue {
+///     fn check(&self) -> CheckFuture<'_> {
+///         Box::pin(async { Err(CheckError::new("broker refused the connection")) })
+///     }
+/// }
+/// ```
+///
+/// A check needs no timeout of its own: [`Health`] cancels it (drops its future) when its
+/// timeout passes. Error messages end up in the readiness body and the log, so they must not
+/// carry secrets; the built-in checks hide connection passwords.
+pub trait HealthCheck: Send + Sync + 'static {
+    /// Runs the check once.
+    fn check(&self) -> CheckFuture<'_>;
+}
+
+impl<F, Fut, E> HealthCheck for F
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: fmt::Display,
+{
+    fn check(&self) -> CheckFuture<'_> {
+        let future = self();
+        Box::pin(async move { future.await.map_err(CheckError::new) })
+    }
+}
+
+/// Why a check failed: a message for the readiness body and the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckError {
+    message: String,
+}
+
+impl CheckError {
+    /// A failure described by `message`.
+    pub fn new(message: impl fmt::Display) -> Self {
+        Self {
+            message: message.to_string(),
+        }
+    }
+
+    /// A failure caused by `error`, described by its whole [`source`](std::error::Error::source)
+    /// chain (a cause already part of the text is not repeated).
+    pub fn from_error(error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut message = error.to_string();
+        let mut next = error.source();
+        while let Some(cause) = next {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            next = cause.source();
+        }
+        Self { message }
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for CheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CheckError {}
+
+impl From<String> for CheckError {
+    fn from(message: String) -> Self {
+        Self { message }
+    }
+}
+
+impl From<&str> for CheckError {
+    fn from(message: &str) -> Self {
+        Self::new(message)
+    }
+}
+
+impl From<std::io::Error> for CheckError {
+    fn from(error: std::io::Error) -> Self {
+        Self::from_error(&error)
+    }
+}
+
+/// The overall status, and the status of one check (`ok` or `down`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every check passes.
+    Ok,
+    /// Only non-critical checks fail: the service answers, with reduced function.
+    Degraded,
+    /// A critical check fails (or, for one check: it fails).
+    Down,
+}
+
+impl Status {
+    /// `ok`, `degraded` or `down`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Degraded => "degraded",
+            Status::Down => "down",
+        }
+    }
+
+    /// The HTTP status of a readiness answer: 200 for `ok` and `degraded`, 503 for `down`.
+    pub fn http_status(self) -> ::http::StatusCode {
+        match self {
+            Status::Ok | Status::Degraded => ::http::StatusCode::OK,
+            Status::Down => ::http::StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The result of one check in a [`Report`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CheckResult {
+    /// `ok` or `down`.
+    pub status: Status,
+    /// Whether a failure makes the service `down` (otherwise `degraded`).
+    pub critical: bool,
+    /// How long the check took, in milliseconds (its timeout, when it timed out).
+    pub latency_ms: f64,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The readiness answer: the JSON body of `/health/ready`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Report {
+    /// `ok`, `degraded` or `down`.
+    pub status: Status,
+    /// When the checks ran: RFC 3339, UTC, milliseconds.
+    pub timestamp: String,
+    /// The service version.
+    pub version: String,
+    /// Whole seconds since the [`Health`] was created (at service start-up).
+    pub uptime_seconds: u64,
+    /// Every check by name.
+    pub checks: BTreeMap<String, CheckResult>,
+}
+
+impl Report {
+    /// The HTTP status to answer with: 200 for `ok` and `degraded`, 503 for `down`.
+    pub fn http_status(&self) -> ::http::StatusCode {
+        self.status.http_status()
+    }
+
+    /// The report as a JSON HTTP response (never cached by proxies).
+    pub fn to_response(&self) -> ::http::Response<String> {
+        json_response(self.http_status(), self)
+    }
+}
+
+/// The liveness answer: the JSON body of `/health/live`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Liveness {
+    /// Always `ok`: if the process can answer, it is alive.
+    pub status: Status,
+    /// Now: RFC 3339, UTC, milliseconds.
+    pub timestamp: String,
+    /// The service version.
+    pub version: String,
+    /// Whole seconds since the [`Health`] was created.
+    pub uptime_seconds: u64,
+}
+
+#[derive(Clone)]
+struct Registered {
+    name: Arc<str>,
+    check: Arc<dyn HealthCheck>,
+    critical: bool,
+    timeout: Option<Duration>,
+}
+
+#[derive(Clone)]
+struct Settings {
+    version: String,
+    started: Instant,
+    checks: Vec<Registered>,
+    default_timeout: Duration,
+    cache_for: Option<Duration>,
+    metrics: Option<Metrics>,
+}
+
+#[derive(Default)]
+struct State {
+    /// The last run and when it finished; the lock is held while a run is in flight, so
+    /// concurrent callers wait for it instead of starting their own.
+    cache: tokio::sync::Mutex<Option<(Instant, Arc<Report>)>>,
+    /// Last outcome per check (0 unknown, 1 ok, 2 down), to log only changes.
+    last: std::sync::Mutex<HashMap<Arc<str>, u8>>,
+}
+
+/// The registry of readiness checks and the handlers of the health endpoints. Cheap to clone;
+/// clones share the cache. See the [module documentation](self).
+#[derive(Clone)]
+pub struct Health {
+    settings: Arc<Settings>,
+    state: Arc<State>,
+}
+
+impl fmt::Debug for Health {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Health")
+            .field("version", &self.settings.version)
+            .field(
+                "checks",
+                &self
+                    .settings
+                    .checks
+                    .iter()
+                    .map(|c| &*c.name)
+                    .collect::<Vec<_>>(),
+            )
+            .field("default_timeout", &self.settings.default_timeout)
+            .field("cache_for", &self.settings.cache_for)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Health {
+    /// No checks yet, reporting `version`; uptime counts from now. Check timeout
+    /// [`DEFAULT_TIMEOUT`], no cache, metrics recorded through the `metrics` facade (the
+    /// registry [`init`](crate::init!) installs) until [`Health::metrics`] names one.
+    pub fn new(version: impl Into<String>) -> Self {
+        Self {
+            settings: Arc::new(Settings {
+                version: version.into(),
+                started: Instant::now(),
+                checks: Vec::new(),
+                default_timeout: DEFAULT_TIMEOUT,
+                cache_for: None,
+                metrics: None,
+            }),
+            state: Arc::new(State::default()),
+        }
+    }
+
+    fn update(mut self, f: impl FnOnce(&mut Settings)) -> Self {
+        f(Arc::make_mut(&mut self.settings));
+        // A changed configuration starts with a fresh cache.
+        self.state = Arc::new(State::default());
+        self
+    }
+
+    /// Adds a critical check with the default timeout; [`critical`](Health::critical) and
+    /// [`timeout`](Health::timeout) right after it change that.
+    ///
+    /// # Panics
+    ///
+    /// If a check of that name exists: names are metric label values and JSON keys.
+    pub fn check(self, name: impl Into<String>, check: impl HealthCheck) -> Self {
+        let name: Arc<str> = name.into().into();
+        assert!(
+            !self.settings.checks.iter().any(|c| c.name == name),
+            "a health check named {name:?} is already registered"
+        );
+        self.update(|s| {
+            s.checks.push(Registered {
+                name,
+                check: Arc::new(check),
+                critical: true,
+                timeout: None,
+            })
+        })
+    }
+
+    fn last_check(self, what: &str, f: impl FnOnce(&mut Registered)) -> Self {
+        assert!(
+            !self.settings.checks.is_empty(),
+            "Health::{what} applies to the check added last; add one with Health::check first"
+        );
+        self.update(|s| f(s.checks.last_mut().expect("checked above")))
+    }
+
+    /// Whether the check added last is critical (default `true`). A failing non-critical
+    /// check makes the status `degraded` (HTTP 200) instead of `down` (HTTP 503).
+    ///
+    /// # Panics
+    ///
+    /// If no check was added yet.
+    pub fn critical(self, critical: bool) -> Self {
+        self.last_check("critical", |c| c.critical = critical)
+    }
+
+    /// The timeout of the check added last. A check still running then fails with
+    /// `timed out after …`.
+    ///
+    /// # Panics
+    ///
+    /// If no check was added yet.
+    pub fn timeout(self, timeout: Duration) -> Self {
+        self.last_check("timeout", |c| c.timeout = Some(timeout))
+    }
+
+    /// The timeout of checks that set none (default [`DEFAULT_TIMEOUT`], 2 s).
+    pub fn default_timeout(self, timeout: Duration) -> Self {
+        self.update(|s| s.default_timeout = timeout)
+    }
+
+    /// Reuses a run's result for `interval`: however many probes arrive, the checks run at
+    /// most once per interval, and callers arriving during a run share it. Off by default.
+    pub fn cache_for(self, interval: Duration) -> Self {
+        self.update(|s| s.cache_for = (!interval.is_zero()).then_some(interval))
+    }
+
+    /// Records the check metrics into `metrics` instead of through the `metrics` facade.
+    pub fn metrics(self, metrics: &Metrics) -> Self {
+        let metrics = metrics.clone();
+        self.update(|s| s.metrics = Some(metrics))
+    }
+
+    /// The names of the registered checks, in registration order.
+    pub fn check_names(&self) -> Vec<&str> {
+        self.settings.checks.iter().map(|c| &*c.name).collect()
+    }
+
+    /// The liveness answer. Touches no dependency.
+    pub fn liveness(&self) -> Liveness {
+        Liveness {
+            status: Status::Ok,
+            timestamp: now_rfc3339(),
+            version: self.settings.version.clone(),
+            uptime_seconds: self.settings.started.elapsed().as_secs(),
+        }
+    }
+
+    /// The readiness report: runs the checks, or returns the cached report while it is fresh.
+    pub async fn ready(&self) -> Arc<Report> {
+        let Some(interval) = self.settings.cache_for else {
+            return Arc::new(self.run_checks().await);
+        };
+        let mut cache = self.state.cache.lock().await;
+        if let Some((at, report)) = cache.as_ref() {
+            if at.elapsed() < interval {
+                return report.clone();
+            }
+        }
+        let report = Arc::new(self.run_checks().await);
+        *cache = Some((Instant::now(), report.clone()));
+        report
+    }
+
+    /// Runs every check now, concurrently, ignoring the cache.
+    pub async fn run_checks(&self) -> Report {
+        let settings = &self.settings;
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut index_of = HashMap::new();
+        for (index, registered) in settings.checks.iter().enumerate() {
+            let check = registered.check.clone();
+            let timeout = registered.timeout.unwrap_or(settings.default_timeout);
+            let handle = tasks.spawn(async move {
+                let start = Instant::now();
+                let result = match tokio::time::timeout(timeout, check.check()).await {
+                    Ok(result) => result,
+                    Err(_) => Err(CheckError::new(format_args!("timed out after {timeout:?}"))),
+                };
+                (index, result, start.elapsed())
+            });
+            index_of.insert(handle.id(), index);
+        }
+        let started = Instant::now();
+        let mut outcomes: Vec<Option<(Result<(), CheckError>, Duration)>> =
+            vec![None; settings.checks.len()];
+        while let Some(joined) = tasks.join_next_with_id().await {
+            match joined {
+                Ok((_, (index, result, elapsed))) => outcomes[index] = Some((result, elapsed)),
+                Err(error) => {
+                    if let Some(&index) = index_of.get(&error.id()) {
+                        let reason = if error.is_panic() {
+                            format!(
+                                "check panicked: {}",
+                                panic_text(error.into_panic().as_ref())
+                            )
+                        } else {
+                            "check was cancelled".to_owned()
+                        };
+                        outcomes[index] = Some((Err(CheckError::new(reason)), started.elapsed()));
+                    }
+                }
+            }
+        }
+
+        let mut status = Status::Ok;
+        let mut checks = BTreeMap::new();
+        for (registered, outcome) in settings.checks.iter().zip(outcomes) {
+            let (result, elapsed) = outcome
+                .unwrap_or_else(|| (Err(CheckError::new("check did not run")), started.elapsed()));
+            let passed = result.is_ok();
+            if !passed {
+                status = match (status, registered.critical) {
+                    (_, true) | (Status::Down, _) => Status::Down,
+                    _ => Status::Degraded,
+                };
+            }
+            self.record(registered, passed, elapsed);
+            self.log_change(registered, &result);
+            checks.insert(
+                registered.name.to_string(),
+                CheckResult {
+                    status: if passed { Status::Ok } else { Status::Down },
+                    critical: registered.critical,
+                    latency_ms: (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0,
+                    error: result.err().map(|e| e.message),
+                },
+            );
+        }
+        Report {
+            status,
+            timestamp: now_rfc3339(),
+            version: settings.version.clone(),
+            uptime_seconds: settings.started.elapsed().as_secs(),
+            checks,
+        }
+    }
+
+    fn record(&self, check: &Registered, passed: bool, elapsed: Duration) {
+        let status_key = Key::from_parts(
+            catalogue::HEALTH_CHECK_STATUS.name,
+            vec![
+                Label::new(catalogue::labels::CHECK, check.name.to_string()),
+                Label::new(
+                    catalogue::labels::CRITICAL,
+                    if check.critical { "true" } else { "false" },
+                ),
+            ],
+        );
+        let duration_key = Key::from_parts(
+            catalogue::HEALTH_CHECK_DURATION.name,
+            vec![Label::new(catalogue::labels::CHECK, check.name.to_string())],
+        );
+        let write = |recorder: &dyn Recorder| {
+            recorder
+                .register_gauge(&status_key, &METADATA)
+                .set(if passed { 1.0 } else { 0.0 });
+            recorder
+                .register_histogram(&duration_key, &METADATA)
+                .record(elapsed.as_secs_f64());
+        };
+        match &self.settings.metrics {
+            Some(metrics) => write(metrics.recorder()),
+            None => metrics::with_recorder(write),
+        }
+    }
+
+    fn log_change(&self, check: &Registered, result: &Result<(), CheckError>) {
+        let now = if result.is_ok() { 1 } else { 2 };
+        let before = {
+            let mut last = self.state.last.lock().unwrap_or_else(|e| e.into_inner());
+            last.insert(check.name.clone(), now).unwrap_or(0)
+        };
+        match (before, result) {
+            (b, Err(error)) if b != 2 => tracing::warn!(
+                target: HEALTH_LOG_TARGET,
+                check = &*check.name,
+                critical = check.critical,
+                error = error.message(),
+                "readiness check failed"
+            ),
+            (2, Ok(())) => tracing::info!(
+                target: HEALTH_LOG_TARGET,
+                check = &*check.name,
+                critical = check.critical,
+                "readiness check recovered"
+            ),
+            _ => {}
+        }
+    }
+
+    /// The liveness answer as a JSON HTTP response.
+    pub fn live_response(&self) -> ::http::Response<String> {
+        json_response(::http::StatusCode::OK, &self.liveness())
+    }
+
+    /// The readiness answer as a JSON HTTP response: 200 for `ok` and `degraded`, 503 for
+    /// `down`. For routers other than axum's.
+    pub async fn ready_response(&self) -> ::http::Response<String> {
+        self.ready().await.to_response()
+    }
+
+    /// Routes serving [`catalogue::paths::HEALTH_LIVE`], [`catalogue::paths::HEALTH_READY`] and
+    /// [`catalogue::paths::HEALTH`], to merge into the service's router.
+    #[cfg(feature = "axum")]
+    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> axum::Router<S> {
+        use axum::routing::get;
+        let live = self.clone();
+        let ready = self.clone();
+        let ready_alias = self.clone();
+        axum::Router::new()
+            .route(
+                catalogue::paths::HEALTH_LIVE,
+                get(move || std::future::ready(live.live_response())),
+            )
+            .route(
+                catalogue::paths::HEALTH_READY,
+                get(move || {
+                    let health = ready.clone();
+                    async move { health.ready_response().await }
+                }),
+            )
+            .route(
+                catalogue::paths::HEALTH,
+                get(move || {
+                    let health = ready_alias.clone();
+                    async move { health.ready_response().await }
+                }),
+            )
+    }
+}
+
+fn json_response<T: serde::Serialize>(
+    status: ::http::StatusCode,
+    body: &T,
+) -> ::http::Response<String> {
+    let body = serde_json::to_string(body).expect("health reports always serialise");
+    let mut response = ::http::Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        ::http::header::CONTENT_TYPE,
+        ::http::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        ::http::header::CACHE_CONTROL,
+        ::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string payload".to_owned()
+    }
+}
+
+const TIMESTAMP_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+);
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(TIMESTAMP_FORMAT)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn counting(counter: Arc<AtomicUsize>, delay: Duration, ok: bool) -> impl HealthCheck {
+        move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                if ok { Ok(()) } else { Err("nope") }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn status_follows_criticality() {
+        let ok = || async { Ok::<(), String>(()) };
+        let fail = || async { Err::<(), _>("broken") };
+        let report = Health::new("1").check("a", ok).run_checks().await;
+        assert_eq!(report.status, Status::Ok);
+        assert_eq!(report.http_status(), 200);
+
+        let report = Health::new("1")
+            .check("a", ok)
+            .check("b", fail)
+            .critical(false)
+            .run_checks()
+            .await;
+        assert_eq!(report.status, Status::Degraded);
+        assert_eq!(report.http_status(), 200);
+        assert_eq!(report.checks["b"].status, Status::Down);
+        assert_eq!(report.checks["b"].error.as_deref(), Some("broken"));
+        assert!(!report.checks["b"].critical);
+
+        let report = Health::new("1")
+            .check("a", fail)
+            .check("b", fail)
+            .critical(false)
+            .run_checks()
+            .await;
+        assert_eq!(report.status, Status::Down);
+        assert_eq!(report.http_status(), 503);
+
+        let empty = Health::new("1").run_checks().await;
+        assert_eq!(empty.status, Status::Ok);
+        assert!(empty.checks.is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn checks_run_concurrently_and_time_out_alone() {
+        let n = Arc::new(AtomicUsize::new(0));
+        let health = Health::new("1")
+            .check(
+                "slow1",
+                counting(n.clone(), Duration::from_millis(300), true),
+            )
+            .check(
+                "slow2",
+                counting(n.clone(), Duration::from_millis(300), true),
+            )
+            .check("hang", counting(n.clone(), Duration::from_secs(3600), true))
+            .timeout(Duration::from_millis(400));
+        let start = Instant::now();
+        let report = health.run_checks().await;
+        let took = start.elapsed();
+        assert!(took < Duration::from_millis(1000), "ran serially: {took:?}");
+        assert_eq!(report.status, Status::Down);
+        assert_eq!(report.checks["slow1"].status, Status::Ok);
+        assert_eq!(
+            report.checks["hang"].error.as_deref(),
+            Some("timed out after 400ms")
+        );
+        assert!(report.checks["hang"].latency_ms >= 400.0);
+        assert_eq!(n.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_check_fails_alone() {
+        let report = Health::new("1")
+            .check("boom", || async {
+                if true {
+                    panic!("check bug");
+                }
+                Ok::<(), String>(())
+            })
+            .check("fine", || async { Ok::<(), String>(()) })
+            .run_checks()
+            .await;
+        assert_eq!(
+            report.checks["boom"].error.as_deref(),
+            Some("check panicked: check bug")
+        );
+        assert_eq!(report.checks["fine"].status, Status::Ok);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cache_shares_one_run_between_concurrent_callers() {
+        let n = Arc::new(AtomicUsize::new(0));
+        let health = Health::new("1")
+            .cache_for(Duration::from_millis(500))
+            .check("db", counting(n.clone(), Duration::from_millis(100), true));
+        let callers: Vec<_> = (0..50)
+            .map(|_| {
+                let health = health.clone();
+                tokio::spawn(async move { health.ready().await })
+            })
+            .collect();
+        let mut timestamps = std::collections::HashSet::new();
+        for caller in callers {
+            timestamps.insert(caller.await.unwrap().timestamp.clone());
+        }
+        assert_eq!(
+            n.load(Ordering::SeqCst),
+            1,
+            "one run for 50 concurrent probes"
+        );
+        assert_eq!(timestamps.len(), 1);
+        tokio::time::sleep(Duration::from_millis(550)).await;
+        health.ready().await;
+        assert_eq!(n.load(Ordering::SeqCst), 2, "a stale cache runs again");
+    }
+
+    #[tokio::test]
+    async fn results_are_recorded_as_catalogue_metrics() {
+        let metrics = Metrics::new();
+        Health::new("1")
+            .metrics(&metrics)
+            .check("db", || async { Ok::<(), String>(()) })
+            .check("cache", || async { Err::<(), _>("down") })
+            .critical(false)
+            .run_checks()
+            .await;
+        metrics.run_upkeep();
+        let text = metrics.render();
+        assert!(
+            text.contains(r#"obs_health_check_status{check="db",critical="true"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"obs_health_check_status{check="cache",critical="false"} 0"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"obs_health_check_duration_seconds_count{check="db"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"obs_health_check_duration_seconds_bucket{check="cache",le="0.001"}"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "already registered")]
+    fn duplicate_names_are_refused() {
+        let ok = || async { Ok::<(), String>(()) };
+        let _ = Health::new("1").check("db", ok).check("db", ok);
+    }
+
+    #[test]
+    fn liveness_and_json_shape() {
+        let health = Health::new("2.0.1");
+        let live = health.live_response();
+        assert_eq!(live.status(), 200);
+        let body: serde_json::Value = serde_json::from_str(live.body()).unwrap();
+        assert_eq!(body["status"], "ok");
+        assert_eq!(body["version"], "2.0.1");
+        assert_eq!(body["uptime_seconds"], 0);
+        assert!(body["timestamp"].as_str().unwrap().ends_with('Z'));
+
+        let report = Report {
+            status: Status::Degraded,
+            timestamp: "t".into(),
+            version: "v".into(),
+            uptime_seconds: 5,
+            checks: BTreeMap::from([(
+                "redis".to_owned(),
+                CheckResult {
+                    status: Status::Down,
+                    critical: false,
+                    latency_ms: 1.5,
+                    error: Some("refused".into()),
+                },
+            )]),
+        };
+        assert_eq!(
+            serde_json::to_value(&report).unwrap(),
+            serde_json::json!({
+                "status": "degraded", "timestamp": "t", "version": "v", "uptime_seconds": 5,
+                "checks": {"redis": {"status": "down", "critical": false, "latency_ms": 1.5, "error": "refused"}}
+            })
+        );
+        assert_eq!(report.to_response().headers()["cache-control"], "no-store");
+    }
+}

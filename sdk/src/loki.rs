@@ -1,0 +1,460 @@
+//! Log shipping to Grafana Loki (feature `loki`; on at runtime when `LOKI_URL` is set).
+//!
+//! Every JSON log line the service writes to stdout is also pushed to Loki's
+//! `/loki/api/v1/push` as a snappy-compressed protobuf `PushRequest`, in batches, from the
+//! exporter's own thread (see [`export`](crate::export) for the queue, retries, drop counting
+//! and the shutdown deadline).
+//!
+//! - **Labels: `service`, `env` and `level` only** (the catalogue's
+//!   [`LokiPlacement::Label`](crate::catalogue::LokiPlacement) fields), so streams stay few.
+//! - `request_id` and `trace_id` travel as **structured metadata** (Loki 3), and stay in the
+//!   JSON line as well; they are never labels.
+//! - `LOKI_TENANT` sets the `X-Scope-OrgID` header of a multi-tenant Loki.
+//! - The SDK's own warnings about exporting (target `obs::export`) and anything logged on an
+//!   exporter thread are never shipped, so trouble reaching Loki cannot feed on itself.
+//!
+//! Why not `tracing-loki`: it ships through a task that must be spawned on the service's tokio
+//! runtime (so it cannot flush from a guard dropped after the runtime, and stalls with a blocked
+//! current-thread runtime), drops events silently when its channel is full (nothing to count),
+//! ignores `Retry-After`, and its protobuf (`loki-api` 0.1) predates structured metadata. The
+//! shared [`export`](crate::export) machinery meets all of these; this module only formats.
+//!
+//! No crate ships Loki's push protobuf with structured metadata, so the four messages below are
+//! declared by hand with `prost` derive, after Loki's `pkg/push/push.proto`.
+
+use std::io;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::catalogue::fields;
+use crate::export::{self, EXPORT_LOG_TARGET, ExportQueue, ExportSettings, ExporterHandle, Sink};
+use crate::logging::JsonLayer;
+use crate::{Config, Metrics};
+
+/// The `exporter` label of this exporter's drop counter.
+pub const EXPORTER: &str = "loki";
+
+/// Path of Loki's push API, appended to `LOKI_URL` unless it already ends with it.
+pub const PUSH_PATH: &str = "/loki/api/v1/push";
+
+/// Where and how to push logs.
+///
+/// ```
+/// use obs_sdk::loki::LokiConfig;
+///
+/// let loki = LokiConfig::new("http://loki:3100").tenant("team-a");
+/// assert_eq!(loki.push_url(), "http://loki:3100/loki/api/v1/push");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct LokiConfig {
+    push_url: String,
+    tenant: Option<String>,
+    export: ExportSettings,
+}
+
+impl LokiConfig {
+    /// Pushes to `url`: Loki's base URL (`http://loki:3100`) or its full push URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        let url = url.into();
+        let base = url.trim_end_matches('/');
+        let push_url = if base.ends_with(PUSH_PATH) {
+            base.to_owned()
+        } else {
+            format!("{base}{PUSH_PATH}")
+        };
+        Self {
+            push_url,
+            tenant: None,
+            export: ExportSettings {
+                queue_capacity: 10_000,
+                max_batch: 1000,
+                ..ExportSettings::default()
+            },
+        }
+    }
+
+    /// Sends `X-Scope-OrgID: tenant` with every push (multi-tenant Loki).
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// Replaces the queue, batching and retry settings (default: 10 000 lines queued, batches
+    /// of at most 1000 lines, sent at least every second).
+    pub fn export_settings(mut self, settings: ExportSettings) -> Self {
+        self.export = settings;
+        self
+    }
+
+    /// The URL pushed to.
+    pub fn push_url(&self) -> &str {
+        &self.push_url
+    }
+
+    /// Reads `LOKI_URL` and `LOKI_TENANT`; `None` when `LOKI_URL` is unset.
+    pub(crate) fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Option<Self> {
+        let mut config = Self::new(get("LOKI_URL")?);
+        if let Some(tenant) = get("LOKI_TENANT") {
+            config = config.tenant(tenant);
+        }
+        Some(config)
+    }
+}
+
+/// One log line on its way to Loki.
+#[derive(Debug, Clone)]
+pub(crate) struct LokiEntry {
+    time: SystemTime,
+    level: Level,
+    line: String,
+    request_id: Option<String>,
+    trace_id: Option<String>,
+}
+
+/// A [`tracing_subscriber::Layer`] that ships each event, formatted exactly like the stdout
+/// JSON line, to Loki. Build it with [`LokiLayer::new`]; [`Config::init`] does so when
+/// `LOKI_URL` is set.
+pub struct LokiLayer {
+    json: JsonLayer<LokiWriter>,
+}
+
+impl std::fmt::Debug for LokiLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LokiLayer").finish_non_exhaustive()
+    }
+}
+
+impl LokiLayer {
+    /// Starts the exporter for `loki`, with the `service`, `env` and `version` of `config`, and
+    /// drops counted in `metrics`. Keep the handle: dropping it flushes and stops the exporter
+    /// (within `config`'s shutdown timeout).
+    pub fn new(
+        loki: &LokiConfig,
+        config: &Config,
+        metrics: &Metrics,
+    ) -> Result<(Self, ExporterHandle), crate::InitError> {
+        let labels = [
+            (fields::SERVICE, config.service_name()),
+            (fields::ENV, config.environment()),
+        ];
+        let sink_config = loki.clone();
+        let static_labels: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let (queue, handle) = export::spawn(
+            EXPORTER,
+            &loki.export,
+            config.shutdown_timeout,
+            metrics,
+            move |settings| LokiSink::new(&sink_config, static_labels, settings),
+        )
+        .map_err(|reason| crate::InitError::Exporter {
+            exporter: EXPORTER,
+            reason,
+        })?;
+        let json = JsonLayer::new(LokiWriter { queue }).service(
+            config.service_name(),
+            config.environment(),
+            config.service_version(),
+        );
+        Ok((Self { json }, handle))
+    }
+
+    fn ships(metadata: &Metadata<'_>) -> bool {
+        !metadata.target().starts_with(EXPORT_LOG_TARGET) && !export::on_export_thread()
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for LokiLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        self.json.on_new_span(attrs, id, ctx);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        self.json.on_record(id, values, ctx);
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if Self::ships(event.metadata()) {
+            self.json.on_event(event, ctx);
+        }
+    }
+
+    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
+        tracing_subscriber::Layer::<S>::on_register_dispatch(&self.json, subscriber);
+    }
+}
+
+/// The [`MakeWriter`] behind [`LokiLayer`]: each JSON line written becomes one queued entry.
+#[derive(Debug, Clone)]
+pub(crate) struct LokiWriter {
+    queue: ExportQueue<LokiEntry>,
+}
+
+/// Writes one line into the Loki queue.
+#[derive(Debug)]
+pub(crate) struct LokiLineWriter<'a> {
+    queue: &'a ExportQueue<LokiEntry>,
+    level: Level,
+}
+
+impl<'a> MakeWriter<'a> for LokiWriter {
+    type Writer = LokiLineWriter<'a>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        LokiLineWriter {
+            queue: &self.queue,
+            level: Level::INFO,
+        }
+    }
+
+    fn make_writer_for(&'a self, meta: &Metadata<'_>) -> Self::Writer {
+        LokiLineWriter {
+            queue: &self.queue,
+            level: *meta.level(),
+        }
+    }
+}
+
+impl io::Write for LokiLineWriter<'_> {
+    /// Takes one whole line (the JSON layer writes each line with a single `write_all`).
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let line = text.trim_end_matches('\n');
+        if !line.is_empty() {
+            self.queue.push(LokiEntry {
+                time: SystemTime::now(),
+                level: self.level,
+                request_id: string_field(line, fields::REQUEST_ID),
+                trace_id: string_field(line, fields::TRACE_ID),
+                line: line.to_owned(),
+            });
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Reads a top-level string field of a flat JSON line written by [`JsonLayer`] without parsing
+/// the whole line. Inside a JSON string every `"` is escaped, so `,"key":"` can only be a key.
+fn string_field(line: &str, key: &str) -> Option<String> {
+    let needle = format!(",\"{key}\":\"");
+    let start = line.find(&needle)? + needle.len();
+    let rest = &line[start..];
+    let end = rest.find('"')?;
+    let value = &rest[..end];
+    // Request and trace IDs never need escapes; anything else is left in the line only.
+    (!value.contains('\\') && !value.is_empty()).then(|| value.to_owned())
+}
+
+/// Loki's push protobuf (`logproto`), the messages the push API reads.
+pub(crate) mod proto {
+    /// `logproto.PushRequest`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(crate) struct PushRequest {
+        #[prost(message, repeated, tag = "1")]
+        pub(crate) streams: Vec<StreamAdapter>,
+    }
+
+    /// `logproto.StreamAdapter`: one stream (a label set) and its entries.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(crate) struct StreamAdapter {
+        /// Labels in Prometheus text form: `{service="api", env="prod", level="INFO"}`.
+        #[prost(string, tag = "1")]
+        pub(crate) labels: String,
+        #[prost(message, repeated, tag = "2")]
+        pub(crate) entries: Vec<EntryAdapter>,
+        #[prost(uint64, tag = "3")]
+        pub(crate) hash: u64,
+    }
+
+    /// `logproto.EntryAdapter`: one line.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(crate) struct EntryAdapter {
+        #[prost(message, optional, tag = "1")]
+        pub(crate) timestamp: Option<Timestamp>,
+        #[prost(string, tag = "2")]
+        pub(crate) line: String,
+        #[prost(message, repeated, tag = "3")]
+        pub(crate) structured_metadata: Vec<LabelPairAdapter>,
+    }
+
+    /// `logproto.LabelPairAdapter`: one structured-metadata pair.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(crate) struct LabelPairAdapter {
+        #[prost(string, tag = "1")]
+        pub(crate) name: String,
+        #[prost(string, tag = "2")]
+        pub(crate) value: String,
+    }
+
+    /// `google.protobuf.Timestamp`.
+    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    pub(crate) struct Timestamp {
+        #[prost(int64, tag = "1")]
+        pub(crate) seconds: i64,
+        #[prost(int32, tag = "2")]
+        pub(crate) nanos: i32,
+    }
+}
+
+/// Pushes batches to Loki.
+struct LokiSink {
+    client: reqwest::Client,
+    url: String,
+    tenant: Option<String>,
+    /// `service="…", env="…"`, rendered once; the level is added per stream.
+    static_labels: String,
+}
+
+impl LokiSink {
+    fn new(
+        config: &LokiConfig,
+        labels: Vec<(String, String)>,
+        settings: &ExportSettings,
+    ) -> Result<Self, String> {
+        let static_labels = labels
+            .iter()
+            .map(|(k, v)| format!("{k}=\"{}\"", escape_label(v)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(Self {
+            client: export::http_client(settings)?,
+            url: config.push_url.clone(),
+            tenant: config.tenant.clone(),
+            static_labels,
+        })
+    }
+
+    /// One stream per level, entries in the order they were logged.
+    fn encode(&self, batch: &[LokiEntry]) -> Vec<u8> {
+        let mut streams: Vec<(Level, proto::StreamAdapter)> = Vec::new();
+        for entry in batch {
+            let index = match streams.iter().position(|(level, _)| *level == entry.level) {
+                Some(index) => index,
+                None => {
+                    streams.push((
+                        entry.level,
+                        proto::StreamAdapter {
+                            labels: format!(
+                                "{{{}, {}=\"{}\"}}",
+                                self.static_labels,
+                                fields::LEVEL,
+                                entry.level.as_str()
+                            ),
+                            entries: Vec::new(),
+                            hash: 0,
+                        },
+                    ));
+                    streams.len() - 1
+                }
+            };
+            let since = entry
+                .time
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or(Duration::ZERO);
+            let mut metadata = Vec::new();
+            for (name, value) in [
+                (fields::REQUEST_ID, &entry.request_id),
+                (fields::TRACE_ID, &entry.trace_id),
+            ] {
+                if let Some(value) = value {
+                    metadata.push(proto::LabelPairAdapter {
+                        name: name.to_owned(),
+                        value: value.clone(),
+                    });
+                }
+            }
+            streams[index].1.entries.push(proto::EntryAdapter {
+                timestamp: Some(proto::Timestamp {
+                    seconds: since.as_secs() as i64,
+                    nanos: since.subsec_nanos() as i32,
+                }),
+                line: entry.line.clone(),
+                structured_metadata: metadata,
+            });
+        }
+        let request = proto::PushRequest {
+            streams: streams.into_iter().map(|(_, stream)| stream).collect(),
+        };
+        let body = prost::Message::encode_to_vec(&request);
+        snap::raw::Encoder::new()
+            .compress_vec(&body)
+            .expect("snappy compresses any input")
+    }
+}
+
+impl Sink for LokiSink {
+    type Item = LokiEntry;
+
+    async fn send(&mut self, batch: &[LokiEntry]) -> Result<(), export::SendError> {
+        let mut request = self
+            .client
+            .post(&self.url)
+            .header(http::header::CONTENT_TYPE, "application/x-protobuf")
+            .body(self.encode(batch));
+        if let Some(tenant) = &self.tenant {
+            request = request.header("X-Scope-OrgID", tenant);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| export::SendError::transient(format!("push failed: {e}")))?;
+        export::classify(response.status(), response.headers())
+    }
+}
+
+/// Escapes a label value for Loki's label text (`\`, `"` and line breaks).
+fn escape_label(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_read_from_the_line_only_as_keys() {
+        let line = r#"{"timestamp":"t","level":"INFO","message":"say \",\"request_id\":\"forged\"","service":"s","request_id":"req-1","trace_id":"0af7651916cd43dd8448eb211c80319c"}"#;
+        assert_eq!(string_field(line, "request_id").as_deref(), Some("req-1"));
+        assert_eq!(
+            string_field(line, "trace_id").as_deref(),
+            Some("0af7651916cd43dd8448eb211c80319c")
+        );
+        assert_eq!(string_field(line, "span_id"), None);
+    }
+
+    #[test]
+    fn urls_and_labels() {
+        assert_eq!(
+            LokiConfig::new("http://l:3100/").push_url(),
+            "http://l:3100/loki/api/v1/push"
+        );
+        assert_eq!(
+            LokiConfig::new("http://l:3100/loki/api/v1/push").push_url(),
+            "http://l:3100/loki/api/v1/push"
+        );
+        assert_eq!(escape_label("a\"b\\c"), "a\\\"b\\\\c");
+    }
+}

@@ -1,0 +1,125 @@
+//! Handler panics become a 500 with the [error](crate::error) JSON body.
+//!
+//! [`layer`] is tower-http's `CatchPanicLayer` with [`PanicResponse`]: the panic message is
+//! logged at `ERROR` (target `obs::error`) with the `request_id`, and the client gets
+//!
+//! ```json
+//! {"error": {"code": "internal", "message": "internal server error", "request_id": "0193…"}}
+//! ```
+//!
+//! never the panic message. Put it *inside* [`HttpLayer`](crate::HttpLayer), so the 500 is
+//! recorded in the RED metrics and the access log like any other response and the panic line
+//! carries the `request_id`. With axum, the layer added last is the outermost:
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use obs_sdk::{HttpLayer, Metrics};
+//!
+//! let metrics = Metrics::new();
+//! let app: Router = Router::new()
+//!     .route("/boom", get(|| async { panic!("bug") }))
+//!     .layer(obs_sdk::panic::layer()) // inner: turns the panic into a 500
+//!     .layer(HttpLayer::new(&metrics)); // outer: counts and logs that 500
+//! ```
+//!
+//! The process's panic hook still runs first (by default it prints the message to stderr); the
+//! JSON log line is written by this layer.
+
+use std::any::Any;
+
+use http::{HeaderValue, Response, StatusCode, header};
+use tower_http::catch_panic::{CatchPanicLayer, ResponseForPanic};
+
+use crate::RequestId;
+use crate::error::{ERROR_LOG_TARGET, ErrorKind, error_body};
+
+/// The [`ResponseForPanic`] of [`layer`]: logs the panic, answers 500 with the error body.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PanicResponse;
+
+impl ResponseForPanic for PanicResponse {
+    type ResponseBody = String;
+
+    fn response_for_panic(&mut self, err: Box<dyn Any + Send + 'static>) -> Response<String> {
+        let message = panic_message(err.as_ref());
+        let request_id = RequestId::current();
+        let id = request_id
+            .as_ref()
+            .map(RequestId::as_str)
+            .unwrap_or_default();
+        tracing::error!(
+            target: ERROR_LOG_TARGET,
+            code = ErrorKind::Internal.code(),
+            status = 500u16,
+            request_id = id,
+            panic = %message,
+            "handler panicked"
+        );
+        report_panic(&message, id);
+        let body = error_body(
+            ErrorKind::Internal.code(),
+            ErrorKind::Internal.default_message(),
+            request_id.as_ref(),
+        );
+        let mut response = Response::new(body.to_string());
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        response
+    }
+}
+
+/// The error-reporting hook for panics, called after the panic is logged. The Sentry
+/// integration captures it here (with the `request_id` tag); without it, this does nothing.
+pub(crate) fn report_panic(message: &str, request_id: &str) {
+    // Sentry capture goes here: `message` as the event message, `request_id` as a tag.
+    let _ = (message, request_id);
+}
+
+/// The text of a panic payload (`panic!("…")` carries a `&str` or a `String`).
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}
+
+/// The catch-panic layer: tower-http's [`CatchPanicLayer`] answering with [`PanicResponse`].
+pub fn layer() -> CatchPanicLayer<PanicResponse> {
+    CatchPanicLayer::custom(PanicResponse)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logging::{JsonLayer, MemoryWriter};
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    #[test]
+    fn payloads_are_read_and_the_body_is_safe() {
+        assert_eq!(panic_message(&"static"), "static");
+        assert_eq!(panic_message(&String::from("owned")), "owned");
+        assert_eq!(panic_message(&42u8), "panic with a non-string payload");
+
+        let writer = MemoryWriter::new();
+        let subscriber = tracing_subscriber::registry().with(JsonLayer::new(writer.clone()));
+        let response = tracing::subscriber::with_default(subscriber, || {
+            PanicResponse.response_for_panic(Box::new("secret internal state 0xdead"))
+        });
+        assert_eq!(response.status(), 500);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        let body: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+        assert_eq!(body["error"]["code"], "internal");
+        assert_eq!(body["error"]["message"], "internal server error");
+        assert!(body["error"]["request_id"].is_null());
+        assert!(!response.body().contains("0xdead"));
+        let line = &writer.json_lines()[0];
+        assert_eq!(line["level"], "ERROR");
+        assert_eq!(line["panic"], "secret internal state 0xdead");
+    }
+}
