@@ -85,6 +85,12 @@ pub struct Config {
     pub(crate) upkeep_interval: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) redactor: std::sync::Arc<crate::redact::Redactor>,
+    #[cfg(feature = "sentry")]
+    pub(crate) sentry: Option<crate::sentry::SentryConfig>,
+    #[cfg(feature = "otlp")]
+    pub(crate) otlp: Option<crate::otlp::OtlpConfig>,
+    #[cfg(feature = "loki")]
+    pub(crate) loki: Option<crate::loki::LokiConfig>,
 }
 
 impl Config {
@@ -103,6 +109,12 @@ impl Config {
             upkeep_interval: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(5),
             redactor: Default::default(),
+            #[cfg(feature = "sentry")]
+            sentry: None,
+            #[cfg(feature = "otlp")]
+            otlp: None,
+            #[cfg(feature = "loki")]
+            loki: None,
         }
     }
 
@@ -187,6 +199,19 @@ impl Config {
                 keep,
             });
         }
+        // Exporters: each is on when its variable is set (and its feature compiled in).
+        #[cfg(feature = "sentry")]
+        {
+            config.sentry = crate::sentry::SentryConfig::from_lookup(&get)?;
+        }
+        #[cfg(feature = "otlp")]
+        {
+            config.otlp = crate::otlp::OtlpConfig::from_lookup(&get)?;
+        }
+        #[cfg(feature = "loki")]
+        {
+            config.loki = crate::loki::LokiConfig::from_lookup(&get);
+        }
         Ok(config)
     }
 
@@ -244,7 +269,8 @@ impl Config {
         self
     }
 
-    /// The longest the guard waits for buffered output when it is dropped (default 5 s).
+    /// The longest the guard waits for buffered output when it is dropped (default 5 s). The
+    /// exporters (Sentry, OTLP, Loki) share this deadline.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
         self
@@ -260,6 +286,28 @@ impl Config {
     /// ```
     pub fn redactor(mut self, redactor: crate::redact::Redactor) -> Self {
         self.redactor = std::sync::Arc::new(redactor);
+        self
+    }
+
+    /// Reports errors to Sentry (what `SENTRY_DSN` turns on), or stops reporting with `None`.
+    #[cfg(feature = "sentry")]
+    pub fn sentry(mut self, sentry: impl Into<Option<crate::sentry::SentryConfig>>) -> Self {
+        self.sentry = sentry.into();
+        self
+    }
+
+    /// Exports traces over OTLP (what `OTEL_EXPORTER_OTLP_ENDPOINT` turns on), or stops with
+    /// `None`.
+    #[cfg(feature = "otlp")]
+    pub fn otlp(mut self, otlp: impl Into<Option<crate::otlp::OtlpConfig>>) -> Self {
+        self.otlp = otlp.into();
+        self
+    }
+
+    /// Ships logs to Loki (what `LOKI_URL` turns on), or stops with `None`.
+    #[cfg(feature = "loki")]
+    pub fn loki(mut self, loki: impl Into<Option<crate::loki::LokiConfig>>) -> Self {
+        self.loki = loki.into();
         self
     }
 

@@ -45,6 +45,14 @@ pub enum InitError {
         #[source]
         source: std::io::Error,
     },
+    /// An exporter (Sentry, OTLP, Loki) could not start.
+    #[error("cannot start the {exporter} exporter: {reason}")]
+    Exporter {
+        /// `sentry`, `otlp` or `loki`.
+        exporter: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 /// What [`init`](crate::init!) returns: keep it alive for the life of the service. Dropping it
@@ -55,6 +63,8 @@ pub struct Obs {
     config: Config,
     metrics: Metrics,
     upkeep: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
+    #[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]
+    exporters: crate::export::Exporters,
     // Dropped last: flushing waits for the writers' queues.
     _writers: Vec<WorkerGuard>,
 }
@@ -88,10 +98,21 @@ impl Obs {
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> axum::Router<S> {
         self.metrics.router()
     }
+
+    /// The running exporter whose drop counter has the label `exporter` (`sentry`, `otlp`,
+    /// `loki`), if it is on.
+    #[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]
+    pub fn exporter(&self, exporter: &str) -> Option<&crate::export::ExporterHandle> {
+        self.exporters.handle(exporter)
+    }
 }
 
 impl Drop for Obs {
     fn drop(&mut self) {
+        // The exporters share one deadline, whatever runtime (if any) is still running.
+        #[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]
+        self.exporters
+            .shutdown(std::time::Instant::now() + self.config.shutdown_timeout);
         if let Some((stop, handle)) = self.upkeep.take() {
             let _ = stop.send(());
             let _ = handle.join();
@@ -144,10 +165,18 @@ impl Config {
             }
         };
 
+        #[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]
+        let mut exporters = crate::export::Exporters::start(&self, &metrics)?;
+        #[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]
+        let export_layer = exporters.take_layer();
+        #[cfg(not(any(feature = "sentry", feature = "otlp", feature = "loki")))]
+        let export_layer = tracing_subscriber::layer::Identity::new();
+
         let subscriber = tracing_subscriber::registry()
             .with(json_stdout)
             .with(pretty_stdout)
             .with(file)
+            .with(export_layer)
             .with(filter);
         tracing::subscriber::set_global_default(subscriber).map_err(|_| {
             InitError::GlobalTaken {
@@ -165,6 +194,8 @@ impl Config {
             config: self,
             metrics,
             upkeep: Some(upkeep),
+            #[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]
+            exporters,
             _writers: guards,
         })
     }

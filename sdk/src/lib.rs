@@ -49,6 +49,18 @@ pub mod panic;
 pub mod redact;
 #[cfg(feature = "runtime")]
 pub mod request_id;
+#[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))))]
+pub mod export;
+#[cfg(feature = "loki")]
+#[cfg_attr(docsrs, doc(cfg(feature = "loki")))]
+pub mod loki;
+#[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+pub mod otlp;
+#[cfg(feature = "sentry")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sentry")))]
+pub mod sentry;
 
 #[cfg(feature = "runtime")]
 pub use config::{Config, ConfigError, LogFile, LogFormat, Rotation};

@@ -61,6 +61,9 @@ pub struct JsonLayer<W> {
     /// `,"service":…,"env":…,"version":…`, rendered once.
     static_fields: String,
     redactor: Arc<Redactor>,
+    /// The subscriber this layer belongs to, to read the OpenTelemetry context of spans.
+    #[cfg(feature = "otlp")]
+    dispatch: std::sync::OnceLock<tracing::dispatcher::WeakDispatch>,
 }
 
 impl<W> fmt::Debug for JsonLayer<W> {
@@ -82,6 +85,8 @@ where
             make_writer,
             static_fields: String::new(),
             redactor: Arc::new(Redactor::default()),
+            #[cfg(feature = "otlp")]
+            dispatch: std::sync::OnceLock::new(),
         };
         layer = layer.service("unknown", "development", "0.0.0");
         layer
@@ -238,8 +243,17 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     W: for<'w> MakeWriter<'w> + 'static,
 {
+    #[cfg(feature = "otlp")]
+    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
+        let _ = self.dispatch.set(subscriber.downgrade());
+    }
+
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
+        // Several JSON layers (stdout, file, Loki) share one record of the span's fields.
+        if span.extensions().get::<SpanFields>().is_some() {
+            return;
+        }
         let mut fields = SpanFields::default();
         attrs.record(&mut JsonVisitor {
             fields: &mut fields,
@@ -309,6 +323,13 @@ where
             };
             for (key, value) in &event_fields.0 {
                 push(buf, key, value);
+            }
+            #[cfg(feature = "otlp")]
+            if let Some((trace_id, span_id)) =
+                crate::otlp::log_ids(event, &ctx, self.dispatch.get())
+            {
+                push(buf, fields::TRACE_ID, &trace_id);
+                push(buf, fields::SPAN_ID, &span_id);
             }
             if let Some(scope) = ctx.event_scope(event) {
                 for span in scope {

@@ -147,6 +147,9 @@ where
                     .insert(catalogue::REQUEST_ID_HEADER, id.header_value().clone());
             }
         }
+        // With tracing on, the current span's W3C `traceparent` goes along too.
+        #[cfg(feature = "otlp")]
+        crate::otlp::inject(request.headers_mut());
         self.inner.call(request)
     }
 }
@@ -162,17 +165,26 @@ where
 /// ```
 #[cfg(feature = "reqwest")]
 pub trait RequestBuilderExt {
-    /// Adds `X-Request-ID` with the current request's ID, when there is one.
+    /// Adds `X-Request-ID` with the current request's ID, when there is one, and (feature
+    /// `otlp`) the current span's `traceparent`.
     fn with_request_id(self) -> Self;
 }
 
 #[cfg(feature = "reqwest")]
 impl RequestBuilderExt for reqwest::RequestBuilder {
     fn with_request_id(self) -> Self {
-        match RequestId::current() {
+        let builder = match RequestId::current() {
             Some(id) => self.header(catalogue::REQUEST_ID_HEADER, id.header_value().clone()),
             None => self,
-        }
+        };
+        // With tracing on, the current span's W3C `traceparent` goes along too.
+        #[cfg(feature = "otlp")]
+        let builder = {
+            let mut headers = http::HeaderMap::new();
+            crate::otlp::inject(&mut headers);
+            builder.headers(headers)
+        };
+        builder
     }
 }
 

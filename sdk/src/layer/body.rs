@@ -98,6 +98,18 @@ impl Drop for Completion {
                 "request completed"
             );
         }
+        // A 5xx reaches Sentry once per request, tagged with request_id, route and method.
+        #[cfg(feature = "sentry")]
+        if self.status >= 500 {
+            let route = self.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE);
+            crate::sentry::capture_server_error(
+                &self.span,
+                self.status,
+                self.method,
+                route,
+                self.id.as_str(),
+            );
+        }
     }
 }
 

@@ -73,6 +73,9 @@ where
         } else {
             Span::none()
         };
+        // W3C trace context: the caller's `traceparent` becomes the span's parent.
+        #[cfg(feature = "otlp")]
+        crate::otlp::set_remote_parent(&span, request.headers());
         let path = request.uri().path();
         let path = (self.shared.access_log.is_some()
             && !self.shared.exclude.iter().any(|p| p == path))
