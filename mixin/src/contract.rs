@@ -88,14 +88,29 @@ pub fn resolve(series: &str) -> Option<KnownSeries> {
             labels.insert("le".into());
         }
         let counter = m.kind == MetricKind::Counter || m.kind == MetricKind::Histogram;
-        return Some(KnownSeries { source: Source::Catalogue(m), labels, counter });
+        return Some(KnownSeries {
+            source: Source::Catalogue(m),
+            labels,
+            counter,
+        });
     }
     if let Some(name) = SCRAPE_SERIES.iter().find(|s| **s == series) {
-        return Some(KnownSeries { source: Source::Scrape(name), labels, counter: false });
+        return Some(KnownSeries {
+            source: Source::Scrape(name),
+            labels,
+            counter: false,
+        });
     }
-    if let Some(r) = crate::rules::recordings().iter().find(|r| r.record == series) {
+    if let Some(r) = crate::rules::recordings()
+        .iter()
+        .find(|r| r.record == series)
+    {
         labels = r.labels.iter().map(|l| l.to_string()).collect();
-        return Some(KnownSeries { source: Source::Recording(r), labels, counter: false });
+        return Some(KnownSeries {
+            source: Source::Recording(r),
+            labels,
+            counter: false,
+        });
     }
     if let Some(m) = crate::exporters::lookup(series) {
         labels.extend(m.labels.iter().map(|l| l.to_string()));
@@ -105,7 +120,11 @@ pub fn resolve(series: &str) -> Option<KnownSeries> {
             }
         }
         let counter = m.is_counter_series(series);
-        return Some(KnownSeries { source: Source::Exporter(m), labels, counter });
+        return Some(KnownSeries {
+            source: Source::Exporter(m),
+            labels,
+            counter,
+        });
     }
     None
 }
@@ -179,8 +198,17 @@ pub fn check_expr(location: &str, expr: &str) -> Vec<Violation> {
     check_expr_with(location, expr, &HashMap::new())
 }
 
-fn check_expr_with(location: &str, expr: &str, local_records: &HashMap<String, ()>) -> Vec<Violation> {
-    let mut checker = Checker { location, expr, local_records, out: Vec::new() };
+fn check_expr_with(
+    location: &str,
+    expr: &str,
+    local_records: &HashMap<String, ()>,
+) -> Vec<Violation> {
+    let mut checker = Checker {
+        location,
+        expr,
+        local_records,
+        out: Vec::new(),
+    };
     match parser::parse(&substitute_variables(expr)) {
         Ok(ast) => {
             checker.labels_of(&ast);
@@ -249,12 +277,18 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn report(&mut self, message: String) {
-        self.out.push(Violation { location: self.location.into(), expr: self.expr.into(), message });
+        self.out.push(Violation {
+            location: self.location.into(),
+            expr: self.expr.into(),
+            message,
+        });
     }
 
     fn require(&mut self, labels: &Labels, label: &str, what: &str) {
         if !labels.has(label) {
-            self.report(format!("label `{label}` ({what}) does not exist on the series it applies to"));
+            self.report(format!(
+                "label `{label}` ({what}) does not exist on the series it applies to"
+            ));
         }
     }
 
@@ -296,7 +330,8 @@ impl Checker<'_> {
             Expr::Aggregate(a) => {
                 let inner = self.labels_of(&a.expr);
                 let op = a.op.to_string().to_lowercase();
-                let keeps_labels = matches!(op.as_str(), "topk" | "bottomk" | "limitk" | "limit_ratio");
+                let keeps_labels =
+                    matches!(op.as_str(), "topk" | "bottomk" | "limitk" | "limit_ratio");
                 let mut out = match &a.modifier {
                     Some(LabelModifier::Include(ls)) => {
                         for l in &ls.labels {
@@ -313,9 +348,12 @@ impl Checker<'_> {
                             self.require(&inner, l, "in `without`");
                         }
                         match &inner {
-                            Labels::Set(s) if !keeps_labels => {
-                                Labels::Set(s.iter().filter(|l| !ls.labels.contains(l)).cloned().collect())
-                            }
+                            Labels::Set(s) if !keeps_labels => Labels::Set(
+                                s.iter()
+                                    .filter(|l| !ls.labels.contains(l))
+                                    .cloned()
+                                    .collect(),
+                            ),
                             other => other.clone(),
                         }
                     }
@@ -375,7 +413,9 @@ impl Checker<'_> {
                 }
                 if b.op.to_string().to_lowercase() == "or" {
                     match (&l, &r) {
-                        (Labels::Set(a), Labels::Set(c)) => Labels::Set(a.union(c).cloned().collect()),
+                        (Labels::Set(a), Labels::Set(c)) => {
+                            Labels::Set(a.union(c).cloned().collect())
+                        }
                         _ => Labels::Any,
                     }
                 } else {
@@ -443,7 +483,13 @@ pub(crate) fn datasource_type(node: &serde_json::Value) -> Option<String> {
     if let Some(t) = ds.get("type").and_then(|t| t.as_str()) {
         return Some(t.to_string());
     }
-    ds.as_str().map(|s| if s.contains("loki") { "loki".into() } else { "prometheus".into() })
+    ds.as_str().map(|s| {
+        if s.contains("loki") {
+            "loki".into()
+        } else {
+            "prometheus".into()
+        }
+    })
 }
 
 /// Every panel of a dashboard, rows' nested panels included.
@@ -480,12 +526,22 @@ pub fn promql_queries(dashboard: &serde_json::Value) -> Vec<(String, String)> {
             }
         }
     }
-    for var in dashboard["templating"]["list"].as_array().into_iter().flatten() {
+    for var in dashboard["templating"]["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         if var["type"] != "query" || datasource_type(var).as_deref() == Some("loki") {
             continue;
         }
-        let query = var["query"]["query"].as_str().or_else(|| var["query"].as_str()).unwrap_or("");
-        let location = format!("dashboard {title} / variable {}", var["name"].as_str().unwrap_or("?"));
+        let query = var["query"]["query"]
+            .as_str()
+            .or_else(|| var["query"].as_str())
+            .unwrap_or("");
+        let location = format!(
+            "dashboard {title} / variable {}",
+            var["name"].as_str().unwrap_or("?")
+        );
         if let Some(expr) = grafana_variable_promql(query) {
             out.push((location, expr));
         }
@@ -495,11 +551,17 @@ pub fn promql_queries(dashboard: &serde_json::Value) -> Vec<(String, String)> {
 
 fn grafana_variable_promql(query: &str) -> Option<String> {
     let query = query.trim();
-    if let Some(inner) = query.strip_prefix("label_values(").and_then(|q| q.strip_suffix(')')) {
+    if let Some(inner) = query
+        .strip_prefix("label_values(")
+        .and_then(|q| q.strip_suffix(')'))
+    {
         let (selector, label) = inner.rsplit_once(',')?;
         return Some(format!("count by ({}) ({})", label.trim(), selector.trim()));
     }
-    if let Some(inner) = query.strip_prefix("query_result(").and_then(|q| q.strip_suffix(')')) {
+    if let Some(inner) = query
+        .strip_prefix("query_result(")
+        .and_then(|q| q.strip_suffix(')'))
+    {
         return Some(inner.to_string());
     }
     None
@@ -521,8 +583,10 @@ pub fn check_dashboard(dashboard: &serde_json::Value) -> Vec<Violation> {
                 continue;
             }
             let expr = target["expr"].as_str().unwrap_or("");
-            let location =
-                format!("dashboard {title} / panel {}", panel["title"].as_str().unwrap_or("(untitled)"));
+            let location = format!(
+                "dashboard {title} / panel {}",
+                panel["title"].as_str().unwrap_or("(untitled)")
+            );
             out.extend(check_logql(&location, expr));
         }
     }
@@ -541,7 +605,9 @@ pub fn check_logql(location: &str, expr: &str) -> Vec<Violation> {
     let mut rest = expr;
     let mut found = false;
     while let Some(start) = rest.find('{') {
-        let Some(end) = rest[start..].find('}') else { break };
+        let Some(end) = rest[start..].find('}') else {
+            break;
+        };
         let inner = &rest[start + 1..start + end];
         rest = &rest[start + end + 1..];
         // `{{ … }}` legend templates and `${var}` are not stream selectors.
@@ -550,7 +616,10 @@ pub fn check_logql(location: &str, expr: &str) -> Vec<Violation> {
         }
         found = true;
         for matcher in split_matchers(inner) {
-            let name: String = matcher.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            let name: String = matcher
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
             if !name.is_empty() && !stream_labels.contains(&name.as_str()) {
                 out.push(Violation {
                     location: location.into(),
@@ -615,11 +684,17 @@ pub fn check_rule_file(yaml: &str) -> Vec<Violation> {
         .flatten()
         .flat_map(|g| g["rules"].as_sequence().into_iter().flatten())
         .collect();
-    let local: HashMap<String, ()> =
-        rules.iter().filter_map(|r| r["record"].as_str()).map(|r| (r.to_string(), ())).collect();
+    let local: HashMap<String, ()> = rules
+        .iter()
+        .filter_map(|r| r["record"].as_str())
+        .map(|r| (r.to_string(), ()))
+        .collect();
     let mut out = Vec::new();
     for rule in rules {
-        let name = rule["alert"].as_str().or_else(|| rule["record"].as_str()).unwrap_or("(unnamed)");
+        let name = rule["alert"]
+            .as_str()
+            .or_else(|| rule["record"].as_str())
+            .unwrap_or("(unnamed)");
         let expr = rule["expr"].as_str().unwrap_or("");
         out.extend(check_expr_with(&format!("rule {name}"), expr, &local));
     }
@@ -650,7 +725,10 @@ mod tests {
     use super::*;
 
     fn messages(expr: &str) -> Vec<String> {
-        check_expr("test", expr).into_iter().map(|v| v.message).collect()
+        check_expr("test", expr)
+            .into_iter()
+            .map(|v| v.message)
+            .collect()
     }
 
     #[test]
@@ -671,10 +749,15 @@ mod tests {
     #[test]
     fn renamed_metrics_and_labels_fail() {
         let m = messages("sum(rate(http_server_request_duration_seconds_buckets[5m]))");
-        assert!(m[0].contains("unknown metric `http_server_request_duration_seconds_buckets`"), "{m:?}");
+        assert!(
+            m[0].contains("unknown metric `http_server_request_duration_seconds_buckets`"),
+            "{m:?}"
+        );
         let m = messages(r#"sum(http_server_active_requests{http_route="/x"})"#);
         assert!(m[0].contains("`http_route`"), "{m:?}");
-        let m = messages(r#"sum by (error_type) (rate(http_server_request_duration_seconds_count[5m]))"#);
+        let m = messages(
+            r#"sum by (error_type) (rate(http_server_request_duration_seconds_count[5m]))"#,
+        );
         assert!(m[0].contains("`error_type`"), "{m:?}");
     }
 
@@ -682,8 +765,13 @@ mod tests {
     fn labels_are_followed_through_aggregations_and_functions() {
         let m = messages("sum by (job) (process_open_fds) / on (instance) process_max_fds");
         assert_eq!(m.len(), 1, "{m:?}");
-        assert!(m[0].contains("`instance`") && m[0].contains("left side"), "{m:?}");
-        let m = messages("histogram_quantile(0.9, sum by (job) (rate(http_server_request_duration_seconds_bucket[5m])))");
+        assert!(
+            m[0].contains("`instance`") && m[0].contains("left side"),
+            "{m:?}"
+        );
+        let m = messages(
+            "histogram_quantile(0.9, sum by (job) (rate(http_server_request_duration_seconds_bucket[5m])))",
+        );
         assert!(m[0].contains("`le`"), "{m:?}");
         let m = messages(r#"label_replace(up, "x", "$1", "hostname", "(.*)")"#);
         assert!(m[0].contains("`hostname`"), "{m:?}");
@@ -693,14 +781,22 @@ mod tests {
     #[test]
     fn variables_become_placeholders() {
         assert_eq!(
-            substitute_variables(r#"rate(x{job=~"$job",a="${instance:regex}"}[$__rate_interval]) > $threshold"#),
+            substitute_variables(
+                r#"rate(x{job=~"$job",a="${instance:regex}"}[$__rate_interval]) > $threshold"#
+            ),
             r#"rate(x{job=~"x",a="x"}[5m]) > 1"#
         );
     }
 
     #[test]
     fn logql_stream_selectors_use_only_loki_labels() {
-        assert!(check_logql("t", r#"{service=~"$service", level="ERROR"} | request_id="$request_id""#).is_empty());
+        assert!(
+            check_logql(
+                "t",
+                r#"{service=~"$service", level="ERROR"} | request_id="$request_id""#
+            )
+            .is_empty()
+        );
         let v = check_logql("t", r#"{service="a", request_id="$request_id"}"#);
         assert_eq!(v.len(), 1);
         assert!(v[0].message.contains("`request_id`"));

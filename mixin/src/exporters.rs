@@ -31,7 +31,8 @@ impl ExporterMetric {
     /// Whether a query may only read this series through `rate`/`increase`: counters, and the
     /// `_bucket`/`_sum`/`_count` series of histograms and summaries.
     pub fn is_counter_series(&self, series: &str) -> bool {
-        self.kind == "counter" || (series != self.name && matches!(self.kind, "histogram" | "summary"))
+        self.kind == "counter"
+            || (series != self.name && matches!(self.kind, "histogram" | "summary"))
     }
 
     /// Whether the series carries `label` (`le` on histogram buckets, `quantile` on summaries).
@@ -54,15 +55,28 @@ pub struct Exporter {
 }
 
 const LISTS: &[(&str, &str)] = &[
-    ("node-exporter", include_str!("../exporters/node-exporter.txt")),
+    (
+        "node-exporter",
+        include_str!("../exporters/node-exporter.txt"),
+    ),
     ("cadvisor", include_str!("../exporters/cadvisor.txt")),
-    ("postgres-exporter", include_str!("../exporters/postgres-exporter.txt")),
-    ("redis-exporter", include_str!("../exporters/redis-exporter.txt")),
+    (
+        "postgres-exporter",
+        include_str!("../exporters/postgres-exporter.txt"),
+    ),
+    (
+        "redis-exporter",
+        include_str!("../exporters/redis-exporter.txt"),
+    ),
 ];
 
 fn parse(name: &'static str, text: &'static str) -> Exporter {
     let mut lines = text.lines();
-    let version = lines.next().unwrap_or_default().trim_start_matches('#').trim();
+    let version = lines
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches('#')
+        .trim();
     let metrics = lines
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|line| {
@@ -73,10 +87,19 @@ fn parse(name: &'static str, text: &'static str) -> Exporter {
                 None | Some("-") => Vec::new(),
                 Some(list) => list.split(',').collect(),
             };
-            ExporterMetric { exporter: name, name: metric, kind, labels }
+            ExporterMetric {
+                exporter: name,
+                name: metric,
+                kind,
+                labels,
+            }
         })
         .collect();
-    Exporter { name, version, metrics }
+    Exporter {
+        name,
+        version,
+        metrics,
+    }
 }
 
 /// Every exporter list.
@@ -106,7 +129,12 @@ mod tests {
     #[test]
     fn every_list_has_a_version_and_metrics() {
         for e in exporters() {
-            assert!(e.version.chars().any(|c| c.is_ascii_digit()), "{}: {}", e.name, e.version);
+            assert!(
+                e.version.chars().any(|c| c.is_ascii_digit()),
+                "{}: {}",
+                e.name,
+                e.version
+            );
             assert!(e.metrics.len() > 10, "{}", e.name);
         }
     }
@@ -115,11 +143,20 @@ mod tests {
     fn families_resolve() {
         assert_eq!(lookup("pg_up").unwrap().exporter, "postgres-exporter");
         assert_eq!(lookup("redis_up").unwrap().exporter, "redis-exporter");
-        assert_eq!(lookup("container_memory_working_set_bytes").unwrap().exporter, "cadvisor");
+        assert_eq!(
+            lookup("container_memory_working_set_bytes")
+                .unwrap()
+                .exporter,
+            "cadvisor"
+        );
         let gc = lookup("go_gc_duration_seconds_count").unwrap();
         assert_eq!(gc.kind, "summary");
         assert!(gc.is_counter_series("go_gc_duration_seconds_count"));
         assert!(lookup("go_gc_duration_seconds_bucket").is_none());
-        assert!(lookup("node_cpu_seconds_total").unwrap().is_counter_series("node_cpu_seconds_total"));
+        assert!(
+            lookup("node_cpu_seconds_total")
+                .unwrap()
+                .is_counter_series("node_cpu_seconds_total")
+        );
     }
 }

@@ -23,7 +23,15 @@ use promql_parser::parser::{self, Expr};
 use crate::contract::{Violation, datasource_type, panels, resolve, substitute};
 
 /// Panel types the bundled dashboards may use (no Angular-era `graph`, `singlestat`, …).
-pub const PANEL_TYPES: &[&str] = &["timeseries", "stat", "table", "bargauge", "logs", "state-timeline", "row"];
+pub const PANEL_TYPES: &[&str] = &[
+    "timeseries",
+    "stat",
+    "table",
+    "bargauge",
+    "logs",
+    "state-timeline",
+    "row",
+];
 
 const RATE_INTERVAL: Duration = Duration::from_secs(7777);
 const RANGE: Duration = Duration::from_secs(8888);
@@ -49,19 +57,39 @@ pub fn lint_dashboard(dashboard: &serde_json::Value) -> Vec<Violation> {
     let title = dashboard["title"].as_str().unwrap_or("(untitled)");
     let mut out = Vec::new();
     let mut report = |location: String, expr: &str, message: String| {
-        out.push(Violation { location, expr: expr.into(), message });
+        out.push(Violation {
+            location,
+            expr: expr.into(),
+            message,
+        });
     };
-    let vars: Vec<&serde_json::Value> = dashboard["templating"]["list"].as_array().into_iter().flatten().collect();
+    let vars: Vec<&serde_json::Value> = dashboard["templating"]["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
     let var = |name: &str| vars.iter().find(|v| v["name"] == name);
     match var("datasource") {
         Some(v) if v["type"] == "datasource" && v["query"] == "prometheus" => {}
-        _ => report(format!("dashboard {title}"), "", "no `datasource` variable of type datasource (prometheus)".into()),
+        _ => report(
+            format!("dashboard {title}"),
+            "",
+            "no `datasource` variable of type datasource (prometheus)".into(),
+        ),
     }
     for name in ["job", "instance"] {
         match var(name) {
             Some(v) if v["multi"] == true && v["includeAll"] == true => {}
-            Some(_) => report(format!("dashboard {title} / variable {name}"), "", "must be multi-select with \"All\"".into()),
-            None => report(format!("dashboard {title}"), "", format!("no `{name}` variable")),
+            Some(_) => report(
+                format!("dashboard {title} / variable {name}"),
+                "",
+                "must be multi-select with \"All\"".into(),
+            ),
+            None => report(
+                format!("dashboard {title}"),
+                "",
+                format!("no `{name}` variable"),
+            ),
         }
     }
     for v in &vars {
@@ -69,7 +97,10 @@ pub fn lint_dashboard(dashboard: &serde_json::Value) -> Vec<Violation> {
             let ty = datasource_type(v).unwrap_or_default();
             if v["datasource"]["uid"].as_str() != expected_uid(&ty) {
                 report(
-                    format!("dashboard {title} / variable {}", v["name"].as_str().unwrap_or("?")),
+                    format!(
+                        "dashboard {title} / variable {}",
+                        v["name"].as_str().unwrap_or("?")
+                    ),
                     "",
                     "query variable must use the datasource variable".into(),
                 );
@@ -78,32 +109,66 @@ pub fn lint_dashboard(dashboard: &serde_json::Value) -> Vec<Violation> {
     }
     for panel in panels(dashboard) {
         let ty = panel["type"].as_str().unwrap_or("");
-        let location = format!("dashboard {title} / panel {}", panel["title"].as_str().unwrap_or("(untitled)"));
+        let location = format!(
+            "dashboard {title} / panel {}",
+            panel["title"].as_str().unwrap_or("(untitled)")
+        );
         if !PANEL_TYPES.contains(&ty) {
-            report(location.clone(), "", format!("panel type `{ty}` is not allowed"));
+            report(
+                location.clone(),
+                "",
+                format!("panel type `{ty}` is not allowed"),
+            );
         }
         if ty == "row" {
             continue;
         }
-        if panel["description"].as_str().is_none_or(|d| d.trim().is_empty()) {
+        if panel["description"]
+            .as_str()
+            .is_none_or(|d| d.trim().is_empty())
+        {
             report(location.clone(), "", "no description".into());
         }
-        if panel["fieldConfig"]["defaults"]["unit"].as_str().is_none_or(|u| u.is_empty()) {
+        if panel["fieldConfig"]["defaults"]["unit"]
+            .as_str()
+            .is_none_or(|u| u.is_empty())
+        {
             report(location.clone(), "", "no unit".into());
         }
         let panel_ds = datasource_type(panel).unwrap_or_default();
-        if expected_uid(&panel_ds).is_none() || panel["datasource"]["uid"].as_str() != expected_uid(&panel_ds) {
-            report(location.clone(), "", format!("panel datasource must be a datasource variable, found {}", panel["datasource"]));
+        if expected_uid(&panel_ds).is_none()
+            || panel["datasource"]["uid"].as_str() != expected_uid(&panel_ds)
+        {
+            report(
+                location.clone(),
+                "",
+                format!(
+                    "panel datasource must be a datasource variable, found {}",
+                    panel["datasource"]
+                ),
+            );
         }
-        let targets = panel["targets"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let targets = panel["targets"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         if targets.is_empty() {
             report(location.clone(), "", "no query".into());
         }
         for target in targets {
             let expr = target["expr"].as_str().unwrap_or("");
             let ty = datasource_type(target).unwrap_or_else(|| panel_ds.clone());
-            if expected_uid(&ty).is_none() || target["datasource"]["uid"].as_str() != expected_uid(&ty) {
-                report(location.clone(), expr, format!("target datasource must be a datasource variable, found {}", target["datasource"]));
+            if expected_uid(&ty).is_none()
+                || target["datasource"]["uid"].as_str() != expected_uid(&ty)
+            {
+                report(
+                    location.clone(),
+                    expr,
+                    format!(
+                        "target datasource must be a datasource variable, found {}",
+                        target["datasource"]
+                    ),
+                );
             }
             if ty == "prometheus" {
                 for message in lint_promql(expr) {
@@ -135,7 +200,9 @@ fn walk(e: &Expr, counter_fn: Option<&str>, out: &mut Vec<String>) {
     if let Some((vs, range)) = selector {
         let name = vs.name.clone().unwrap_or_default();
         if counter_fn.is_none() && resolve(&name).is_some_and(|k| k.counter) {
-            out.push(format!("counter `{name}` used outside rate/irate/increase/resets"));
+            out.push(format!(
+                "counter `{name}` used outside rate/irate/increase/resets"
+            ));
         }
         if let (Some(f), Some(range)) = (counter_fn, range) {
             let ok = match f {
@@ -180,7 +247,10 @@ mod tests {
         let m = lint_promql("rate(process_cpu_seconds_total[5m])");
         assert!(m[0].contains("$__rate_interval"), "{m:?}");
         let m = lint_promql("sum(obs_exporter_dropped_total)");
-        assert!(m[0].contains("counter `obs_exporter_dropped_total`"), "{m:?}");
+        assert!(
+            m[0].contains("counter `obs_exporter_dropped_total`"),
+            "{m:?}"
+        );
         let m = lint_promql("node_cpu_seconds_total");
         assert!(m[0].contains("counter"), "{m:?}");
         assert!(lint_promql("process_open_fds / process_max_fds").is_empty());
@@ -188,16 +258,34 @@ mod tests {
 
     #[test]
     fn fixed_datasources_and_missing_units_are_reported() {
-        let mut d = crate::dashboards().into_iter().find(|d| d.uid == "obs-service-overview").unwrap().json;
+        let mut d = crate::dashboards()
+            .into_iter()
+            .find(|d| d.uid == "obs-service-overview")
+            .unwrap()
+            .json;
         assert!(lint_dashboard(&d).is_empty(), "{:?}", lint_dashboard(&d));
         d["panels"][1]["datasource"]["uid"] = serde_json::json!("obs-prometheus");
         d["panels"][2]["fieldConfig"]["defaults"]["unit"] = serde_json::json!("");
         d["panels"][3]["type"] = serde_json::json!("graph");
         d["templating"]["list"][1]["includeAll"] = serde_json::json!(false);
-        let v: Vec<String> = lint_dashboard(&d).into_iter().map(|v| v.to_string()).collect();
-        assert!(v.iter().any(|m| m.contains("panel datasource must be a datasource variable")), "{v:?}");
+        let v: Vec<String> = lint_dashboard(&d)
+            .into_iter()
+            .map(|v| v.to_string())
+            .collect();
+        assert!(
+            v.iter()
+                .any(|m| m.contains("panel datasource must be a datasource variable")),
+            "{v:?}"
+        );
         assert!(v.iter().any(|m| m.contains("no unit")), "{v:?}");
-        assert!(v.iter().any(|m| m.contains("`graph` is not allowed")), "{v:?}");
-        assert!(v.iter().any(|m| m.contains("variable job: must be multi-select")), "{v:?}");
+        assert!(
+            v.iter().any(|m| m.contains("`graph` is not allowed")),
+            "{v:?}"
+        );
+        assert!(
+            v.iter()
+                .any(|m| m.contains("variable job: must be multi-select")),
+            "{v:?}"
+        );
     }
 }

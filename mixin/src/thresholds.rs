@@ -151,7 +151,10 @@ impl Thresholds {
                 serde_json::Value::String(s) if is_duration_field(field) => {
                     // `for: 0s` (fire at once) is valid; windows must be positive.
                     let zero = !s.is_empty()
-                        && matches!(s.trim_start_matches('0'), "" | "ms" | "s" | "m" | "h" | "d" | "w" | "y");
+                        && matches!(
+                            s.trim_start_matches('0'),
+                            "" | "ms" | "s" | "m" | "h" | "d" | "w" | "y"
+                        );
                     if zero && field.ends_with("_for") {
                         continue;
                     }
@@ -160,7 +163,9 @@ impl Thresholds {
                 }
                 serde_json::Value::String(s) => {
                     if s.is_empty() || s.contains(['"', '\\', '\n']) {
-                        return Err(err(format!("{s:?} must be non-empty, without quotes or backslashes")));
+                        return Err(err(format!(
+                            "{s:?} must be non-empty, without quotes or backslashes"
+                        )));
                     }
                 }
                 serde_json::Value::Number(n) => {
@@ -186,13 +191,19 @@ impl Thresholds {
         for (field, doc) in FIELD_DOCS {
             let doc = doc.split_whitespace().collect::<Vec<_>>().join(" ");
             // The default has its own column: drop the "Default …." sentence.
-            let meaning: Vec<&str> = doc.split(". ").filter(|s| !s.starts_with("Default ")).collect();
+            let meaning: Vec<&str> = doc
+                .split(". ")
+                .filter(|s| !s.starts_with("Default "))
+                .collect();
             let meaning = meaning.join(". ");
             let default = match &defaults[*field] {
                 serde_json::Value::Number(n) => format!("{}", n.as_f64().unwrap_or_default()),
                 other => other.to_string(),
             };
-            out.push_str(&format!("| `{field}` | `{default}` | {} |\n", meaning.trim_end_matches('.').to_string() + "."));
+            out.push_str(&format!(
+                "| `{field}` | `{default}` | {} |\n",
+                meaning.trim_end_matches('.').to_string() + "."
+            ));
         }
         out
     }
@@ -225,17 +236,40 @@ mod tests {
 
     #[test]
     fn validation_names_the_field() {
-        let t = Thresholds { error_ratio_for: "five minutes".into(), ..Thresholds::default() };
+        let t = Thresholds {
+            error_ratio_for: "five minutes".into(),
+            ..Thresholds::default()
+        };
         assert_eq!(t.validate().unwrap_err().field, "error_ratio_for");
-        let t = Thresholds { restarts_window: "0s".into(), ..Thresholds::default() };
+        let t = Thresholds {
+            restarts_window: "0s".into(),
+            ..Thresholds::default()
+        };
         assert_eq!(t.validate().unwrap_err().field, "restarts_window");
-        Thresholds { restarts_for: "0s".into(), ..Thresholds::default() }.validate().unwrap();
-        let t = Thresholds { fd_ratio: 1.5, ..Thresholds::default() };
+        Thresholds {
+            restarts_for: "0s".into(),
+            ..Thresholds::default()
+        }
+        .validate()
+        .unwrap();
+        let t = Thresholds {
+            fd_ratio: 1.5,
+            ..Thresholds::default()
+        };
         assert_eq!(t.validate().unwrap_err().field, "fd_ratio");
-        let t = Thresholds { node_job: "no\"de".into(), ..Thresholds::default() };
+        let t = Thresholds {
+            node_job: "no\"de".into(),
+            ..Thresholds::default()
+        };
         assert_eq!(t.validate().unwrap_err().field, "node_job");
-        let t = Thresholds { memory_bytes: -1.0, ..Thresholds::default() };
-        assert_eq!(t.validate().unwrap_err().to_string().split(':').next(), Some("alerts.memory_bytes"));
+        let t = Thresholds {
+            memory_bytes: -1.0,
+            ..Thresholds::default()
+        };
+        assert_eq!(
+            t.validate().unwrap_err().to_string().split(':').next(),
+            Some("alerts.memory_bytes")
+        );
     }
 
     #[test]
@@ -246,9 +280,16 @@ mod tests {
             .collect();
         for (field, doc) in FIELD_DOCS {
             for quoted in doc.split('`').skip(1).step_by(2) {
-                let camel = quoted.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && !quoted.contains(' ');
+                let camel = quoted
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_uppercase())
+                    && !quoted.contains(' ');
                 if camel {
-                    assert!(alerts.contains(&quoted), "{field} names `{quoted}`, which is no alert");
+                    assert!(
+                        alerts.contains(&quoted),
+                        "{field} names `{quoted}`, which is no alert"
+                    );
                 }
             }
         }
@@ -261,6 +302,9 @@ mod tests {
             assert!(table.contains(&format!("| `{field}` |")), "{field}");
         }
         assert!(table.contains("| `error_ratio` | `0.05` |"), "{table}");
-        assert!(table.contains("| `memory_bytes` | `1073741824` | Resident memory"), "{table}");
+        assert!(
+            table.contains("| `memory_bytes` | `1073741824` | Resident memory"),
+            "{table}"
+        );
     }
 }

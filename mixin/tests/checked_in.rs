@@ -5,13 +5,19 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn expected() -> BTreeMap<PathBuf, String> {
     let mut files = BTreeMap::new();
     for d in obs_mixin::dashboards() {
-        files.insert(repo().join("dashboards").join(&d.file_name), d.to_json_string());
+        files.insert(
+            repo().join("dashboards").join(&d.file_name),
+            d.to_json_string(),
+        );
     }
     for f in obs_mixin::rule_files(&obs_mixin::Thresholds::default()) {
         files.insert(repo().join("alert-rules").join(&f.file_name), f.yaml);
@@ -24,7 +30,11 @@ fn expected() -> BTreeMap<PathBuf, String> {
 
 fn generated_files_on_disk() -> Vec<PathBuf> {
     let mut found = Vec::new();
-    for (dir, ext) in [("dashboards", "json"), ("alert-rules", "yaml"), ("alert-rules/tests", "yaml")] {
+    for (dir, ext) in [
+        ("dashboards", "json"),
+        ("alert-rules", "yaml"),
+        ("alert-rules/tests", "yaml"),
+    ] {
         for entry in std::fs::read_dir(repo().join(dir)).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == ext) {
@@ -70,12 +80,29 @@ fn checked_in_assets_match_the_generator() {
 #[test]
 fn embedded_dirs_hold_the_generated_files() {
     for d in obs_mixin::dashboards() {
-        let file = obs_mixin::DASHBOARDS_DIR.get_file(&d.file_name).expect("embedded");
-        assert_eq!(file.contents_utf8(), Some(d.to_json_string().as_str()), "{}", d.file_name);
+        let file = obs_mixin::DASHBOARDS_DIR
+            .get_file(&d.file_name)
+            .expect("embedded");
+        assert_eq!(
+            file.contents_utf8(),
+            Some(d.to_json_string().as_str()),
+            "{}",
+            d.file_name
+        );
     }
-    for f in obs_mixin::rule_files(&obs_mixin::Thresholds::default()).into_iter().chain(obs_mixin::rule_test_files()) {
-        let file = obs_mixin::ALERT_RULES_DIR.get_file(&f.file_name).expect("embedded");
-        assert_eq!(file.contents_utf8(), Some(f.yaml.as_str()), "{}", f.file_name);
+    for f in obs_mixin::rule_files(&obs_mixin::Thresholds::default())
+        .into_iter()
+        .chain(obs_mixin::rule_test_files())
+    {
+        let file = obs_mixin::ALERT_RULES_DIR
+            .get_file(&f.file_name)
+            .expect("embedded");
+        assert_eq!(
+            file.contents_utf8(),
+            Some(f.yaml.as_str()),
+            "{}",
+            f.file_name
+        );
     }
 }
 
@@ -85,7 +112,11 @@ fn runbooks_have_a_section_for_every_alert() {
     for group in obs_mixin::rules::alert_groups(&obs_mixin::Thresholds::default()) {
         for alert in group.alerts {
             // GitHub's anchor of `## Name` is `#name`, what runbook_url points at.
-            assert!(runbooks.contains(&format!("\n## {}\n", alert.name)), "docs/runbooks.md has no section for {}", alert.name);
+            assert!(
+                runbooks.contains(&format!("\n## {}\n", alert.name)),
+                "docs/runbooks.md has no section for {}",
+                alert.name
+            );
             let anchor = obs_mixin::rules::runbook_url(alert.name);
             assert!(anchor.ends_with(&format!("#{}", alert.name.to_lowercase())));
         }
@@ -96,10 +127,17 @@ fn runbooks_have_a_section_for_every_alert() {
 fn readme_lists_every_dashboard_and_threshold() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     for d in obs_mixin::dashboards() {
-        assert!(readme.contains(&format!("`dashboards/{}`", d.file_name)), "README does not list {}", d.file_name);
+        assert!(
+            readme.contains(&format!("`dashboards/{}`", d.file_name)),
+            "README does not list {}",
+            d.file_name
+        );
     }
     let table = obs_mixin::Thresholds::reference_table();
     for line in table.lines().skip(2) {
-        assert!(readme.contains(line), "README's thresholds table lacks or differs on:\n{line}\n\nThe table:\n{table}");
+        assert!(
+            readme.contains(line),
+            "README's thresholds table lacks or differs on:\n{line}\n\nThe table:\n{table}"
+        );
     }
 }

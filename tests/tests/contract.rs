@@ -14,7 +14,12 @@ fn read_dir(dir: &Path, ext: &str) -> Vec<(String, String)> {
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == ext))
-        .map(|p| (p.display().to_string(), std::fs::read_to_string(&p).unwrap()))
+        .map(|p| {
+            (
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
         .collect();
     files.sort();
     files
@@ -28,7 +33,11 @@ fn checked_in_dashboards() -> Vec<(String, serde_json::Value)> {
             (path, json)
         })
         .collect();
-    assert_eq!(dashboards.len(), obs_mixin::dashboards().len(), "every bundled dashboard is checked in");
+    assert_eq!(
+        dashboards.len(),
+        obs_mixin::dashboards().len(),
+        "every bundled dashboard is checked in"
+    );
     dashboards
 }
 
@@ -46,7 +55,10 @@ fn every_dashboard_query_names_only_known_metrics_and_labels() {
         queries += promql.len();
         assert_clean(&path, contract::check_dashboard(&dashboard));
     }
-    assert!(queries > 60, "only {queries} queries found: is the traversal broken?");
+    assert!(
+        queries > 60,
+        "only {queries} queries found: is the traversal broken?"
+    );
 }
 
 #[test]
@@ -78,8 +90,15 @@ fn every_catalogue_metric_is_shown_by_a_panel() {
         .iter()
         .flat_map(|(_, d)| contract::catalogue_metrics_shown(d))
         .collect();
-    let missing: Vec<&str> = catalogue::METRICS.iter().map(|m| m.name).filter(|n| !shown.contains(n)).collect();
-    assert!(missing.is_empty(), "catalogue metrics no panel shows: {missing:?}");
+    let missing: Vec<&str> = catalogue::METRICS
+        .iter()
+        .map(|m| m.name)
+        .filter(|n| !shown.contains(n))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "catalogue metrics no panel shows: {missing:?}"
+    );
 }
 
 #[test]
@@ -98,17 +117,26 @@ fn the_service_overview_selects_only_by_target_and_catalogue_labels() {
         .expect("service overview");
     for (location, query) in contract::promql_queries(&service) {
         for label in catalogue::OTEL_EXTRA_HTTP_LABELS {
-            assert!(!query.contains(label), "{location} mentions `{label}`: {query}");
+            assert!(
+                !query.contains(label),
+                "{location} mentions `{label}`: {query}"
+            );
         }
         if query.contains(catalogue::HTTP_SERVER_ACTIVE_REQUESTS.name) {
-            assert!(!query.contains("http_route"), "{location} filters active requests by route: {query}");
+            assert!(
+                !query.contains("http_route"),
+                "{location} filters active requests by route: {query}"
+            );
         }
     }
 }
 
 #[test]
 fn a_dashboard_with_renamed_metrics_fails_the_contract() {
-    let text = std::fs::read_to_string(obs_tests::repo_root().join("tests/fixtures/renamed-metric-dashboard.json")).unwrap();
+    let text = std::fs::read_to_string(
+        obs_tests::repo_root().join("tests/fixtures/renamed-metric-dashboard.json"),
+    )
+    .unwrap();
     let dashboard: serde_json::Value = serde_json::from_str(&text).unwrap();
     // The fixture is otherwise well formed: the lint has nothing to say.
     assert_clean("fixture lint", obs_mixin::lint::lint_dashboard(&dashboard));
@@ -117,21 +145,38 @@ fn a_dashboard_with_renamed_metrics_fails_the_contract() {
     let report = text.join("\n");
     assert_eq!(violations.len(), 3, "{report}");
     assert!(
-        report.contains("panel p99 latency: unknown metric `http_server_request_duration_seconds_buckets`"),
+        report.contains(
+            "panel p99 latency: unknown metric `http_server_request_duration_seconds_buckets`"
+        ),
         "{report}"
     );
-    assert!(report.contains("panel Request rate: unknown metric `http_requests_total`"), "{report}");
-    assert!(report.contains("panel Active requests by route: label `http_route`"), "{report}");
+    assert!(
+        report.contains("panel Request rate: unknown metric `http_requests_total`"),
+        "{report}"
+    );
+    assert!(
+        report.contains("panel Active requests by route: label `http_route`"),
+        "{report}"
+    );
 }
 
 #[test]
 fn a_rule_file_with_renamed_names_fails_the_contract() {
-    let yaml = std::fs::read_to_string(obs_tests::repo_root().join("tests/fixtures/renamed-metric-rules.yaml")).unwrap();
+    let yaml = std::fs::read_to_string(
+        obs_tests::repo_root().join("tests/fixtures/renamed-metric-rules.yaml"),
+    )
+    .unwrap();
     let violations = contract::check_rule_file(&yaml);
     let report: Vec<String> = violations.iter().map(ToString::to_string).collect();
     assert_eq!(violations.len(), 2, "{report:?}");
     assert_eq!(violations[0].location, "rule OldErrorRate");
-    assert!(violations[0].message.contains("`http_requests_total`"), "{report:?}");
+    assert!(
+        violations[0].message.contains("`http_requests_total`"),
+        "{report:?}"
+    );
     assert_eq!(violations[1].location, "rule WrongStatusLabel");
-    assert!(violations[1].message.contains("`status_code`"), "{report:?}");
+    assert!(
+        violations[1].message.contains("`status_code`"),
+        "{report:?}"
+    );
 }

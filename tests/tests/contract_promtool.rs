@@ -5,8 +5,16 @@ use std::path::Path;
 use std::process::Command;
 
 fn run(promtool: &Path, args: &[&str], dir: &Path) -> String {
-    let out = Command::new(promtool).args(args).current_dir(dir).output().expect("promtool runs");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(promtool)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("promtool runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "promtool {args:?} failed:\n{text}");
     text
 }
@@ -23,7 +31,9 @@ fn yaml_files(dir: &Path) -> Vec<String> {
 
 #[test]
 fn promtool_checks_the_rules() {
-    let Some(promtool) = obs_tests::require_tool("promtool") else { return };
+    let Some(promtool) = obs_tests::require_tool("promtool") else {
+        return;
+    };
     let dir = obs_tests::repo_root().join("alert-rules");
     let files = yaml_files(&dir);
     assert!(files.len() >= 3, "{files:?}");
@@ -35,17 +45,29 @@ fn promtool_checks_the_rules() {
 
 #[test]
 fn promtool_unit_tests_cover_every_alert_and_pass() {
-    let Some(promtool) = obs_tests::require_tool("promtool") else { return };
+    let Some(promtool) = obs_tests::require_tool("promtool") else {
+        return;
+    };
     let dir = obs_tests::repo_root().join("alert-rules/tests");
     let files = yaml_files(&dir);
-    let all_tests: String = files.iter().map(|f| std::fs::read_to_string(dir.join(f)).unwrap()).collect();
+    let all_tests: String = files
+        .iter()
+        .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
+        .collect();
     for group in obs_mixin::rules::alert_groups(&obs_mixin::Thresholds::default()) {
         for alert in group.alerts {
             for case in ["fires", "stays quiet"] {
-                assert!(all_tests.contains(&format!("name: {} {case}", alert.name)), "no `{case}` test for {}", alert.name);
+                assert!(
+                    all_tests.contains(&format!("name: {} {case}", alert.name)),
+                    "no `{case}` test for {}",
+                    alert.name
+                );
             }
             assert!(
-                all_tests.contains(&format!("runbook_url: {}", obs_mixin::rules::runbook_url(alert.name))),
+                all_tests.contains(&format!(
+                    "runbook_url: {}",
+                    obs_mixin::rules::runbook_url(alert.name)
+                )),
                 "{} test does not assert its runbook_url",
                 alert.name
             );
@@ -59,7 +81,9 @@ fn promtool_unit_tests_cover_every_alert_and_pass() {
 
 #[test]
 fn promtool_accepts_rules_for_other_thresholds() {
-    let Some(promtool) = obs_tests::require_tool("promtool") else { return };
+    let Some(promtool) = obs_tests::require_tool("promtool") else {
+        return;
+    };
     let t = obs_mixin::Thresholds {
         service_job_regex: "api|worker".into(),
         latency_p99_seconds: 0.25,

@@ -8,7 +8,12 @@ pub(crate) fn spec() -> Spec {
     let variables = vec![
         prometheus_variable(),
         query_variable("job", "Job", "label_values(up, job)", ".+"),
-        query_variable("instance", "Instance", r#"label_values(up{job=~"$job"}, instance)"#, ".+"),
+        query_variable(
+            "instance",
+            "Instance",
+            r#"label_values(up{job=~"$job"}, instance)"#,
+            ".+",
+        ),
     ];
     let up_mappings: &[(&str, &str, &str)] = &[("0", "down", "red"), ("1", "up", "green")];
     let panels = vec![

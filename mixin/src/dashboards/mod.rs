@@ -38,10 +38,16 @@ pub(crate) struct Spec {
 
 /// Every dashboard, provisioned form.
 pub(crate) fn all() -> Vec<Dashboard> {
-    [service::spec(), logs::spec(), infra::spec(), database::spec(), self_health::spec()]
-        .into_iter()
-        .map(finish)
-        .collect()
+    [
+        service::spec(),
+        logs::spec(),
+        infra::spec(),
+        database::spec(),
+        self_health::spec(),
+    ]
+    .into_iter()
+    .map(finish)
+    .collect()
 }
 
 /// The selector every Prometheus query of a service-level panel starts from.
@@ -143,7 +149,13 @@ const INPUTS: &[Input] = &[
         uid: crate::datasource_uids::PROMETHEUS,
         variable: "datasource",
     },
-    Input { name: "DS_LOKI", plugin: "loki", label: "Loki", uid: crate::datasource_uids::LOKI, variable: "loki_datasource" },
+    Input {
+        name: "DS_LOKI",
+        plugin: "loki",
+        label: "Loki",
+        uid: crate::datasource_uids::LOKI,
+        variable: "loki_datasource",
+    },
     Input {
         name: "DS_TEMPO",
         plugin: "tempo",
@@ -174,7 +186,10 @@ pub(crate) fn for_import(json: &Value) -> Value {
         .filter(|v| v["type"] == "datasource")
         .filter_map(|v| v["name"].as_str().map(String::from))
         .collect();
-    let used: Vec<&Input> = INPUTS.iter().filter(|i| variables.iter().any(|v| v == i.variable)).collect();
+    let used: Vec<&Input> = INPUTS
+        .iter()
+        .filter(|i| variables.iter().any(|v| v == i.variable))
+        .collect();
     for input in &used {
         replace_strings(&mut model, input.uid, &format!("${{{}}}", input.name));
     }
@@ -191,9 +206,13 @@ pub(crate) fn for_import(json: &Value) -> Value {
             })
         })
         .collect();
-    let mut requires = vec![json!({"type": "grafana", "id": "grafana", "name": "Grafana", "version": GRAFANA_VERSION})];
+    let mut requires = vec![
+        json!({"type": "grafana", "id": "grafana", "name": "Grafana", "version": GRAFANA_VERSION}),
+    ];
     for i in &used {
-        requires.push(json!({"type": "datasource", "id": i.plugin, "name": i.label, "version": "1.0.0"}));
+        requires.push(
+            json!({"type": "datasource", "id": i.plugin, "name": i.label, "version": "1.0.0"}),
+        );
     }
     let mut panel_types: Vec<String> = crate::contract::panels(&model)
         .iter()
@@ -245,11 +264,21 @@ mod tests {
             let mut cells = std::collections::HashSet::new();
             for p in crate::contract::panels(&d.json) {
                 let g = &p["gridPos"];
-                let (x, y, w, h) = (g["x"].as_u64().unwrap(), g["y"].as_u64().unwrap(), g["w"].as_u64().unwrap(), g["h"].as_u64().unwrap());
+                let (x, y, w, h) = (
+                    g["x"].as_u64().unwrap(),
+                    g["y"].as_u64().unwrap(),
+                    g["w"].as_u64().unwrap(),
+                    g["h"].as_u64().unwrap(),
+                );
                 assert!(x + w <= 24, "{} / {}", d.title, p["title"]);
                 for cx in x..x + w {
                     for cy in y..y + h {
-                        assert!(cells.insert((cx, cy)), "{}: {} overlaps", d.title, p["title"]);
+                        assert!(
+                            cells.insert((cx, cy)),
+                            "{}: {} overlaps",
+                            d.title,
+                            p["title"]
+                        );
                     }
                 }
             }
@@ -261,11 +290,22 @@ mod tests {
         for d in all() {
             let import = crate::for_import(&d);
             let text = import.to_string();
-            for fixed in [crate::datasource_uids::PROMETHEUS, crate::datasource_uids::LOKI] {
-                assert!(!text.contains(&format!("\"{fixed}\"")), "{}: {fixed} left in import form", d.title);
+            for fixed in [
+                crate::datasource_uids::PROMETHEUS,
+                crate::datasource_uids::LOKI,
+            ] {
+                assert!(
+                    !text.contains(&format!("\"{fixed}\"")),
+                    "{}: {fixed} left in import form",
+                    d.title
+                );
             }
             let inputs = import["__inputs"].as_array().unwrap();
-            assert!(inputs.iter().any(|i| i["name"] == "DS_PROMETHEUS" && i["pluginId"] == "prometheus"));
+            assert!(
+                inputs
+                    .iter()
+                    .any(|i| i["name"] == "DS_PROMETHEUS" && i["pluginId"] == "prometheus")
+            );
             assert!(text.contains("${DS_PROMETHEUS}"));
             assert!(import.get("id").is_none());
             assert_eq!(import["__requires"][0]["id"], "grafana");
@@ -273,6 +313,12 @@ mod tests {
         }
         let logs = all().into_iter().find(|d| d.uid == "obs-logs").unwrap();
         let import = crate::for_import(&logs);
-        assert!(import["__inputs"].as_array().unwrap().iter().any(|i| i["name"] == "DS_LOKI"));
+        assert!(
+            import["__inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["name"] == "DS_LOKI")
+        );
     }
 }

@@ -81,7 +81,13 @@ pub(crate) struct Panel {
 
 impl Panel {
     /// A panel of `kind` with a title, a description, a unit and its targets.
-    pub(crate) fn new(kind: Kind, title: &str, description: &str, unit: &str, targets: Vec<Value>) -> Panel {
+    pub(crate) fn new(
+        kind: Kind,
+        title: &str,
+        description: &str,
+        unit: &str,
+        targets: Vec<Value>,
+    ) -> Panel {
         let ds = targets
             .first()
             .map(|t| t["datasource"].clone())
@@ -105,7 +111,11 @@ impl Panel {
         let mut defaults = json!({"unit": unit, "color": {"mode": "palette-classic"}});
         let options = match kind {
             Kind::TimeSeries | Kind::StackedTimeSeries => {
-                let stacking = if kind == Kind::StackedTimeSeries { "normal" } else { "none" };
+                let stacking = if kind == Kind::StackedTimeSeries {
+                    "normal"
+                } else {
+                    "none"
+                };
                 defaults["custom"] = json!({
                     "drawStyle": "line",
                     "lineWidth": 1,
@@ -121,7 +131,8 @@ impl Panel {
             }
             Kind::Stat => {
                 defaults["color"] = json!({"mode": "thresholds"});
-                defaults["thresholds"] = json!({"mode": "absolute", "steps": [{"color": "green", "value": null}]});
+                defaults["thresholds"] =
+                    json!({"mode": "absolute", "steps": [{"color": "green", "value": null}]});
                 json!({
                     "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": false},
                     "colorMode": "value",
@@ -131,10 +142,13 @@ impl Panel {
                     "textMode": "auto",
                 })
             }
-            Kind::Table => json!({"showHeader": true, "cellHeight": "sm", "footer": {"show": false, "reducer": ["sum"], "fields": ""}}),
+            Kind::Table => {
+                json!({"showHeader": true, "cellHeight": "sm", "footer": {"show": false, "reducer": ["sum"], "fields": ""}})
+            }
             Kind::BarGauge => {
                 defaults["color"] = json!({"mode": "thresholds"});
-                defaults["thresholds"] = json!({"mode": "absolute", "steps": [{"color": "green", "value": null}]});
+                defaults["thresholds"] =
+                    json!({"mode": "absolute", "steps": [{"color": "green", "value": null}]});
                 json!({
                     "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": false},
                     "orientation": "horizontal",
@@ -175,7 +189,11 @@ impl Panel {
                 {"id": "organize", "options": {"excludeByName": {"Time": true}, "renameByName": {"Value": title}}}
             ]);
         }
-        Panel { width, height, json }
+        Panel {
+            width,
+            height,
+            json,
+        }
     }
 
     /// Overrides the default width.
@@ -198,14 +216,20 @@ impl Panel {
 
     /// Adds a field override.
     pub(crate) fn override_field(mut self, field: &str, properties: Value) -> Panel {
-        let overrides = self.json["fieldConfig"]["overrides"].as_array_mut().expect("overrides");
-        overrides.push(json!({"matcher": {"id": "byName", "options": field}, "properties": properties}));
+        let overrides = self.json["fieldConfig"]["overrides"]
+            .as_array_mut()
+            .expect("overrides");
+        overrides
+            .push(json!({"matcher": {"id": "byName", "options": field}, "properties": properties}));
         self
     }
 
     /// Thresholds as `(color, from)` steps; the first step starts at -∞.
     pub(crate) fn thresholds(self, steps: &[(&str, Option<f64>)]) -> Panel {
-        let steps: Vec<Value> = steps.iter().map(|(c, v)| json!({"color": c, "value": v})).collect();
+        let steps: Vec<Value> = steps
+            .iter()
+            .map(|(c, v)| json!({"color": c, "value": v}))
+            .collect();
         self.field("thresholds", json!({"mode": "absolute", "steps": steps}))
     }
 
@@ -213,7 +237,10 @@ impl Panel {
     pub(crate) fn mappings(self, map: &[(&str, &str, &str)]) -> Panel {
         let mut options = serde_json::Map::new();
         for (i, (value, text, color)) in map.iter().enumerate() {
-            options.insert(value.to_string(), json!({"text": text, "color": color, "index": i}));
+            options.insert(
+                value.to_string(),
+                json!({"text": text, "color": color, "index": i}),
+            );
         }
         self.field("mappings", json!([{"type": "value", "options": options}]))
     }

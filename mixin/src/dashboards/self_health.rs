@@ -12,11 +12,19 @@ pub(crate) fn spec() -> Spec {
     let checks = target_selector(r#"check=~"$check""#);
     let variables = vec![
         prometheus_variable(),
-        query_variable("job", "Job", &format!("label_values({}, job)", catalogue::BUILD_INFO.name), ".+"),
+        query_variable(
+            "job",
+            "Job",
+            &format!("label_values({}, job)", catalogue::BUILD_INFO.name),
+            ".+",
+        ),
         query_variable(
             "instance",
             "Instance",
-            &format!("label_values({}{{job=~\"$job\"}}, instance)", catalogue::BUILD_INFO.name),
+            &format!(
+                "label_values({}{{job=~\"$job\"}}, instance)",
+                catalogue::BUILD_INFO.name
+            ),
             ".+",
         ),
         query_variable(

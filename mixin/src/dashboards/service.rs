@@ -18,16 +18,29 @@ pub(crate) fn spec() -> Spec {
     let target = target_selector("");
     let rate = |sel: &str| format!("{RATE_BY_ROUTE_CODE}{sel}");
     let buckets = format!("{BUCKETS_BY_ROUTE}{routed}");
-    let quantile = |q: &str, by: &str| format!("histogram_quantile({q}, sum by ({by}) ({buckets}))");
+    let quantile =
+        |q: &str, by: &str| format!("histogram_quantile({q}, sum by ({by}) ({buckets}))");
 
     let variables = vec![
         prometheus_variable(),
-        query_variable("job", "Job", &format!("label_values({duration}_count, job)"), ".+"),
-        query_variable("instance", "Instance", &format!("label_values({duration}_count{{job=~\"$job\"}}, instance)"), ".+"),
+        query_variable(
+            "job",
+            "Job",
+            &format!("label_values({duration}_count, job)"),
+            ".+",
+        ),
+        query_variable(
+            "instance",
+            "Instance",
+            &format!("label_values({duration}_count{{job=~\"$job\"}}, instance)"),
+            ".+",
+        ),
         query_variable(
             "route",
             "Route",
-            &format!("label_values({duration}_count{{job=~\"$job\", instance=~\"$instance\"}}, http_route)"),
+            &format!(
+                "label_values({duration}_count{{job=~\"$job\", instance=~\"$instance\"}}, http_route)"
+            ),
             ".*",
         ),
     ];

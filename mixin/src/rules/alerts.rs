@@ -42,7 +42,10 @@ pub struct Scenario {
 impl Scenario {
     fn new(eval_time: &'static str, series: &[(&str, &str)]) -> Self {
         Scenario {
-            series: series.iter().map(|(s, v)| (s.to_string(), v.to_string())).collect(),
+            series: series
+                .iter()
+                .map(|(s, v)| (s.to_string(), v.to_string()))
+                .collect(),
             eval_time,
             labels: Vec::new(),
             value: "",
@@ -331,13 +334,19 @@ pub fn service_alerts(t: &Thresholds) -> AlertGroup {
             ),
         },
     ];
-    AlertGroup { name: "obs-service", file_name: "obs-service-alerts.yaml", alerts }
+    AlertGroup {
+        name: "obs-service",
+        file_name: "obs-service-alerts.yaml",
+        alerts,
+    }
 }
 
 /// The alerts about hosts and the databases (node-exporter, postgres-exporter, redis-exporter).
 pub fn infrastructure_alerts(t: &Thresholds) -> AlertGroup {
     let node = format!("job=\"{}\"", t.node_job);
-    let fs = format!("{node},fstype!~\"tmpfs|ramfs|squashfs|overlay|nsfs\",mountpoint!~\"/run.*|/boot.*\"");
+    let fs = format!(
+        "{node},fstype!~\"tmpfs|ramfs|squashfs|overlay|nsfs\",mountpoint!~\"/run.*|/boot.*\""
+    );
     let pg = format!("job=\"{}\"", t.postgres_job);
     let redis = format!("job=\"{}\"", t.redis_job);
     let node_labels: &[(&str, &str)] = &[("job", "node"), ("instance", "node:9100")];
@@ -348,7 +357,11 @@ pub fn infrastructure_alerts(t: &Thresholds) -> AlertGroup {
         ("fstype", "ext4"),
         ("mountpoint", "/"),
     ];
-    let fs_series = |metric: &str| format!(r#"{metric}{{job="node",instance="node:9100",device="/dev/sda1",fstype="ext4",mountpoint="/"}}"#);
+    let fs_series = |metric: &str| {
+        format!(
+            r#"{metric}{{job="node",instance="node:9100",device="/dev/sda1",fstype="ext4",mountpoint="/"}}"#
+        )
+    };
     let pg_labels: &[(&str, &str)] = &[("job", "postgres"), ("instance", "postgres-exporter:9187")];
     let redis_labels: &[(&str, &str)] = &[("job", "redis"), ("instance", "redis-exporter:9121")];
     let alerts = vec![
@@ -517,5 +530,9 @@ pub fn infrastructure_alerts(t: &Thresholds) -> AlertGroup {
             ),
         },
     ];
-    AlertGroup { name: "obs-infrastructure", file_name: "obs-infrastructure-alerts.yaml", alerts }
+    AlertGroup {
+        name: "obs-infrastructure",
+        file_name: "obs-infrastructure-alerts.yaml",
+        alerts,
+    }
 }

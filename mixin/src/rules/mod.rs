@@ -29,7 +29,10 @@ pub fn runbook_url(alert: &str) -> String {
 
 /// Every alert group for `thresholds`.
 pub fn alert_groups(thresholds: &Thresholds) -> Vec<AlertGroup> {
-    vec![alerts::service_alerts(thresholds), alerts::infrastructure_alerts(thresholds)]
+    vec![
+        alerts::service_alerts(thresholds),
+        alerts::infrastructure_alerts(thresholds),
+    ]
 }
 
 fn s(text: &str) -> Value {
@@ -48,7 +51,10 @@ fn rule_file(groups: Vec<(String, Vec<Value>)>) -> String {
         .collect();
     let mut doc = Mapping::new();
     doc.insert(s("groups"), Value::Sequence(groups));
-    format!("{HEADER}{}", serde_yaml_ng::to_string(&doc).expect("rules serialise"))
+    format!(
+        "{HEADER}{}",
+        serde_yaml_ng::to_string(&doc).expect("rules serialise")
+    )
 }
 
 /// The annotations of an alert, runbook link included (the shared pass).
@@ -93,7 +99,10 @@ pub(crate) fn files(thresholds: &Thresholds) -> Vec<RuleFile> {
     }];
     for group in alert_groups(thresholds) {
         let rules = group.alerts.iter().map(alert_rule).collect();
-        out.push(RuleFile { file_name: group.file_name.into(), yaml: rule_file(vec![(group.name.into(), rules)]) });
+        out.push(RuleFile {
+            file_name: group.file_name.into(),
+            yaml: rule_file(vec![(group.name.into(), rules)]),
+        });
     }
     out
 }
@@ -105,10 +114,18 @@ pub fn render_template(template: &str, scenario: &Scenario) -> String {
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
-        let end = rest[start..].find("}}").map(|e| start + e + 2).unwrap_or(rest.len());
+        let end = rest[start..]
+            .find("}}")
+            .map(|e| start + e + 2)
+            .unwrap_or(rest.len());
         let inner = rest[start + 2..end - 2].trim();
         if let Some(label) = inner.strip_prefix("$labels.") {
-            let value = scenario.labels.iter().find(|(k, _)| *k == label).map(|(_, v)| *v).unwrap_or("");
+            let value = scenario
+                .labels
+                .iter()
+                .find(|(k, _)| *k == label)
+                .map(|(_, v)| *v)
+                .unwrap_or("");
             out.push_str(value);
         } else if inner.starts_with("$value") {
             out.push_str(scenario.value);
@@ -154,7 +171,10 @@ fn test_case(alert: &Alert, scenario: &Scenario, firing: bool) -> Value {
     case.insert(s("name"), s(&format!("{} {what}", alert.name)));
     case.insert(s("interval"), s("1m"));
     case.insert(s("input_series"), Value::Sequence(series));
-    case.insert(s("alert_rule_test"), Value::Sequence(vec![Value::Mapping(check)]));
+    case.insert(
+        s("alert_rule_test"),
+        Value::Sequence(vec![Value::Mapping(check)]),
+    );
     Value::Mapping(case)
 }
 
@@ -165,7 +185,10 @@ pub(crate) fn test_files() -> Vec<RuleFile> {
         .into_iter()
         .map(|group| {
             let mut doc = Mapping::new();
-            let rule_files = vec![s(&format!("../{RECORDING_FILE}")), s(&format!("../{}", group.file_name))];
+            let rule_files = vec![
+                s(&format!("../{RECORDING_FILE}")),
+                s(&format!("../{}", group.file_name)),
+            ];
             doc.insert(s("rule_files"), Value::Sequence(rule_files));
             doc.insert(s("evaluation_interval"), s("1m"));
             let tests = group
@@ -177,7 +200,10 @@ pub(crate) fn test_files() -> Vec<RuleFile> {
             let stem = group.file_name.trim_end_matches(".yaml");
             RuleFile {
                 file_name: format!("tests/{stem}.test.yaml"),
-                yaml: format!("{HEADER}{}", serde_yaml_ng::to_string(&doc).expect("tests serialise")),
+                yaml: format!(
+                    "{HEADER}{}",
+                    serde_yaml_ng::to_string(&doc).expect("tests serialise")
+                ),
             }
         })
         .collect()
@@ -193,9 +219,18 @@ mod tests {
         for group in alert_groups(&Thresholds::default()) {
             for a in &group.alerts {
                 assert!(names.insert(a.name), "duplicate {}", a.name);
-                assert!(a.name.chars().next().unwrap().is_ascii_uppercase() && !a.name.contains(['_', '-', ' ']), "{}", a.name);
+                assert!(
+                    a.name.chars().next().unwrap().is_ascii_uppercase()
+                        && !a.name.contains(['_', '-', ' ']),
+                    "{}",
+                    a.name
+                );
                 assert!(!a.summary.is_empty() && !a.description.is_empty());
-                assert!(!a.firing.series.is_empty() && !a.quiet.series.is_empty(), "{}", a.name);
+                assert!(
+                    !a.firing.series.is_empty() && !a.quiet.series.is_empty(),
+                    "{}",
+                    a.name
+                );
                 for text in [&a.summary, &a.description] {
                     let rendered = render_template(text, &a.firing);
                     assert!(!rendered.contains("{{"), "{}: {rendered}", a.name);
@@ -206,7 +241,12 @@ mod tests {
 
     #[test]
     fn thresholds_reach_the_rules() {
-        let t = Thresholds { error_ratio: 0.125, latency_p99_for: "17m".into(), node_job: "hosts".into(), ..Thresholds::default() };
+        let t = Thresholds {
+            error_ratio: 0.125,
+            latency_p99_for: "17m".into(),
+            node_job: "hosts".into(),
+            ..Thresholds::default()
+        };
         let yaml: String = files(&t).into_iter().map(|f| f.yaml).collect();
         assert!(yaml.contains("> 0.125"), "{yaml}");
         assert!(yaml.contains("for: 17m"), "{yaml}");
@@ -221,6 +261,12 @@ mod tests {
             labels: vec![("job", "api")],
             value: "10%",
         };
-        assert_eq!(render_template("{{ $value | humanizePercentage }} of {{ $labels.job }}", &scenario), "10% of api");
+        assert_eq!(
+            render_template(
+                "{{ $value | humanizePercentage }} of {{ $labels.job }}",
+                &scenario
+            ),
+            "10% of api"
+        );
     }
 }

@@ -18,9 +18,11 @@ pub struct Recording {
 }
 
 /// Per target, route and status code: request rate.
-pub const RATE_BY_ROUTE_CODE: &str = "instance_route_code:http_server_request_duration_seconds_count:rate5m";
+pub const RATE_BY_ROUTE_CODE: &str =
+    "instance_route_code:http_server_request_duration_seconds_count:rate5m";
 /// Per target, route and bucket: request rate by duration bucket.
-pub const BUCKETS_BY_ROUTE: &str = "instance_route_le:http_server_request_duration_seconds_bucket:rate5m";
+pub const BUCKETS_BY_ROUTE: &str =
+    "instance_route_le:http_server_request_duration_seconds_bucket:rate5m";
 /// Per target and route: seconds spent per second (for mean latency).
 pub const SUM_BY_ROUTE: &str = "instance_route:http_server_request_duration_seconds_sum:rate5m";
 /// Per job: request rate.
