@@ -47,12 +47,33 @@ pub struct Config {
     /// Where Alertmanager sends notifications.
     #[serde(default)]
     pub alerting: Alerting,
-    /// Alert thresholds and `for` durations, passed to the bundled rules as they are.
-    #[serde(default)]
+    /// Alert thresholds and `for` durations, passed to the bundled rules as they are. Written
+    /// out with only the values that differ from the defaults.
+    #[serde(default, serialize_with = "serialize_changed_thresholds")]
     pub alerts: obs_mixin::Thresholds,
     /// Host ports the UIs and APIs are published on.
     #[serde(default)]
     pub ports: Ports,
+}
+
+/// Serialises only the thresholds that differ from their defaults, so `obs.toml` stays short
+/// and picks up improved defaults of later releases.
+fn serialize_changed_thresholds<S: serde::Serializer>(
+    t: &obs_mixin::Thresholds,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let value = serde_json::to_value(t).map_err(serde::ser::Error::custom)?;
+    let defaults = serde_json::to_value(obs_mixin::Thresholds::default())
+        .map_err(serde::ser::Error::custom)?;
+    let mut changed = serde_json::Map::new();
+    if let (Some(v), Some(d)) = (value.as_object(), defaults.as_object()) {
+        for (k, x) in v {
+            if d.get(k) != Some(x) {
+                changed.insert(k.clone(), x.clone());
+            }
+        }
+    }
+    changed.serialize(s)
 }
 
 fn default_environment() -> String {
@@ -96,7 +117,8 @@ impl Config {
         let body = toml::to_string_pretty(self).expect("the configuration always serialises");
         format!(
             "# obs.toml: the answers of `obs-gen init`. Edit it, then run `obs-gen generate`.\n\
-             # Every key is documented in the obs README (\"Generating the stack\").\n\n{body}"
+             # Every key is documented in the obs README (\"Generating the stack\"); [alerts] lists\n\
+             # only the thresholds changed from their defaults (all of them: README, \"Alerts\").\n\n{body}"
         )
     }
 

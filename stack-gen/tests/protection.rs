@@ -131,3 +131,53 @@ fn completions_and_help() {
         "{help}"
     );
 }
+
+#[test]
+fn app_compose_file_turns_on_the_database_exporters() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("app-compose.yaml"),
+        "services:\n  db:\n    image: postgres:17-alpine\n    ports: [\"127.0.0.1:15432:5432\"]\n  cache:\n    image: redis:7\n  web:\n    image: nginx:1\n",
+    )
+    .unwrap();
+    obs_gen_ok(
+        tmp.path(),
+        &["init", "--yes", "--app-compose", "app-compose.yaml"],
+    );
+    let out = tmp.path().join("monitoring");
+    let cfg = obs_gen::model::Config::from_toml(
+        &std::fs::read_to_string(out.join("obs.toml")).unwrap(),
+        "obs.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        cfg.databases.postgres.unwrap().address,
+        "host.docker.internal:15432"
+    );
+    assert_eq!(
+        cfg.databases.redis.unwrap().address,
+        "host.docker.internal:6379"
+    );
+    let compose: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(out.join("compose.yaml")).unwrap())
+            .unwrap();
+    assert!(
+        compose["services"]["postgres-exporter"]["image"]
+            .as_str()
+            .is_some()
+    );
+    assert!(
+        compose["services"]["redis-exporter"]["image"]
+            .as_str()
+            .is_some()
+    );
+    let prom = std::fs::read_to_string(out.join("prometheus/prometheus.yml")).unwrap();
+    assert!(
+        prom.contains("job_name: postgres") && prom.contains("postgres-exporter:9187"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("job_name: redis") && prom.contains("redis-exporter:9121"),
+        "{prom}"
+    );
+}

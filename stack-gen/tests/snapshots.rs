@@ -112,7 +112,7 @@ fn default_compose_is_safe() {
         assert!(
             svc["healthcheck"]["test"]
                 .as_sequence()
-                .is_some_and(|t| t.len() > 2),
+                .is_some_and(|t| t.len() >= 2),
             "{name} has no health check"
         );
         assert!(

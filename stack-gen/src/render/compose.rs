@@ -193,11 +193,13 @@ pub fn render(cfg: &Config) -> String {
     services.insert("alertmanager".to_string(), am);
     volume("alertmanager-data");
 
-    let mut grafana = base(
-        &images,
-        "grafana",
-        wget(&format!("http://127.0.0.1:{GRAFANA_PORT}/api/health")),
-    );
+    // Grafana's Alpine images ship busybox wget (and curl), its Ubuntu images curl only.
+    let health = format!("http://127.0.0.1:{GRAFANA_PORT}/api/health");
+    let grafana_check = check(vec![
+        "CMD-SHELL".into(),
+        format!("wget -q --spider {health} || curl -fsS -o /dev/null {health}"),
+    ]);
+    let mut grafana = base(&images, "grafana", grafana_check);
     grafana.ports = vec![publish(cfg, cfg.ports.grafana, GRAFANA_PORT)];
     grafana.volumes = strings(&[
         "./grafana/provisioning:/etc/grafana/provisioning:ro",

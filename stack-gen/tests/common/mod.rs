@@ -54,25 +54,53 @@ pub fn files(dir: &Path) -> Vec<String> {
     out
 }
 
+/// Whether obs-mixin renders (and snapshots) this file: the dashboards and the rules.
+pub fn mixin_owned(path: &str) -> bool {
+    path.starts_with("grafana/dashboards/") || path.starts_with("prometheus/rules/")
+}
+
 /// The whole tree as one text: every file with its content, except the dashboards and rules
-/// (rendered and snapshotted by obs-mixin: listed by name) and `.env`'s random password (redacted).
+/// (rendered and snapshotted by obs-mixin: counted here, checked to parse, and their hashes
+/// checked against the manifest) and `.env`'s random password (redacted).
 pub fn tree_text(dir: &Path) -> String {
+    let all = files(dir);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(".obs-manifest.json")).unwrap())
+            .unwrap();
     let mut s = String::new();
-    for f in files(dir) {
-        let text = std::fs::read_to_string(dir.join(&f)).unwrap();
+    let (mut dashboards, mut rules) = (0, 0);
+    for f in &all {
+        let text = std::fs::read_to_string(dir.join(f)).unwrap();
+        if mixin_owned(f) {
+            if f.ends_with(".json") {
+                assert!(
+                    serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+                    "{f} is JSON"
+                );
+                dashboards += 1;
+            } else {
+                assert!(
+                    serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text).is_ok(),
+                    "{f} is YAML"
+                );
+                rules += 1;
+            }
+            assert_eq!(
+                manifest["files"][f.as_str()].as_str(),
+                Some(obs_gen::write::sha256(&text).as_str()),
+                "{f}"
+            );
+            continue;
+        }
         s.push_str(&format!("===== {f}\n"));
-        if f.starts_with("grafana/dashboards/") {
-            assert!(
-                serde_json::from_str::<serde_json::Value>(&text).is_ok(),
-                "{f} is JSON"
-            );
-            s.push_str("(dashboard JSON from obs-mixin, snapshotted there)\n");
-        } else if f.starts_with("prometheus/rules/") {
-            assert!(
-                serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text).is_ok(),
-                "{f} is YAML"
-            );
-            s.push_str("(rules from obs-mixin with obs.toml's thresholds, snapshotted there)\n");
+        if f == ".obs-manifest.json" {
+            let mut m = manifest.clone();
+            m["files"]
+                .as_object_mut()
+                .unwrap()
+                .retain(|k, _| !mixin_owned(k));
+            s.push_str(&serde_json::to_string_pretty(&m).unwrap());
+            s.push('\n');
         } else if f == ".env" {
             for line in text.lines() {
                 match line.split_once('=') {
@@ -88,6 +116,12 @@ pub fn tree_text(dir: &Path) -> String {
             s.push_str(&text);
         }
     }
+    assert_eq!(
+        dashboards,
+        obs_mixin::dashboards().len(),
+        "every bundled dashboard is written"
+    );
+    assert!(rules > 0, "the bundled rules are written");
     s
 }
 
