@@ -103,3 +103,27 @@ fn promtool_accepts_rules_for_other_thresholds() {
     args.extend(names.iter().map(String::as_str));
     run(&promtool, &args, dir.path());
 }
+
+#[test]
+fn prometheus_itself_parses_every_dashboard_query() {
+    // promql-parser is not Prometheus: hand every dashboard query (variables replaced by the
+    // same placeholders the contract uses) to Prometheus's own parser, as recording rules.
+    let Some(promtool) = obs_tests::require_tool("promtool") else { return };
+    let mut rules = String::from("groups:\n- name: dashboard-queries\n  rules:\n");
+    let mut count = 0;
+    for d in obs_mixin::dashboards() {
+        for (location, query) in obs_mixin::contract::promql_queries(&d.json) {
+            let expr = obs_mixin::contract::substitute_variables(&query);
+            rules.push_str(&format!(
+                "  # {location}\n  - record: obs_dashboard_query_{count}\n    expr: {}\n",
+                serde_json::to_string(&expr).unwrap()
+            ));
+            count += 1;
+        }
+    }
+    assert!(count > 60, "{count}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("queries.yaml"), &rules).unwrap();
+    let out = run(&promtool, &["check", "rules", "queries.yaml"], dir.path());
+    assert!(out.contains(&format!("SUCCESS: {count} rules found")), "{out}");
+}

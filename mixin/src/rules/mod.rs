@@ -178,10 +178,58 @@ fn test_case(alert: &Alert, scenario: &Scenario, firing: bool) -> Value {
     Value::Mapping(case)
 }
 
-/// The promtool unit-test files for the default thresholds: one per alert group, a firing and a
-/// quiet case for every alert, asserting the full labels and annotations.
+fn recording_test_file() -> RuleFile {
+    let series = recording::test_series()
+        .into_iter()
+        .map(|(name, values)| {
+            let mut m = Mapping::new();
+            m.insert(s("series"), s(&name));
+            m.insert(s("values"), s(values));
+            Value::Mapping(m)
+        })
+        .collect();
+    let checks = recording::expr_checks()
+        .into_iter()
+        .map(|check| {
+            let samples = check
+                .samples
+                .iter()
+                .map(|(labels, value)| {
+                    let mut m = Mapping::new();
+                    m.insert(s("labels"), s(labels));
+                    let number: f64 = value.parse().expect("expected values are numbers");
+                    m.insert(s("value"), Value::Number(number.into()));
+                    Value::Mapping(m)
+                })
+                .collect();
+            let mut m = Mapping::new();
+            m.insert(s("expr"), s(&check.expr));
+            m.insert(s("eval_time"), s("10m"));
+            m.insert(s("exp_samples"), Value::Sequence(samples));
+            Value::Mapping(m)
+        })
+        .collect();
+    let mut case = Mapping::new();
+    case.insert(s("name"), s("RED recording rules for obs-sdk and OpenTelemetry SDK services"));
+    case.insert(s("interval"), s("1m"));
+    case.insert(s("input_series"), Value::Sequence(series));
+    case.insert(s("promql_expr_test"), Value::Sequence(checks));
+    let mut doc = Mapping::new();
+    doc.insert(s("rule_files"), Value::Sequence(vec![s(&format!("../{RECORDING_FILE}"))]));
+    doc.insert(s("evaluation_interval"), s("1m"));
+    doc.insert(s("tests"), Value::Sequence(vec![Value::Mapping(case)]));
+    let stem = RECORDING_FILE.trim_end_matches(".yaml");
+    RuleFile {
+        file_name: format!("tests/{stem}.test.yaml"),
+        yaml: format!("{HEADER}{}", serde_yaml_ng::to_string(&doc).expect("tests serialise")),
+    }
+}
+
+/// The promtool unit-test files for the default thresholds: the recording rules' expected
+/// output for obs-sdk and OpenTelemetry-style series, then one file per alert group with a
+/// firing and a quiet case for every alert, asserting the full labels and annotations.
 pub(crate) fn test_files() -> Vec<RuleFile> {
-    alert_groups(&Thresholds::default())
+    let alerts = alert_groups(&Thresholds::default())
         .into_iter()
         .map(|group| {
             let mut doc = Mapping::new();
@@ -205,8 +253,8 @@ pub(crate) fn test_files() -> Vec<RuleFile> {
                     serde_yaml_ng::to_string(&doc).expect("tests serialise")
                 ),
             }
-        })
-        .collect()
+        });
+    std::iter::once(recording_test_file()).chain(alerts).collect()
 }
 
 #[cfg(test)]

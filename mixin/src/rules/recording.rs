@@ -76,3 +76,88 @@ pub fn recordings() -> &'static [Recording] {
         ]
     })
 }
+
+/// One `promql_expr_test` of the recording rules: the expected samples of `expr` at `eval_time`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExprCheck {
+    /// What it proves.
+    pub name: &'static str,
+    /// A recorded series, possibly with matchers.
+    pub expr: String,
+    /// `(labels, value)` of every expected sample.
+    pub samples: Vec<(String, &'static str)>,
+}
+
+/// Input series for the recording-rule tests: a service using obs-sdk (`api`), one instrumented
+/// with an upstream OpenTelemetry SDK (`otel`: extra labels, no `http_route` on unrouted
+/// requests, `error_type` on 5xx) and one without errors (`quiet`). 1m interval.
+pub fn test_series() -> Vec<(String, &'static str)> {
+    let c = format!("{}_count", obs_sdk::catalogue::HTTP_SERVER_REQUEST_DURATION.name);
+    let b = format!("{}_bucket", obs_sdk::catalogue::HTTP_SERVER_REQUEST_DURATION.name);
+    let api = r#"job="api",instance="api:8080",http_request_method="GET""#;
+    let otel = r#"job="otel",instance="otel:8000",http_request_method="GET",url_scheme="http",network_protocol_version="1.1""#;
+    let quiet = r#"job="quiet",instance="quiet:8080",http_request_method="GET""#;
+    vec![
+        (format!(r#"{c}{{{api},http_route="/users/{{id}}",http_response_status_code="200"}}"#), "0+48x15"),
+        (format!(r#"{c}{{{api},http_route="/users/{{id}}",http_response_status_code="500"}}"#), "0+6x15"),
+        (format!(r#"{c}{{{api},http_route="unmatched",http_response_status_code="404"}}"#), "0+6x15"),
+        (format!(r#"{c}{{{otel},http_route="/items",http_response_status_code="200"}}"#), "0+120x15"),
+        (format!(r#"{c}{{{otel},http_route="/items",http_response_status_code="503",error_type="503"}}"#), "0+60x15"),
+        (format!(r#"{c}{{{otel},http_response_status_code="404"}}"#), "0+60x15"),
+        (format!(r#"{c}{{{quiet},http_route="/",http_response_status_code="200"}}"#), "0+60x15"),
+        (format!(r#"{b}{{{otel},http_route="/items",http_response_status_code="200",le="0.25"}}"#), "0x15"),
+        (format!(r#"{b}{{{otel},http_route="/items",http_response_status_code="200",le="0.5"}}"#), "0+60x15"),
+        (format!(r#"{b}{{{otel},http_route="/items",http_response_status_code="200",le="+Inf"}}"#), "0+60x15"),
+    ]
+}
+
+/// What the recording rules must produce from [`test_series`] at `10m`.
+pub fn expr_checks() -> Vec<ExprCheck> {
+    vec![
+        ExprCheck {
+            name: "request rate per job sums routes, codes and OpenTelemetry's extra labels",
+            expr: RATE_BY_JOB.into(),
+            samples: vec![
+                (format!(r#"{RATE_BY_JOB}{{job="api"}}"#), "1"),
+                (format!(r#"{RATE_BY_JOB}{{job="otel"}}"#), "4"),
+                (format!(r#"{RATE_BY_JOB}{{job="quiet"}}"#), "1"),
+            ],
+        },
+        ExprCheck {
+            name: "5xx ratio per job, 0 for a job without errors",
+            expr: ERROR_RATIO_BY_JOB.into(),
+            samples: vec![
+                (format!(r#"{ERROR_RATIO_BY_JOB}{{job="api"}}"#), "0.1"),
+                (format!(r#"{ERROR_RATIO_BY_JOB}{{job="otel"}}"#), "0.25"),
+                (format!(r#"{ERROR_RATIO_BY_JOB}{{job="quiet"}}"#), "0"),
+            ],
+        },
+        ExprCheck {
+            name: "unrouted OpenTelemetry requests keep their own (empty) route",
+            expr: format!(r#"{RATE_BY_ROUTE_CODE}{{job="otel"}}"#),
+            samples: vec![
+                (
+                    format!(r#"{RATE_BY_ROUTE_CODE}{{job="otel",instance="otel:8000",http_response_status_code="404"}}"#),
+                    "1",
+                ),
+                (
+                    format!(
+                        r#"{RATE_BY_ROUTE_CODE}{{job="otel",instance="otel:8000",http_route="/items",http_response_status_code="200"}}"#
+                    ),
+                    "2",
+                ),
+                (
+                    format!(
+                        r#"{RATE_BY_ROUTE_CODE}{{job="otel",instance="otel:8000",http_route="/items",http_response_status_code="503"}}"#
+                    ),
+                    "1",
+                ),
+            ],
+        },
+        ExprCheck {
+            name: "p99 per job from the buckets",
+            expr: P99_BY_JOB.into(),
+            samples: vec![(format!(r#"{P99_BY_JOB}{{job="otel"}}"#), "0.4975")],
+        },
+    ]
+}
