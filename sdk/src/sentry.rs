@@ -185,33 +185,23 @@ impl SentryReporter {
         config: &Config,
         metrics: &Metrics,
     ) -> Result<Self, crate::InitError> {
-        let error = |reason: String| crate::InitError::Exporter {
-            exporter: EXPORTER,
-            reason,
-        };
-        let dsn: sentry::types::Dsn = sentry
-            .dsn
-            .parse()
-            .map_err(|e| error(format!("SENTRY_DSN is not a valid DSN: {e}")))?;
-        let (queue, handle) = export::spawn(
-            EXPORTER,
-            &sentry.export,
-            config.shutdown_timeout,
-            metrics,
-            move |settings| SentrySink::new(&dsn, settings),
-        )
-        .map_err(error)?;
-        let handle = Arc::new(handle);
-        let transport = Arc::new(QueueTransport {
-            queue,
-            handle: handle.clone(),
-        });
-        let mut options = client_options(sentry, config);
-        options.transport = Some(Arc::new(transport));
+        let (options, handle) = start(sentry, config, metrics)?;
         Ok(Self {
             guard: sentry::init(options),
             handle,
         })
+    }
+
+    /// Starts the exporter and returns a client sending through it, bound to no hub: for
+    /// services that manage Sentry hubs themselves, and for tests. Dropping the handle shuts the
+    /// exporter down.
+    pub fn client(
+        sentry: &SentryConfig,
+        config: &Config,
+        metrics: &Metrics,
+    ) -> Result<(sentry::Client, Arc<ExporterHandle>), crate::InitError> {
+        let (options, handle) = start(sentry, config, metrics)?;
+        Ok((sentry::Client::from(options), handle))
     }
 
     /// The exporter's counters.
@@ -231,6 +221,38 @@ impl SentryReporter {
         }
         self.handle.shutdown(deadline);
     }
+}
+
+/// Starts the exporter; returns the client options sending through it.
+fn start(
+    sentry: &SentryConfig,
+    config: &Config,
+    metrics: &Metrics,
+) -> Result<(ClientOptions, Arc<ExporterHandle>), crate::InitError> {
+    let error = |reason: String| crate::InitError::Exporter {
+        exporter: EXPORTER,
+        reason,
+    };
+    let dsn: sentry::types::Dsn = sentry
+        .dsn
+        .parse()
+        .map_err(|e| error(format!("SENTRY_DSN is not a valid DSN: {e}")))?;
+    let (queue, handle) = export::spawn(
+        EXPORTER,
+        &sentry.export,
+        config.shutdown_timeout,
+        metrics,
+        move |settings| SentrySink::new(&dsn, settings),
+    )
+    .map_err(error)?;
+    let handle = Arc::new(handle);
+    let transport = Arc::new(QueueTransport {
+        queue,
+        handle: handle.clone(),
+    });
+    let mut options = client_options(sentry, config);
+    options.transport = Some(Arc::new(transport));
+    Ok((options, handle))
 }
 
 /// Hands envelopes to the export queue; never blocks.
