@@ -82,11 +82,12 @@ fn mixin_rule_checks(yaml: &str) -> Vec<String> {
         .collect()
 }
 
-/// The mixin's name-contract checks for a dashboard.
+/// The mixin's name-contract checks and lint for a dashboard.
 fn mixin_dashboard_checks(json: &serde_json::Value) -> Vec<String> {
     obs_mixin::contract::check_dashboard(json)
-        .iter()
-        .map(ToString::to_string)
+        .into_iter()
+        .chain(obs_mixin::lint::lint_dashboard(json))
+        .map(|v| v.to_string())
         .collect()
 }
 

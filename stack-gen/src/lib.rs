@@ -3,7 +3,7 @@
 //! The flow of every run: [`model`] reads `obs.toml` (or the wizard and flags build it),
 //! [`validate`] checks every field, [`render`] builds each output file from serde structures,
 //! [`render::self_check`] re-parses them and runs the mixin's name-contract checks, and
-//! [`write`] compares the result with the output directory, refuses to overwrite files the user
+//! [`write`](mod@write) compares the result with the output directory, refuses to overwrite files the user
 //! changed, and writes atomically.
 #![deny(missing_docs, unreachable_pub)]
 

@@ -158,3 +158,58 @@ fn webhook_entrypoint_substitutes_the_url() {
         "a URL with quotes or spaces is refused"
     );
 }
+
+#[test]
+fn check_reports_broken_files_and_contract_violations() {
+    let tmp = tempfile::tempdir().unwrap();
+    obs_gen_ok(tmp.path(), &["init", "--yes"]);
+    let dir = tmp.path().join("monitoring");
+
+    // A rule on a metric the SDK does not emit breaks the name contract.
+    std::fs::write(
+        dir.join("prometheus/rules/custom.yml"),
+        "groups:\n- name: custom\n  rules:\n  - alert: Old\n    expr: rate(http_requests_total[5m]) > 1\n",
+    )
+    .unwrap();
+    // A compose service without health check or memory limit.
+    let compose = std::fs::read_to_string(dir.join("compose.yaml")).unwrap();
+    let mut doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&compose).unwrap();
+    doc["services"]["loki"]
+        .as_mapping_mut()
+        .unwrap()
+        .remove("healthcheck");
+    std::fs::write(
+        dir.join("compose.yaml"),
+        serde_yaml_ng::to_string(&doc).unwrap(),
+    )
+    .unwrap();
+    // Broken YAML.
+    std::fs::write(dir.join("loki/config.yaml"), "server: [unclosed\n").unwrap();
+
+    let out = obs_gen(&dir, &["check", "."]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("prometheus/rules/custom.yml") && stderr.contains("http_requests_total"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("compose.yaml: services.loki.healthcheck: missing"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("loki/config.yaml: not valid YAML"),
+        "{stderr}"
+    );
+
+    if obs_tests::require_tool("amtool").is_some() {
+        let am = std::fs::read_to_string(dir.join("alertmanager/alertmanager.yml")).unwrap();
+        std::fs::write(
+            dir.join("alertmanager/alertmanager.yml"),
+            am.replace("group_wait:", "group_wiat:"),
+        )
+        .unwrap();
+        let out = obs_gen(&dir, &["check", "."]);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("amtool check-config"));
+    }
+}
