@@ -6,16 +6,36 @@
 //! curl localhost:3000/metrics
 //! ```
 //!
-//! Routes: `GET /`, `GET /users/{id}`, `GET /slow?ms=N`, `GET /fail` (500), `POST /items`,
-//! `GET /metrics`. The generated monitoring stack scrapes it at `host.docker.internal:3000` by
-//! default.
+//! Routes: `GET /`, `GET /users/{id}`, `GET /slow?ms=N`, `GET /fail` (500 through
+//! `ApiError`), `GET /panic` (a panicking handler: 500 of the same shape), `POST /items`
+//! (audited), `GET /metrics`, `GET /health/live`, `GET /health/ready` and `GET /health`. The
+//! generated monitoring stack scrapes it at `host.docker.internal:3000` by default.
+//!
+//! Besides the SDK's variables (`OBS_*`, see the README), the demo reads:
+//!
+//! | variable | effect |
+//! |---|---|
+//! | `DEMO_ADDR` | listen address (default `127.0.0.1:3000`) |
+//! | `DATABASE_URL` | adds a critical PostgreSQL readiness check |
+//! | `REDIS_URL` | adds a non-critical Redis readiness check |
+//! | `DISK_PATH` | path of the disk-space check (default: the working directory) |
+//! | `DISK_MIN_FREE_MB` | the disk check fails below this many free MiB (default 100) |
+//! | `DEMO_TRUSTED_PROXIES` | comma-separated proxies whose `X-Forwarded-For` the audit log believes |
+//!
+//! Audit events (`POST /items`) go to stdout with the other JSON lines (target `obs::audit`);
+//! the demo takes the user id from an `X-User-Id` header, where a real service would take it
+//! from its authentication.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use obs_sdk::ApiError;
+use obs_sdk::audit::AuditLayer;
+use obs_sdk::health::{DiskCheck, Health, PostgresCheck, RedisCheck};
 use serde_json::{Value, json};
 
 /// Longest `/slow` delay, so a typo cannot park a request for hours.
@@ -29,7 +49,7 @@ struct SlowParams {
 async fn index() -> Json<Value> {
     tracing::info!("index requested");
     Json(
-        json!({ "service": "demo", "routes": ["/", "/users/{id}", "/slow?ms=N", "/fail", "/items", "/metrics"] }),
+        json!({ "service": "demo", "routes": ["/", "/users/{id}", "/slow?ms=N", "/fail", "/panic", "/items", "/metrics", "/health/live", "/health/ready", "/health"] }),
     )
 }
 
@@ -47,12 +67,16 @@ async fn slow(Query(params): Query<SlowParams>) -> Json<Value> {
     Json(json!({ "slept_ms": ms }))
 }
 
-async fn fail() -> (StatusCode, Json<Value>) {
-    tracing::error!("simulated failure");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        Json(json!({ "error": { "code": "internal", "message": "simulated failure" } })),
-    )
+/// Answers 500 through the SDK's error type: the client sees a generic message and the
+/// request ID; the log gets the whole chain at ERROR.
+async fn fail() -> Result<Json<Value>, ApiError> {
+    let cause = std::io::Error::other("simulated failure: db-primary:5432 refused the connection");
+    Err(ApiError::internal(cause).context("loading the report"))
+}
+
+/// Panics; the panic layer turns it into a 500 of the same shape as `/fail`.
+async fn panic_route() -> Json<Value> {
+    panic!("simulated panic in a handler")
 }
 
 async fn create_item(Json(item): Json<Value>) -> (StatusCode, Json<Value>) {
@@ -60,15 +84,61 @@ async fn create_item(Json(item): Json<Value>) -> (StatusCode, Json<Value>) {
     (StatusCode::CREATED, Json(json!({ "created": item })))
 }
 
-fn app(obs: &obs_sdk::Obs) -> Router {
-    Router::new()
+/// The readiness checks: disk always, PostgreSQL and Redis when their URL is set.
+fn health(obs: &obs_sdk::Obs) -> Result<Health, Box<dyn std::error::Error>> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let disk_path = var("DISK_PATH").unwrap_or_else(|| ".".into());
+    let min_free_mb: u64 = match var("DISK_MIN_FREE_MB") {
+        Some(mb) => mb
+            .parse()
+            .map_err(|_| format!("DISK_MIN_FREE_MB={mb:?} is not a whole number of MiB"))?,
+        None => 100,
+    };
+    let mut health = Health::new(obs.config().service_version())
+        .metrics(obs.metrics())
+        .cache_for(Duration::from_secs(1))
+        .check(
+            "disk",
+            DiskCheck::new(disk_path).min_free_bytes(min_free_mb.saturating_mul(1024 * 1024)),
+        )
+        .critical(false);
+    if let Some(url) = var("DATABASE_URL") {
+        health = health.check("postgres", PostgresCheck::new(&url)?);
+    }
+    if let Some(url) = var("REDIS_URL") {
+        health = health
+            .check("redis", RedisCheck::new(&url)?)
+            .critical(false);
+    }
+    Ok(health)
+}
+
+fn audit() -> Result<AuditLayer<impl obs_sdk::audit::IdentifyUser>, Box<dyn std::error::Error>> {
+    let trusted = std::env::var("DEMO_TRUSTED_PROXIES").unwrap_or_default();
+    let audit = AuditLayer::new()
+        .user_id(|parts: &axum::http::request::Parts| {
+            let user = parts.headers.get("x-user-id")?.to_str().ok()?;
+            Some(user.to_owned())
+        })
+        .trusted_proxies(trusted.split(',').map(str::trim).filter(|p| !p.is_empty()))?;
+    Ok(audit)
+}
+
+fn app(obs: &obs_sdk::Obs) -> Result<Router, Box<dyn std::error::Error>> {
+    Ok(Router::new()
         .route("/", get(index))
         .route("/users/{id}", get(user))
         .route("/slow", get(slow))
         .route("/fail", get(fail))
+        .route("/panic", get(panic_route))
         .route("/items", post(create_item))
         .merge(obs.router())
-        .layer(obs.layer())
+        .merge(health(obs)?.router())
+        // Innermost first: the panic layer turns a panic into a 500, the audit layer records
+        // that 500, and the HTTP layer (outermost) counts and logs it with the request ID.
+        .layer(obs_sdk::panic::layer())
+        .layer(audit()?)
+        .layer(obs.layer()))
 }
 
 async fn shutdown_signal() {
@@ -100,7 +170,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await
         .map_err(|e| format!("cannot listen on DEMO_ADDR={addr}: {e}"))?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
-    axum::serve(listener, app(&obs))
+    // With the peer address, so the audit log knows the client IP.
+    let app = app(&obs)?.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("shut down");
