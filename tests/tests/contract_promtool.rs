@@ -108,7 +108,9 @@ fn promtool_accepts_rules_for_other_thresholds() {
 fn prometheus_itself_parses_every_dashboard_query() {
     // promql-parser is not Prometheus: hand every dashboard query (variables replaced by the
     // same placeholders the contract uses) to Prometheus's own parser, as recording rules.
-    let Some(promtool) = obs_tests::require_tool("promtool") else { return };
+    let Some(promtool) = obs_tests::require_tool("promtool") else {
+        return;
+    };
     let mut rules = String::from("groups:\n- name: dashboard-queries\n  rules:\n");
     let mut count = 0;
     for d in obs_mixin::dashboards() {
@@ -125,5 +127,8 @@ fn prometheus_itself_parses_every_dashboard_query() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("queries.yaml"), &rules).unwrap();
     let out = run(&promtool, &["check", "rules", "queries.yaml"], dir.path());
-    assert!(out.contains(&format!("SUCCESS: {count} rules found")), "{out}");
+    assert!(
+        out.contains(&format!("SUCCESS: {count} rules found")),
+        "{out}"
+    );
 }

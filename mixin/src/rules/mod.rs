@@ -210,18 +210,27 @@ fn recording_test_file() -> RuleFile {
         })
         .collect();
     let mut case = Mapping::new();
-    case.insert(s("name"), s("RED recording rules for obs-sdk and OpenTelemetry SDK services"));
+    case.insert(
+        s("name"),
+        s("RED recording rules for obs-sdk and OpenTelemetry SDK services"),
+    );
     case.insert(s("interval"), s("1m"));
     case.insert(s("input_series"), Value::Sequence(series));
     case.insert(s("promql_expr_test"), Value::Sequence(checks));
     let mut doc = Mapping::new();
-    doc.insert(s("rule_files"), Value::Sequence(vec![s(&format!("../{RECORDING_FILE}"))]));
+    doc.insert(
+        s("rule_files"),
+        Value::Sequence(vec![s(&format!("../{RECORDING_FILE}"))]),
+    );
     doc.insert(s("evaluation_interval"), s("1m"));
     doc.insert(s("tests"), Value::Sequence(vec![Value::Mapping(case)]));
     let stem = RECORDING_FILE.trim_end_matches(".yaml");
     RuleFile {
         file_name: format!("tests/{stem}.test.yaml"),
-        yaml: format!("{HEADER}{}", serde_yaml_ng::to_string(&doc).expect("tests serialise")),
+        yaml: format!(
+            "{HEADER}{}",
+            serde_yaml_ng::to_string(&doc).expect("tests serialise")
+        ),
     }
 }
 
@@ -254,7 +263,9 @@ pub(crate) fn test_files() -> Vec<RuleFile> {
                 ),
             }
         });
-    std::iter::once(recording_test_file()).chain(alerts).collect()
+    std::iter::once(recording_test_file())
+        .chain(alerts)
+        .collect()
 }
 
 #[cfg(test)]

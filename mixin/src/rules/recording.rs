@@ -92,22 +92,66 @@ pub struct ExprCheck {
 /// with an upstream OpenTelemetry SDK (`otel`: extra labels, no `http_route` on unrouted
 /// requests, `error_type` on 5xx) and one without errors (`quiet`). 1m interval.
 pub fn test_series() -> Vec<(String, &'static str)> {
-    let c = format!("{}_count", obs_sdk::catalogue::HTTP_SERVER_REQUEST_DURATION.name);
-    let b = format!("{}_bucket", obs_sdk::catalogue::HTTP_SERVER_REQUEST_DURATION.name);
+    let c = format!(
+        "{}_count",
+        obs_sdk::catalogue::HTTP_SERVER_REQUEST_DURATION.name
+    );
+    let b = format!(
+        "{}_bucket",
+        obs_sdk::catalogue::HTTP_SERVER_REQUEST_DURATION.name
+    );
     let api = r#"job="api",instance="api:8080",http_request_method="GET""#;
     let otel = r#"job="otel",instance="otel:8000",http_request_method="GET",url_scheme="http",network_protocol_version="1.1""#;
     let quiet = r#"job="quiet",instance="quiet:8080",http_request_method="GET""#;
     vec![
-        (format!(r#"{c}{{{api},http_route="/users/{{id}}",http_response_status_code="200"}}"#), "0+48x15"),
-        (format!(r#"{c}{{{api},http_route="/users/{{id}}",http_response_status_code="500"}}"#), "0+6x15"),
-        (format!(r#"{c}{{{api},http_route="unmatched",http_response_status_code="404"}}"#), "0+6x15"),
-        (format!(r#"{c}{{{otel},http_route="/items",http_response_status_code="200"}}"#), "0+120x15"),
-        (format!(r#"{c}{{{otel},http_route="/items",http_response_status_code="503",error_type="503"}}"#), "0+60x15"),
-        (format!(r#"{c}{{{otel},http_response_status_code="404"}}"#), "0+60x15"),
-        (format!(r#"{c}{{{quiet},http_route="/",http_response_status_code="200"}}"#), "0+60x15"),
-        (format!(r#"{b}{{{otel},http_route="/items",http_response_status_code="200",le="0.25"}}"#), "0x15"),
-        (format!(r#"{b}{{{otel},http_route="/items",http_response_status_code="200",le="0.5"}}"#), "0+60x15"),
-        (format!(r#"{b}{{{otel},http_route="/items",http_response_status_code="200",le="+Inf"}}"#), "0+60x15"),
+        (
+            format!(r#"{c}{{{api},http_route="/users/{{id}}",http_response_status_code="200"}}"#),
+            "0+48x15",
+        ),
+        (
+            format!(r#"{c}{{{api},http_route="/users/{{id}}",http_response_status_code="500"}}"#),
+            "0+6x15",
+        ),
+        (
+            format!(r#"{c}{{{api},http_route="unmatched",http_response_status_code="404"}}"#),
+            "0+6x15",
+        ),
+        (
+            format!(r#"{c}{{{otel},http_route="/items",http_response_status_code="200"}}"#),
+            "0+120x15",
+        ),
+        (
+            format!(
+                r#"{c}{{{otel},http_route="/items",http_response_status_code="503",error_type="503"}}"#
+            ),
+            "0+60x15",
+        ),
+        (
+            format!(r#"{c}{{{otel},http_response_status_code="404"}}"#),
+            "0+60x15",
+        ),
+        (
+            format!(r#"{c}{{{quiet},http_route="/",http_response_status_code="200"}}"#),
+            "0+60x15",
+        ),
+        (
+            format!(
+                r#"{b}{{{otel},http_route="/items",http_response_status_code="200",le="0.25"}}"#
+            ),
+            "0x15",
+        ),
+        (
+            format!(
+                r#"{b}{{{otel},http_route="/items",http_response_status_code="200",le="0.5"}}"#
+            ),
+            "0+60x15",
+        ),
+        (
+            format!(
+                r#"{b}{{{otel},http_route="/items",http_response_status_code="200",le="+Inf"}}"#
+            ),
+            "0+60x15",
+        ),
     ]
 }
 
@@ -137,7 +181,9 @@ pub fn expr_checks() -> Vec<ExprCheck> {
             expr: format!(r#"{RATE_BY_ROUTE_CODE}{{job="otel"}}"#),
             samples: vec![
                 (
-                    format!(r#"{RATE_BY_ROUTE_CODE}{{job="otel",instance="otel:8000",http_response_status_code="404"}}"#),
+                    format!(
+                        r#"{RATE_BY_ROUTE_CODE}{{job="otel",instance="otel:8000",http_response_status_code="404"}}"#
+                    ),
                     "1",
                 ),
                 (
