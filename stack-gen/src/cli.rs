@@ -12,20 +12,22 @@ use crate::write::{self, Planned, Policy};
 
 const EXAMPLES: &str = "\
 Examples:
-  obs-gen init                                   # the wizard (on a terminal)
-  obs-gen init --yes                             # defaults: one service `app` at host.docker.internal:3000
-  obs-gen init --yes --service api=host.docker.internal:8080 --service worker=host.docker.internal:9000 \\
-               --log-shipper promtail --postgres --redis --retention 30d --tracing \\
-               --receiver slack --slack-channel '#alerts'
-  obs-gen init --yes --app-compose ../app/compose.yaml   # watch the app's PostgreSQL/Redis
-  obs-gen generate                               # rebuild ./monitoring from ./monitoring/obs.toml
-  obs-gen generate --dry-run                     # show the diff, write nothing
-  obs-gen check monitoring                       # validate (promtool/amtool when on PATH)
+  obs-gen init              # the wizard, on a terminal
+  obs-gen init --yes        # defaults: service `app` at host.docker.internal:3000
+  obs-gen init --yes --service api=host.docker.internal:8080 \\
+      --service worker=host.docker.internal:9000 --log-shipper promtail \\
+      --postgres --redis --retention 30d --tracing \\
+      --receiver slack --slack-channel '#alerts'
+  obs-gen init --yes --app-compose ../app/compose.yaml  # detect PostgreSQL/Redis
+  obs-gen generate          # rebuild ./monitoring from ./monitoring/obs.toml
+  obs-gen generate --dry-run        # print the diff, write nothing
+  obs-gen check monitoring  # validate; promtool/amtool when on PATH
   obs-gen dashboards list
   obs-gen dashboards export --for-import --out ./dashboards
   obs-gen completions bash > /etc/bash_completion.d/obs-gen
 
-Exit codes: 0 success, 1 `check` found problems, 2 bad input, refused overwrite or unwritable output.";
+Exit codes: 0 success; 1 `check` found problems; 2 bad input, a refused
+overwrite or an unwritable output directory.";
 
 /// Writes a self-hosted monitoring stack (Prometheus, Alertmanager, Loki, Alloy or Promtail,
 /// Grafana, optionally Tempo) for services that use obs-sdk.
