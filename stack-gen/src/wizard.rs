@@ -58,10 +58,10 @@ pub fn ask(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
         "obs-gen init: a few questions (each is also a flag; see --help). Enter takes the [default]."
     );
     if args.project.is_none() {
-        cfg.project = text("Project name (project)", &cfg.project)?;
+        cfg.project = text("Project name (--project)", &cfg.project)?;
     }
     if args.environment.is_none() {
-        cfg.environment = text("Environment (environment)", &cfg.environment)?;
+        cfg.environment = text("Environment (--environment)", &cfg.environment)?;
     }
     if args.services.is_empty() {
         loop {
@@ -97,7 +97,7 @@ pub fn ask(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
             "none",
         ];
         let i = Select::new()
-            .with_prompt("Log shipper (log_shipper)")
+            .with_prompt("Log shipper (--log-shipper)")
             .items(labels)
             .default(0)
             .interact()
@@ -188,7 +188,7 @@ pub fn ask(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
     }
     if args.retention.is_none() {
         cfg.retention = Input::<String>::new()
-            .with_prompt("Retention of metrics, logs and traces (retention)")
+            .with_prompt("Retention of metrics, logs and traces (--retention)")
             .default(cfg.retention.clone())
             .validate_with(|s: &String| match parse_duration(s) {
                 Some(_) => Ok(()),
