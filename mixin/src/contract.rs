@@ -203,19 +203,33 @@ fn check_expr_with(
     expr: &str,
     local_records: &HashMap<String, ()>,
 ) -> Vec<Violation> {
+    analyse(location, expr, local_records).0
+}
+
+/// Checks an expression and returns the labels its result carries (`None` when unknown).
+fn analyse(
+    location: &str,
+    expr: &str,
+    local_records: &HashMap<String, ()>,
+) -> (Vec<Violation>, Option<BTreeSet<String>>) {
     let mut checker = Checker {
         location,
         expr,
         local_records,
         out: Vec::new(),
     };
-    match parser::parse(&substitute_variables(expr)) {
-        Ok(ast) => {
-            checker.labels_of(&ast);
+    let labels = match parser::parse(&substitute_variables(expr)) {
+        Ok(ast) => match checker.labels_of(&ast) {
+            Labels::Set(s) => Some(s),
+            Labels::Scalar => Some(BTreeSet::new()),
+            Labels::Any => None,
+        },
+        Err(e) => {
+            checker.report(format!("does not parse as PromQL: {e}"));
+            None
         }
-        Err(e) => checker.report(format!("does not parse as PromQL: {e}")),
-    }
-    checker.out
+    };
+    (checker.out, labels)
 }
 
 /// Every metric name an expression selects (Grafana variables allowed).
@@ -579,15 +593,32 @@ pub fn check_dashboard(dashboard: &serde_json::Value) -> Vec<Violation> {
     for panel in panels(dashboard) {
         for target in panel["targets"].as_array().into_iter().flatten() {
             let ty = datasource_type(target).or_else(|| datasource_type(panel));
-            if ty.as_deref() != Some("loki") {
-                continue;
-            }
             let expr = target["expr"].as_str().unwrap_or("");
             let location = format!(
                 "dashboard {title} / panel {}",
                 panel["title"].as_str().unwrap_or("(untitled)")
             );
-            out.extend(check_logql(&location, expr));
+            if ty.as_deref() == Some("loki") {
+                out.extend(check_logql(&location, expr));
+                continue;
+            }
+            // A legend may only name labels the query's result keeps.
+            let legend = target["legendFormat"].as_str().unwrap_or("");
+            let Some(labels) = analyse(&location, expr, &HashMap::new()).1 else {
+                continue;
+            };
+            for used in legend.split("{{").skip(1) {
+                let label = used.split("}}").next().unwrap_or("").trim();
+                if !label.is_empty() && !labels.contains(label) {
+                    out.push(Violation {
+                        location: location.clone(),
+                        expr: expr.into(),
+                        message: format!(
+                            "legend uses `{{{{{label}}}}}`, which the query's result does not carry"
+                        ),
+                    });
+                }
+            }
         }
     }
     out
@@ -696,7 +727,32 @@ pub fn check_rule_file(yaml: &str) -> Vec<Violation> {
             .or_else(|| rule["record"].as_str())
             .unwrap_or("(unnamed)");
         let expr = rule["expr"].as_str().unwrap_or("");
-        out.extend(check_expr_with(&format!("rule {name}"), expr, &local));
+        let location = format!("rule {name}");
+        let (violations, labels) = analyse(&location, expr, &local);
+        out.extend(violations);
+        // Annotations may only use labels the alert's result keeps.
+        let (Some(labels), Some(annotations)) = (labels, rule["annotations"].as_mapping()) else {
+            continue;
+        };
+        for (key, text) in annotations {
+            let text = text.as_str().unwrap_or("");
+            for used in text.split("$labels.").skip(1) {
+                let label: String = used
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !labels.contains(&label) {
+                    out.push(Violation {
+                        location: location.clone(),
+                        expr: expr.into(),
+                        message: format!(
+                            "annotation {} uses `$labels.{label}`, which the expression's result does not carry",
+                            key.as_str().unwrap_or("?")
+                        ),
+                    });
+                }
+            }
+        }
     }
     out
 }
@@ -803,11 +859,31 @@ mod tests {
     }
 
     #[test]
+    fn legends_name_only_labels_the_result_keeps() {
+        let panel = |expr: &str, legend: &str| {
+            serde_json::json!({"title": "D", "panels": [{"title": "P", "datasource": {"type": "prometheus", "uid": "${datasource}"},
+                "targets": [{"expr": expr, "legendFormat": legend}]}]})
+        };
+        assert!(check_dashboard(&panel("sum by (job) (process_open_fds)", "{{job}}")).is_empty());
+        let v = check_dashboard(&panel(
+            "sum by (job) (process_open_fds)",
+            "{{instance}} {{ job }}",
+        ));
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].message.contains("`{{instance}}`"), "{v:?}");
+        assert_eq!(v[0].location, "dashboard D / panel P");
+    }
+
+    #[test]
     fn rule_files_know_their_own_recordings() {
         let yaml = "groups:\n- name: g\n  rules:\n  - record: job:foo:rate5m\n    expr: sum by (job) (rate(process_cpu_seconds_total[5m]))\n  - alert: A\n    expr: job:foo:rate5m > 1\n  - alert: B\n    expr: http_requests_total > 1\n";
         let v = check_rule_file(yaml);
         assert_eq!(v.len(), 1, "{v:?}");
         assert_eq!(v[0].location, "rule B");
         assert!(v[0].message.contains("`http_requests_total`"));
+        let yaml = "groups:\n- name: g\n  rules:\n  - alert: C\n    expr: sum by (job) (process_open_fds) > 1\n    annotations:\n      summary: '{{ $labels.job }} on {{ $labels.instance }}'\n";
+        let v = check_rule_file(yaml);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].message.contains("`$labels.instance`"), "{v:?}");
     }
 }
