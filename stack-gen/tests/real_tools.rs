@@ -306,3 +306,72 @@ fn entrypoint_starts_a_real_alertmanager_with_the_secret_from_env() {
             .contains("secret-token")
     );
 }
+
+/// Debian's real Prometheus loads the generated configuration and every bundled rule group.
+#[test]
+fn real_prometheus_loads_the_config_and_rules() {
+    let Some(prometheus) = obs_tests::require_tool("prometheus") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = generate_fixture(tmp.path(), "all-options.toml");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(prometheus)
+        .arg(format!(
+            "--config.file={}",
+            dir.join("prometheus/prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            tmp.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut rules = None;
+    for _ in 0..150 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if let Some(body) = http_get(port, "/api/v1/rules") {
+            if body.contains("\"status\":\"success\"") {
+                rules = Some(body);
+                break;
+            }
+        }
+    }
+    let mut targets = String::new();
+    for _ in 0..150 {
+        targets = http_get(port, "/api/v1/targets").unwrap_or_default();
+        if targets.contains("\"job\":\"api\"") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let rules = rules.expect("Prometheus answered /api/v1/rules");
+    let expected: usize = obs_mixin::rule_files(&obs_mixin::Thresholds::default())
+        .iter()
+        .map(|f| f.yaml.matches("- name:").count())
+        .sum();
+    assert!(expected > 0);
+    assert_eq!(
+        rules.matches("\"file\":").count(),
+        expected,
+        "every rule group is loaded: {rules}"
+    );
+    for job in [
+        "\"job\":\"api\"",
+        "\"job\":\"worker\"",
+        "\"job\":\"node\"",
+        "\"job\":\"postgres\"",
+        "\"job\":\"redis\"",
+    ] {
+        assert!(targets.contains(job), "{job} in {targets}");
+    }
+}
