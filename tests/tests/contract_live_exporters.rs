@@ -3,7 +3,7 @@
 //! Every Infrastructure (host) and Database panel query must return data, and every
 //! infrastructure alert expression must evaluate without error.
 //!
-//! Needs PostgreSQL on 127.0.0.1:5432 (trust auth, database `test`) and Redis on
+//! Needs PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres) and Redis on
 //! 127.0.0.1:6379, as the test script sets up; `OBS_TEST_PG_DSN` and `OBS_TEST_REDIS_ADDR`
 //! override them.
 
@@ -109,7 +109,7 @@ fn exporter_dashboards_and_alerts_work_against_real_exporters() {
         &[],
     );
     let pg_dsn = std::env::var("OBS_TEST_PG_DSN")
-        .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432/test?sslmode=disable".into());
+        .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432/postgres?sslmode=disable".into());
     let _pg = spawn(
         postgres,
         &[format!("--web.listen-address=127.0.0.1:{pg_port}")],

@@ -1,10 +1,10 @@
 //! The bundled Grafana dashboards, built from code.
 //!
-//! Each dashboard module returns a [`Spec`] (title, question answered, variables, panels); the
+//! Each dashboard module returns a `Spec` (title, question answered, variables, panels); the
 //! shared passes here lay the panels out, number them and stamp uid, tags, refresh and schema
 //! version. Panels reference datasources only through variables (`${datasource}`,
 //! `${loki_datasource}`) whose default is the provisioned uid from [`crate::datasource_uids`],
-//! so the same JSON works provisioned and, through [`for_import`], in Grafana's "Import" UI.
+//! so the same JSON works provisioned and, through [`crate::for_import`], in Grafana's "Import" UI.
 
 mod database;
 mod infra;
