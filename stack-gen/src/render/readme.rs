@@ -64,7 +64,7 @@ pub fn render(cfg: &Config) -> String {
         "\n## How a service joins\n\n\
          1. Add `obs-sdk` and call its `init()`; serve `/metrics` and `/health/live` (the SDK's defaults).\n\
          2. Add it to `obs.toml`:\n\n   ```toml\n   [[services]]\n   name = \"api\"\n   target = \"host.docker.internal:8080\"\n   ```\n\n   \
-         or run `obs-gen init --service api=host.docker.internal:8080 …` again. A service on the docker host is\n   \
+         (re-running `obs-gen init` with new flags replaces obs.toml only with `--force`). A service on the docker host is\n   \
          reached as `host.docker.internal` (`localhost` targets are rewritten to it); it must listen on an\n   \
          address the containers can reach (e.g. `0.0.0.0`), not only on 127.0.0.1. A service in another compose\n   \
          project is reached by its container name once both share a network.\n\
