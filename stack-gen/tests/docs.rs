@@ -1,0 +1,89 @@
+//! The repository README documents every key of obs.toml and every flag of `init`.
+
+use obs_gen::model::{Config, Database, Service};
+
+fn keys(prefix: &str, value: &toml::Value, out: &mut Vec<String>) {
+    match value {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                out.push(format!("{prefix}{k}"));
+                keys(&format!("{prefix}{k}."), v, out);
+            }
+        }
+        toml::Value::Array(a) => {
+            if let Some(first) = a.first() {
+                keys(prefix, first, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn readme_documents_every_obs_toml_key_and_init_flag() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let mut cfg = Config::default();
+    cfg.services.push(Service::new("api", "api:1"));
+    cfg.databases.postgres = Some(Database {
+        address: "db:5432".into(),
+    });
+    cfg.databases.redis = Some(Database {
+        address: "r:6379".into(),
+    });
+    let a = &mut cfg.alerting;
+    for field in [
+        &mut a.webhook_url_env,
+        &mut a.slack_api_url_env,
+        &mut a.slack_channel,
+        &mut a.email_to,
+        &mut a.email_from,
+        &mut a.email_smarthost,
+        &mut a.email_username,
+        &mut a.email_password_env,
+    ] {
+        *field = Some("X".into());
+    }
+    let value: toml::Value = toml::from_str(&cfg.to_toml()).unwrap();
+    let mut all = Vec::new();
+    keys("", &value, &mut all);
+    let thresholds = serde_json::to_value(obs_mixin::Thresholds::default()).unwrap();
+    all.extend(thresholds.as_object().unwrap().keys().cloned());
+    let mut missing = Vec::new();
+    for key in &all {
+        let last = key.rsplit('.').next().unwrap();
+        let documented = [
+            format!("`{last}`"),
+            format!("`{key}`"),
+            format!("] {last}`"),
+            format!("[{key}"),
+        ]
+        .iter()
+        .any(|form| readme.contains(form.as_str()));
+        if !documented {
+            missing.push(key.clone());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "README.md does not mention these obs.toml keys: {missing:?}"
+    );
+
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_obs-gen"))
+        .args(["init", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let flags: Vec<&str> = help
+        .split_whitespace()
+        .filter(|w| w.starts_with("--") && w.len() > 2)
+        .map(|w| w.trim_end_matches([',', '.', ')']))
+        .collect();
+    assert!(flags.contains(&"--log-shipper"));
+    for flag in flags {
+        if ["--help", "--output", "--force", "--dry-run", "--yes"].contains(&flag) {
+            continue;
+        }
+        assert!(readme.contains(flag), "README.md does not mention {flag}");
+    }
+}
