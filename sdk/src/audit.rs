@@ -19,7 +19,7 @@
 //!   that is not itself a trusted proxy. A client can therefore never choose the IP it is
 //!   logged with. Without a known peer, `client_ip` is left out.
 //! - **Route**: the route template (axum's `MatchedPath` or a
-//!   [`RouteTemplate`](crate::RouteTemplate)), `unmatched` otherwise; the raw `path` is there
+//!   [`RouteTemplate`]), `unmatched` otherwise; the raw `path` is there
 //!   too, since an audit trail needs to know *which* item changed.
 //!
 //! Put it inside [`HttpLayer`](crate::HttpLayer) (which gives the request its ID) and outside

@@ -15,9 +15,13 @@
 //! use axum::{routing::get, Router};
 //! use obs_sdk::{HttpLayer, Metrics};
 //!
+//! async fn boom() -> &'static str {
+//!     panic!("bug")
+//! }
+//!
 //! let metrics = Metrics::new();
 //! let app: Router = Router::new()
-//!     .route("/boom", get(|| async { panic!("bug") }))
+//!     .route("/boom", get(boom))
 //!     .layer(obs_sdk::panic::layer()) // inner: turns the panic into a 500
 //!     .layer(HttpLayer::new(&metrics)); // outer: counts and logs that 500
 //! ```
@@ -71,10 +75,11 @@ impl ResponseForPanic for PanicResponse {
     }
 }
 
-/// The error-reporting hook for panics, called after the panic is logged. The Sentry
-/// integration captures it here (with the `request_id` tag); without it, this does nothing.
+/// The error-reporting hook for panics, called after the panic is logged. It does nothing
+/// today: the Sentry integration captures panics through the process's panic hook
+/// (`sentry-panic`) and the resulting 5xx through the [`HttpLayer`](crate::HttpLayer); a
+/// reporter without a panic hook would capture `message` here, tagged with `request_id`.
 pub(crate) fn report_panic(message: &str, request_id: &str) {
-    // Sentry capture goes here: `message` as the event message, `request_id` as a tag.
     let _ = (message, request_id);
 }
 

@@ -321,8 +321,14 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// The password in `url` (`scheme://user:password@host…` or a `password=…` pair), if any: what a
-/// check must scrub from driver error messages before they are shown or logged.
-pub(crate) fn url_password(url: &str) -> Option<&str> {
+/// health check must [`scrub`] from driver error messages before they are shown or logged.
+///
+/// ```
+/// use obs_sdk::redact::url_password;
+/// assert_eq!(url_password("postgres://app:pw@db/app"), Some("pw"));
+/// assert_eq!(url_password("redis://cache:6379"), None);
+/// ```
+pub fn url_password(url: &str) -> Option<&str> {
     if let Some(scheme_end) = url.find("://") {
         let rest = &url[scheme_end + 3..];
         let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
@@ -337,8 +343,14 @@ pub(crate) fn url_password(url: &str) -> Option<&str> {
 }
 
 /// `message` with every occurrence of `secret` (and of its percent-decoded form, when they
-/// differ) replaced by [`REDACTED`].
-pub(crate) fn scrub(message: &str, secret: Option<&str>) -> String {
+/// differ) replaced by [`REDACTED`]. For error messages of drivers that might echo a credential.
+///
+/// ```
+/// use obs_sdk::redact::scrub;
+/// assert_eq!(scrub("auth failed for p@ss", Some("p%40ss")), "auth failed for [REDACTED]");
+/// assert_eq!(scrub("no secret here", None), "no secret here");
+/// ```
+pub fn scrub(message: &str, secret: Option<&str>) -> String {
     let Some(secret) = secret.filter(|s| !s.is_empty()) else {
         return message.to_owned();
     };
