@@ -1,16 +1,22 @@
-//! The exporter-facing dashboards and alerts against real exporters: node-exporter,
-//! postgres-exporter and redis-exporter from Debian's packages, scraped by a real Prometheus.
-//! Every Infrastructure (host) and Database panel query must return data, and every
-//! infrastructure alert expression must evaluate without error.
+//! The dashboards and rules against real programs, scraped by a real Prometheus (2.42 from
+//! Debian) loaded with the bundled recording rules:
+//! - the SDK's demo service under traffic: every Service overview and SDK self-health panel
+//!   query returns data, and every service alert expression evaluates;
+//! - node-exporter, postgres-exporter and redis-exporter from Debian's packages: every
+//!   Infrastructure (host) and Database panel query returns data, and every infrastructure
+//!   alert expression evaluates.
 //!
-//! Needs PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres) and Redis on
-//! 127.0.0.1:6379, as the test script sets up; `OBS_TEST_PG_DSN` and `OBS_TEST_REDIS_ADDR`
-//! override them.
+//! Needs PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres) and Redis on 127.0.0.1:6379,
+//! as the test script sets up; `OBS_TEST_PG_DSN` and `OBS_TEST_REDIS_ADDR` override them.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+use obs_mixin::rules::{Alert, alerts};
 
 struct Killed(Child);
 
@@ -56,6 +62,23 @@ fn query(promtool: &Path, url: &str, expr: &str) -> Result<String, String> {
     }
 }
 
+/// Waits until `expr` returns something.
+fn wait_for(promtool: &Path, url: &str, expr: &str) {
+    let start = Instant::now();
+    while query(promtool, url, expr)
+        .unwrap_or_default()
+        .trim()
+        .is_empty()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "`{expr}` never returned data; up: {:?}",
+            query(promtool, url, "up")
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 /// Replaces Grafana variables by what "All" and a short range select.
 fn concrete(query: &str) -> String {
     query
@@ -65,6 +88,8 @@ fn concrete(query: &str) -> String {
         .replace("$job", ".+")
         .replace("$instance", ".+")
         .replace("$container", ".+")
+        .replace("$route", ".*")
+        .replace("$check", ".+")
 }
 
 /// Panel targets that may legitimately return nothing here, with the reason.
@@ -78,7 +103,175 @@ const MAY_BE_EMPTY: &[(&str, &str)] = &[
         "a container may expose no block device statistics",
     ),
     ("container_", "cAdvisor cannot run on this machine"),
+    (
+        "process_virtual_memory_max_bytes{",
+        "no address-space limit is set",
+    ),
+    (
+        "sum by (exporter) (rate(obs_exporter_dropped_total",
+        "no exporter dropped anything",
+    ),
 ];
+
+/// Queries every Prometheus panel target of the dashboards `uids`, and evaluates `alerts`.
+/// Returns what failed and how many queries ran.
+fn check_live(promtool: &Path, url: &str, uids: &[&str], alerts: &[Alert]) -> (Vec<String>, usize) {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    let dashboards = obs_mixin::dashboards();
+    for d in dashboards.iter().filter(|d| uids.contains(&d.uid.as_str())) {
+        for (location, q) in obs_mixin::contract::promql_queries(&d.json) {
+            let expr = concrete(&q);
+            checked += 1;
+            match query(promtool, url, &expr) {
+                Err(e) => failures.push(format!("{location}: error {e} in {expr}")),
+                Ok(out)
+                    if out.trim().is_empty()
+                        && !MAY_BE_EMPTY.iter().any(|(p, _)| q.contains(p)) =>
+                {
+                    failures.push(format!("{location}: no data for {expr}"))
+                }
+                Ok(_) => {}
+            }
+        }
+    }
+    for alert in alerts {
+        checked += 1;
+        if let Err(e) = query(promtool, url, &alert.expr) {
+            failures.push(format!("alert {}: error {e}", alert.name));
+        }
+    }
+    (failures, checked)
+}
+
+/// Starts Prometheus scraping `(job, port)` targets every second, with the recording rules.
+fn start_prometheus(prometheus: &Path, dir: &Path, port: u16, targets: &[(&str, u16)]) -> Killed {
+    let rules = obs_tests::repo_root()
+        .join("alert-rules")
+        .join(obs_mixin::rules::RECORDING_FILE);
+    let mut config = format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: ['{}']\nscrape_configs:\n",
+        rules.display()
+    );
+    for (job, target_port) in targets {
+        config.push_str(&format!(
+            "- job_name: {job}\n  static_configs: [{{targets: ['127.0.0.1:{target_port}']}}]\n"
+        ));
+    }
+    std::fs::write(dir.join("prometheus.yml"), config).unwrap();
+    spawn(
+        prometheus,
+        &[
+            format!("--config.file={}", dir.join("prometheus.yml").display()),
+            format!("--storage.tsdb.path={}", dir.join("data").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+        ],
+        &[],
+    )
+}
+
+/// The demo example of obs-sdk, built when `cargo test` did not build it already.
+fn demo_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let target = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+    let demo = target
+        .join("examples")
+        .join(format!("demo{}", std::env::consts::EXE_SUFFIX));
+    if !demo.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "-p",
+                "obs-sdk",
+                "--example",
+                "demo",
+                "--all-features",
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the demo failed");
+    }
+    demo
+}
+
+/// One HTTP/1.1 GET; the answer does not matter, only that the demo handled it.
+fn get(port: u16, path: &str) {
+    use std::io::{Read, Write};
+    if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let _ = write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        );
+        let mut sink = Vec::new();
+        let _ = s.read_to_end(&mut sink);
+    }
+}
+
+#[test]
+fn service_dashboards_and_alerts_work_against_the_sdk_demo() {
+    let Some(prometheus) = obs_tests::require_tool("prometheus") else {
+        return;
+    };
+    let Some(promtool) = obs_tests::require_tool("promtool") else {
+        return;
+    };
+    let demo = demo_binary();
+    let dir = tempfile::tempdir().unwrap();
+    let (demo_port, prom_port) = (free_port(), free_port());
+    let _demo = spawn(
+        &demo,
+        &[],
+        &[
+            ("DEMO_ADDR", format!("127.0.0.1:{demo_port}")),
+            ("OBS_LOG", "warn".into()),
+        ],
+    );
+    let _prom = start_prometheus(&prometheus, dir.path(), prom_port, &[("demo", demo_port)]);
+    let url = format!("http://127.0.0.1:{prom_port}");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let paths = [
+                "/",
+                "/users/1",
+                "/users/2",
+                "/fail",
+                "/slow?ms=30",
+                "/no/such/route",
+                "/health/ready",
+                "/items",
+            ];
+            while !stop.load(Ordering::Relaxed) {
+                for path in paths {
+                    get(demo_port, path);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    wait_for(&promtool, &url, "up{job=\"demo\"} == 1");
+    // The recording rules have seen traffic, 5xx included, in their window.
+    wait_for(
+        &promtool,
+        &url,
+        "job:http_server_request_errors:ratio_rate5m{job=\"demo\"} > 0",
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    let alerts = alerts::service_alerts(&obs_mixin::Thresholds::default()).alerts;
+    let (failures, checked) = check_live(
+        &promtool,
+        &url,
+        &["obs-service-overview", "obs-sdk-self-health"],
+        &alerts,
+    );
+    stop.store(true, Ordering::Relaxed);
+    traffic.join().unwrap();
+    assert!(checked > 40, "{checked}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
 
 #[test]
 fn exporter_dashboards_and_alerts_work_against_real_exporters() {
@@ -125,90 +318,35 @@ fn exporter_dashboards_and_alerts_work_against_real_exporters() {
         ],
         &[],
     );
-    let config = format!(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n\
-         - job_name: {}\n  static_configs: [{{targets: ['127.0.0.1:{node_port}']}}]\n\
-         - job_name: {}\n  static_configs: [{{targets: ['127.0.0.1:{pg_port}']}}]\n\
-         - job_name: {}\n  static_configs: [{{targets: ['127.0.0.1:{redis_port}']}}]\n",
-        t.node_job, t.postgres_job, t.redis_job
-    );
-    std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
-    let _prom = spawn(
-        prometheus,
-        &[
-            format!(
-                "--config.file={}",
-                dir.path().join("prometheus.yml").display()
-            ),
-            format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{prom_port}"),
-        ],
-        &[],
-    );
+    let targets = [
+        (t.node_job.as_str(), node_port),
+        (t.postgres_job.as_str(), pg_port),
+        (t.redis_job.as_str(), redis_port),
+    ];
+    let _prom = start_prometheus(prometheus, dir.path(), prom_port, &targets);
     let url = format!("http://127.0.0.1:{prom_port}");
 
-    // Wait until all three targets are up, then long enough for 20s rate windows.
-    let start = Instant::now();
-    loop {
-        let up = query(promtool, &url, "count(up == 1) == 3").unwrap_or_default();
-        if !up.trim().is_empty() {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "targets never came up: {:?}",
-            query(promtool, &url, "up")
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    // All three targets up, then long enough for 20s rate windows.
+    wait_for(promtool, &url, "count(up == 1) == 3");
     std::thread::sleep(Duration::from_secs(8));
+    let pg_up = query(promtool, &url, "pg_up == 1").unwrap();
     assert!(
-        !query(promtool, &url, "pg_up == 1")
-            .unwrap()
-            .trim()
-            .is_empty(),
+        !pg_up.trim().is_empty(),
         "postgres-exporter cannot reach PostgreSQL"
     );
+    let redis_up = query(promtool, &url, "redis_up == 1").unwrap();
     assert!(
-        !query(promtool, &url, "redis_up == 1")
-            .unwrap()
-            .trim()
-            .is_empty(),
+        !redis_up.trim().is_empty(),
         "redis-exporter cannot reach Redis"
     );
 
-    let mut failures = Vec::new();
-    let mut checked = 0;
-    for d in obs_mixin::dashboards()
-        .into_iter()
-        .filter(|d| d.uid == "obs-infrastructure" || d.uid == "obs-database")
-    {
-        for (location, q) in obs_mixin::contract::promql_queries(&d.json) {
-            let expr = concrete(&q);
-            checked += 1;
-            match query(promtool, &url, &expr) {
-                Err(e) => failures.push(format!("{location}: error {e} in {expr}")),
-                Ok(out)
-                    if out.trim().is_empty()
-                        && !MAY_BE_EMPTY.iter().any(|(p, _)| q.contains(p)) =>
-                {
-                    failures.push(format!("{location}: no data for {expr}"))
-                }
-                Ok(_) => {}
-            }
-        }
-    }
-    for group in obs_mixin::rules::alert_groups(&t)
-        .into_iter()
-        .filter(|g| g.name == "obs-infrastructure")
-    {
-        for alert in group.alerts {
-            checked += 1;
-            if let Err(e) = query(promtool, &url, &alert.expr) {
-                failures.push(format!("alert {}: error {e}", alert.name));
-            }
-        }
-    }
+    let alerts = alerts::infrastructure_alerts(&t).alerts;
+    let (failures, checked) = check_live(
+        promtool,
+        &url,
+        &["obs-infrastructure", "obs-database"],
+        &alerts,
+    );
     assert!(checked > 30, "{checked}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
