@@ -311,7 +311,8 @@ pub(crate) fn query_variable(name: &str, label: &str, query: &str, all_value: &s
         "label": label,
         "datasource": prom_ds(),
         "definition": query,
-        "query": {"qryType": 1, "query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+        // The classic string form: every Grafana version runs it and its editor parses it.
+        "query": query,
         "refresh": 2,
         "regex": "",
         "sort": 1,
