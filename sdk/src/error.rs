@@ -36,7 +36,10 @@
 //! ```
 //!
 //! `ApiError` deliberately does not implement `std::error::Error` (as `anyhow::Error` does not):
-//! that is what lets every error type convert into it with `?`.
+//! that is what lets every error type convert into it with `?`. The conversion always means
+//! "internal": for a failure that is the client's fault (a value that does not parse, a
+//! rejected extractor), build the 4xx yourself, e.g.
+//! `.map_err(|e| ApiError::bad_request(e.to_string()))`.
 
 use std::borrow::Cow;
 use std::fmt;

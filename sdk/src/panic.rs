@@ -26,6 +26,9 @@
 //!     .layer(HttpLayer::new(&metrics)); // outer: counts and logs that 500
 //! ```
 //!
+//! Panics are caught both while the inner service is called and while its future is polled;
+//! either way the answer is built inside the request's scope, so it carries the `request_id`.
+//!
 //! The process's panic hook still runs first (by default it prints the message to stderr); the
 //! JSON log line is written by this layer.
 

@@ -244,3 +244,51 @@ async fn outside_a_request_the_request_id_is_null() {
         serde_json::json!({"error": {"code": "forbidden", "message": "not yours", "request_id": null}})
     );
 }
+
+/// A service that panics in `call` itself, before returning a future (not in its future as axum
+/// handlers do).
+#[derive(Clone)]
+struct PanicsInCall;
+
+impl tower::Service<Request<Body>> for PanicsInCall {
+    type Response = http::Response<Body>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Request<Body>) -> Self::Future {
+        panic!("panicked in call")
+    }
+}
+
+#[tokio::test]
+async fn a_panic_in_call_is_caught_with_the_request_id() {
+    use tower::Layer as _;
+    let service =
+        HttpLayer::new(&Metrics::new()).layer(obs_sdk::panic::layer().layer(PanicsInCall));
+    let (response, log) =
+        with_log(service.oneshot(Request::get("/").body(Body::empty()).unwrap())).await;
+    let response = response.unwrap();
+    assert_eq!(response.status(), 500);
+    let id = response.headers()[catalogue::REQUEST_ID_HEADER]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["error"]["code"], "internal");
+    assert_eq!(body["error"]["request_id"], id.as_str());
+    let line = log
+        .json_lines()
+        .into_iter()
+        .find(|l| l["message"] == "handler panicked")
+        .expect("panic line");
+    assert_eq!(line["request_id"], id.as_str());
+    assert_eq!(line["panic"], "panicked in call");
+}

@@ -263,7 +263,7 @@ async fn a_probe_storm_runs_the_real_checks_once_per_interval() {
     }
     let pg_calls = Arc::new(AtomicUsize::new(0));
     let redis_calls = Arc::new(AtomicUsize::new(0));
-    let interval = Duration::from_secs(3);
+    let interval = Duration::from_secs(5);
     let health = Health::new("1.0.0")
         .cache_for(interval)
         .check(
