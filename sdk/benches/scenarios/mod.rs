@@ -1,0 +1,138 @@
+//! The stacks compared by the benchmarks, each wrapping the same axum handler.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use http::Request;
+use http_body_util::BodyExt;
+use obs_sdk::logging::JsonLayer;
+use obs_sdk::{HttpLayer, Metrics};
+use tower::Service;
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::layer::SubscriberExt;
+
+/// One way of serving the handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// The handler alone.
+    Bare,
+    /// obs-sdk's HttpLayer with request IDs and metrics only.
+    SdkMetricsIds,
+    /// … plus the request span.
+    SdkSpan,
+    /// … plus the JSON access log through a non-blocking writer: the full layer.
+    SdkFull,
+    /// axum-prometheus' metrics layer alone.
+    AxumPrometheus,
+    /// What users assemble by hand: tower-http request-id + TraceLayer at INFO, axum-prometheus,
+    /// tracing-subscriber's JSON output through a non-blocking writer.
+    HandAssembled,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 6] = [
+        Variant::Bare,
+        Variant::SdkMetricsIds,
+        Variant::SdkSpan,
+        Variant::SdkFull,
+        Variant::AxumPrometheus,
+        Variant::HandAssembled,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Bare => "bare_axum",
+            Variant::SdkMetricsIds => "obs_metrics_ids",
+            Variant::SdkSpan => "obs_metrics_ids_span",
+            Variant::SdkFull => "obs_full",
+            Variant::AxumPrometheus => "axum_prometheus",
+            Variant::HandAssembled => "hand_assembled",
+        }
+    }
+}
+
+/// A router for `variant`, plus what must stay alive while it is used (subscriber guard,
+/// writer guard).
+pub struct Setup {
+    pub router: Router,
+    _subscriber: Option<tracing::subscriber::DefaultGuard>,
+    _writer: Option<WorkerGuard>,
+}
+
+fn handler_router() -> Router {
+    Router::new().route(
+        "/users/{id}",
+        get(|axum::extract::Path(id): axum::extract::Path<u64>| async move { format!("user {id}") }),
+    )
+}
+
+fn axum_prometheus_layer() -> axum_prometheus::PrometheusMetricLayer<'static> {
+    // It installs a process-global recorder, which can happen once per process.
+    static PAIR: OnceLock<axum_prometheus::PrometheusMetricLayer<'static>> = OnceLock::new();
+    PAIR.get_or_init(|| axum_prometheus::PrometheusMetricLayer::pair().0).clone()
+}
+
+fn sink_writer() -> (tracing_appender::non_blocking::NonBlocking, WorkerGuard) {
+    tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .finish(std::io::sink())
+}
+
+pub fn setup(variant: Variant) -> Setup {
+    let metrics = Metrics::new();
+    match variant {
+        Variant::Bare => Setup { router: handler_router(), _subscriber: None, _writer: None },
+        Variant::SdkMetricsIds | Variant::SdkSpan | Variant::SdkFull => {
+            let (writer, guard) = sink_writer();
+            let subscriber = tracing_subscriber::registry()
+                .with(JsonLayer::new(writer).service("bench", "bench", "0"))
+                .with(tracing_subscriber::filter::LevelFilter::INFO);
+            let layer = HttpLayer::new(&metrics)
+                .span(variant != Variant::SdkMetricsIds)
+                .access_log((variant == Variant::SdkFull).then_some(tracing::Level::INFO));
+            Setup {
+                router: handler_router().layer(layer),
+                _subscriber: Some(tracing::subscriber::set_default(subscriber)),
+                _writer: Some(guard),
+            }
+        }
+        Variant::AxumPrometheus => Setup {
+            router: handler_router().layer(axum_prometheus_layer()),
+            _subscriber: None,
+            _writer: None,
+        },
+        Variant::HandAssembled => {
+            use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+            use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+            let (writer, guard) = sink_writer();
+            let subscriber = tracing_subscriber::registry()
+                .with(tracing_subscriber::fmt::layer().json().with_writer(writer))
+                .with(tracing_subscriber::filter::LevelFilter::INFO);
+            let router = handler_router()
+                .layer(axum_prometheus_layer())
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                )
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+            Setup {
+                router,
+                _subscriber: Some(tracing::subscriber::set_default(subscriber)),
+                _writer: Some(guard),
+            }
+        }
+    }
+}
+
+/// One request through `router`, body read to the end.
+pub async fn one_request(mut router: Router) -> usize {
+    let request = Request::get("/users/42").body(Body::empty()).unwrap();
+    let response = router.call(request).await.unwrap();
+    response.into_body().collect().await.unwrap().to_bytes().len()
+}

@@ -1,0 +1,25 @@
+//! The demo's routes on plain axum, with no SDK: the baseline of the load benchmark
+//! (`scripts/bench-load.sh`). Listens on `DEMO_ADDR` (default 127.0.0.1:3001).
+
+use axum::Router;
+use axum::extract::Path;
+use axum::routing::get;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let app = Router::new()
+        .route("/", get(|| async { "demo" }))
+        .route(
+            "/users/{id}",
+            get(|Path(id): Path<String>| async move {
+                match id.parse::<u64>() {
+                    Ok(n) => Ok(axum::Json(serde_json::json!({ "id": n, "name": format!("user-{n}") }))),
+                    Err(_) => Err(http::StatusCode::NOT_FOUND),
+                }
+            }),
+        );
+    let addr = std::env::var("DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:3001".into());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    axum::serve(listener, app).await?;
+    Ok(())
+}
