@@ -133,12 +133,19 @@ pub fn resolve(series: &str) -> Option<KnownSeries> {
 /// (`$__rate_interval`, `$__interval`, `$__range`, …) become `5m`, other variables become `x`
 /// inside quotes and `1` outside.
 pub fn substitute_variables(query: &str) -> String {
-    substitute(query, &|_| "5m")
+    substitute(
+        query,
+        &|name, quoted| match (name.starts_with("__"), quoted) {
+            (true, _) => "5m".into(),
+            (false, true) => "x".into(),
+            (false, false) => "1".into(),
+        },
+    )
 }
 
-/// [`substitute_variables`] with a chosen placeholder for each interval variable (the name
-/// without `$`, e.g. `__rate_interval`).
-pub(crate) fn substitute(query: &str, interval: &dyn Fn(&str) -> &'static str) -> String {
+/// Replaces every Grafana variable by `placeholder(name, inside_quotes)`; `name` is without
+/// `$`, braces and format (`__rate_interval`, `job`).
+pub(crate) fn substitute(query: &str, placeholder: &dyn Fn(&str, bool) -> String) -> String {
     let mut out = String::with_capacity(query.len());
     let mut chars = query.chars().peekable();
     let mut quote: Option<char> = None;
@@ -181,10 +188,8 @@ pub(crate) fn substitute(query: &str, interval: &dyn Fn(&str) -> &'static str) -
                 }
                 if name.is_empty() {
                     out.push('$');
-                } else if name.starts_with("__") && name != "__name__" {
-                    out.push_str(interval(&name));
                 } else {
-                    out.push_str(if quote.is_some() { "x" } else { "1" });
+                    out.push_str(&placeholder(&name, quote.is_some()));
                 }
             }
             _ => out.push(c),

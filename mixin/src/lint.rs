@@ -7,6 +7,8 @@
 //!   Prometheus, `${loki_datasource}` for Loki), never a fixed uid, and query variables too;
 //! - only current panel types (timeseries, stat, table, bargauge, logs, state-timeline, row);
 //! - every panel has a description and a unit;
+//! - every selector of a panel query filters by `job=~"$job"` and `instance=~"$instance"` (as
+//!   dashboard-linter's target-job and target-instance rules ask);
 //! - `rate`/`irate` use `$__rate_interval` (`increase` may also use `$__range`);
 //! - counters (catalogue counters and histogram series, exporter counters) appear only inside
 //!   `rate`, `irate`, `increase` or `resets`.
@@ -36,11 +38,15 @@ pub const PANEL_TYPES: &[&str] = &[
 const RATE_INTERVAL: Duration = Duration::from_secs(7777);
 const RANGE: Duration = Duration::from_secs(8888);
 
-fn placeholder(name: &str) -> &'static str {
+/// Interval variables become recognisable durations; other variables inside quotes become
+/// `__var_<name>__`, so the lint can see which matcher uses which variable.
+fn placeholder(name: &str, quoted: bool) -> String {
     match name {
-        "__rate_interval" => "7777s",
-        "__range" => "8888s",
-        _ => "5m",
+        "__rate_interval" => "7777s".into(),
+        "__range" => "8888s".into(),
+        n if n.starts_with("__") => "5m".into(),
+        n if quoted => format!("__var_{n}__"),
+        _ => "1".into(),
     }
 }
 
@@ -180,8 +186,9 @@ pub fn lint_dashboard(dashboard: &serde_json::Value) -> Vec<Violation> {
     out
 }
 
-/// The PromQL rules of the lint for one query: `$__rate_interval` in `rate`/`irate`
-/// (`increase` may use `$__range`), counters only inside `rate`/`irate`/`increase`/`resets`.
+/// The PromQL rules of the lint for one panel query: every selector filters by the `job` and
+/// `instance` variables, `$__rate_interval` in `rate`/`irate` (`increase` may use `$__range`),
+/// counters only inside `rate`/`irate`/`increase`/`resets`.
 pub fn lint_promql(query: &str) -> Vec<String> {
     let Ok(ast) = parser::parse(&substitute(query, &placeholder)) else {
         return vec!["does not parse as PromQL".into()];
@@ -199,6 +206,18 @@ fn walk(e: &Expr, counter_fn: Option<&str>, out: &mut Vec<String>) {
     };
     if let Some((vs, range)) = selector {
         let name = vs.name.clone().unwrap_or_default();
+        for var in ["job", "instance"] {
+            let filtered = vs.matchers.matchers.iter().any(|m| {
+                m.name == var
+                    && matches!(m.op, promql_parser::label::MatchOp::Re(_))
+                    && m.value == format!("__var_{var}__")
+            });
+            if !filtered {
+                out.push(format!(
+                    "selector `{name}` does not filter by {var}=~\"${var}\""
+                ));
+            }
+        }
         if counter_fn.is_none() && resolve(&name).is_some_and(|k| k.counter) {
             out.push(format!(
                 "counter `{name}` used outside rate/irate/increase/resets"
@@ -242,18 +261,32 @@ mod tests {
 
     #[test]
     fn rate_interval_and_counters() {
-        assert!(lint_promql("sum(rate(process_cpu_seconds_total[$__rate_interval]))").is_empty());
-        assert!(lint_promql("increase(obs_exporter_dropped_total[$__range])").is_empty());
-        let m = lint_promql("rate(process_cpu_seconds_total[5m])");
+        let t = r#"{job=~"$job", instance=~"$instance"}"#;
+        let ok = |q: String| assert!(lint_promql(&q).is_empty(), "{q}: {:?}", lint_promql(&q));
+        ok(format!(
+            "sum(rate(process_cpu_seconds_total{t}[$__rate_interval]))"
+        ));
+        ok(format!("increase(obs_exporter_dropped_total{t}[$__range])"));
+        ok(format!("process_open_fds{t} / process_max_fds{t}"));
+        let m = lint_promql(&format!("rate(process_cpu_seconds_total{t}[5m])"));
         assert!(m[0].contains("$__rate_interval"), "{m:?}");
-        let m = lint_promql("sum(obs_exporter_dropped_total)");
+        let m = lint_promql(&format!("sum(obs_exporter_dropped_total{t})"));
         assert!(
             m[0].contains("counter `obs_exporter_dropped_total`"),
             "{m:?}"
         );
-        let m = lint_promql("node_cpu_seconds_total");
+        let m = lint_promql(&format!("node_cpu_seconds_total{t}"));
         assert!(m[0].contains("counter"), "{m:?}");
-        assert!(lint_promql("process_open_fds / process_max_fds").is_empty());
+        let m = lint_promql(r#"process_open_fds{job=~"$job"}"#);
+        assert_eq!(
+            m,
+            ["selector `process_open_fds` does not filter by instance=~\"$instance\""]
+        );
+        let m = lint_promql(r#"process_open_fds{job="api", instance=~"$instance"}"#);
+        assert_eq!(
+            m,
+            ["selector `process_open_fds` does not filter by job=~\"$job\""]
+        );
     }
 
     #[test]
