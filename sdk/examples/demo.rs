@@ -94,8 +94,8 @@ fn health(obs: &obs_sdk::Obs) -> Result<Health, Box<dyn std::error::Error>> {
             .map_err(|_| format!("DISK_MIN_FREE_MB={mb:?} is not a whole number of MiB"))?,
         None => 100,
     };
-    let mut health = Health::new(obs.config().service_version())
-        .metrics(obs.metrics())
+    let mut health = obs
+        .health()
         .cache_for(Duration::from_secs(1))
         .check(
             "disk",

@@ -99,6 +99,13 @@ impl Obs {
         self.metrics.router()
     }
 
+    /// A [`Health`](crate::Health) registry reporting the service version and recording its
+    /// check metrics into [`Obs::metrics`]; add checks, then merge its
+    /// [`router`](crate::Health::router).
+    pub fn health(&self) -> crate::Health {
+        crate::Health::new(self.config.version.clone()).metrics(&self.metrics)
+    }
+
     /// The running exporter whose drop counter has the label `exporter` (`sentry`, `otlp`,
     /// `loki`), if it is on.
     #[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]
