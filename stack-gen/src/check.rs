@@ -9,7 +9,7 @@ use std::process::Command;
 use crate::error::Error;
 use crate::render::promtail::label_fields;
 
-/// Files every generated directory has.
+/// Files every generated directory has (`compose.yaml` only outside local mode).
 pub const REQUIRED: &[&str] = &[
     "compose.yaml",
     "prometheus/prometheus.yml",
@@ -246,7 +246,15 @@ pub fn check_dir(dir: &Path, out: &mut dyn std::io::Write) -> Result<(), Error> 
         return Err(Error::Input(format!("{}: not a directory", dir.display())));
     }
     let mut problems = Vec::new();
+    // A stack generated in local mode (obs.toml [local]) has no compose.yaml.
+    let local = std::fs::read_to_string(dir.join(crate::model::CONFIG_FILE))
+        .ok()
+        .and_then(|text| crate::model::Config::from_toml(&text, "obs.toml").ok())
+        .is_some_and(|cfg| cfg.local.is_some());
     for f in REQUIRED {
+        if local && *f == "compose.yaml" {
+            continue;
+        }
         if !dir.join(f).is_file() {
             problems.push(format!("{f}: missing"));
         }

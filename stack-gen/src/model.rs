@@ -54,6 +54,55 @@ pub struct Config {
     /// Host ports the UIs and APIs are published on.
     #[serde(default)]
     pub ports: Ports,
+    /// How often Prometheus scrapes every target (Prometheus duration). Default `15s`.
+    #[serde(
+        default = "default_interval",
+        skip_serializing_if = "is_default_interval"
+    )]
+    pub scrape_interval: String,
+    /// How often Prometheus evaluates the recording and alerting rules. Default `15s`.
+    #[serde(
+        default = "default_interval",
+        skip_serializing_if = "is_default_interval"
+    )]
+    pub evaluation_interval: String,
+    /// Host-process mode: Prometheus, Alertmanager and the exporters run as programs on one
+    /// host (Debian's packages, the end-to-end test) instead of compose containers. Absent by
+    /// default; see [`Local`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<Local>,
+}
+
+/// The `[local]` table: the addresses of the stack's components when they run as programs on
+/// one host rather than as compose containers. With it, `prometheus.yml` scrapes the services
+/// at their targets as written (no `host.docker.internal`), itself, Alertmanager and the
+/// exporters listed here, and nothing else (Grafana, Loki, the log shipper, Tempo and cAdvisor
+/// are not started in this mode); `alertmanager/entrypoint.sh` starts the `prometheus-alertmanager`
+/// on `PATH` (or `$ALERTMANAGER`) listening on `alertmanager`; no `compose.yaml` is written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Local {
+    /// `host:port` Prometheus listens on (pass it as `--web.listen-address`); also its
+    /// self-scrape target.
+    pub prometheus: String,
+    /// `host:port` Alertmanager listens on; Prometheus sends alerts there.
+    pub alertmanager: String,
+    /// `host:port` of node-exporter (job `alerts.node_job`); none scraped when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_exporter: Option<String>,
+    /// `host:port` of postgres-exporter; required with `[databases.postgres]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres_exporter: Option<String>,
+    /// `host:port` of redis_exporter; required with `[databases.redis]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis_exporter: Option<String>,
+}
+
+fn default_interval() -> String {
+    "15s".into()
+}
+fn is_default_interval(s: &String) -> bool {
+    *s == default_interval()
 }
 
 /// Serialises only the thresholds that differ from their defaults, so `obs.toml` stays short
@@ -102,6 +151,9 @@ impl Default for Config {
             alerting: Alerting::default(),
             alerts: obs_mixin::Thresholds::default(),
             ports: Ports::default(),
+            scrape_interval: default_interval(),
+            evaluation_interval: default_interval(),
+            local: None,
         }
     }
 }
@@ -303,6 +355,17 @@ pub struct Alerting {
     /// Variable holding the SMTP password. Default `SMTP_PASSWORD`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_password_env: Option<String>,
+    /// How long Alertmanager waits to batch the first notification of a group. Default `30s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_wait: Option<String>,
+    /// How long Alertmanager waits before notifying about new alerts of a group already
+    /// notified. Default `5m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_interval: Option<String>,
+    /// How long before a notification still firing is sent again. Default `1h` for critical
+    /// alerts, `12h` for the rest; when set, every route uses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_interval: Option<String>,
 }
 
 impl Alerting {

@@ -183,6 +183,60 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
         Receiver::None | Receiver::Webhook => {}
     }
 
+    for (key, value) in [
+        ("scrape_interval", Some(&cfg.scrape_interval)),
+        ("evaluation_interval", Some(&cfg.evaluation_interval)),
+        ("alerting.group_wait", a.group_wait.as_ref()),
+        ("alerting.group_interval", a.group_interval.as_ref()),
+        ("alerting.repeat_interval", a.repeat_interval.as_ref()),
+    ] {
+        if let Some(v) = value {
+            if parse_duration(v).is_none() {
+                err(
+                    key,
+                    format!("{v:?} is not a positive duration like 1s, 30s or 5m"),
+                );
+            }
+        }
+    }
+    if let Some(local) = &cfg.local {
+        for (key, value) in [
+            ("prometheus", Some(&local.prometheus)),
+            ("alertmanager", Some(&local.alertmanager)),
+            ("node_exporter", local.node_exporter.as_ref()),
+            ("postgres_exporter", local.postgres_exporter.as_ref()),
+            ("redis_exporter", local.redis_exporter.as_ref()),
+        ] {
+            if let Some(v) = value {
+                if let Err(msg) = check_host_port(v) {
+                    err(&format!("local.{key}"), msg);
+                }
+            }
+        }
+        for (key, db, exporter) in [
+            (
+                "postgres",
+                &cfg.databases.postgres,
+                &local.postgres_exporter,
+            ),
+            ("redis", &cfg.databases.redis, &local.redis_exporter),
+        ] {
+            match (db, exporter) {
+                (Some(_), None) => err(
+                    &format!("local.{key}_exporter"),
+                    format!(
+                        "the address of the {key} exporter is needed with [databases.{key}] in local mode"
+                    ),
+                ),
+                (None, Some(_)) => err(
+                    &format!("local.{key}_exporter"),
+                    format!("set, but [databases.{key}] is not: add it or remove this key"),
+                ),
+                _ => {}
+            }
+        }
+    }
+
     if let Err(e) = cfg.alerts.validate() {
         errs.push(format!("{origin}: {e}"));
     }
@@ -371,6 +425,37 @@ mod tests {
             errs[0].starts_with("obs.toml: ports.grafana: 3000 clashes with services[0].target"),
             "{errs:?}"
         );
+    }
+
+    #[test]
+    fn local_mode_and_intervals_are_checked() {
+        let mut c = cfg();
+        c.scrape_interval = "1 s".into();
+        c.alerting.group_wait = Some("soon".into());
+        c.databases.redis = Some(crate::model::Database {
+            address: "127.0.0.1:6379".into(),
+        });
+        c.local = Some(crate::model::Local {
+            prometheus: "127.0.0.1:9090".into(),
+            alertmanager: "127.0.0.1".into(),
+            node_exporter: None,
+            postgres_exporter: Some("127.0.0.1:9187".into()),
+            redis_exporter: None,
+        });
+        let errs = validate(&c, "obs.toml").unwrap_err();
+        for want in [
+            "obs.toml: scrape_interval: \"1 s\" is not a positive duration",
+            "obs.toml: alerting.group_wait: \"soon\"",
+            "obs.toml: local.alertmanager: \"127.0.0.1\" is not a valid host:port",
+            "obs.toml: local.postgres_exporter: set, but [databases.postgres] is not",
+            "obs.toml: local.redis_exporter: the address of the redis exporter is needed",
+        ] {
+            assert!(
+                errs.iter().any(|e| e.starts_with(want)),
+                "{want} in {errs:?}"
+            );
+        }
+        assert_eq!(errs.len(), 5, "{errs:?}");
     }
 
     #[test]

@@ -30,9 +30,9 @@ struct AlertmanagerConfig {
 struct Route {
     receiver: &'static str,
     group_by: Vec<&'static str>,
-    group_wait: &'static str,
-    group_interval: &'static str,
-    repeat_interval: &'static str,
+    group_wait: String,
+    group_interval: String,
+    repeat_interval: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     routes: Vec<SubRoute>,
 }
@@ -41,7 +41,7 @@ struct Route {
 struct SubRoute {
     matchers: Vec<&'static str>,
     receiver: &'static str,
-    repeat_interval: &'static str,
+    repeat_interval: String,
 }
 
 #[derive(Serialize)]
@@ -123,28 +123,30 @@ fn receiver(cfg: &Config, name: &'static str) -> ReceiverDef {
 /// more often), a critical alert inhibits the warning of the same alert and job, `severity="none"`
 /// goes nowhere.
 pub fn render(cfg: &Config) -> String {
+    let a = &cfg.alerting;
+    let repeat = |default: &str| a.repeat_interval.clone().unwrap_or_else(|| default.into());
     let doc = AlertmanagerConfig {
         route: Route {
             receiver: "warning",
             group_by: vec!["alertname", "job"],
-            group_wait: "30s",
-            group_interval: "5m",
-            repeat_interval: "12h",
+            group_wait: a.group_wait.clone().unwrap_or_else(|| "30s".into()),
+            group_interval: a.group_interval.clone().unwrap_or_else(|| "5m".into()),
+            repeat_interval: repeat("12h"),
             routes: vec![
                 SubRoute {
                     matchers: vec!["severity=\"critical\""],
                     receiver: "critical",
-                    repeat_interval: "1h",
+                    repeat_interval: repeat("1h"),
                 },
                 SubRoute {
                     matchers: vec!["severity=\"warning\""],
                     receiver: "warning",
-                    repeat_interval: "12h",
+                    repeat_interval: repeat("12h"),
                 },
                 SubRoute {
                     matchers: vec!["severity=~\"none|info\""],
                     receiver: "blackhole",
-                    repeat_interval: "24h",
+                    repeat_interval: repeat("24h"),
                 },
             ],
         },
@@ -194,9 +196,15 @@ pub fn entrypoint(cfg: &Config) -> String {
          # only the Alertmanager user can read, then starts Alertmanager. Secrets are never printed.\n\
          set -eu\numask 077\n",
     );
-    s.push_str(&format!(
-        "secrets={SECRETS_DIR}\nmkdir -p \"$secrets\"\nconfig=/etc/alertmanager/alertmanager.yml\n"
-    ));
+    match &cfg.local {
+        None => s.push_str(&format!(
+            "secrets={SECRETS_DIR}\nmkdir -p \"$secrets\"\nconfig=/etc/alertmanager/alertmanager.yml\n"
+        )),
+        // Local mode: everything lives beside this script.
+        Some(_) => s.push_str(
+            "here=$(cd \"$(dirname \"$0\")\" && pwd)\nsecrets=\"$here/.secrets\"\nmkdir -p \"$secrets\"\nconfig=\"$here/alertmanager.yml\"\n",
+        ),
+    }
     match a.receiver {
         Receiver::None => {}
         Receiver::Webhook => {
@@ -230,8 +238,15 @@ esac
             ));
         }
     }
-    s.push_str(
-        "exec /bin/alertmanager \\\n  --config.file=\"$config\" \\\n  --storage.path=/alertmanager \\\n  --cluster.listen-address= \\\n  --web.external-url=\"${ALERTMANAGER_EXTERNAL_URL:-http://localhost:9093/}\"\n",
-    );
+    match &cfg.local {
+        None => s.push_str(
+            "exec /bin/alertmanager \\\n  --config.file=\"$config\" \\\n  --storage.path=/alertmanager \\\n  --cluster.listen-address= \\\n  --web.external-url=\"${ALERTMANAGER_EXTERNAL_URL:-http://localhost:9093/}\"\n",
+        ),
+        Some(local) => s.push_str(&format!(
+            "# Local mode (obs.toml [local]): Debian's prometheus-alertmanager, or $ALERTMANAGER.\n\
+             exec \"${{ALERTMANAGER:-prometheus-alertmanager}}\" \\\n  --config.file=\"$config\" \\\n  --storage.path=\"$here/data\" \\\n  --cluster.listen-address= \\\n  --web.listen-address={addr} \\\n  --web.external-url=\"${{ALERTMANAGER_EXTERNAL_URL:-http://{addr}/}}\"\n",
+            addr = local.alertmanager
+        )),
+    }
     s
 }

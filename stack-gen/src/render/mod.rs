@@ -83,10 +83,6 @@ pub fn images() -> BTreeMap<String, Image> {
 pub fn render(cfg: &Config) -> Result<Vec<OutFile>, Error> {
     let mut files = vec![
         OutFile {
-            path: "compose.yaml".into(),
-            contents: compose::render(cfg),
-        },
-        OutFile {
             path: "prometheus/prometheus.yml".into(),
             contents: prometheus::render(cfg),
         },
@@ -123,6 +119,13 @@ pub fn render(cfg: &Config) -> Result<Vec<OutFile>, Error> {
             contents: readme::render(cfg),
         },
     ];
+    // Local mode runs the components as host programs: there is no compose project.
+    if cfg.local.is_none() {
+        files.push(OutFile {
+            path: "compose.yaml".into(),
+            contents: compose::render(cfg),
+        });
+    }
     match cfg.log_shipper {
         LogShipper::Alloy => files.push(OutFile {
             path: "alloy/config.alloy".into(),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{Config, LogShipper, split_host_port};
+use crate::model::{Config, Local, LogShipper, split_host_port};
 
 #[derive(Serialize)]
 struct PrometheusConfig {
@@ -17,8 +17,8 @@ struct PrometheusConfig {
 
 #[derive(Serialize)]
 struct Global {
-    scrape_interval: &'static str,
-    evaluation_interval: &'static str,
+    scrape_interval: String,
+    evaluation_interval: String,
     external_labels: BTreeMap<&'static str, String>,
 }
 
@@ -68,18 +68,87 @@ fn job(name: &str, target: &str) -> ScrapeConfig {
 pub fn render(cfg: &Config) -> String {
     let mut scrape_configs = Vec::new();
     for s in &cfg.services {
+        let target = match cfg.local {
+            Some(_) => s.target.clone(),
+            None => scrape_target(&s.target),
+        };
         scrape_configs.push(ScrapeConfig {
             job_name: s.name.clone(),
             metrics_path: Some(s.metrics_path.clone()),
             static_configs: vec![Targets {
-                targets: vec![scrape_target(&s.target)],
+                targets: vec![target],
             }],
         });
     }
-    scrape_configs.push(job("prometheus", "localhost:9090"));
-    scrape_configs.push(job("alertmanager", "alertmanager:9093"));
-    scrape_configs.push(job("grafana", "grafana:3000"));
-    scrape_configs.push(job("loki", "loki:3100"));
+    let alertmanager = match &cfg.local {
+        Some(local) => {
+            scrape_configs.extend(local_jobs(cfg, local));
+            local.alertmanager.clone()
+        }
+        None => {
+            scrape_configs.extend(compose_jobs(cfg));
+            "alertmanager:9093".into()
+        }
+    };
+    let doc = PrometheusConfig {
+        global: Global {
+            scrape_interval: cfg.scrape_interval.clone(),
+            evaluation_interval: cfg.evaluation_interval.clone(),
+            external_labels: BTreeMap::from([
+                ("env", cfg.environment.clone()),
+                ("project", cfg.project.clone()),
+            ]),
+        },
+        alerting: Alerting {
+            alertmanagers: vec![StaticConfigs {
+                static_configs: vec![Targets {
+                    targets: vec![alertmanager],
+                }],
+            }],
+        },
+        rule_files: vec!["rules/*.yml".into(), "rules/*.yaml".into()],
+        scrape_configs,
+    };
+    let mut note = vec![
+        "Rule files are relative to this file: prometheus/rules/ holds the bundled alerting and",
+        "recording rules with the thresholds of obs.toml's [alerts] table.",
+    ];
+    if cfg.local.is_some() {
+        note.extend([
+            "Local mode (obs.toml [local]): every address is a host address; start Prometheus with",
+            "--web.listen-address set to local.prometheus.",
+        ]);
+    }
+    super::yaml_with_note(&doc, &super::comment(&note))
+}
+
+/// The jobs of the stack's own components in local mode: Prometheus, Alertmanager and the
+/// exporters `[local]` lists.
+fn local_jobs(cfg: &Config, local: &Local) -> Vec<ScrapeConfig> {
+    let mut jobs = vec![
+        job("prometheus", &local.prometheus),
+        job("alertmanager", &local.alertmanager),
+    ];
+    if let Some(node) = &local.node_exporter {
+        jobs.push(job(&cfg.alerts.node_job, node));
+    }
+    if let (Some(_), Some(addr)) = (&cfg.databases.postgres, &local.postgres_exporter) {
+        jobs.push(job(&cfg.alerts.postgres_job, addr));
+    }
+    if let (Some(_), Some(addr)) = (&cfg.databases.redis, &local.redis_exporter) {
+        jobs.push(job(&cfg.alerts.redis_job, addr));
+    }
+    jobs
+}
+
+/// The jobs of the stack's own containers, by their compose service names.
+fn compose_jobs(cfg: &Config) -> Vec<ScrapeConfig> {
+    let mut scrape_configs = vec![
+        job("prometheus", "localhost:9090"),
+        job("alertmanager", "alertmanager:9093"),
+        job("grafana", "grafana:3000"),
+        job("loki", "loki:3100"),
+    ];
     match cfg.log_shipper {
         LogShipper::Alloy => scrape_configs.push(job("alloy", "alloy:12345")),
         LogShipper::Promtail => scrape_configs.push(job("promtail", "promtail:9080")),
@@ -96,30 +165,5 @@ pub fn render(cfg: &Config) -> String {
     if cfg.databases.redis.is_some() {
         scrape_configs.push(job(&cfg.alerts.redis_job, "redis-exporter:9121"));
     }
-    let doc = PrometheusConfig {
-        global: Global {
-            scrape_interval: "15s",
-            evaluation_interval: "15s",
-            external_labels: BTreeMap::from([
-                ("env", cfg.environment.clone()),
-                ("project", cfg.project.clone()),
-            ]),
-        },
-        alerting: Alerting {
-            alertmanagers: vec![StaticConfigs {
-                static_configs: vec![Targets {
-                    targets: vec!["alertmanager:9093".into()],
-                }],
-            }],
-        },
-        rule_files: vec!["rules/*.yml".into(), "rules/*.yaml".into()],
-        scrape_configs,
-    };
-    super::yaml_with_note(
-        &doc,
-        &super::comment(&[
-            "Rule files are relative to this file: prometheus/rules/ holds the bundled alerting and",
-            "recording rules with the thresholds of obs.toml's [alerts] table.",
-        ]),
-    )
+    scrape_configs
 }

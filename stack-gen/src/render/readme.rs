@@ -48,7 +48,11 @@ pub fn render(cfg: &Config) -> String {
         s.push_str(&format!(
             "| `{}` | `{}` | `{}` | `{}` |\n",
             svc.name,
-            scrape_target(&svc.target),
+            if cfg.local.is_some() {
+                svc.target.clone()
+            } else {
+                scrape_target(&svc.target)
+            },
             svc.metrics_path,
             svc.health_path
         ));
@@ -89,5 +93,18 @@ pub fn render(cfg: &Config) -> String {
     s.push_str(&format!(
         "\n## Alerts\n\n{alerts}\nThresholds come from the `[alerts]` table of obs.toml.\n"
     ));
+    if let Some(local) = &cfg.local {
+        s.push_str(&format!(
+            "\n## Local mode\n\n\
+             `obs.toml` has a `[local]` table: the components run as programs on this host, not in\n\
+             containers, so no `compose.yaml` is written and the sections above about docker do not apply.\n\n\
+             ```sh\n\
+             prometheus --config.file=prometheus/prometheus.yml --web.listen-address={prom} --storage.tsdb.path=prometheus/data\n\
+             sh alertmanager/entrypoint.sh     # prometheus-alertmanager on {am}\n\
+             ```\n",
+            prom = local.prometheus,
+            am = local.alertmanager,
+        ));
+    }
     s
 }
