@@ -2,8 +2,10 @@
 //!
 //! Each file starts with a comment line naming the exporter version, then one metric family a
 //! line: `name type label1,label2,...` (`-` for none). `scripts/gen-exporter-lists.sh` regenerates
-//! the node, postgres and redis lists by scraping the exporters from Debian's packages; the
-//! cAdvisor list is written from its documentation.
+//! the node, postgres and redis lists by scraping the exporters from Debian's packages
+//! (node-exporter 1.5.0, postgres-exporter 0.11.1, redis-exporter 1.45.0); the cAdvisor list is
+//! written from its documentation for the version the stack pins. The dashboards and rules only
+//! use names that these Debian versions and the current releases both expose.
 //!
 //! ```
 //! let m = obs_mixin::exporters::lookup("node_filesystem_avail_bytes").unwrap();
