@@ -299,11 +299,18 @@ struct Settings {
 
 #[derive(Default)]
 struct State {
-    /// The last run and when it finished; the lock is held while a run is in flight, so
-    /// concurrent callers wait for it instead of starting their own.
-    cache: tokio::sync::Mutex<Option<(Instant, Arc<Report>)>>,
+    cache: std::sync::Mutex<Cache>,
     /// Last outcome per check (0 unknown, 1 ok, 2 down), to log only changes.
     last: std::sync::Mutex<HashMap<Arc<str>, u8>>,
+}
+
+/// The cached report and the run in flight, if any.
+#[derive(Default)]
+struct Cache {
+    /// The last report and when its run finished.
+    report: Option<(Instant, Arc<Report>)>,
+    /// Callers arriving during a run wait on this instead of starting their own.
+    running: Option<tokio::sync::watch::Receiver<Option<Arc<Report>>>>,
 }
 
 /// The registry of readiness checks and the handlers of the health endpoints. Cheap to clone;
@@ -441,19 +448,57 @@ impl Health {
     }
 
     /// The readiness report: runs the checks, or returns the cached report while it is fresh.
+    ///
+    /// With a cache interval, the run happens on a task of its own that callers join: a caller
+    /// that gives up (a probe whose client timed out) neither cancels the run nor makes the
+    /// next caller start another one, so even probes that time out against a slow database
+    /// cause at most one run per interval.
     pub async fn ready(&self) -> Arc<Report> {
         let Some(interval) = self.settings.cache_for else {
             return Arc::new(self.run_checks().await);
         };
-        let mut cache = self.state.cache.lock().await;
-        if let Some((at, report)) = cache.as_ref() {
-            if at.elapsed() < interval {
-                return report.clone();
+        let mut running = {
+            let mut cache = self.state.cache.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((at, report)) = &cache.report {
+                if at.elapsed() < interval {
+                    return report.clone();
+                }
+            }
+            match &cache.running {
+                Some(running) => running.clone(),
+                None => {
+                    let (done, running) = tokio::sync::watch::channel(None);
+                    cache.running = Some(running.clone());
+                    let health = self.clone();
+                    tokio::spawn(async move {
+                        let report = Arc::new(health.run_checks().await);
+                        let mut cache =
+                            health.state.cache.lock().unwrap_or_else(|e| e.into_inner());
+                        cache.report = Some((Instant::now(), report.clone()));
+                        cache.running = None;
+                        let _ = done.send(Some(report));
+                    });
+                    running
+                }
+            }
+        };
+        // Bind the outcome first: the borrow `wait_for` returns must not live across an await.
+        let outcome = running
+            .wait_for(Option::is_some)
+            .await
+            .map(|report| report.clone().expect("waited for a report"));
+        match outcome {
+            Ok(report) => report,
+            // The run's task died (its runtime is shutting down): run here instead.
+            Err(_) => {
+                self.state
+                    .cache
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .running = None;
+                Arc::new(self.run_checks().await)
             }
         }
-        let report = Arc::new(self.run_checks().await);
-        *cache = Some((Instant::now(), report.clone()));
-        report
     }
 
     /// Runs every check now, concurrently, ignoring the cache.
@@ -784,6 +829,29 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(550)).await;
         health.ready().await;
         assert_eq!(n.load(Ordering::SeqCst), 2, "a stale cache runs again");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn callers_that_give_up_do_not_restart_the_run() {
+        let n = Arc::new(AtomicUsize::new(0));
+        let health = Health::new("1")
+            .cache_for(Duration::from_secs(60))
+            .check("slow-db", counting(n.clone(), Duration::from_secs(1), true));
+        // Probes whose clients time out long before the check finishes.
+        for _ in 0..10 {
+            let gave_up = tokio::time::timeout(Duration::from_millis(20), health.ready()).await;
+            assert!(gave_up.is_err());
+        }
+        assert_eq!(
+            n.load(Ordering::SeqCst),
+            1,
+            "one run, however many probes gave up"
+        );
+        let report = health.ready().await;
+        assert_eq!(report.status, Status::Ok);
+        assert_eq!(n.load(Ordering::SeqCst), 1, "joined the run in flight");
+        health.ready().await;
+        assert_eq!(n.load(Ordering::SeqCst), 1, "then served from the cache");
     }
 
     #[tokio::test]
