@@ -34,8 +34,10 @@ pub struct RequestId(HeaderValue);
 impl RequestId {
     /// A new, time-ordered ID (UUID v7), so IDs sort by arrival in log searches.
     pub fn generate() -> Self {
-        let text = uuid::Uuid::now_v7().hyphenated().to_string();
-        Self(HeaderValue::from_str(&text).expect("a UUID is a valid header value"))
+        // Encoded on the stack: the header value's own buffer is the only allocation.
+        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut buf);
+        Self(HeaderValue::from_str(text).expect("a UUID is a valid header value"))
     }
 
     /// Accepts `value` if it is a well-formed request ID (see

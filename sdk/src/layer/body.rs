@@ -6,13 +6,12 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use http_body::{Body, Frame, SizeHint};
-use metrics::{Gauge, Key, Label, Recorder as _, SharedString};
+use metrics::Gauge;
 use tracing::{Level, Span};
 
 use super::{Shared, labels};
 use crate::RequestId;
 use crate::catalogue::{self, fields};
-use crate::exposition::METADATA;
 
 /// Counts a request in `http_server_active_requests` for as long as it lives; dropping it, on
 /// any path (completion, client gone, panic), counts the request out.
@@ -37,7 +36,7 @@ pub(crate) struct Completion {
     pub(crate) start: Instant,
     pub(crate) id: RequestId,
     pub(crate) method: &'static str,
-    pub(crate) route: Option<Arc<str>>,
+    pub(crate) route: Option<labels::Route>,
     pub(crate) path: Option<String>,
     pub(crate) status: u16,
     pub(crate) active: Option<ActiveGuard>,
@@ -61,26 +60,14 @@ impl Drop for Completion {
     fn drop(&mut self) {
         let elapsed = self.start.elapsed();
         if let Some(metrics) = &self.shared.metrics {
-            let route = match &self.route {
-                Some(route) => SharedString::from(route.clone()),
-                None => SharedString::const_str(catalogue::UNMATCHED_ROUTE),
-            };
-            let key = Key::from_parts(
-                catalogue::HTTP_SERVER_REQUEST_DURATION.name,
-                vec![
-                    Label::new(catalogue::labels::HTTP_REQUEST_METHOD, self.method),
-                    Label::new(catalogue::labels::HTTP_ROUTE, route),
-                    Label::new(
-                        catalogue::labels::HTTP_RESPONSE_STATUS_CODE,
-                        labels::status(self.status),
-                    ),
-                ],
+            let route = self.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE);
+            metrics.durations.record(
+                &metrics.registry,
+                route,
+                self.method,
+                self.status,
+                elapsed.as_secs_f64(),
             );
-            metrics
-                .registry
-                .recorder()
-                .register_histogram(&key, &METADATA)
-                .record(elapsed.as_secs_f64());
         }
         self.active.take();
         if let (Some(level), Some(path)) = (self.shared.access_log, self.path.as_deref()) {

@@ -80,14 +80,35 @@ impl RouteTemplate {
     }
 }
 
-/// The route of `request`, if a router told us.
-pub(crate) fn route_of(extensions: &http::Extensions) -> Option<std::sync::Arc<str>> {
+/// A route template as the layer keeps it: whatever the router handed over, shared rather than
+/// copied, since it is read on every request.
+#[derive(Debug, Clone)]
+pub(crate) enum Route {
+    Template(RouteTemplate),
+    #[cfg(feature = "axum")]
+    Axum(axum::extract::MatchedPath),
+}
+
+impl std::ops::Deref for Route {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Route::Template(template) => template.as_str(),
+            #[cfg(feature = "axum")]
+            Route::Axum(path) => path.as_str(),
+        }
+    }
+}
+
+/// The route of a request or response, if a router told us.
+pub(crate) fn route_of(extensions: &http::Extensions) -> Option<Route> {
     if let Some(route) = extensions.get::<RouteTemplate>() {
-        return Some(route.0.clone());
+        return Some(Route::Template(route.clone()));
     }
     #[cfg(feature = "axum")]
     if let Some(path) = extensions.get::<axum::extract::MatchedPath>() {
-        return Some(path.as_str().into());
+        return Some(Route::Axum(path.clone()));
     }
     None
 }

@@ -36,9 +36,10 @@ mod body;
 mod labels;
 mod service;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
-use metrics::{Gauge, Key, Label, Recorder as _};
+use metrics::{Gauge, Histogram, Key, Label, Recorder as _};
 use tracing::Level;
 
 pub use body::ResponseBody;
@@ -71,6 +72,59 @@ pub(crate) struct HttpMetrics {
     pub(crate) registry: Metrics,
     /// One gauge per method label, so counting a request in costs no registry lookup.
     pub(crate) active: Vec<Gauge>,
+    pub(crate) durations: Arc<DurationHandles>,
+}
+
+/// Histogram handles by route, method and status.
+///
+/// Registering through the recorder on every request means building a `Key` (a label vector)
+/// and hashing it into the registry; this cache makes the common case one read-locked map
+/// lookup by the borrowed route. It stays small because every key is bounded: route templates
+/// (one shared value for unmatched requests), ten method values, and status codes.
+#[derive(Default)]
+pub(crate) struct DurationHandles {
+    by_route: RwLock<HashMap<Box<str>, Vec<(&'static str, u16, Histogram)>>>,
+}
+
+impl DurationHandles {
+    pub(crate) fn record(
+        &self,
+        registry: &Metrics,
+        route: &str,
+        method: &'static str,
+        status: u16,
+        seconds: f64,
+    ) {
+        {
+            let map = self.by_route.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(handle) = map.get(route).and_then(|handles| {
+                handles
+                    .iter()
+                    .find(|(m, s, _)| *m == method && *s == status)
+            }) {
+                handle.2.record(seconds);
+                return;
+            }
+        }
+        let key = Key::from_parts(
+            catalogue::HTTP_SERVER_REQUEST_DURATION.name,
+            vec![
+                Label::new(catalogue::labels::HTTP_REQUEST_METHOD, method),
+                Label::new(catalogue::labels::HTTP_ROUTE, route.to_owned()),
+                Label::new(
+                    catalogue::labels::HTTP_RESPONSE_STATUS_CODE,
+                    labels::status(status),
+                ),
+            ],
+        );
+        let handle = registry.recorder().register_histogram(&key, &METADATA);
+        handle.record(seconds);
+        let mut map = self.by_route.write().unwrap_or_else(|e| e.into_inner());
+        let handles = map.entry(route.into()).or_default();
+        if !handles.iter().any(|(m, s, _)| *m == method && *s == status) {
+            handles.push((method, status, handle));
+        }
+    }
 }
 
 impl HttpMetrics {
@@ -91,6 +145,7 @@ impl HttpMetrics {
         Self {
             registry: registry.clone(),
             active,
+            durations: Arc::default(),
         }
     }
 }

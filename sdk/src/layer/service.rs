@@ -106,7 +106,7 @@ struct Pending {
     start: Instant,
     id: RequestId,
     method: &'static str,
-    route: Option<Arc<str>>,
+    route: Option<labels::Route>,
     path: Option<String>,
     active: Option<ActiveGuard>,
     span: Span,
@@ -114,7 +114,7 @@ struct Pending {
 }
 
 impl Pending {
-    fn complete(self, status: u16, route: Option<Arc<str>>) -> Completion {
+    fn complete(self, status: u16, route: Option<labels::Route>) -> Completion {
         Completion {
             start: self.start,
             id: self.id,
