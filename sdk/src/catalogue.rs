@@ -681,9 +681,42 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "OBS_COMMIT",
         "Source revision for obs_build_info (falls back to GIT_COMMIT).",
     ),
-    ("SENTRY_DSN", "Turns Sentry reporting on."),
-    ("OTEL_EXPORTER_OTLP_ENDPOINT", "Turns OTLP trace export on."),
-    ("LOKI_URL", "Turns Loki log shipping on."),
+    (
+        "SENTRY_DSN",
+        "Turns Sentry reporting on (feature sentry): the project's DSN.",
+    ),
+    (
+        "SENTRY_SAMPLE_RATE",
+        "Fraction of error events sent to Sentry, 0 to 1 (default 1).",
+    ),
+    (
+        "SENTRY_TRACES_SAMPLE_RATE",
+        "Fraction of requests sent to Sentry as transactions, 0 to 1 (default 0).",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "Turns OTLP trace export on (feature otlp): the collector's base URL.",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "http/protobuf (default, port 4318) or grpc (port 4317).",
+    ),
+    (
+        "OTEL_TRACES_SAMPLER",
+        "always_on, always_off, traceidratio, parentbased_always_on (default), parentbased_always_off or parentbased_traceidratio.",
+    ),
+    (
+        "OTEL_TRACES_SAMPLER_ARG",
+        "The ratio of the ratio samplers, 0 to 1 (default 1).",
+    ),
+    (
+        "LOKI_URL",
+        "Turns Loki log shipping on (feature loki): Loki's base URL or push URL.",
+    ),
+    (
+        "LOKI_TENANT",
+        "Sent as X-Scope-OrgID to a multi-tenant Loki.",
+    ),
 ];
 
 /// Renders the metrics reference page (`docs/metrics.md`) from this catalogue.

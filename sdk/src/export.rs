@@ -119,8 +119,10 @@ thread_local! {
 
 /// Whether the calling thread is one of the exporters' worker threads. Events logged there (by
 /// the HTTP client, or the drop warnings) are never shipped back to Loki.
+#[cfg_attr(not(any(feature = "loki", feature = "sentry")), allow(dead_code))]
 pub(crate) fn on_export_thread() -> bool {
-    EXPORT_THREAD.with(Cell::get)
+    // `try_with`: events can be logged while a thread's locals are being torn down.
+    EXPORT_THREAD.try_with(Cell::get).unwrap_or(false)
 }
 
 /// Counters and signals shared by the queue, the worker and the handle.
@@ -414,6 +416,9 @@ pub(crate) struct Exporters {
     sentry: Option<crate::sentry::SentryReporter>,
     #[cfg(feature = "sentry")]
     sentry_layer: Option<crate::sentry::SentryLayer>,
+    /// Sentry transactions, when `SENTRY_TRACES_SAMPLE_RATE` is above 0.
+    #[cfg(feature = "sentry")]
+    sentry_spans: Option<sentry::integrations::tracing::SpanLayer>,
     #[cfg(feature = "otlp")]
     otlp: Option<crate::otlp::OtlpPipeline>,
     #[cfg(feature = "loki")]
@@ -424,7 +429,10 @@ pub(crate) struct Exporters {
 
 impl Exporters {
     /// Starts every exporter whose configuration is present.
-    pub(crate) fn start(config: &crate::Config, metrics: &Metrics) -> Result<Self, crate::InitError> {
+    pub(crate) fn start(
+        config: &crate::Config,
+        metrics: &Metrics,
+    ) -> Result<Self, crate::InitError> {
         #[allow(unused_mut)]
         let mut exporters = Self::default();
         #[cfg(feature = "otlp")]
@@ -441,6 +449,9 @@ impl Exporters {
         if let Some(sentry) = &config.sentry {
             exporters.sentry = Some(crate::sentry::SentryReporter::new(sentry, config, metrics)?);
             exporters.sentry_layer = Some(crate::sentry::SentryLayer::new());
+            if sentry.traces_enabled() {
+                exporters.sentry_spans = Some(sentry::integrations::tracing::SpanLayer::new());
+            }
         }
         let _ = (config, metrics);
         Ok(exporters)
@@ -458,7 +469,11 @@ impl Exporters {
         #[cfg(feature = "loki")]
         let layer = layer.and_then(self.loki_layer.take());
         #[cfg(feature = "sentry")]
-        let layer = layer.and_then(self.sentry_layer.take());
+        let layer = layer.and_then(self.sentry_layer.take()).and_then(
+            self.sentry_spans
+                .take()
+                .map(|spans| spans.with_filter(tracing_subscriber::filter::LevelFilter::INFO)),
+        );
         layer
     }
 
@@ -466,15 +481,27 @@ impl Exporters {
     pub(crate) fn handle(&self, exporter: &str) -> Option<&ExporterHandle> {
         let _ = exporter;
         #[cfg(feature = "sentry")]
-        if let Some(sentry) = self.sentry.as_ref().filter(|_| exporter == crate::sentry::EXPORTER) {
+        if let Some(sentry) = self
+            .sentry
+            .as_ref()
+            .filter(|_| exporter == crate::sentry::EXPORTER)
+        {
             return Some(sentry.handle());
         }
         #[cfg(feature = "otlp")]
-        if let Some(otlp) = self.otlp.as_ref().filter(|_| exporter == crate::otlp::EXPORTER) {
+        if let Some(otlp) = self
+            .otlp
+            .as_ref()
+            .filter(|_| exporter == crate::otlp::EXPORTER)
+        {
             return Some(otlp.handle());
         }
         #[cfg(feature = "loki")]
-        if let Some(loki) = self.loki.as_ref().filter(|_| exporter == crate::loki::EXPORTER) {
+        if let Some(loki) = self
+            .loki
+            .as_ref()
+            .filter(|_| exporter == crate::loki::EXPORTER)
+        {
             return Some(loki);
         }
         None
@@ -642,7 +669,9 @@ async fn send_with_retries<S: Sink>(
 
 /// Exponential backoff: `initial_backoff * 2^(attempt-1)`, at most `max_backoff`.
 fn backoff(settings: &ExportSettings, attempt: u32) -> Duration {
-    let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+    let factor = 1u32
+        .checked_shl(attempt.saturating_sub(1))
+        .unwrap_or(u32::MAX);
     settings
         .initial_backoff
         .saturating_mul(factor)
@@ -661,7 +690,10 @@ pub(crate) fn http_client(settings: &ExportSettings) -> Result<reqwest::Client, 
 
 /// Classifies an HTTP answer: 2xx is delivered; 429 and 503 wait for `Retry-After` when
 /// given; 408 and other 5xx back off; any other status is final.
-pub(crate) fn classify(status: http::StatusCode, headers: &http::HeaderMap) -> Result<(), SendError> {
+pub(crate) fn classify(
+    status: http::StatusCode,
+    headers: &http::HeaderMap,
+) -> Result<(), SendError> {
     if status.is_success() {
         return Ok(());
     }
@@ -690,11 +722,8 @@ pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
             if let Ok(secs) = v.parse::<f64>() {
                 return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
             }
-            let at = time::OffsetDateTime::parse(
-                v,
-                &time::format_description::well_known::Rfc2822,
-            )
-            .ok()?;
+            let at = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822)
+                .ok()?;
             let wait = at - time::OffsetDateTime::now_utc();
             Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
         });
@@ -824,11 +853,47 @@ mod tests {
     }
 
     #[test]
+    fn every_variable_the_exporters_read_is_in_the_catalogue() {
+        let documented: Vec<&str> = crate::catalogue::ENV_VARS.iter().map(|(k, _)| *k).collect();
+        let mut found = Vec::new();
+        for source in [
+            include_str!("sentry.rs"),
+            include_str!("otlp.rs"),
+            include_str!("loki.rs"),
+        ] {
+            for literal in source.split('"').skip(1).step_by(2) {
+                let variable = ["SENTRY_", "OTEL_", "LOKI_"]
+                    .iter()
+                    .any(|p| literal.starts_with(p))
+                    && literal.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
+                if variable {
+                    assert!(
+                        documented.contains(&literal),
+                        "{literal} missing from catalogue::ENV_VARS"
+                    );
+                    found.push(literal);
+                }
+            }
+        }
+        for expected in [
+            "SENTRY_DSN",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "LOKI_URL",
+            "LOKI_TENANT",
+        ] {
+            assert!(found.contains(&expected), "{expected}");
+        }
+    }
+
+    #[test]
     fn retry_after_is_read_from_seconds_dates_and_sentry_limits() {
         let mut h = http::HeaderMap::new();
         h.insert("retry-after", "7".parse().unwrap());
         assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-        h.insert("x-sentry-rate-limits", "60:error:org, 2::key".parse().unwrap());
+        h.insert(
+            "x-sentry-rate-limits",
+            "60:error:org, 2::key".parse().unwrap(),
+        );
         assert_eq!(retry_after(&h), Some(Duration::from_secs(60)));
         let mut h = http::HeaderMap::new();
         h.insert(
@@ -855,7 +920,13 @@ mod tests {
                 .retry,
             Retry::Backoff
         );
-        assert_eq!(backoff(&ExportSettings::default(), 1), Duration::from_millis(500));
-        assert_eq!(backoff(&ExportSettings::default(), 40), Duration::from_secs(30));
+        assert_eq!(
+            backoff(&ExportSettings::default(), 1),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            backoff(&ExportSettings::default(), 40),
+            Duration::from_secs(30)
+        );
     }
 }

@@ -158,11 +158,13 @@ impl LokiLayer {
             exporter: EXPORTER,
             reason,
         })?;
-        let json = JsonLayer::new(LokiWriter { queue }).service(
-            config.service_name(),
-            config.environment(),
-            config.service_version(),
-        );
+        let json = JsonLayer::new(LokiWriter { queue })
+            .service(
+                config.service_name(),
+                config.environment(),
+                config.service_version(),
+            )
+            .redactor(config.redactor.clone());
         Ok((Self { json }, handle))
     }
 

@@ -15,9 +15,10 @@
 //!   `obs_exporter_dropped_total{exporter="otlp"}`, a `Retry-After` is honoured and shutdown keeps
 //!   its deadline on any runtime (the gRPC client runs on the exporter's own runtime).
 //!
-//! Exemplars: the latency histogram is rendered by `metrics-exporter-prometheus`, whose text
-//! exposition (format 0.0.4) has no exemplar support, so `http_server_request_duration_seconds`
-//! carries none; the `trace_id` in the access-log line links a slow request to its trace.
+//! Exemplars: the latency histogram is rendered by `metrics-exporter-prometheus` 0.18 in the text
+//! format 0.0.4, which has no exemplars; neither its text nor its protobuf rendering fills them
+//! and the `metrics` facade cannot attach one, so `http_server_request_duration_seconds` carries
+//! none. The `trace_id` in the access-log line links a slow request to its trace.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,10 +26,10 @@ use std::time::{Duration, Instant};
 use opentelemetry::propagation::TextMapPropagator as _;
 use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
 use opentelemetry::{Context as OtelContext, KeyValue};
+use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider, SpanData, SpanProcessor};
-use opentelemetry_sdk::Resource;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_subscriber::registry::LookupSpan;
 
@@ -443,7 +444,8 @@ where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
 {
     let id = ctx.event_span(event)?.id();
-    let lookup = |dispatch: &tracing::Dispatch| tracing_opentelemetry::get_otel_context(&id, dispatch);
+    let lookup =
+        |dispatch: &tracing::Dispatch| tracing_opentelemetry::get_otel_context(&id, dispatch);
     let cx = match dispatch.and_then(tracing::dispatcher::WeakDispatch::upgrade) {
         Some(dispatch) => lookup(&dispatch),
         // The global subscriber is found even from inside an event.
@@ -497,8 +499,8 @@ mod tests {
             ("OTEL_TRACES_SAMPLER", "sometimes"),
             ("OTEL_TRACES_SAMPLER_ARG", "2"),
         ] {
-            let err = from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c"), (name, bad)])
-                .unwrap_err();
+            let err =
+                from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c"), (name, bad)]).unwrap_err();
             assert!(err.to_string().contains(name), "{err}");
         }
     }
@@ -507,9 +509,8 @@ mod tests {
     fn incoming_traceparent_becomes_the_parent_and_is_passed_on() {
         use tracing_subscriber::layer::SubscriberExt as _;
         let provider = SdkTracerProvider::builder().build();
-        let subscriber = tracing_subscriber::registry().with(
-            tracing_opentelemetry::layer().with_tracer(provider.tracer("test")),
-        );
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
         tracing::subscriber::with_default(subscriber, || {
             let mut incoming = http::HeaderMap::new();
             incoming.insert(
@@ -528,7 +529,10 @@ mod tests {
                 value.starts_with("00-0af7651916cd43dd8448eb211c80319c-"),
                 "{value}"
             );
-            assert!(!value.contains("b7ad6b7169203331"), "a new span id: {value}");
+            assert!(
+                !value.contains("b7ad6b7169203331"),
+                "a new span id: {value}"
+            );
         });
     }
 }

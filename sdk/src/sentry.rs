@@ -102,6 +102,11 @@ impl SentryConfig {
         &self.dsn
     }
 
+    /// Whether requests are sent as transactions (a traces sample rate above 0).
+    pub(crate) fn traces_enabled(&self) -> bool {
+        self.traces_sample_rate > 0.0
+    }
+
     /// Reads `SENTRY_DSN`, `SENTRY_SAMPLE_RATE` and `SENTRY_TRACES_SAMPLE_RATE`; `None` when
     /// `SENTRY_DSN` is unset.
     pub(crate) fn from_lookup(
@@ -149,7 +154,8 @@ pub fn client_options(sentry: &SentryConfig, config: &Config) -> ClientOptions {
         .sample_rate(sentry.sample_rate)
         .traces_sample_rate(sentry.traces_sample_rate);
     options.dsn = sentry.dsn.parse().ok();
-    options.release = Some(format!("{}@{}", config.service_name(), config.service_version()).into());
+    options.release =
+        Some(format!("{}@{}", config.service_name(), config.service_version()).into());
     options.environment = Some(config.environment().to_owned().into());
     options.send_default_pii = false;
     options.shutdown_timeout = config.shutdown_timeout;
@@ -413,7 +419,10 @@ where
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut extensions = span.extensions_mut();
-        if let Some(tags) = extensions.get_mut::<Arc<RequestTags>>().and_then(Arc::get_mut) {
+        if let Some(tags) = extensions
+            .get_mut::<Arc<RequestTags>>()
+            .and_then(Arc::get_mut)
+        {
             values.record(tags);
         }
     }
@@ -430,9 +439,10 @@ where
                         .into_iter()
                         .find_map(|span| span.extensions().get::<Arc<RequestTags>>().cloned())
                 });
-                EVENT_TAGS.with(|slot| *slot.borrow_mut() = tags);
+                // `try_with`: events can be logged while a thread's locals are torn down.
+                let _ = EVENT_TAGS.try_with(|slot| *slot.borrow_mut() = tags);
                 self.errors.on_event(event, ctx);
-                EVENT_TAGS.with(|slot| slot.borrow_mut().take());
+                let _ = EVENT_TAGS.try_with(|slot| slot.borrow_mut().take());
             }
             Level::WARN | Level::INFO => self.breadcrumbs.on_event(event, ctx),
             _ => {}
@@ -454,7 +464,9 @@ fn span_tags(span: &tracing::Span) -> Option<Arc<RequestTags>> {
 /// Tags an event with its request and hides sensitive values.
 fn before_send(mut event: SentryEvent<'static>) -> Option<SentryEvent<'static>> {
     let tags = EVENT_TAGS
-        .with(|slot| slot.borrow().clone())
+        .try_with(|slot| slot.borrow().clone())
+        .ok()
+        .flatten()
         .or_else(|| span_tags(&tracing::Span::current()));
     if let Some(tags) = tags {
         tags.apply(&mut event);
@@ -517,7 +529,12 @@ pub(crate) fn capture_server_error(
             scope.set_tag(tags::METHOD, method);
             scope.set_tag(tags::STATUS, status);
         },
-        || hub.capture_message(&format!("{method} {route} answered {status}"), sentry::Level::Error),
+        || {
+            hub.capture_message(
+                &format!("{method} {route} answered {status}"),
+                sentry::Level::Error,
+            )
+        },
     );
 }
 
@@ -571,8 +588,11 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!((c.sample_rate, c.traces_sample_rate), (0.5, 0.1));
-        let err = from(&[("SENTRY_DSN", "http://key@h/1"), ("SENTRY_SAMPLE_RATE", "5")])
-            .unwrap_err();
+        let err = from(&[
+            ("SENTRY_DSN", "http://key@h/1"),
+            ("SENTRY_SAMPLE_RATE", "5"),
+        ])
+        .unwrap_err();
         assert!(err.to_string().contains("SENTRY_SAMPLE_RATE"), "{err}");
         let err = from(&[("SENTRY_DSN", "not a dsn with secret")]).unwrap_err();
         assert!(!err.to_string().contains("secret"), "{err}");
@@ -622,7 +642,10 @@ mod tests {
             .collect();
         assert_eq!(crumbs, ["looking up the user", "slow lookup"]);
         let text = serde_json::to_string(event).unwrap();
-        assert!(!text.contains("hunter2") && !text.contains("Bearer abc"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("Bearer abc"),
+            "{text}"
+        );
     }
 
     #[test]

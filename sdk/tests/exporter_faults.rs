@@ -95,7 +95,10 @@ fn check_bounded(handle: Arc<ExporterHandle>, metrics: &Metrics, fault: Fault) {
     finishes_within(Duration::from_secs(10), "shutdown", move || {
         shut.shutdown(Instant::now() + Duration::from_millis(500))
     });
-    assert!(dropped_metric(metrics, exporter) >= SENT - held, "{fault:?}");
+    assert!(
+        dropped_metric(metrics, exporter) >= SENT - held,
+        "{fault:?}"
+    );
     assert_eq!(handle.sent(), 0, "{fault:?}");
 }
 
@@ -135,7 +138,10 @@ fn otlp_faults_bound_memory_and_count_drops() {
             });
             let handle = pipeline.handle();
             assert!(handle.accepted() <= (QUEUE + BATCH) as u64, "{protocol:?}");
-            assert!(handle.dropped() >= SENT - (QUEUE + BATCH) as u64, "{protocol:?}");
+            assert!(
+                handle.dropped() >= SENT - (QUEUE + BATCH) as u64,
+                "{protocol:?}"
+            );
             finishes_within(Duration::from_secs(10), "shutdown", move || {
                 pipeline.shutdown(Instant::now() + Duration::from_millis(500));
             });
@@ -291,9 +297,11 @@ fn shutdown_returns_on_a_multi_thread_runtime_and_without_one() {
         handle
     };
     let handle = start(&hang.url());
-    finishes_within(Duration::from_secs(10), "shutdown without a runtime", move || {
-        handle.shutdown(Instant::now() + Duration::from_millis(300))
-    });
+    finishes_within(
+        Duration::from_secs(10),
+        "shutdown without a runtime",
+        move || handle.shutdown(Instant::now() + Duration::from_millis(300)),
+    );
     let handle = start(&hang.url());
     finishes_within(
         Duration::from_secs(10),

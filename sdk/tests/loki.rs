@@ -84,9 +84,9 @@ fn the_demo_ships_its_lines_with_one_env_var_and_flushes_on_shutdown() {
     // Terminating flushes what is still queued (batches otherwise leave every second).
     assert!(demo.terminate(), "the demo did not exit cleanly");
     let requests = receiver.wait_for("the access line", |r| {
-        loki_entries(r).iter().any(|(_, e)| {
-            e.line.contains("request completed") && e.line.contains(id.as_str())
-        })
+        loki_entries(r)
+            .iter()
+            .any(|(_, e)| e.line.contains("request completed") && e.line.contains(id.as_str()))
     });
     let entries = loki_entries(&requests);
     let (labels, access) = entries
@@ -102,7 +102,11 @@ fn the_demo_ships_its_lines_with_one_env_var_and_flushes_on_shutdown() {
             .iter()
             .any(|p| p.name == "request_id" && p.value == id)
     );
-    assert!(entries.iter().any(|(_, e)| e.line.contains("\"message\":\"listening\"")));
+    assert!(
+        entries
+            .iter()
+            .any(|(_, e)| e.line.contains("\"message\":\"listening\""))
+    );
 }
 
 /// GETs `url` on a runtime of its own and returns the response's request ID.

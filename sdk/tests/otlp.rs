@@ -41,7 +41,9 @@ async fn http_export_continues_the_callers_trace_and_logs_carry_its_ids() {
     assert!(demo.terminate());
 
     let requests = receiver.wait_for("the request span", |r| {
-        otlp_spans(r).iter().any(|(_, s)| hex(&s.trace_id) == TRACE_ID)
+        otlp_spans(r)
+            .iter()
+            .any(|(_, s)| hex(&s.trace_id) == TRACE_ID)
     });
     for request in &requests {
         assert_eq!(request.headers["content-type"], "application/x-protobuf");
@@ -128,7 +130,13 @@ async fn outgoing_calls_carry_the_current_traceparent() {
     let span = tracing::info_span!("outer");
     let sent = {
         let _entered = span.enter();
-        client.ready().await.unwrap().call(http::Request::new(())).await.unwrap()
+        client
+            .ready()
+            .await
+            .unwrap()
+            .call(http::Request::new(()))
+            .await
+            .unwrap()
     };
     let sent = sent.expect("a traceparent").to_str().unwrap().to_owned();
     drop(span);

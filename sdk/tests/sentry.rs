@@ -52,25 +52,32 @@ async fn server_errors_and_panics_reach_sentry_tagged_and_redacted() {
     let release = event["release"].as_str().unwrap();
     assert!(release.starts_with("demo@"), "{release}");
     // `level` is left out when it is the default, `error`.
-    assert!(event["level"].is_null() || event["level"] == "error", "{event:#}");
+    assert!(
+        event["level"].is_null() || event["level"] == "error",
+        "{event:#}"
+    );
 
     let (status, panic_id) = get(&demo.url("/panic"), &[]).await;
     assert_eq!(status, 500);
     let panic = event_of(&receiver, &panic_id);
     assert_eq!(panic["tags"]["route"], "/panic");
     assert_eq!(panic["tags"]["method"], "GET");
-    assert!(
-        panic.to_string().contains("simulated panic"),
-        "{panic:#}"
-    );
+    assert!(panic.to_string().contains("simulated panic"), "{panic:#}");
 
     let requests = receiver.requests();
     for request in &requests {
-        assert!(request.path.ends_with("/api/42/envelope/"), "{}", request.path);
+        assert!(
+            request.path.ends_with("/api/42/envelope/"),
+            "{}",
+            request.path
+        );
         let auth = request.headers["x-sentry-auth"].to_str().unwrap();
         assert!(auth.contains("sentry_key=publickey"), "{auth}");
         let body = String::from_utf8_lossy(&request.body);
-        assert!(!body.contains("supersecret"), "a secret reached Sentry: {body}");
+        assert!(
+            !body.contains("supersecret"),
+            "a secret reached Sentry: {body}"
+        );
     }
     // One event per failed request: the error log line of /fail is the report, the 5xx hook
     // does not add a second one.

@@ -106,9 +106,7 @@ impl Receiver {
         }));
         let state = inner.clone();
         spawn_server(move || async move {
-            let app = axum::Router::new()
-                .fallback(handle)
-                .with_state(state);
+            let app = axum::Router::new().fallback(handle).with_state(state);
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             axum::serve(listener, app).await.unwrap();
         });
@@ -234,7 +232,10 @@ pub fn parse_labels(text: &str) -> Vec<(String, String)> {
             }
         };
         out.push((name.trim().to_owned(), value));
-        rest = after[end + 1..].trim_start().trim_start_matches(',').trim_start();
+        rest = after[end + 1..]
+            .trim_start()
+            .trim_start_matches(',')
+            .trim_start();
     }
     out
 }
@@ -377,7 +378,9 @@ impl opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::Tra
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<
-        tonic::Response<opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse>,
+        tonic::Response<
+            opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse,
+        >,
         tonic::Status,
     > {
         self.0.lock().unwrap().push(request.into_inner());
