@@ -383,3 +383,58 @@ async fn http_dependency_check() {
     );
     assert_no_password(&serde_json::to_value(&*report).unwrap());
 }
+
+/// A server that accepts connections, never answers, and counts the connections.
+async fn counting_black_hole() -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(socket);
+        }
+    });
+    (port, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_that_time_out_against_a_hung_database_open_one_connection_per_interval() {
+    let (port, connections) = counting_black_hole().await;
+    let health = Health::new("1.0.0")
+        .cache_for(Duration::from_secs(30))
+        .check("postgres", PostgresCheck::new(&pg_url(port)).unwrap())
+        .timeout(Duration::from_millis(1500));
+    let addr = serve(health.router()).await;
+    // An orchestrator whose probe timeout is shorter than the check's.
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let mut probes = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let client = impatient.clone();
+        probes.spawn(async move {
+            client
+                .get(format!("http://{addr}/health/ready"))
+                .send()
+                .await
+        });
+    }
+    while let Some(probe) = probes.join_next().await {
+        assert!(probe.unwrap().is_err(), "the probe should have timed out");
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1,
+        "40 timed-out probes opened more than one database connection"
+    );
+    // The run finishes (its own timeout) and the next probe gets its report.
+    let (status, body) = get_json(&format!("http://{addr}/health/ready")).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["checks"]["postgres"]["error"], "timed out after 1.5s");
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+}
