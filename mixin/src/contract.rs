@@ -637,46 +637,50 @@ pub fn check_logql(location: &str, expr: &str) -> Vec<Violation> {
         .filter(|f| f.loki == catalogue::LokiPlacement::Label)
         .map(|f| f.name)
         .collect();
-    let mut out = Vec::new();
-    let mut rest = expr;
-    let mut found = false;
-    while let Some(start) = rest.find('{') {
-        let Some(end) = rest[start..].find('}') else {
-            break;
-        };
-        let inner = &rest[start + 1..start + end];
-        rest = &rest[start + end + 1..];
-        // `{{ … }}` legend templates and `${var}` are not stream selectors.
-        if inner.starts_with('{') || rest.is_empty() && inner.is_empty() {
-            continue;
-        }
-        found = true;
-        for matcher in split_matchers(inner) {
-            let name: String = matcher
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            if !name.is_empty() && !stream_labels.contains(&name.as_str()) {
-                out.push(Violation {
-                    location: location.into(),
-                    expr: expr.into(),
-                    message: format!(
-                        "`{name}` is not a Loki stream label (only {} are); filter structured metadata with `| {name}=\"…\"`",
-                        stream_labels.join(", ")
-                    ),
-                });
-            }
-        }
-        break;
-    }
-    if !found {
-        out.push(Violation {
+    let Some(selector) = stream_selector(expr) else {
+        return vec![Violation {
             location: location.into(),
             expr: expr.into(),
             message: "LogQL query without a stream selector".into(),
-        });
+        }];
+    };
+    let mut out = Vec::new();
+    for matcher in split_matchers(selector) {
+        let name: String = matcher
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if !name.is_empty() && !stream_labels.contains(&name.as_str()) {
+            out.push(Violation {
+                location: location.into(),
+                expr: expr.into(),
+                message: format!(
+                    "`{name}` is not a Loki stream label (only {} are); filter structured metadata with `| {name}=\"…\"`",
+                    stream_labels.join(", ")
+                ),
+            });
+        }
     }
     out
+}
+
+/// The inside of the first `{…}` stream selector of a LogQL query (a `${var}` is not one);
+/// quoted values may contain braces.
+fn stream_selector(expr: &str) -> Option<&str> {
+    let bytes = expr.as_bytes();
+    let open = (0..bytes.len()).find(|&i| bytes[i] == b'{' && (i == 0 || bytes[i - 1] != b'$'))?;
+    let mut quote = false;
+    let mut i = open + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote => i += 1,
+            b'"' => quote = !quote,
+            b'}' if !quote => return Some(&expr[open + 1..i]),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 fn split_matchers(inner: &str) -> Vec<&str> {
@@ -857,6 +861,11 @@ mod tests {
                 r#"{service=~"$service", level="ERROR"} | request_id="$request_id""#
             )
             .is_empty()
+        );
+        assert!(check_logql("t", r#"{service=~"${service:regex}", env="a}b"} |= "x""#).is_empty());
+        assert_eq!(
+            check_logql("t", "sum(rate(x[5m]))")[0].message,
+            "LogQL query without a stream selector"
         );
         let v = check_logql("t", r#"{service="a", request_id="$request_id"}"#);
         assert_eq!(v.len(), 1);
