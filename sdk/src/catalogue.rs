@@ -484,7 +484,7 @@ pub mod fields {
     pub const METHOD: &str = "method";
     /// Route template, on access and audit lines.
     pub const ROUTE: &str = "route";
-    /// Raw request path, on access lines.
+    /// Raw request path, on access and audit lines.
     pub const PATH: &str = "path";
     /// HTTP status code, on access and audit lines.
     pub const STATUS: &str = "status";
@@ -578,7 +578,7 @@ pub const LOG_FIELDS: &[LogField] = &[
     },
     LogField {
         name: fields::PATH,
-        description: "Request path (access lines).",
+        description: "Request path (access and audit lines).",
         always: false,
         loki: LokiPlacement::Line,
     },
