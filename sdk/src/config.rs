@@ -119,8 +119,9 @@ impl Config {
     }
 
     /// Reads the configuration from the environment (the variables are listed in
-    /// [`catalogue::ENV_VARS`]). `package_name` and `package_version` are the fallbacks for the
-    /// service name and version; the [`init!`](crate::init!) macro passes the calling crate's.
+    /// [`catalogue::ENV_VARS`](crate::catalogue::ENV_VARS)). `package_name` and
+    /// `package_version` are the fallbacks for the service name and version; the
+    /// [`init!`](crate::init!) macro passes the calling crate's.
     pub fn from_env(package_name: &str, package_version: &str) -> Result<Self, ConfigError> {
         Self::from_lookup(package_name, package_version, |key| std::env::var(key).ok())
     }
