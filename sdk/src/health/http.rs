@@ -18,6 +18,10 @@ use crate::redact;
 /// ```
 ///
 /// The URL's password, if any, never appears in an error message or `Debug` output.
+///
+/// The SDK enables no TLS backend of reqwest: `https` URLs work when the service's own
+/// reqwest dependency turns one on (cargo unifies the features), or with a client passed to
+/// [`HttpCheck::client`].
 #[derive(Clone)]
 pub struct HttpCheck {
     client: reqwest::Client,
