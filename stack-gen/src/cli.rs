@@ -194,6 +194,22 @@ pub fn run() -> i32 {
     }
 }
 
+/// Runs the command line `args` (the first item is the program name), writing what it prints
+/// to `out`: what [`run`] does, for tests and tools that drive `obs-gen` as a library.
+///
+/// ```no_run
+/// let mut out = Vec::new();
+/// obs_gen::cli::run_from(["obs-gen", "generate", "--output", "monitoring"], &mut out).unwrap();
+/// ```
+pub fn run_from<I, T>(args: I, out: &mut dyn std::io::Write) -> Result<(), Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(args).map_err(|e| Error::Input(e.to_string()))?;
+    dispatch(cli, out)
+}
+
 fn dispatch(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Error> {
     match cli.command {
         Command::Init(args) => init(*args, out),

@@ -1,5 +1,10 @@
 //! Shared helpers for the workspace-level tests in `tests/tests/`.
 
+pub mod live;
+pub mod process;
+pub mod prom;
+pub mod receivers;
+
 /// Whether this run is in CI, where a missing tool fails a test instead of skipping it.
 pub fn in_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
@@ -15,9 +20,13 @@ pub fn require_tool(tool: &str) -> Option<std::path::PathBuf> {
     });
     match found {
         Some(path) => Some(path),
-        None if in_ci() => panic!("{tool} is not installed; .ci/run installs it (CI=true, so this fails instead of skipping)"),
+        None if in_ci() => panic!(
+            "{tool} is not installed; .ci/run installs it (CI=true, so this fails instead of skipping)"
+        ),
         None => {
-            eprintln!("\n!!! SKIPPING: {tool} is not on PATH. Run `bash .ci/run deps` to install it. !!!\n");
+            eprintln!(
+                "\n!!! SKIPPING: {tool} is not on PATH. Run `bash .ci/run deps` to install it. !!!\n"
+            );
             None
         }
     }

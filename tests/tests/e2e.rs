@@ -1,0 +1,649 @@
+//! The generated stack, end to end, without Docker: two instances of the SDK's demo service,
+//! node-exporter, postgres-exporter and redis-exporter (Debian's packages) against the
+//! PostgreSQL and Redis running on this machine, Alertmanager and Prometheus (Debian's), all on
+//! free 127.0.0.1 ports. Prometheus and Alertmanager load exactly what `obs-gen generate` wrote
+//! for an `obs.toml` in local mode (`[local]`, 1 s scrape and evaluation intervals, short
+//! `for` durations and Alertmanager group timings), and Alertmanager posts to a webhook
+//! receiver this test runs.
+//!
+//! 1. Traffic (2xx, 4xx, 5xx, slow) to both demos; then every PromQL query of every bundled
+//!    dashboard panel returns data (LogQL panels are Loki's, out of scope here), and every
+//!    recording and alerting rule evaluates without error.
+//! 2. Things break: a burst of 5xx on one demo, the other demo killed, postgres-exporter
+//!    stopped and the connection from redis-exporter to Redis cut. The matching alerts fire in
+//!    Prometheus, reach Alertmanager and arrive at the webhook with the labels and annotations
+//!    `docs/runbooks.md` promises.
+//!
+//! Needs PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres) and Redis on 127.0.0.1:6379
+//! (`bash .ci/run deps`); `OBS_TEST_PG_DSN` and `OBS_TEST_REDIS_ADDR` (host:port) override them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use obs_tests::live::check_dashboards;
+use obs_tests::process::{Proc, free_addr, start_demo, wait_for_port};
+use obs_tests::prom::{Prometheus, alertmanager_alerts, has_labels, wait_until};
+use obs_tests::receivers::{TcpProxy, Webhook};
+use serde_json::Value;
+
+/// Panel queries that cannot return data on this machine, with the reason. Keep it short:
+/// everything else must return data.
+const MAY_BE_EMPTY: &[(&str, &str)] = &[
+    (
+        "container_",
+        "cAdvisor metrics: cAdvisor needs Docker, which this test does without",
+    ),
+    (
+        "redis_memory_max_bytes{",
+        "the machine's Redis runs without maxmemory (the panel shows the limit only when set)",
+    ),
+    (
+        "obs_exporter_dropped_total",
+        "the series appears on the first dropped item, and a healthy demo drops nothing",
+    ),
+];
+
+/// The programs the test runs, from Debian's packages.
+const TOOLS: &[&str] = &[
+    "prometheus",
+    "prometheus-alertmanager",
+    "prometheus-node-exporter",
+    "prometheus-postgres-exporter",
+    "prometheus-redis-exporter",
+];
+
+struct Stack {
+    _dir: tempfile::TempDir,
+    demo_a: (Proc, String),
+    demo_b: (Proc, String),
+    node: (Proc, String),
+    postgres: (Proc, String),
+    redis: (Proc, String),
+    redis_proxy: TcpProxy,
+    alertmanager: (Proc, String),
+    prometheus: (Proc, String),
+    webhook: Webhook,
+}
+
+impl Stack {
+    fn logs(&self) -> String {
+        [
+            &self.demo_a.0,
+            &self.demo_b.0,
+            &self.node.0,
+            &self.postgres.0,
+            &self.redis.0,
+            &self.alertmanager.0,
+            &self.prometheus.0,
+        ]
+        .iter()
+        .map(|p| p.log())
+        .collect::<Vec<_>>()
+        .join("\n")
+    }
+}
+
+/// Addresses written into obs.toml.
+struct Addrs<'a> {
+    demo_a: &'a str,
+    demo_b: &'a str,
+    redis_db: &'a str,
+    prometheus: &'a str,
+    alertmanager: &'a str,
+    node: &'a str,
+    postgres: &'a str,
+    redis: &'a str,
+}
+
+fn obs_toml(s: &Addrs<'_>) -> String {
+    format!(
+        r#"# The end-to-end test's stack: local mode, everything on 127.0.0.1, fast intervals.
+project = "e2e"
+environment = "test"
+log_shipper = "none"
+scrape_interval = "1s"
+evaluation_interval = "1s"
+
+[[services]]
+name = "demo-a"
+target = "{demo_a}"
+
+[[services]]
+name = "demo-b"
+target = "{demo_b}"
+
+[databases.postgres]
+address = "127.0.0.1:5432"
+
+[databases.redis]
+address = "{redis_db}"
+
+[alerting]
+receiver = "webhook"
+webhook_url_env = "E2E_WEBHOOK_URL"
+group_wait = "1s"
+group_interval = "1s"
+repeat_interval = "1m"
+
+[alerts]
+error_ratio = 0.3
+error_ratio_for = "3s"
+target_down_for = "3s"
+redis_down_for = "3s"
+postgres_down_for = "3s"
+
+[local]
+prometheus = "{prometheus}"
+alertmanager = "{alertmanager}"
+node_exporter = "{node}"
+postgres_exporter = "{postgres}"
+redis_exporter = "{redis}"
+"#,
+        demo_a = s.demo_a,
+        demo_b = s.demo_b,
+        redis_db = s.redis_db,
+        prometheus = s.prometheus,
+        alertmanager = s.alertmanager,
+        node = s.node,
+        postgres = s.postgres,
+        redis = s.redis,
+    )
+}
+
+fn tool(name: &str) -> PathBuf {
+    obs_tests::require_tool(name).expect("checked before")
+}
+
+/// Starts every program; Prometheus and Alertmanager with the generator's files.
+async fn start_stack() -> Stack {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().to_path_buf();
+    let pg_dsn = std::env::var("OBS_TEST_PG_DSN")
+        .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432/postgres?sslmode=disable".into());
+    let redis_upstream =
+        std::env::var("OBS_TEST_REDIS_ADDR").unwrap_or_else(|_| "127.0.0.1:6379".into());
+    // redis-exporter reaches Redis through a proxy the test can cut ("Redis went down").
+    let redis_proxy = TcpProxy::start(&redis_upstream).await;
+    let demo_env = |name: &str| {
+        vec![
+            ("OBS_SERVICE_NAME", name.to_string()),
+            ("OBS_ENV", "test".to_string()),
+            ("DATABASE_URL", pg_dsn.clone()),
+            ("REDIS_URL", format!("redis://{redis_upstream}")),
+        ]
+    };
+    // Under an address-space limit, so the "Memory" panel's limit series has a value.
+    let limit = Some(64 << 30);
+    let demo_a = start_demo("demo-a", &demo_env("demo-a"), limit, &logs);
+    let demo_b = start_demo("demo-b", &demo_env("demo-b"), limit, &logs);
+
+    let node_addr = free_addr();
+    let node = Proc::spawn(
+        "node-exporter",
+        &tool("prometheus-node-exporter"),
+        &[format!("--web.listen-address={node_addr}")],
+        &[],
+        &logs,
+    );
+    let pg_addr = free_addr();
+    let postgres = Proc::spawn(
+        "postgres-exporter",
+        &tool("prometheus-postgres-exporter"),
+        &[format!("--web.listen-address={pg_addr}")],
+        &[("DATA_SOURCE_NAME", pg_dsn.clone())],
+        &logs,
+    );
+    let redis_addr = free_addr();
+    let redis = Proc::spawn(
+        "redis-exporter",
+        &tool("prometheus-redis-exporter"),
+        &[
+            format!("-web.listen-address={redis_addr}"),
+            format!("-redis.addr=redis://{}", redis_proxy.addr),
+        ],
+        &[],
+        &logs,
+    );
+    let webhook = Webhook::start().await;
+
+    // The configuration is the generator's output: `obs-gen generate` on this obs.toml.
+    let (am_addr, prom_addr) = (free_addr(), free_addr());
+    let out = logs.join("monitoring");
+    std::fs::create_dir_all(&out).unwrap();
+    let proxy_addr = redis_proxy.addr.to_string();
+    let toml = obs_toml(&Addrs {
+        demo_a: &demo_a.1,
+        demo_b: &demo_b.1,
+        redis_db: &proxy_addr,
+        prometheus: &prom_addr,
+        alertmanager: &am_addr,
+        node: &node_addr,
+        postgres: &pg_addr,
+        redis: &redis_addr,
+    });
+    std::fs::write(out.join("obs.toml"), toml).unwrap();
+    let mut printed = Vec::new();
+    obs_gen::cli::run_from(
+        ["obs-gen", "generate", "--output", out.to_str().unwrap()],
+        &mut printed,
+    )
+    .unwrap_or_else(|e| panic!("obs-gen generate: {e}"));
+    assert!(
+        !out.join("compose.yaml").exists(),
+        "local mode writes no compose file"
+    );
+
+    // Alertmanager through the generated entrypoint, which puts the webhook URL from the
+    // environment into its private copy of alertmanager.yml.
+    let alertmanager = Proc::spawn(
+        "alertmanager",
+        Path::new("/bin/sh"),
+        &[out.join("alertmanager/entrypoint.sh").display().to_string()],
+        &[
+            (
+                "ALERTMANAGER",
+                tool("prometheus-alertmanager").display().to_string(),
+            ),
+            ("E2E_WEBHOOK_URL", webhook.url.clone()),
+        ],
+        &logs,
+    );
+    let prometheus = Proc::spawn(
+        "prometheus",
+        &tool("prometheus"),
+        &[
+            format!(
+                "--config.file={}",
+                out.join("prometheus/prometheus.yml").display()
+            ),
+            format!("--storage.tsdb.path={}", logs.join("prom-data").display()),
+            format!("--web.listen-address={prom_addr}"),
+        ],
+        &[],
+        &logs,
+    );
+    let mut stack = Stack {
+        _dir: dir,
+        demo_a,
+        demo_b,
+        node: (node, node_addr),
+        postgres: (postgres, pg_addr),
+        redis: (redis, redis_addr),
+        redis_proxy,
+        alertmanager: (alertmanager, am_addr),
+        prometheus: (prometheus, prom_addr),
+        webhook,
+    };
+    for p in [
+        &mut stack.node,
+        &mut stack.postgres,
+        &mut stack.redis,
+        &mut stack.alertmanager,
+        &mut stack.prometheus,
+    ] {
+        let (proc, addr) = (&mut p.0, p.1.clone());
+        tokio::task::block_in_place(|| wait_for_port(&addr, Duration::from_secs(30), proc));
+    }
+    stack
+}
+
+/// Requests to one demo, forever: 2xx, 4xx, 5xx (one in ten) and slow ones; only 5xx when
+/// `only_errors` is set.
+async fn traffic(addr: String, stop: Arc<AtomicBool>, only_errors: Arc<AtomicBool>) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let base = format!("http://{addr}");
+    let mix = [
+        "/",
+        "/users/1",
+        "/users/2",
+        "/",
+        "/no/such/route",
+        "/users/3",
+        "/slow?ms=30",
+        "/health/ready",
+        "/",
+        "/fail",
+    ];
+    while !stop.load(Ordering::Relaxed) {
+        if only_errors.load(Ordering::Relaxed) {
+            let _ = http.get(format!("{base}/fail")).send().await;
+            continue;
+        }
+        for path in mix {
+            let _ = http.get(format!("{base}{path}")).send().await;
+        }
+        let _ = http
+            .post(format!("{base}/items"))
+            .header("x-user-id", "e2e")
+            .body("{}")
+            .send()
+            .await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn firing<'a>(alerts: &'a [Value], name: &str, labels: &[(&str, &str)]) -> Option<&'a Value> {
+    alerts.iter().find(|a| {
+        a["labels"]["alertname"] == name && has_labels(a, labels) && a["state"] == "firing"
+    })
+}
+
+/// The `**Meaning.**` paragraph of `## <alert>` in docs/runbooks.md states the severity.
+fn runbook_severity(runbooks: &str, alert: &str) -> Option<String> {
+    let section = runbooks.split(&format!("\n## {alert}\n")).nth(1)?;
+    let section = section.split("\n## ").next()?;
+    let i = section.find("Severity ")?;
+    let word = section[i + "Severity ".len()..]
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()?;
+    Some(word.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn generated_stack_serves_every_panel_and_routes_every_alert() {
+    if TOOLS
+        .iter()
+        .map(|t| obs_tests::require_tool(t))
+        .any(|t| t.is_none())
+    {
+        return;
+    }
+    let mut stack = start_stack().await;
+    let prom = Prometheus::new(&stack.prometheus.1);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let burst_a = Arc::new(AtomicBool::new(false));
+    let mut load = Vec::new();
+    for (addr, burst) in [
+        (stack.demo_a.1.clone(), burst_a.clone()),
+        (stack.demo_b.1.clone(), Arc::new(AtomicBool::new(false))),
+    ] {
+        load.push(tokio::spawn(traffic(addr, stop.clone(), burst)));
+    }
+
+    // Every scrape target of the generated configuration is up.
+    let jobs = [
+        "demo-a",
+        "demo-b",
+        "prometheus",
+        "alertmanager",
+        "node",
+        "postgres",
+        "redis",
+    ];
+    let targets = wait_until("every target up", Duration::from_secs(60), || async {
+        let t = prom.targets().await?;
+        let up: Vec<&str> = t
+            .iter()
+            .filter(|t| t["health"] == "up")
+            .filter_map(|t| t["labels"]["job"].as_str())
+            .collect();
+        if jobs.iter().all(|j| up.contains(j)) && t.len() == jobs.len() {
+            Ok(t)
+        } else {
+            Err(format!("up: {up:?} of {} targets", t.len()))
+        }
+    })
+    .await;
+    assert_eq!(targets.len(), jobs.len());
+    // The recording rules have seen traffic, 5xx included, for both services.
+    for job in ["demo-a", "demo-b"] {
+        let expr = format!("job:http_server_request_errors:ratio_rate5m{{job=\"{job}\"}} > 0");
+        wait_until(&expr, Duration::from_secs(60), || async {
+            match prom.query(&expr).await?.len() {
+                0 => Err("no data".into()),
+                _ => Ok(()),
+            }
+        })
+        .await;
+    }
+    for expr in ["pg_up == 1", "redis_up == 1"] {
+        wait_until(expr, Duration::from_secs(30), || async {
+            match prom.query(expr).await?.len() {
+                0 => Err("no data".into()),
+                _ => Ok(()),
+            }
+        })
+        .await;
+    }
+    // A few more scrapes, so every rate window holds several samples.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+
+    // 1. Every panel of every bundled dashboard has data.
+    let dashboards: Vec<Value> = obs_mixin::dashboards()
+        .into_iter()
+        .map(|d| d.json)
+        .collect();
+    let report = check_dashboards(&prom, &dashboards, MAY_BE_EMPTY).await;
+    assert!(report.checked > 80, "only {} queries", report.checked);
+    assert!(
+        report.failures.is_empty(),
+        "{} of {} panel queries failed:\n{}\n\n{}",
+        report.failures.len(),
+        report.checked,
+        report.failures.join("\n"),
+        stack.logs()
+    );
+    eprintln!(
+        "e2e: {} panel queries returned data; allowed to be empty:\n  {}",
+        report.checked - report.allowed_empty.len(),
+        report.allowed_empty.join("\n  ")
+    );
+
+    // Every rule of the generated rule files is loaded, healthy, and the recording rules
+    // record something.
+    let groups = prom.rule_groups().await.unwrap();
+    let mut rules = 0;
+    for g in &groups {
+        for r in g["rules"].as_array().into_iter().flatten() {
+            rules += 1;
+            assert_eq!(r["health"], "ok", "rule {}: {r}", r["name"]);
+            assert!(
+                r["lastError"].as_str().unwrap_or("").is_empty(),
+                "rule {}: {}",
+                r["name"],
+                r["lastError"]
+            );
+        }
+    }
+    let expected: usize = obs_mixin::rules::recordings().len()
+        + obs_mixin::rules::alert_groups(&obs_mixin::Thresholds::default())
+            .iter()
+            .map(|g| g.alerts.len())
+            .sum::<usize>();
+    assert_eq!(rules, expected, "every generated rule is loaded");
+    for r in obs_mixin::rules::recordings() {
+        let samples = prom.query(r.record).await.unwrap();
+        assert!(
+            !samples.is_empty(),
+            "recording rule {} has no data",
+            r.record
+        );
+    }
+
+    // Before anything breaks, none of the alerts below is active.
+    let quiet = prom.alerts().await.unwrap();
+    for name in ["HighErrorRate", "TargetDown", "RedisDown"] {
+        assert!(
+            !quiet.iter().any(|a| a["labels"]["alertname"] == name),
+            "{name} is active before anything broke: {quiet:?}"
+        );
+    }
+
+    // 2. Break things.
+    burst_a.store(true, Ordering::Relaxed);
+    stack.demo_b.0.stop();
+    stack.postgres.0.stop();
+    stack.redis_proxy.cut();
+    let expected: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("HighErrorRate", vec![("job", "demo-a")]),
+        (
+            "TargetDown",
+            vec![("job", "demo-b"), ("instance", stack.demo_b.1.as_str())],
+        ),
+        (
+            "TargetDown",
+            vec![("job", "postgres"), ("instance", stack.postgres.1.as_str())],
+        ),
+        (
+            "RedisDown",
+            vec![("job", "redis"), ("instance", stack.redis.1.as_str())],
+        ),
+    ];
+
+    // Firing in Prometheus.
+    wait_until(
+        "the alerts firing in Prometheus",
+        Duration::from_secs(120),
+        || async {
+            let alerts = prom.alerts().await?;
+            let missing: Vec<&str> = expected
+                .iter()
+                .filter(|(n, l)| firing(&alerts, n, l).is_none())
+                .map(|(n, _)| *n)
+                .collect();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("not firing: {missing:?}; active: {alerts:?}"))
+            }
+        },
+    )
+    .await;
+
+    // Held by Alertmanager.
+    let am_addr = stack.alertmanager.1.clone();
+    wait_until(
+        "the alerts in Alertmanager",
+        Duration::from_secs(60),
+        || async {
+            let alerts = alertmanager_alerts(&am_addr).await?;
+            let missing: Vec<&str> = expected
+                .iter()
+                .filter(|(n, l)| {
+                    !alerts.iter().any(|a| {
+                        a["labels"]["alertname"] == *n
+                            && has_labels(a, l)
+                            && a["status"]["state"] == "active"
+                    })
+                })
+                .map(|(n, _)| *n)
+                .collect();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("missing: {missing:?}; held: {alerts:?}"))
+            }
+        },
+    )
+    .await;
+
+    // Posted to the webhook, with the runbooks' labels and annotations.
+    let webhook = &stack.webhook;
+    let received = wait_until(
+        "the alerts at the webhook",
+        Duration::from_secs(60),
+        || async {
+            let alerts = webhook.alerts();
+            let mut found = Vec::new();
+            for (n, l) in &expected {
+                match alerts.iter().find(|a| {
+                    a["labels"]["alertname"] == *n && has_labels(a, l) && a["status"] == "firing"
+                }) {
+                    Some(a) => found.push(a.clone()),
+                    None => return Err(format!("{n} {l:?} not received; got {alerts:?}")),
+                }
+            }
+            Ok(found)
+        },
+    )
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    for l in load {
+        let _ = l.await;
+    }
+
+    let runbooks =
+        std::fs::read_to_string(obs_tests::repo_root().join("docs/runbooks.md")).unwrap();
+    for alert in &received {
+        let name = alert["labels"]["alertname"].as_str().unwrap();
+        let severity = alert["labels"]["severity"].as_str().unwrap_or("");
+        assert_eq!(
+            runbook_severity(&runbooks, name).as_deref(),
+            Some(severity),
+            "{name}: the severity label matches docs/runbooks.md"
+        );
+        // Routed by severity, as the generated alertmanager.yml says.
+        assert_eq!(alert["_receiver"], severity, "{name}: {alert}");
+        for key in ["job"] {
+            assert!(alert["labels"][key].is_string(), "{name}: no {key} label");
+        }
+        for key in ["summary", "description"] {
+            let text = alert["annotations"][key].as_str().unwrap_or("");
+            assert!(
+                !text.is_empty() && !text.contains("{{") && !text.contains("<no value>"),
+                "{name}: {key} {text:?}"
+            );
+        }
+        let job = alert["labels"]["job"].as_str().unwrap();
+        assert!(
+            alert["annotations"]["summary"]
+                .as_str()
+                .unwrap()
+                .contains(job)
+                || alert["annotations"]["description"]
+                    .as_str()
+                    .unwrap()
+                    .contains(job),
+            "{name}: the annotations name the job {job}: {alert}"
+        );
+        let url = alert["annotations"]["runbook_url"].as_str().unwrap_or("");
+        let anchor = url
+            .strip_prefix(&format!("{}#", obs_mixin::rules::RUNBOOK_BASE))
+            .unwrap_or_else(|| panic!("{name}: runbook_url {url:?}"));
+        assert_eq!(
+            anchor,
+            name.to_lowercase(),
+            "{name}: GitHub's anchor of the heading"
+        );
+        assert!(
+            runbooks.contains(&format!("\n## {name}\n")),
+            "{name}: docs/runbooks.md has the section {url} links to"
+        );
+    }
+    // The instance-level alerts name the instance.
+    for a in received
+        .iter()
+        .filter(|a| a["labels"]["alertname"] != "HighErrorRate")
+    {
+        let instance = a["labels"]["instance"].as_str().unwrap_or("");
+        assert!(
+            a["annotations"]["summary"]
+                .as_str()
+                .unwrap()
+                .contains(instance)
+                || a["annotations"]["description"]
+                    .as_str()
+                    .unwrap()
+                    .contains(instance),
+            "{a}"
+        );
+    }
+    // HighErrorRate's description states the measured ratio and the configured threshold.
+    let high = received
+        .iter()
+        .find(|a| a["labels"]["alertname"] == "HighErrorRate")
+        .unwrap();
+    assert!(
+        high["annotations"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("threshold 30%"),
+        "{high}"
+    );
+}
