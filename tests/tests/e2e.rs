@@ -435,6 +435,25 @@ async fn generated_stack_serves_every_panel_and_routes_every_alert() {
         report.allowed_empty.join("\n  ")
     );
 
+    // The same check fails on a dashboard that queries a metric the SDK does not emit: the
+    // fixture's renamed panel, and only it, is reported.
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            obs_tests::repo_root().join("tests/fixtures/e2e-renamed-metric-dashboard.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let broken = check_dashboards(&prom, &[fixture], MAY_BE_EMPTY).await;
+    assert!(broken.checked >= 3, "{broken:?}");
+    assert_eq!(broken.failures.len(), 1, "{:?}", broken.failures);
+    assert!(
+        broken.failures[0].contains("panel Request rate by method (renamed metric): no data")
+            && broken.failures[0].contains("http_server_requests_seconds_count"),
+        "{:?}",
+        broken.failures
+    );
+
     // Every rule of the generated rule files is loaded, healthy, and the recording rules
     // record something.
     let groups = prom.rule_groups().await.unwrap();
