@@ -51,9 +51,8 @@ const RESERVED: &[&str] = &[
     fields::VERSION,
 ];
 
-const TIMESTAMP_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-);
+const SECOND_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
 
 /// A [`tracing_subscriber::Layer`] that writes each event as one flat JSON object per line.
 pub struct JsonLayer<W> {
@@ -116,12 +115,19 @@ where
     }
 }
 
+/// Where a visitor puts rendered field values.
+trait FieldStore {
+    /// Stores `json` (a rendered JSON value) under `key`, replacing an earlier value.
+    fn set(&mut self, key: &'static str, json: &[u8]);
+}
+
 /// Fields recorded on a span, stored in its extensions as pre-rendered JSON values.
 #[derive(Debug, Default)]
 struct SpanFields(Vec<(&'static str, String)>);
 
-impl SpanFields {
-    fn set(&mut self, key: &'static str, value: String) {
+impl FieldStore for SpanFields {
+    fn set(&mut self, key: &'static str, json: &[u8]) {
+        let value = String::from_utf8_lossy(json).into_owned();
         match self.0.iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = value,
             None => self.0.push((key, value)),
@@ -129,34 +135,75 @@ impl SpanFields {
     }
 }
 
-/// Renders field values as JSON, hiding the ones the redactor names.
-struct JsonVisitor<'a> {
-    fields: &'a mut SpanFields,
-    message: Option<&'a mut String>,
-    redactor: &'a Redactor,
+/// The fields of the event being written: every value in one reused buffer, so an event costs
+/// no allocation per field once the thread's buffers have grown.
+#[derive(Debug, Default)]
+struct EventFields {
+    entries: Vec<(&'static str, std::ops::Range<usize>)>,
+    arena: Vec<u8>,
 }
 
-impl JsonVisitor<'_> {
-    fn put(&mut self, field: &Field, value: String) {
-        let value = if self.redactor.is_sensitive(field.name()) {
-            "\"[REDACTED]\"".to_owned()
-        } else {
-            value
-        };
-        self.fields.set(field.name(), value);
+impl EventFields {
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.arena.clear();
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&'static str, &[u8])> {
+        self.entries.iter().map(|(k, r)| (*k, &self.arena[r.clone()]))
+    }
+}
+
+impl FieldStore for EventFields {
+    fn set(&mut self, key: &'static str, json: &[u8]) {
+        // A callsite's field names are unique, so an event never sets a key twice.
+        let start = self.arena.len();
+        self.arena.extend_from_slice(json);
+        self.entries.push((key, start..self.arena.len()));
+    }
+}
+
+/// Renders field values as JSON, hiding the ones the redactor names.
+struct JsonVisitor<'a, F> {
+    fields: &'a mut F,
+    message: Option<&'a mut String>,
+    redactor: &'a Redactor,
+    /// Reused for rendering one value.
+    scratch: &'a mut Vec<u8>,
+    /// Reused for `Debug` and error text before it is escaped.
+    text: &'a mut String,
+}
+
+impl<F: FieldStore> JsonVisitor<'_, F> {
+    fn put(&mut self, field: &Field, render: impl FnOnce(&mut Vec<u8>)) {
+        if self.redactor.is_sensitive(field.name()) {
+            self.fields.set(field.name(), b"\"[REDACTED]\"");
+            return;
+        }
+        self.scratch.clear();
+        render(self.scratch);
+        self.fields.set(field.name(), self.scratch);
     }
 
     fn put_str(&mut self, field: &Field, value: &str) {
-        let mut out = Vec::with_capacity(value.len() + 2);
-        write_json_str(&mut out, value);
-        self.put(
-            field,
-            String::from_utf8(out).expect("JSON escaping yields UTF-8"),
-        );
+        self.put(field, |out| write_json_str(out, value));
+    }
+
+    /// Escapes `self.text` as the value of `field`.
+    fn put_text(&mut self, field: &Field) {
+        let text = std::mem::take(self.text);
+        self.put_str(field, &text);
+        *self.text = text;
+    }
+
+    fn put_display(&mut self, field: &Field, value: impl fmt::Display) {
+        self.put(field, |out| {
+            let _ = write!(out, "{value}");
+        });
     }
 }
 
-impl Visit for JsonVisitor<'_> {
+impl<F: FieldStore> Visit for JsonVisitor<'_, F> {
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == fields::MESSAGE {
             if let Some(message) = self.message.as_deref_mut() {
@@ -174,46 +221,49 @@ impl Visit for JsonVisitor<'_> {
                 return;
             }
         }
-        self.put_str(field, &format!("{value:?}"));
+        self.text.clear();
+        let _ = write!(self.text, "{value:?}");
+        self.put_text(field);
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         // The whole chain, so the cause is not lost when the error is wrapped.
-        let mut text = value.to_string();
+        self.text.clear();
+        let _ = write!(self.text, "{value}");
         let mut source = value.source();
         while let Some(cause) = source {
-            let _ = write!(text, ": {cause}");
+            let _ = write!(self.text, ": {cause}");
             source = cause.source();
         }
-        self.put_str(field, &text);
+        self.put_text(field);
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, value.to_string());
+        self.put_display(field, value);
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field, value.to_string());
+        self.put_display(field, value);
     }
 
     fn record_i128(&mut self, field: &Field, value: i128) {
-        self.put(field, value.to_string());
+        self.put_display(field, value);
     }
 
     fn record_u128(&mut self, field: &Field, value: u128) {
-        self.put(field, value.to_string());
+        self.put_display(field, value);
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         if value.is_finite() {
-            self.put(field, value.to_string());
+            self.put_display(field, value);
         } else {
             self.put_str(field, &value.to_string());
         }
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.put(field, value.to_string());
+        self.put_display(field, value);
     }
 }
 
@@ -233,9 +283,48 @@ fn level_str(level: &Level) -> &'static str {
     }
 }
 
+/// Per-thread buffers reused between events, so writing a line allocates nothing once they
+/// have grown.
+#[derive(Default)]
+struct Scratch {
+    line: Vec<u8>,
+    message: String,
+    event: EventFields,
+    written: Vec<&'static str>,
+    value: Vec<u8>,
+    text: String,
+    /// The unix second `second_text` renders (`YYYY-MM-DDTHH:MM:SS`): formatting a date is the
+    /// dearest part of a timestamp, and it changes once a second.
+    second: Option<u64>,
+    second_text: Vec<u8>,
+}
+
+impl Scratch {
+    fn write_timestamp(&mut self) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        if self.second != Some(now.as_secs()) {
+            self.second_text.clear();
+            let second = time::OffsetDateTime::from_unix_timestamp(now.as_secs() as i64)
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+            let _ = second.format_into(&mut self.second_text, SECOND_FORMAT);
+            self.second = Some(now.as_secs());
+        }
+        self.line.extend_from_slice(&self.second_text);
+        let millis = now.subsec_millis();
+        self.line.extend_from_slice(&[
+            b'.',
+            b'0' + (millis / 100) as u8,
+            b'0' + (millis / 10 % 10) as u8,
+            b'0' + (millis % 10) as u8,
+            b'Z',
+        ]);
+    }
+}
+
 thread_local! {
-    // Reused between events so a log line costs no allocation for its buffer.
-    static BUFFER: RefCell<(Vec<u8>, String, SpanFields)> = RefCell::new(Default::default());
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 impl<S, W> tracing_subscriber::Layer<S> for JsonLayer<W>
@@ -259,6 +348,8 @@ where
             fields: &mut fields,
             message: None,
             redactor: &self.redactor,
+            scratch: &mut Vec::new(),
+            text: &mut String::new(),
         });
         span.extensions_mut().insert(fields);
     }
@@ -271,33 +362,38 @@ where
                 fields,
                 message: None,
                 redactor: &self.redactor,
+                scratch: &mut Vec::new(),
+                text: &mut String::new(),
             });
         }
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        BUFFER.with(|cell| {
-            // A subscriber writing from inside a write (a writer that logs) would re-enter:
-            // fall back to fresh buffers rather than panic.
-            let mut fresh = Default::default();
+        SCRATCH.with(|cell| {
+            // A writer that logs would re-enter this layer: fall back to fresh buffers rather
+            // than panic.
+            let mut fresh = Scratch::default();
             let mut guard = cell.try_borrow_mut();
-            let (buf, message, event_fields) = match guard.as_deref_mut() {
-                Ok(b) => b,
+            let scratch = match guard.as_deref_mut() {
+                Ok(s) => s,
                 Err(_) => &mut fresh,
             };
-            buf.clear();
-            message.clear();
-            event_fields.0.clear();
+            scratch.line.clear();
+            scratch.message.clear();
+            scratch.event.clear();
+            scratch.written.clear();
             event.record(&mut JsonVisitor {
-                fields: event_fields,
-                message: Some(message),
+                fields: &mut scratch.event,
+                message: Some(&mut scratch.message),
                 redactor: &self.redactor,
+                scratch: &mut scratch.value,
+                text: &mut scratch.text,
             });
 
             let meta = event.metadata();
-            buf.extend_from_slice(b"{\"timestamp\":\"");
-            let now = time::OffsetDateTime::now_utc();
-            let _ = now.format_into(buf, TIMESTAMP_FORMAT);
+            scratch.line.extend_from_slice(b"{\"timestamp\":\"");
+            scratch.write_timestamp();
+            let Scratch { line: buf, message, event: event_fields, written, .. } = scratch;
             buf.extend_from_slice(b"\",\"level\":\"");
             buf.extend_from_slice(level_str(meta.level()).as_bytes());
             buf.extend_from_slice(b"\",\"message\":");
@@ -306,8 +402,7 @@ where
             write_json_str(buf, meta.target());
             buf.extend_from_slice(self.static_fields.as_bytes());
 
-            let mut written: Vec<&'static str> = Vec::with_capacity(event_fields.0.len() + 4);
-            let mut push = |buf: &mut Vec<u8>, key: &'static str, value: &str| {
+            let mut push = |buf: &mut Vec<u8>, key: &'static str, value: &[u8]| {
                 if written.contains(&key) {
                     return;
                 }
@@ -318,25 +413,25 @@ where
                     write_json_str(buf, key);
                 }
                 buf.push(b':');
-                buf.extend_from_slice(value.as_bytes());
+                buf.extend_from_slice(value);
                 written.push(key);
             };
-            for (key, value) in &event_fields.0 {
+            for (key, value) in event_fields.iter() {
                 push(buf, key, value);
             }
             #[cfg(feature = "otlp")]
             if let Some((trace_id, span_id)) =
                 crate::otlp::log_ids(event, &ctx, self.dispatch.get())
             {
-                push(buf, fields::TRACE_ID, &trace_id);
-                push(buf, fields::SPAN_ID, &span_id);
+                push(buf, fields::TRACE_ID, trace_id.as_bytes());
+                push(buf, fields::SPAN_ID, span_id.as_bytes());
             }
             if let Some(scope) = ctx.event_scope(event) {
                 for span in scope {
                     let extensions = span.extensions();
                     if let Some(fields) = extensions.get::<SpanFields>() {
                         for (key, value) in &fields.0 {
-                            push(buf, key, value);
+                            push(buf, key, value.as_bytes());
                         }
                     }
                 }
