@@ -7,8 +7,9 @@
 //! target/release/examples/exporter_faults 10     # seconds of load per scenario (default 10)
 //! ```
 //!
-//! Each scenario starts the release demo with one exporter variable pointed at a local fault
-//! endpoint, warms up for 2 s, then drives it with `wrk -t2 -c16 --latency` on loopback and
+//! Each scenario starts the release demo with one exporter variable pointed at a local endpoint
+//! that answers at once ("healthy"), refuses connections, hangs, answers 500 or answers 429 with
+//! `Retry-After: 30`, warms up for 2 s, then drives it with `wrk -t2 -c16 --latency` on loopback and
 //! reads p50 and p99. Then it sends SIGTERM and times the shutdown (the guard's deadline is the
 //! default 5 s). Loki and OTLP scenarios load `GET /users/{id}` (two log lines and one span per
 //! request); Sentry scenarios load `GET /fail` (one error event per request).
@@ -23,6 +24,7 @@ use axum::response::IntoResponse;
 /// How a fault endpoint answers.
 #[derive(Clone, Copy)]
 enum Fault {
+    Accept,
     Hang,
     Status500,
     TooMany,
@@ -41,6 +43,7 @@ fn fault_endpoint(fault: Fault) -> String {
             .block_on(async move {
                 let handler = move || async move {
                     match fault {
+                        Fault::Accept => (StatusCode::OK, "{}").into_response(),
                         Fault::Hang => std::future::pending().await,
                         Fault::Status500 => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
                         Fault::TooMany => {
@@ -166,11 +169,13 @@ fn main() {
         demo.exists(),
         "build the demo first: cargo build --release -p obs-sdk --all-features --example demo"
     );
+    let accept = fault_endpoint(Fault::Accept);
     let hang = fault_endpoint(Fault::Hang);
     let status500 = fault_endpoint(Fault::Status500);
     let too_many = fault_endpoint(Fault::TooMany);
     let refused = refused();
     let faults = [
+        ("healthy", accept.clone()),
         ("refused", refused.clone()),
         ("hangs", hang.clone()),
         ("500", status500.clone()),
