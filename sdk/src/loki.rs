@@ -2,7 +2,7 @@
 //!
 //! Every JSON log line the service writes to stdout is also pushed to Loki's
 //! `/loki/api/v1/push` as a snappy-compressed protobuf `PushRequest`, in batches, from the
-//! exporter's own thread (see [`export`](crate::export) for the queue, retries, drop counting
+//! exporter's own thread (see [`export`] for the queue, retries, drop counting
 //! and the shutdown deadline).
 //!
 //! - **Labels: `service`, `env` and `level` only** (the catalogue's
@@ -17,7 +17,7 @@
 //! runtime (so it cannot flush from a guard dropped after the runtime, and stalls with a blocked
 //! current-thread runtime), drops events silently when its channel is full (nothing to count),
 //! ignores `Retry-After`, and its protobuf (`loki-api` 0.1) predates structured metadata. The
-//! shared [`export`](crate::export) machinery meets all of these; this module only formats.
+//! shared [`export`] machinery meets all of these; this module only formats.
 //!
 //! No crate ships Loki's push protobuf with structured metadata, so the four messages below are
 //! declared by hand with `prost` derive, after Loki's `pkg/push/push.proto`.

@@ -10,7 +10,7 @@
 //!   ([`HttpLayer`](crate::HttpLayer)); [`inject`] and the client helpers in
 //!   [`request_id`](crate::request_id) pass the current context on to outgoing calls.
 //! - Every JSON log line written inside a traced span carries `trace_id` and `span_id`.
-//! - Finished spans go through the shared [`export`](crate::export) queue instead of the SDK's
+//! - Finished spans go through the shared [`export`] queue instead of the SDK's
 //!   batch span processor, so dropped spans are counted in
 //!   `obs_exporter_dropped_total{exporter="otlp"}`, a `Retry-After` is honoured and shutdown keeps
 //!   its deadline on any runtime (the gRPC client runs on the exporter's own runtime).

@@ -9,7 +9,7 @@
 //! - Sensitive headers, extra data and breadcrumb data are redacted in `before_send` with the
 //!   installed [`Redactor`](crate::redact::Redactor); no default PII is sent.
 //! - `SENTRY_SAMPLE_RATE` and `SENTRY_TRACES_SAMPLE_RATE` set the sample rates.
-//! - Envelopes travel through the shared [`export`](crate::export) queue: never on the request
+//! - Envelopes travel through the shared [`export`] queue: never on the request
 //!   path, bounded, drops counted in `obs_exporter_dropped_total{exporter="sentry"}`, 429s and
 //!   rate limits honoured, shutdown within the deadline on any runtime.
 
