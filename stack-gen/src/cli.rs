@@ -22,12 +22,13 @@ Examples:
   obs-gen generate          # rebuild ./monitoring from ./monitoring/obs.toml
   obs-gen generate --dry-run        # print the diff, write nothing
   obs-gen check monitoring  # validate; promtool/amtool when on PATH
+  obs-gen doctor http://127.0.0.1:3000 --log-file app.log  # check a service
   obs-gen dashboards list
   obs-gen dashboards export --for-import --out ./dashboards
   obs-gen completions bash > /etc/bash_completion.d/obs-gen
 
-Exit codes: 0 success; 1 `check` found problems; 2 bad input, a refused
-overwrite or an unwritable output directory.";
+Exit codes: 0 success; 1 `check` or `doctor` found problems; 2 bad input,
+a refused overwrite or an unwritable output directory.";
 
 /// Writes a self-hosted monitoring stack (Prometheus, Alertmanager, Loki, Alloy or Promtail,
 /// Grafana, optionally Tempo) for services that use obs-sdk.
@@ -56,6 +57,10 @@ pub enum Command {
     /// List or export the bundled Grafana dashboards.
     #[command(subcommand)]
     Dashboards(DashboardsCommand),
+    /// Check a running service's observability: request IDs, /metrics against the catalogue,
+    /// the health endpoints and (given a log) its JSON log lines.
+    #[command(after_help = DOCTOR_EXAMPLES)]
+    Doctor(DoctorArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -77,6 +82,33 @@ pub enum DashboardsCommand {
         #[arg(long, default_value = "obs-dashboards")]
         out: PathBuf,
     },
+}
+
+const DOCTOR_EXAMPLES: &str = "\
+Examples:
+  obs-gen doctor http://127.0.0.1:3000
+  obs-gen doctor http://127.0.0.1:3000 --log-file /var/log/app/app.log
+  ./my-service | obs-gen doctor http://127.0.0.1:3000 --log-file -
+  obs-gen doctor http://api:8080 --json      # for CI
+
+Exit codes: 0 every check passed; 1 a check failed (each failure line says
+how to fix it).";
+
+/// `doctor` arguments.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The service's base URL (plain HTTP), e.g. http://127.0.0.1:3000. A path is the route of
+    /// the doctor's test request (default /).
+    pub url: String,
+    /// Check the service's log lines too: a file it writes, or `-` for stdin.
+    #[arg(long, value_name = "FILE|-")]
+    pub log_file: Option<PathBuf>,
+    /// Print the report as JSON (for CI) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds to wait for each answer and for the request's log line.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    pub timeout: u64,
 }
 
 /// Where and how to write.
@@ -227,11 +259,42 @@ fn dispatch(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Error> {
             for_import,
             out: dir,
         }) => export_dashboards(&dir, for_import, out),
+        Command::Doctor(args) => doctor(&args, out),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "obs-gen", out);
             Ok(())
         }
+    }
+}
+
+fn doctor(args: &DoctorArgs, out: &mut dyn std::io::Write) -> Result<(), Error> {
+    let opts = crate::doctor::Options {
+        url: args.url.clone(),
+        log: args.log_file.as_ref().map(|p| {
+            if p.as_os_str() == "-" {
+                crate::doctor::LogSource::Stdin
+            } else {
+                crate::doctor::LogSource::File(p.clone())
+            }
+        }),
+        timeout: std::time::Duration::from_secs(args.timeout.max(1)),
+    };
+    let report = crate::doctor::run(&opts);
+    if args.json {
+        let text = serde_json::to_string_pretty(&report).expect("the report serialises");
+        let _ = writeln!(out, "{text}");
+    } else {
+        let _ = write!(out, "{}", report.table());
+    }
+    let failed = report.failures().count();
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(Error::CheckFailed(format!(
+            "doctor: {failed} check(s) failed for {}",
+            args.url
+        )))
     }
 }
 

@@ -9,6 +9,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod doctor;
 pub mod error;
 pub mod model;
 pub mod render;
