@@ -379,12 +379,11 @@ impl Checker<'_> {
                     None if keeps_labels => inner.clone(),
                     None => Labels::Set(BTreeSet::new()),
                 };
-                if op == "count_values" {
-                    if let (Some(param), Labels::Set(s)) = (&a.param, &mut out) {
-                        if let Expr::StringLiteral(l) = param.as_ref() {
-                            s.insert(l.val.clone());
-                        }
-                    }
+                if op == "count_values"
+                    && let (Some(param), Labels::Set(s)) = (&a.param, &mut out)
+                    && let Expr::StringLiteral(l) = param.as_ref()
+                {
+                    s.insert(l.val.clone());
                 }
                 out
             }

@@ -11,10 +11,16 @@ const REQUESTS: u64 = 20_000;
 fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
     let _profiler = dhat::Profiler::builder().testing().build();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     // axum-prometheus spawns its upkeep task when built, so build inside the runtime.
     let _runtime_context = runtime.enter();
-    println!("{:<24} {:>14} {:>16}", "stack", "allocs/request", "bytes/request");
+    println!(
+        "{:<24} {:>14} {:>16}",
+        "stack", "allocs/request", "bytes/request"
+    );
     for variant in scenarios::Variant::ALL {
         let setup = scenarios::setup(variant);
         let router = setup.router.clone();

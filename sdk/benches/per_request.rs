@@ -6,7 +6,10 @@ mod scenarios;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn per_request(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     // axum-prometheus spawns its upkeep task when built, so build inside the runtime.
     let _runtime_context = runtime.enter();
     let mut group = c.benchmark_group("per_request");
@@ -15,7 +18,8 @@ fn per_request(c: &mut Criterion) {
         let setup = scenarios::setup(variant);
         let router = setup.router.clone();
         group.bench_function(variant.name(), |b| {
-            b.to_async(&runtime).iter(|| scenarios::one_request(router.clone()));
+            b.to_async(&runtime)
+                .iter(|| scenarios::one_request(router.clone()));
         });
         drop(setup);
     }

@@ -7,17 +7,17 @@ use axum::routing::get;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let app = Router::new()
-        .route("/", get(|| async { "demo" }))
-        .route(
-            "/users/{id}",
-            get(|Path(id): Path<String>| async move {
-                match id.parse::<u64>() {
-                    Ok(n) => Ok(axum::Json(serde_json::json!({ "id": n, "name": format!("user-{n}") }))),
-                    Err(_) => Err(http::StatusCode::NOT_FOUND),
-                }
-            }),
-        );
+    let app = Router::new().route("/", get(|| async { "demo" })).route(
+        "/users/{id}",
+        get(|Path(id): Path<String>| async move {
+            match id.parse::<u64>() {
+                Ok(n) => Ok(axum::Json(
+                    serde_json::json!({ "id": n, "name": format!("user-{n}") }),
+                )),
+                Err(_) => Err(http::StatusCode::NOT_FOUND),
+            }
+        }),
+    );
     let addr = std::env::var("DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:3001".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     axum::serve(listener, app).await?;

@@ -117,8 +117,9 @@ where
 
 /// Where a visitor puts rendered field values.
 trait FieldStore {
-    /// Stores `json` (a rendered JSON value) under `key`, replacing an earlier value.
-    fn set(&mut self, key: &'static str, json: &[u8]);
+    /// Stores `json` (a rendered JSON value) under `key`, replacing an earlier value. The store
+    /// may take the buffer.
+    fn set(&mut self, key: &'static str, json: &mut Vec<u8>);
 }
 
 /// Fields recorded on a span, stored in its extensions as pre-rendered JSON values.
@@ -126,8 +127,10 @@ trait FieldStore {
 struct SpanFields(Vec<(&'static str, String)>);
 
 impl FieldStore for SpanFields {
-    fn set(&mut self, key: &'static str, json: &[u8]) {
-        let value = String::from_utf8_lossy(json).into_owned();
+    fn set(&mut self, key: &'static str, json: &mut Vec<u8>) {
+        // Spans keep their values, so take the rendered buffer instead of copying it.
+        let value = String::from_utf8(std::mem::take(json))
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         match self.0.iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = value,
             None => self.0.push((key, value)),
@@ -155,7 +158,7 @@ impl EventFields {
 }
 
 impl FieldStore for EventFields {
-    fn set(&mut self, key: &'static str, json: &[u8]) {
+    fn set(&mut self, key: &'static str, json: &mut Vec<u8>) {
         // A callsite's field names are unique, so an event never sets a key twice.
         let start = self.arena.len();
         self.arena.extend_from_slice(json);
@@ -177,7 +180,9 @@ struct JsonVisitor<'a, F> {
 impl<F: FieldStore> JsonVisitor<'_, F> {
     fn put(&mut self, field: &Field, render: impl FnOnce(&mut Vec<u8>)) {
         if self.redactor.is_sensitive(field.name()) {
-            self.fields.set(field.name(), b"\"[REDACTED]\"");
+            self.scratch.clear();
+            write_json_str(self.scratch, crate::redact::REDACTED);
+            self.fields.set(field.name(), self.scratch);
             return;
         }
         self.scratch.clear();
@@ -205,21 +210,21 @@ impl<F: FieldStore> JsonVisitor<'_, F> {
 
 impl<F: FieldStore> Visit for JsonVisitor<'_, F> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == fields::MESSAGE {
-            if let Some(message) = self.message.as_deref_mut() {
-                message.push_str(value);
-                return;
-            }
+        if field.name() == fields::MESSAGE
+            && let Some(message) = self.message.as_deref_mut()
+        {
+            message.push_str(value);
+            return;
         }
         self.put_str(field, value);
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if field.name() == fields::MESSAGE {
-            if let Some(message) = self.message.as_deref_mut() {
-                let _ = write!(message, "{value:?}");
-                return;
-            }
+        if field.name() == fields::MESSAGE
+            && let Some(message) = self.message.as_deref_mut()
+        {
+            let _ = write!(message, "{value:?}");
+            return;
         }
         self.text.clear();
         let _ = write!(self.text, "{value:?}");

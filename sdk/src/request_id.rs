@@ -142,12 +142,12 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        if !request.headers().contains_key(catalogue::REQUEST_ID_HEADER) {
-            if let Some(id) = RequestId::current() {
-                request
-                    .headers_mut()
-                    .insert(catalogue::REQUEST_ID_HEADER, id.header_value().clone());
-            }
+        if !request.headers().contains_key(catalogue::REQUEST_ID_HEADER)
+            && let Some(id) = RequestId::current()
+        {
+            request
+                .headers_mut()
+                .insert(catalogue::REQUEST_ID_HEADER, id.header_value().clone());
         }
         // With tracing on, the current span's W3C `traceparent` goes along too.
         #[cfg(feature = "otlp")]

@@ -124,11 +124,10 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
         ("postgres", &cfg.databases.postgres),
         ("redis", &cfg.databases.redis),
     ] {
-        if let Some(db) = db {
-            if let Err(msg) = check_host_port(&db.address) {
+        if let Some(db) = db
+            && let Err(msg) = check_host_port(&db.address) {
                 err(&format!("databases.{key}.address"), msg);
             }
-        }
     }
 
     let a = &cfg.alerting;
@@ -137,14 +136,13 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
         ("slack_api_url_env", &a.slack_api_url_env),
         ("email_password_env", &a.email_password_env),
     ] {
-        if let Some(v) = value {
-            if !is_env_name(v) {
+        if let Some(v) = value
+            && !is_env_name(v) {
                 err(
                     &format!("alerting.{key}"),
                     format!("{v:?} is not an environment variable name (A-Z, 0-9, _)"),
                 );
             }
-        }
     }
     match a.receiver {
         Receiver::Slack => match &a.slack_channel {
@@ -190,14 +188,13 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
         ("alerting.group_interval", a.group_interval.as_ref()),
         ("alerting.repeat_interval", a.repeat_interval.as_ref()),
     ] {
-        if let Some(v) = value {
-            if parse_duration(v).is_none() {
+        if let Some(v) = value
+            && parse_duration(v).is_none() {
                 err(
                     key,
                     format!("{v:?} is not a positive duration like 1s, 30s or 5m"),
                 );
             }
-        }
     }
     if let Some(local) = &cfg.local {
         for (key, value) in [
@@ -207,11 +204,10 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
             ("postgres_exporter", local.postgres_exporter.as_ref()),
             ("redis_exporter", local.redis_exporter.as_ref()),
         ] {
-            if let Some(v) = value {
-                if let Err(msg) = check_host_port(v) {
+            if let Some(v) = value
+                && let Err(msg) = check_host_port(v) {
                     err(&format!("local.{key}"), msg);
                 }
-            }
         }
         for (key, db, exporter) in [
             (
@@ -264,8 +260,8 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
             host,
             "host.docker.internal" | "localhost" | "127.0.0.1" | "0.0.0.0" | "::1"
         ) || host == cfg.bind_address;
-        if let (true, Ok(port)) = (on_host, port.parse::<u32>()) {
-            if let Some(key) = seen.get(&port) {
+        if let (true, Ok(port)) = (on_host, port.parse::<u32>())
+            && let Some(key) = seen.get(&port) {
                 err(
                     &format!("ports.{key}"),
                     format!(
@@ -274,7 +270,6 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
                     ),
                 );
             }
-        }
     }
     if errs.is_empty() { Ok(()) } else { Err(errs) }
 }

@@ -283,12 +283,11 @@ fn entrypoint_starts_a_real_alertmanager_with_the_secret_from_env() {
     let mut status = None;
     for _ in 0..100 {
         std::thread::sleep(std::time::Duration::from_millis(100));
-        if let Some(body) = http_get(port, "/api/v2/status") {
-            if body.starts_with("HTTP/1.0 200") || body.starts_with("HTTP/1.1 200") {
+        if let Some(body) = http_get(port, "/api/v2/status")
+            && (body.starts_with("HTTP/1.0 200") || body.starts_with("HTTP/1.1 200")) {
                 status = Some(body);
                 break;
             }
-        }
     }
     let _ = child.kill();
     let _ = child.wait();
@@ -337,12 +336,11 @@ fn real_prometheus_loads_the_config_and_rules() {
     let mut rules = None;
     for _ in 0..150 {
         std::thread::sleep(std::time::Duration::from_millis(100));
-        if let Some(body) = http_get(port, "/api/v1/rules") {
-            if body.contains("\"status\":\"success\"") {
+        if let Some(body) = http_get(port, "/api/v1/rules")
+            && body.contains("\"status\":\"success\"") {
                 rules = Some(body);
                 break;
             }
-        }
     }
     let mut targets = String::new();
     for _ in 0..150 {

@@ -66,14 +66,17 @@ pub struct Setup {
 fn handler_router() -> Router {
     Router::new().route(
         "/users/{id}",
-        get(|axum::extract::Path(id): axum::extract::Path<u64>| async move { format!("user {id}") }),
+        get(
+            |axum::extract::Path(id): axum::extract::Path<u64>| async move { format!("user {id}") },
+        ),
     )
 }
 
 fn axum_prometheus_layer() -> axum_prometheus::PrometheusMetricLayer<'static> {
     // It installs a process-global recorder, which can happen once per process.
     static PAIR: OnceLock<axum_prometheus::PrometheusMetricLayer<'static>> = OnceLock::new();
-    PAIR.get_or_init(|| axum_prometheus::PrometheusMetricLayer::pair().0).clone()
+    PAIR.get_or_init(|| axum_prometheus::PrometheusMetricLayer::pair().0)
+        .clone()
 }
 
 fn sink_writer() -> (tracing_appender::non_blocking::NonBlocking, WorkerGuard) {
@@ -85,7 +88,11 @@ fn sink_writer() -> (tracing_appender::non_blocking::NonBlocking, WorkerGuard) {
 pub fn setup(variant: Variant) -> Setup {
     let metrics = Metrics::new();
     match variant {
-        Variant::Bare => Setup { router: handler_router(), _subscriber: None, _writer: None },
+        Variant::Bare => Setup {
+            router: handler_router(),
+            _subscriber: None,
+            _writer: None,
+        },
         Variant::SdkMetricsIds | Variant::SdkSpan | Variant::SdkFull => {
             let (writer, guard) = sink_writer();
             let subscriber = tracing_subscriber::registry()
@@ -106,7 +113,9 @@ pub fn setup(variant: Variant) -> Setup {
             _writer: None,
         },
         Variant::HandAssembled => {
-            use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+            use tower_http::request_id::{
+                MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer,
+            };
             use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
             let (writer, guard) = sink_writer();
             let subscriber = tracing_subscriber::registry()
@@ -134,5 +143,11 @@ pub fn setup(variant: Variant) -> Setup {
 pub async fn one_request(mut router: Router) -> usize {
     let request = Request::get("/users/42").body(Body::empty()).unwrap();
     let response = router.call(request).await.unwrap();
-    response.into_body().collect().await.unwrap().to_bytes().len()
+    response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .len()
 }

@@ -459,10 +459,10 @@ impl Health {
         };
         let mut running = {
             let mut cache = self.state.cache.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((at, report)) = &cache.report {
-                if at.elapsed() < interval {
-                    return report.clone();
-                }
+            if let Some((at, report)) = &cache.report
+                && at.elapsed() < interval
+            {
+                return report.clone();
             }
             match &cache.running {
                 Some(running) => running.clone(),

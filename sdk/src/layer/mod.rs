@@ -75,6 +75,9 @@ pub(crate) struct HttpMetrics {
     pub(crate) durations: Arc<DurationHandles>,
 }
 
+/// A histogram handle for one method and status code.
+type MethodStatusHandle = (&'static str, u16, Histogram);
+
 /// Histogram handles by route, method and status.
 ///
 /// Registering through the recorder on every request means building a `Key` (a label vector)
@@ -83,7 +86,7 @@ pub(crate) struct HttpMetrics {
 /// (one shared value for unmatched requests), ten method values, and status codes.
 #[derive(Default)]
 pub(crate) struct DurationHandles {
-    by_route: RwLock<HashMap<Box<str>, Vec<(&'static str, u16, Histogram)>>>,
+    by_route: RwLock<HashMap<Box<str>, Vec<MethodStatusHandle>>>,
 }
 
 impl DurationHandles {
