@@ -72,10 +72,10 @@ impl Proc {
 
     /// Panics with the log when the program has exited.
     pub fn assert_running(&mut self) {
-        if let Some(child) = &mut self.child {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("{} exited ({status}):\n{}", self.name, self.log());
-            }
+        if let Some(child) = &mut self.child
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            panic!("{} exited ({status}):\n{}", self.name, self.log());
         }
     }
 
