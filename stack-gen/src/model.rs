@@ -502,9 +502,10 @@ pub fn detect_databases(compose_text: &str, origin: &str) -> Result<Databases, E
                 let parts: Vec<&str> = text.split(':').collect();
                 if parts.len() >= 2
                     && parts[parts.len() - 1].split('/').next() == Some(&internal.to_string())
-                    && let Ok(p) = parts[parts.len() - 2].parse::<u32>() {
-                        host_port = p;
-                    }
+                    && let Ok(p) = parts[parts.len() - 2].parse::<u32>()
+                {
+                    host_port = p;
+                }
             }
         }
         let db = Some(Database {

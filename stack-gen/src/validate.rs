@@ -125,9 +125,10 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
         ("redis", &cfg.databases.redis),
     ] {
         if let Some(db) = db
-            && let Err(msg) = check_host_port(&db.address) {
-                err(&format!("databases.{key}.address"), msg);
-            }
+            && let Err(msg) = check_host_port(&db.address)
+        {
+            err(&format!("databases.{key}.address"), msg);
+        }
     }
 
     let a = &cfg.alerting;
@@ -137,12 +138,13 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
         ("email_password_env", &a.email_password_env),
     ] {
         if let Some(v) = value
-            && !is_env_name(v) {
-                err(
-                    &format!("alerting.{key}"),
-                    format!("{v:?} is not an environment variable name (A-Z, 0-9, _)"),
-                );
-            }
+            && !is_env_name(v)
+        {
+            err(
+                &format!("alerting.{key}"),
+                format!("{v:?} is not an environment variable name (A-Z, 0-9, _)"),
+            );
+        }
     }
     match a.receiver {
         Receiver::Slack => match &a.slack_channel {
@@ -189,12 +191,13 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
         ("alerting.repeat_interval", a.repeat_interval.as_ref()),
     ] {
         if let Some(v) = value
-            && parse_duration(v).is_none() {
-                err(
-                    key,
-                    format!("{v:?} is not a positive duration like 1s, 30s or 5m"),
-                );
-            }
+            && parse_duration(v).is_none()
+        {
+            err(
+                key,
+                format!("{v:?} is not a positive duration like 1s, 30s or 5m"),
+            );
+        }
     }
     if let Some(local) = &cfg.local {
         for (key, value) in [
@@ -205,9 +208,10 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
             ("redis_exporter", local.redis_exporter.as_ref()),
         ] {
             if let Some(v) = value
-                && let Err(msg) = check_host_port(v) {
-                    err(&format!("local.{key}"), msg);
-                }
+                && let Err(msg) = check_host_port(v)
+            {
+                err(&format!("local.{key}"), msg);
+            }
         }
         for (key, db, exporter) in [
             (
@@ -261,15 +265,16 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
             "host.docker.internal" | "localhost" | "127.0.0.1" | "0.0.0.0" | "::1"
         ) || host == cfg.bind_address;
         if let (true, Ok(port)) = (on_host, port.parse::<u32>())
-            && let Some(key) = seen.get(&port) {
-                err(
-                    &format!("ports.{key}"),
-                    format!(
-                        "{port} clashes with services[{i}].target {:?} on the same host; pick another port",
-                        s.target
-                    ),
-                );
-            }
+            && let Some(key) = seen.get(&port)
+        {
+            err(
+                &format!("ports.{key}"),
+                format!(
+                    "{port} clashes with services[{i}].target {:?} on the same host; pick another port",
+                    s.target
+                ),
+            );
+        }
     }
     if errs.is_empty() { Ok(()) } else { Err(errs) }
 }

@@ -284,10 +284,11 @@ fn entrypoint_starts_a_real_alertmanager_with_the_secret_from_env() {
     for _ in 0..100 {
         std::thread::sleep(std::time::Duration::from_millis(100));
         if let Some(body) = http_get(port, "/api/v2/status")
-            && (body.starts_with("HTTP/1.0 200") || body.starts_with("HTTP/1.1 200")) {
-                status = Some(body);
-                break;
-            }
+            && (body.starts_with("HTTP/1.0 200") || body.starts_with("HTTP/1.1 200"))
+        {
+            status = Some(body);
+            break;
+        }
     }
     let _ = child.kill();
     let _ = child.wait();
@@ -337,10 +338,11 @@ fn real_prometheus_loads_the_config_and_rules() {
     for _ in 0..150 {
         std::thread::sleep(std::time::Duration::from_millis(100));
         if let Some(body) = http_get(port, "/api/v1/rules")
-            && body.contains("\"status\":\"success\"") {
-                rules = Some(body);
-                break;
-            }
+            && body.contains("\"status\":\"success\"")
+        {
+            rules = Some(body);
+            break;
+        }
     }
     let mut targets = String::new();
     for _ in 0..150 {
