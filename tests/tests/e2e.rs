@@ -234,6 +234,15 @@ async fn start_stack() -> Stack {
         !out.join("compose.yaml").exists(),
         "local mode writes no compose file"
     );
+    // What `obs-gen check` says of it: YAML, the name contract, promtool and amtool.
+    let mut checked = Vec::new();
+    obs_gen::cli::run_from(["obs-gen", "check", out.to_str().unwrap()], &mut checked)
+        .unwrap_or_else(|e| panic!("obs-gen check: {e}\n{}", String::from_utf8_lossy(&checked)));
+    let checked = String::from_utf8_lossy(&checked);
+    assert!(
+        checked.contains("promtool check config") && checked.contains("amtool check-config"),
+        "{checked}"
+    );
 
     // Alertmanager through the generated entrypoint, which puts the webhook URL from the
     // environment into its private copy of alertmanager.yml.
