@@ -91,6 +91,9 @@ pub struct Config {
     pub(crate) otlp: Option<crate::otlp::OtlpConfig>,
     #[cfg(feature = "loki")]
     pub(crate) loki: Option<crate::loki::LokiConfig>,
+    /// Exporter variables set in the environment of a build without their feature, as
+    /// `(variable, feature)`: `init` warns about each.
+    pub(crate) inactive_exporters: Vec<(&'static str, &'static str)>,
 }
 
 impl Config {
@@ -115,6 +118,7 @@ impl Config {
             otlp: None,
             #[cfg(feature = "loki")]
             loki: None,
+            inactive_exporters: Vec::new(),
         }
     }
 
@@ -212,6 +216,19 @@ impl Config {
         #[cfg(feature = "loki")]
         {
             config.loki = crate::loki::LokiConfig::from_lookup(&get);
+        }
+        for (variable, feature, built) in [
+            ("SENTRY_DSN", "sentry", cfg!(feature = "sentry")),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "otlp",
+                cfg!(feature = "otlp"),
+            ),
+            ("LOKI_URL", "loki", cfg!(feature = "loki")),
+        ] {
+            if !built && get(variable).is_some() {
+                config.inactive_exporters.push((variable, feature));
+            }
         }
         Ok(config)
     }
@@ -400,6 +417,28 @@ mod tests {
             .env_filter()
             .unwrap_err();
         assert!(err.to_string().contains("OBS_LOG"), "{err}");
+    }
+
+    #[test]
+    fn exporter_variables_without_their_feature_are_remembered() {
+        let c = from(&[
+            ("SENTRY_DSN", "http://key@127.0.0.1:9/1"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
+            ("LOKI_URL", "http://127.0.0.1:9"),
+        ])
+        .unwrap();
+        let mut expected = Vec::new();
+        if !cfg!(feature = "sentry") {
+            expected.push(("SENTRY_DSN", "sentry"));
+        }
+        if !cfg!(feature = "otlp") {
+            expected.push(("OTEL_EXPORTER_OTLP_ENDPOINT", "otlp"));
+        }
+        if !cfg!(feature = "loki") {
+            expected.push(("LOKI_URL", "loki"));
+        }
+        assert_eq!(c.inactive_exporters, expected);
+        assert!(from(&[]).unwrap().inactive_exporters.is_empty());
     }
 
     #[test]

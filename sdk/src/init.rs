@@ -195,6 +195,13 @@ impl Config {
             .map_err(|_| InitError::GlobalTaken {
                 what: "metrics recorder",
             })?;
+        for (variable, feature) in &self.inactive_exporters {
+            tracing::warn!(
+                variable,
+                feature,
+                "{variable} is set, but obs-sdk was built without its `{feature}` feature: nothing is exported"
+            );
+        }
 
         let upkeep = spawn_upkeep(metrics.clone(), counters, self.upkeep_interval);
         Ok(Obs {

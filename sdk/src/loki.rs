@@ -332,6 +332,14 @@ impl LokiSink {
             .map(|(k, v)| format!("{k}=\"{}\"", escape_label(v)))
             .collect::<Vec<_>>()
             .join(", ");
+        let url = reqwest::Url::parse(&config.push_url)
+            .map_err(|e| format!("LOKI_URL {:?} is not a URL: {e}", config.push_url))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "LOKI_URL {:?} is not an http:// or https:// URL",
+                config.push_url
+            ));
+        }
         Ok(Self {
             client: export::http_client(settings)?,
             url: config.push_url.clone(),
@@ -445,6 +453,17 @@ mod tests {
             Some("0af7651916cd43dd8448eb211c80319c")
         );
         assert_eq!(string_field(line, "span_id"), None);
+    }
+
+    #[test]
+    fn a_malformed_url_fails_at_start() {
+        let err = LokiLayer::new(
+            &LokiConfig::new("loki:3100"),
+            &Config::new("svc"),
+            &Metrics::new(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("LOKI_URL"), "{err}");
     }
 
     #[test]
