@@ -679,6 +679,22 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_rate_applies() {
+        let config = Config::new("svc");
+        let capture = |rate: f32| {
+            let sentry = SentryConfig::new("https://key@sentry.invalid/1").sample_rate(rate);
+            sentry::test::with_captured_events_options(
+                || {
+                    sentry::capture_message("sampled?", sentry::Level::Error);
+                },
+                client_options(&sentry, &config),
+            )
+        };
+        assert_eq!(capture(1.0).len(), 1);
+        assert!(capture(0.0).is_empty());
+    }
+
+    #[test]
     fn sensitive_request_headers_are_redacted() {
         let mut event = SentryEvent::default();
         let mut request = sentry::protocol::Request::default();
