@@ -1,6 +1,8 @@
 //! The live check of the dashboards: every PromQL query of every panel, with its Grafana
 //! variables filled in, sent to a real Prometheus, must return data.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use crate::prom::Prometheus;
@@ -10,6 +12,30 @@ use crate::prom::Prometheus;
 /// `$__rate_interval` 15s (4 × the 1 s scrape interval, rounded up generously), `$__interval`
 /// 5s, `$__range` 5m.
 pub fn concrete(query: &str) -> String {
+    concrete_with(query, &BTreeMap::new())
+}
+
+/// What "All" selects for each variable of `dashboard`: its `allValue` (`.+`, `.*`), or `.+`.
+pub fn all_values(dashboard: &Value) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for v in dashboard["templating"]["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if let (Some(name), Some(all)) = (v["name"].as_str(), v["allValue"].as_str()) {
+            out.insert(name.to_string(), all.to_string());
+        }
+    }
+    out
+}
+
+/// Like [`concrete`], with the values `vars` gives for named variables (the others `.+`).
+pub fn concrete_with(query: &str, vars: &BTreeMap<String, String>) -> String {
+    let value = |name: &str| {
+        let name = name.split(':').next().unwrap_or(name);
+        vars.get(name).map_or(".+", String::as_str).to_string()
+    };
     let mut out = query
         .replace("$__rate_interval", "15s")
         .replace("${__rate_interval}", "15s")
@@ -24,9 +50,9 @@ pub fn concrete(query: &str) -> String {
         result.push_str(&rest[..i]);
         let after = &rest[i + 1..];
         if let Some(inner) = after.strip_prefix('{') {
-            let end = inner.find('}').map_or(inner.len(), |e| e + 1);
-            result.push_str(".+");
-            rest = &inner[end.min(inner.len())..];
+            let close = inner.find('}').unwrap_or(inner.len());
+            result.push_str(&value(&inner[..close]));
+            rest = &inner[(close + 1).min(inner.len())..];
         } else {
             let n = after
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -34,7 +60,7 @@ pub fn concrete(query: &str) -> String {
             if n == 0 {
                 result.push('$');
             } else {
-                result.push_str(".+");
+                result.push_str(&value(&after[..n]));
             }
             rest = &after[n..];
         }
@@ -56,7 +82,7 @@ pub struct Report {
 }
 
 /// Sends every PromQL query of `dashboards` (Grafana JSON; Loki targets and variables are
-/// left out, LogQL is not PromQL) to `prom`, with [`concrete`] variables. A query that fails or
+/// left out, LogQL is not PromQL) to `prom`, each variable on "All" ([`all_values`]). A query that fails or
 /// returns no sample is a failure unless it contains one of the `allowed_empty` patterns
 /// `(pattern, reason)`.
 pub async fn check_dashboards(
@@ -66,8 +92,9 @@ pub async fn check_dashboards(
 ) -> Report {
     let mut report = Report::default();
     for d in dashboards {
+        let vars = all_values(d);
         for (location, q) in obs_mixin::contract::promql_queries(d) {
-            let expr = concrete(&q);
+            let expr = concrete_with(&q, &vars);
             report.checked += 1;
             match prom.query(&expr).await {
                 Err(e) => report
@@ -90,7 +117,7 @@ pub async fn check_dashboards(
 
 #[cfg(test)]
 mod tests {
-    use super::concrete;
+    use super::{concrete, concrete_with};
 
     #[test]
     fn fills_every_variable() {
@@ -102,5 +129,10 @@ mod tests {
         );
         assert_eq!(concrete("a{b=~\"$b_c\"}"), "a{b=~\".+\"}");
         assert_eq!(concrete("x{l=\"$\"}"), "x{l=\"$\"}");
+        let vars = [("route".to_string(), ".*".to_string())].into();
+        assert_eq!(
+            concrete_with(r#"x{r=~"$route",j=~"${job}"}"#, &vars),
+            r#"x{r=~".*",j=~".+"}"#
+        );
     }
 }
