@@ -489,9 +489,16 @@ fn build(
     }
     let dir = w.output.display();
     let _ = writeln!(out, "wrote {dir}: {}", plan.summary());
-    let _ = writeln!(
-        out,
-        "next: cd {dir} && docker compose up -d   (Grafana: see {dir}/README.md)"
-    );
+    if cfg.local.is_some() {
+        let _ = writeln!(
+            out,
+            "next: start Prometheus and Alertmanager as {dir}/README.md (\"Local mode\") shows"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "next: cd {dir} && docker compose up -d   (Grafana: see {dir}/README.md)"
+        );
+    }
     Ok(())
 }

@@ -77,8 +77,9 @@ pub struct Config {
 /// one host rather than as compose containers. With it, `prometheus.yml` scrapes the services
 /// at their targets as written (no `host.docker.internal`), itself, Alertmanager and the
 /// exporters listed here, and nothing else (Grafana, Loki, the log shipper, Tempo and cAdvisor
-/// are not started in this mode); `alertmanager/entrypoint.sh` starts the `prometheus-alertmanager`
-/// on `PATH` (or `$ALERTMANAGER`) listening on `alertmanager`; no `compose.yaml` is written.
+/// are not scraped in this mode; their configuration files are still written, for running them
+/// by hand); `alertmanager/entrypoint.sh` starts the `prometheus-alertmanager` on `PATH` (or
+/// `$ALERTMANAGER`) listening on `alertmanager`; no `compose.yaml` is written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Local {

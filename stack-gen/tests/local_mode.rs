@@ -14,6 +14,11 @@ fn yaml(path: &std::path::Path) -> serde_yaml_ng::Value {
 fn local_mode_points_every_address_at_the_host_and_shortens_intervals() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = generate_fixture(tmp.path(), "local.toml");
+    let printed = obs_gen_ok(tmp.path(), &["generate"]);
+    assert!(
+        printed.contains("Local mode") && !printed.contains("docker compose"),
+        "{printed}"
+    );
     let written = files(&dir);
     assert!(
         !written.contains(&"compose.yaml".to_string()),
