@@ -60,6 +60,10 @@ pub struct JsonLayer<W> {
     /// `,"service":…,"env":…,"version":…`, rendered once.
     static_fields: String,
     redactor: Arc<Redactor>,
+    /// Which fields of each callsite are sensitive: field names are static, so the deny-list
+    /// is consulted once per callsite instead of once per logged value.
+    sensitive:
+        std::sync::RwLock<std::collections::HashMap<tracing_core::callsite::Identifier, u64>>,
     /// The subscriber this layer belongs to, to read the OpenTelemetry context of spans.
     #[cfg(feature = "otlp")]
     dispatch: std::sync::OnceLock<tracing::dispatcher::WeakDispatch>,
@@ -84,6 +88,7 @@ where
             make_writer,
             static_fields: String::new(),
             redactor: Arc::new(Redactor::default()),
+            sensitive: Default::default(),
             #[cfg(feature = "otlp")]
             dispatch: std::sync::OnceLock::new(),
         };
@@ -111,82 +116,97 @@ where
     /// Replaces the redactor that decides which field values are hidden.
     pub fn redactor(mut self, redactor: Arc<Redactor>) -> Self {
         self.redactor = redactor;
+        self.sensitive = Default::default();
         self
     }
 }
 
-/// Where a visitor puts rendered field values.
-trait FieldStore {
-    /// Stores `json` (a rendered JSON value) under `key`, replacing an earlier value. The store
-    /// may take the buffer.
-    fn set(&mut self, key: &'static str, json: &mut Vec<u8>);
-}
-
-/// Fields recorded on a span, stored in its extensions as pre-rendered JSON values.
+/// Rendered field values, all in one buffer: a span's fields cost two allocations however many
+/// there are, and the event being written (a per-thread, reused instance) costs none once the
+/// buffers have grown.
 #[derive(Debug, Default)]
-struct SpanFields(Vec<(&'static str, String)>);
-
-impl FieldStore for SpanFields {
-    fn set(&mut self, key: &'static str, json: &mut Vec<u8>) {
-        // Spans keep their values, so take the rendered buffer instead of copying it.
-        let value = String::from_utf8(std::mem::take(json))
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
-            None => self.0.push((key, value)),
-        }
-    }
-}
-
-/// The fields of the event being written: every value in one reused buffer, so an event costs
-/// no allocation per field once the thread's buffers have grown.
-#[derive(Debug, Default)]
-struct EventFields {
+struct Fields {
     entries: Vec<(&'static str, std::ops::Range<usize>)>,
     arena: Vec<u8>,
+    /// Bytes of the arena no entry points at any more (values replaced by `Span::record`).
+    stale: usize,
 }
 
-impl EventFields {
+impl Fields {
     fn clear(&mut self) {
         self.entries.clear();
         self.arena.clear();
+        self.stale = 0;
     }
 
     fn iter(&self) -> impl Iterator<Item = (&'static str, &[u8])> {
-        self.entries.iter().map(|(k, r)| (*k, &self.arena[r.clone()]))
+        self.entries
+            .iter()
+            .map(|(k, r)| (*k, &self.arena[r.clone()]))
     }
-}
 
-impl FieldStore for EventFields {
-    fn set(&mut self, key: &'static str, json: &mut Vec<u8>) {
-        // A callsite's field names are unique, so an event never sets a key twice.
+    /// Stores `json` (a rendered JSON value) under `key`, replacing an earlier value.
+    fn set(&mut self, key: &'static str, json: &[u8]) {
         let start = self.arena.len();
         self.arena.extend_from_slice(json);
-        self.entries.push((key, start..self.arena.len()));
+        let range = start..self.arena.len();
+        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => {
+                self.stale += entry.1.len();
+                entry.1 = range;
+                // A span re-recording a field in a loop must not grow without bound.
+                if self.stale > 4096 && self.stale > self.arena.len() / 2 {
+                    self.compact();
+                }
+            }
+            None => self.entries.push((key, range)),
+        }
+    }
+
+    fn compact(&mut self) {
+        let mut arena = Vec::with_capacity(self.arena.len() - self.stale);
+        for (_, range) in &mut self.entries {
+            let start = arena.len();
+            arena.extend_from_slice(&self.arena[range.clone()]);
+            *range = start..arena.len();
+        }
+        self.arena = arena;
+        self.stale = 0;
     }
 }
 
+/// The fields of a span, in its extensions.
+#[derive(Debug, Default)]
+struct SpanFields(Fields);
+
 /// Renders field values as JSON, hiding the ones the redactor names.
-struct JsonVisitor<'a, F> {
-    fields: &'a mut F,
+struct JsonVisitor<'a> {
+    fields: &'a mut Fields,
     message: Option<&'a mut String>,
     redactor: &'a Redactor,
+    /// Bit `i` set: field `i` of this callsite is sensitive (see [`JsonLayer::sensitive_fields`]).
+    sensitive: u64,
     /// Reused for rendering one value.
     scratch: &'a mut Vec<u8>,
     /// Reused for `Debug` and error text before it is escaped.
     text: &'a mut String,
 }
 
-impl<F: FieldStore> JsonVisitor<'_, F> {
-    fn put(&mut self, field: &Field, render: impl FnOnce(&mut Vec<u8>)) {
-        if self.redactor.is_sensitive(field.name()) {
-            self.scratch.clear();
-            write_json_str(self.scratch, crate::redact::REDACTED);
-            self.fields.set(field.name(), self.scratch);
-            return;
+impl JsonVisitor<'_> {
+    fn is_sensitive(&self, field: &Field) -> bool {
+        match field.index() {
+            i if i < 64 => self.sensitive & (1 << i) != 0,
+            _ => self.redactor.is_sensitive(field.name()),
         }
+    }
+
+    fn put(&mut self, field: &Field, render: impl FnOnce(&mut Vec<u8>)) {
         self.scratch.clear();
-        render(self.scratch);
+        if self.is_sensitive(field) {
+            write_json_str(self.scratch, crate::redact::REDACTED);
+        } else {
+            render(self.scratch);
+        }
         self.fields.set(field.name(), self.scratch);
     }
 
@@ -208,7 +228,7 @@ impl<F: FieldStore> JsonVisitor<'_, F> {
     }
 }
 
-impl<F: FieldStore> Visit for JsonVisitor<'_, F> {
+impl Visit for JsonVisitor<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == fields::MESSAGE
             && let Some(message) = self.message.as_deref_mut()
@@ -294,7 +314,7 @@ fn level_str(level: &Level) -> &'static str {
 struct Scratch {
     line: Vec<u8>,
     message: String,
-    event: EventFields,
+    event: Fields,
     written: Vec<&'static str>,
     value: Vec<u8>,
     text: String,
@@ -332,6 +352,41 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
+/// Runs `f` with this thread's scratch buffers. A value whose `Debug` logs, or a writer that
+/// logs, re-enters the layer while they are in use: such a nested call gets fresh buffers
+/// rather than a panic.
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => f(&mut scratch),
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
+impl<W> JsonLayer<W> {
+    /// The sensitive-field mask of `metadata`'s callsite, computed once per callsite.
+    fn sensitive_fields(&self, metadata: &'static tracing_core::Metadata<'static>) -> u64 {
+        let id = metadata.callsite();
+        if let Some(mask) = self
+            .sensitive
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+        {
+            return *mask;
+        }
+        let mask = metadata
+            .fields()
+            .iter()
+            .filter(|f| f.index() < 64 && self.redactor.is_sensitive(f.name()))
+            .fold(0u64, |mask, f| mask | (1 << f.index()));
+        self.sensitive
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, mask);
+        mask
+    }
+}
+
 impl<S, W> tracing_subscriber::Layer<S> for JsonLayer<W>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -349,40 +404,41 @@ where
             return;
         }
         let mut fields = SpanFields::default();
-        attrs.record(&mut JsonVisitor {
-            fields: &mut fields,
-            message: None,
-            redactor: &self.redactor,
-            scratch: &mut Vec::new(),
-            text: &mut String::new(),
+        let sensitive = self.sensitive_fields(attrs.metadata());
+        with_scratch(|scratch| {
+            attrs.record(&mut JsonVisitor {
+                fields: &mut fields.0,
+                message: None,
+                redactor: &self.redactor,
+                sensitive,
+                scratch: &mut scratch.value,
+                text: &mut scratch.text,
+            });
         });
         span.extensions_mut().insert(fields);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
+        let sensitive = self.sensitive_fields(span.metadata());
         let mut extensions = span.extensions_mut();
         if let Some(fields) = extensions.get_mut::<SpanFields>() {
-            values.record(&mut JsonVisitor {
-                fields,
-                message: None,
-                redactor: &self.redactor,
-                scratch: &mut Vec::new(),
-                text: &mut String::new(),
+            with_scratch(|scratch| {
+                values.record(&mut JsonVisitor {
+                    fields: &mut fields.0,
+                    message: None,
+                    redactor: &self.redactor,
+                    sensitive,
+                    scratch: &mut scratch.value,
+                    text: &mut scratch.text,
+                });
             });
         }
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        SCRATCH.with(|cell| {
-            // A writer that logs would re-enter this layer: fall back to fresh buffers rather
-            // than panic.
-            let mut fresh = Scratch::default();
-            let mut guard = cell.try_borrow_mut();
-            let scratch = match guard.as_deref_mut() {
-                Ok(s) => s,
-                Err(_) => &mut fresh,
-            };
+        let sensitive = self.sensitive_fields(event.metadata());
+        with_scratch(|scratch| {
             scratch.line.clear();
             scratch.message.clear();
             scratch.event.clear();
@@ -391,6 +447,7 @@ where
                 fields: &mut scratch.event,
                 message: Some(&mut scratch.message),
                 redactor: &self.redactor,
+                sensitive,
                 scratch: &mut scratch.value,
                 text: &mut scratch.text,
             });
@@ -398,7 +455,13 @@ where
             let meta = event.metadata();
             scratch.line.extend_from_slice(b"{\"timestamp\":\"");
             scratch.write_timestamp();
-            let Scratch { line: buf, message, event: event_fields, written, .. } = scratch;
+            let Scratch {
+                line: buf,
+                message,
+                event: event_fields,
+                written,
+                ..
+            } = scratch;
             buf.extend_from_slice(b"\",\"level\":\"");
             buf.extend_from_slice(level_str(meta.level()).as_bytes());
             buf.extend_from_slice(b"\",\"message\":");
@@ -435,8 +498,8 @@ where
                 for span in scope {
                     let extensions = span.extensions();
                     if let Some(fields) = extensions.get::<SpanFields>() {
-                        for (key, value) in &fields.0 {
-                            push(buf, key, value.as_bytes());
+                        for (key, value) in fields.0.iter() {
+                            push(buf, key, value);
                         }
                     }
                 }
@@ -560,6 +623,40 @@ mod tests {
         assert_eq!(line["step"], 3);
         assert_eq!(line["answer"], true);
         assert!(line.get("spans").is_none() && line.get("fields").is_none());
+    }
+
+    #[test]
+    fn re_recording_a_span_field_keeps_memory_bounded() {
+        let mut fields = Fields::default();
+        fields.set("other", b"1");
+        for i in 0..10_000 {
+            fields.set("counter", format!("{i}").as_bytes());
+        }
+        assert!(
+            fields.arena.len() < 16 * 1024,
+            "arena grew to {}",
+            fields.arena.len()
+        );
+        let values: Vec<_> = fields.iter().collect();
+        assert_eq!(values, [("other", &b"1"[..]), ("counter", &b"9999"[..])]);
+    }
+
+    #[test]
+    fn a_callsite_mask_matches_the_redactor() {
+        let writer = MemoryWriter::new();
+        let layer = JsonLayer::new(writer.clone())
+            .redactor(Arc::new(Redactor::default().deny("ssn").allow("token")));
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            for _ in 0..2 {
+                tracing::info!(customer_ssn = "123", token = "t", password = "p", "x");
+            }
+        });
+        for line in writer.json_lines() {
+            assert_eq!(line["customer_ssn"], "[REDACTED]");
+            assert_eq!(line["password"], "[REDACTED]");
+            assert_eq!(line["token"], "t");
+        }
     }
 
     #[test]

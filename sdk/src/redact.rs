@@ -50,6 +50,9 @@ use std::sync::{Arc, OnceLock};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Redactor {
     deny: Vec<String>,
+    /// Bit `b` is set when some entry starts with byte `b`: field names are checked on every
+    /// log line, and most positions of a name can be skipped after one table look-up.
+    starts: [u64; 4],
 }
 
 /// The default deny-list. `cookie` also covers `set-cookie`, `api_key` covers `x-api-key` and
@@ -74,16 +77,17 @@ pub const REDACTED: &str = "[REDACTED]";
 
 impl Default for Redactor {
     fn default() -> Self {
-        Self {
-            deny: DEFAULT_DENY_LIST.iter().map(|s| (*s).to_owned()).collect(),
-        }
+        Self::none().deny_all(DEFAULT_DENY_LIST)
     }
 }
 
 impl Redactor {
     /// A redactor with an empty deny-list: nothing is hidden.
     pub fn none() -> Self {
-        Self { deny: Vec::new() }
+        Self {
+            deny: Vec::new(),
+            starts: [0; 4],
+        }
     }
 
     /// A redactor with exactly `entries` as its deny-list (no defaults).
@@ -101,6 +105,7 @@ impl Redactor {
         if !entry.is_empty() && !self.deny.contains(&entry) {
             self.deny.push(entry);
         }
+        self.index();
         self
     }
 
@@ -120,7 +125,16 @@ impl Redactor {
     pub fn allow(mut self, entry: &str) -> Self {
         let entry = normalise(entry);
         self.deny.retain(|e| *e != entry);
+        self.index();
         self
+    }
+
+    fn index(&mut self) {
+        self.starts = [0; 4];
+        for entry in &self.deny {
+            let b = entry.as_bytes()[0];
+            self.starts[usize::from(b >> 6)] |= 1 << (b & 63);
+        }
     }
 
     /// The deny-list, normalised (lower case, `_` for `-`).
@@ -134,14 +148,19 @@ impl Redactor {
             return false;
         }
         // Called for every logged field, so compare in place instead of allocating a
-        // normalised copy of the name.
+        // normalised copy of the name, and only where an entry can start.
         let name = name.as_bytes();
-        self.deny.iter().any(|entry| {
-            let entry = entry.as_bytes();
-            entry.len() <= name.len()
-                && name
-                    .windows(entry.len())
-                    .any(|window| window.iter().zip(entry).all(|(&n, &e)| fold(n) == e))
+        (0..name.len()).any(|at| {
+            let b = fold(name[at]);
+            self.starts[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+                && self.deny.iter().any(|entry| {
+                    let entry = entry.as_bytes();
+                    name.len() - at >= entry.len()
+                        && name[at..at + entry.len()]
+                            .iter()
+                            .zip(entry)
+                            .all(|(&n, &e)| fold(n) == e)
+                })
         })
     }
 
