@@ -152,6 +152,9 @@ fn terminate(mut child: Child) -> Duration {
     }
 }
 
+/// A scenario: its name, the route loaded, and the demo's extra environment.
+type Scenario = (String, &'static str, Vec<(String, String)>);
+
 fn main() {
     let seconds: u64 = std::env::args()
         .nth(1)
@@ -181,7 +184,7 @@ fn main() {
         ("500", status500.clone()),
         ("429", too_many.clone()),
     ];
-    let mut scenarios: Vec<(String, &str, Vec<(String, String)>)> = vec![
+    let mut scenarios: Vec<Scenario> = vec![
         ("no exporter".into(), "/users/7", vec![]),
         ("no exporter".into(), "/fail", vec![]),
     ];

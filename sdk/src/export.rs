@@ -773,16 +773,17 @@ mod tests {
         }
     }
 
-    fn start(
-        mode: usize,
-        settings: ExportSettings,
-    ) -> (
+    /// What `start` returns: the queue, the handle, the sink's mode switch, what the sink got,
+    /// and the registry drops are counted in.
+    type Started = (
         ExportQueue<u32>,
         ExporterHandle,
         Arc<AtomicUsize>,
         Arc<Mutex<Vec<u32>>>,
         Metrics,
-    ) {
+    );
+
+    fn start(mode: usize, settings: ExportSettings) -> Started {
         let mode = Arc::new(AtomicUsize::new(mode));
         let got = Arc::new(Mutex::new(Vec::new()));
         let metrics = Metrics::new();
