@@ -5,18 +5,14 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::layer::SubscriberExt as _;
 
 use crate::config::{ConfigError, LogFormat, Rotation};
 use crate::logging::JsonLayer;
+use crate::writer::{BatchWriter, BatchWriterGuard};
 use crate::{Config, HttpLayer, Metrics};
 
 static INITIALISED: AtomicBool = AtomicBool::new(false);
-
-/// Lines the stdout and file writers may hold before they drop (and count) new ones, so a
-/// stalled stdout never blocks a request or grows memory without bound.
-const LOG_QUEUE_LINES: usize = 64 * 1024;
 
 /// Why [`Config::init`] failed.
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +62,7 @@ pub struct Obs {
     #[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]
     exporters: crate::export::Exporters,
     // Dropped last: flushing waits for the writers' queues.
-    _writers: Vec<WorkerGuard>,
+    _writers: Vec<BatchWriterGuard>,
 }
 
 impl std::fmt::Debug for Obs {
@@ -150,9 +146,9 @@ impl Config {
             Metrics::new().with_build_info(&self.service, &self.version, &self.commit, &self.env);
 
         let mut guards = Vec::new();
-        let mut counters: Vec<(&'static str, ErrorCounter)> = Vec::new();
-        let (stdout, guard) = non_blocking(std::io::stdout());
-        counters.push(("stdout", stdout.error_counter()));
+        let mut counters: Vec<(&'static str, BatchWriter)> = Vec::new();
+        let (stdout, guard) = self.batch_writer(std::io::stdout());
+        counters.push(("stdout", stdout.clone()));
         guards.push(guard);
         let (json_stdout, pretty_stdout) = match self.log_format {
             LogFormat::Json => (Some(self.json_layer(stdout)), None),
@@ -165,8 +161,8 @@ impl Config {
             None => None,
             Some(file) => {
                 let appender = rolling_appender(file)?;
-                let (writer, guard) = non_blocking(appender);
-                counters.push(("file", writer.error_counter()));
+                let (writer, guard) = self.batch_writer(appender);
+                counters.push(("file", writer.clone()));
                 guards.push(guard);
                 Some(self.json_layer(writer))
             }
@@ -214,19 +210,22 @@ impl Config {
         })
     }
 
-    fn json_layer(&self, writer: NonBlocking) -> JsonLayer<NonBlocking> {
+    /// A bounded writer that never blocks the caller: a stalled stdout or disk drops (and
+    /// counts) lines instead of holding up requests or growing memory without bound.
+    fn batch_writer<W: std::io::Write + Send + 'static>(
+        &self,
+        sink: W,
+    ) -> (BatchWriter, BatchWriterGuard) {
+        BatchWriter::builder()
+            .shutdown_timeout(self.shutdown_timeout)
+            .finish(sink)
+    }
+
+    fn json_layer(&self, writer: BatchWriter) -> JsonLayer<BatchWriter> {
         JsonLayer::new(writer)
             .service(&self.service, &self.env, &self.version)
             .redactor(self.redactor.clone())
     }
-}
-
-fn non_blocking<W: std::io::Write + Send + 'static>(writer: W) -> (NonBlocking, WorkerGuard) {
-    NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(LOG_QUEUE_LINES)
-        .thread_name("obs-log-writer")
-        .finish(writer)
 }
 
 fn rolling_appender(
@@ -260,14 +259,14 @@ fn rolling_appender(
 /// the service uses (or none) and keeps memory flat when nobody scrapes.
 fn spawn_upkeep(
     metrics: Metrics,
-    counters: Vec<(&'static str, ErrorCounter)>,
+    counters: Vec<(&'static str, BatchWriter)>,
     interval: Duration,
 ) -> (mpsc::Sender<()>, JoinHandle<()>) {
     let (stop, stopped) = mpsc::channel::<()>();
     let handle = std::thread::Builder::new()
         .name("obs-upkeep".into())
         .spawn(move || {
-            let mut seen = vec![0usize; counters.len()];
+            let mut seen = vec![0u64; counters.len()];
             loop {
                 let done = !matches!(
                     stopped.recv_timeout(interval),
@@ -277,7 +276,7 @@ fn spawn_upkeep(
                 for ((exporter, counter), seen) in counters.iter().zip(seen.iter_mut()) {
                     let now = counter.dropped_lines();
                     if now > *seen {
-                        metrics.record_dropped(exporter, (now - *seen) as u64);
+                        metrics.record_dropped(exporter, now - *seen);
                         *seen = now;
                     }
                 }

@@ -25,13 +25,19 @@
 
 pub mod catalogue;
 
-#[cfg(feature = "runtime")]
-mod config;
 #[cfg(feature = "audit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "audit")))]
 pub mod audit;
 #[cfg(feature = "runtime")]
+mod config;
+#[cfg(feature = "runtime")]
 pub mod error;
+#[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "sentry", feature = "otlp", feature = "loki")))
+)]
+pub mod export;
 #[cfg(feature = "runtime")]
 pub mod exposition;
 #[cfg(feature = "runtime")]
@@ -42,6 +48,12 @@ mod init;
 pub mod layer;
 #[cfg(feature = "runtime")]
 pub mod logging;
+#[cfg(feature = "loki")]
+#[cfg_attr(docsrs, doc(cfg(feature = "loki")))]
+pub mod loki;
+#[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+pub mod otlp;
 #[cfg(feature = "catch-panic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "catch-panic")))]
 pub mod panic;
@@ -49,18 +61,11 @@ pub mod panic;
 pub mod redact;
 #[cfg(feature = "runtime")]
 pub mod request_id;
-#[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))))]
-pub mod export;
-#[cfg(feature = "loki")]
-#[cfg_attr(docsrs, doc(cfg(feature = "loki")))]
-pub mod loki;
-#[cfg(feature = "otlp")]
-#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
-pub mod otlp;
 #[cfg(feature = "sentry")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sentry")))]
 pub mod sentry;
+#[cfg(feature = "runtime")]
+pub mod writer;
 
 #[cfg(feature = "runtime")]
 pub use config::{Config, ConfigError, LogFile, LogFormat, Rotation};

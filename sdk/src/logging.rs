@@ -548,6 +548,20 @@ impl MemoryWriter {
     }
 }
 
+impl std::io::Write for MemoryWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The writer [`MemoryWriter`] hands out.
 #[derive(Debug)]
 pub struct MemoryWriterGuard<'a>(&'a MemoryWriter);
