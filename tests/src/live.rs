@@ -9,7 +9,7 @@ use crate::prom::Prometheus;
 
 /// Fills Grafana's variables the way a dashboard on "All" with a short time range does:
 /// every template variable (`$job`, `$instance`, `${job:regex}`, …) becomes the regex `.+`,
-/// `$__rate_interval` 15s (4 × the 1 s scrape interval, rounded up generously), `$__interval`
+/// `$__rate_interval` 15s (4 × a 1 s scrape interval, and 7 samples at 2 s), `$__interval`
 /// 5s, `$__range` 5m.
 pub fn concrete(query: &str) -> String {
     concrete_with(query, &BTreeMap::new())

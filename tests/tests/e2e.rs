@@ -2,20 +2,23 @@
 //! node-exporter, postgres-exporter and redis-exporter (Debian's packages) against the
 //! PostgreSQL and Redis running on this machine, Alertmanager and Prometheus (Debian's), all on
 //! free 127.0.0.1 ports. Prometheus and Alertmanager load exactly what `obs-gen generate` wrote
-//! for an `obs.toml` in local mode (`[local]`, 1 s scrape and evaluation intervals, short
+//! for an `obs.toml` in local mode (`[local]`, 2 s scrapes, 1 s rule evaluation, short
 //! `for` durations and Alertmanager group timings), and Alertmanager posts to a webhook
 //! receiver this test runs.
 //!
 //! 1. Traffic (2xx, 4xx, 5xx, slow) to both demos; then every PromQL query of every bundled
 //!    dashboard panel returns data (LogQL panels are Loki's, out of scope here), and every
 //!    recording and alerting rule evaluates without error.
-//! 2. Things break: a burst of 5xx on one demo, the other demo killed, postgres-exporter
-//!    stopped and the connection from redis-exporter to Redis cut. The matching alerts fire in
-//!    Prometheus, reach Alertmanager and arrive at the webhook with the labels and annotations
+//! 2. Things break: a burst of 5xx on one demo (`HighErrorRate`), the other demo killed
+//!    (`TargetDown`), node-exporter stopped (`HostDown`, `TargetDown`), and the connections
+//!    from postgres-exporter and redis-exporter to their databases cut (`PostgresDown`,
+//!    `RedisDown`). The matching alerts fire in Prometheus, reach Alertmanager and arrive at
+//!    the webhook with the labels and annotations
 //!    `docs/runbooks.md` promises.
 //!
 //! Needs PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres) and Redis on 127.0.0.1:6379
-//! (`bash .ci/run deps`); `OBS_TEST_PG_DSN` and `OBS_TEST_REDIS_ADDR` (host:port) override them.
+//! (`bash .ci/run deps`); `OBS_TEST_PG_ADDR` and `OBS_TEST_REDIS_ADDR` (host:port) and
+//! `OBS_TEST_PG_DSN` (which must contain `OBS_TEST_PG_ADDR`) override them.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -57,6 +60,7 @@ struct Stack {
     node: (Proc, String),
     postgres: (Proc, String),
     redis: (Proc, String),
+    pg_proxy: TcpProxy,
     redis_proxy: TcpProxy,
     alertmanager: (Proc, String),
     prometheus: (Proc, String),
@@ -85,6 +89,7 @@ impl Stack {
 struct Addrs<'a> {
     demo_a: &'a str,
     demo_b: &'a str,
+    pg_db: &'a str,
     redis_db: &'a str,
     prometheus: &'a str,
     alertmanager: &'a str,
@@ -99,7 +104,9 @@ fn obs_toml(s: &Addrs<'_>) -> String {
 project = "e2e"
 environment = "test"
 log_shipper = "none"
-scrape_interval = "1s"
+# postgres-exporter takes a second to report a refused connection (pg_up 0): the scrape
+# timeout, which equals the interval, must be longer.
+scrape_interval = "2s"
 evaluation_interval = "1s"
 
 [[services]]
@@ -111,7 +118,7 @@ name = "demo-b"
 target = "{demo_b}"
 
 [databases.postgres]
-address = "127.0.0.1:5432"
+address = "{pg_db}"
 
 [databases.redis]
 address = "{redis_db}"
@@ -129,6 +136,7 @@ error_ratio_for = "3s"
 target_down_for = "3s"
 redis_down_for = "3s"
 postgres_down_for = "3s"
+host_down_for = "3s"
 
 [local]
 prometheus = "{prometheus}"
@@ -139,6 +147,7 @@ redis_exporter = "{redis}"
 "#,
         demo_a = s.demo_a,
         demo_b = s.demo_b,
+        pg_db = s.pg_db,
         redis_db = s.redis_db,
         prometheus = s.prometheus,
         alertmanager = s.alertmanager,
@@ -156,11 +165,15 @@ fn tool(name: &str) -> PathBuf {
 async fn start_stack() -> Stack {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().to_path_buf();
-    let pg_dsn = std::env::var("OBS_TEST_PG_DSN")
-        .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432/postgres?sslmode=disable".into());
+    let pg_upstream = std::env::var("OBS_TEST_PG_ADDR").unwrap_or_else(|_| "127.0.0.1:5432".into());
+    let pg_dsn = std::env::var("OBS_TEST_PG_DSN").unwrap_or_else(|_| {
+        format!("postgresql://postgres@{pg_upstream}/postgres?sslmode=disable")
+    });
     let redis_upstream =
         std::env::var("OBS_TEST_REDIS_ADDR").unwrap_or_else(|_| "127.0.0.1:6379".into());
-    // redis-exporter reaches Redis through a proxy the test can cut ("Redis went down").
+    // The exporters reach PostgreSQL and Redis through proxies the test can cut ("the
+    // database went down"); the demos connect directly.
+    let pg_proxy = TcpProxy::start(&pg_upstream).await;
     let redis_proxy = TcpProxy::start(&redis_upstream).await;
     let demo_env = |name: &str| {
         vec![
@@ -192,7 +205,10 @@ async fn start_stack() -> Stack {
         "postgres-exporter",
         &tool("prometheus-postgres-exporter"),
         &[format!("--web.listen-address={pg_addr}")],
-        &[("DATA_SOURCE_NAME", pg_dsn.clone())],
+        &[(
+            "DATA_SOURCE_NAME",
+            pg_dsn.replace(&pg_upstream, &pg_proxy.addr.to_string()),
+        )],
         &logs,
     );
     let redis_addr = free_addr();
@@ -212,11 +228,12 @@ async fn start_stack() -> Stack {
     let (am_addr, prom_addr) = (free_addr(), free_addr());
     let out = logs.join("monitoring");
     std::fs::create_dir_all(&out).unwrap();
-    let proxy_addr = redis_proxy.addr.to_string();
+    let (pg_db, redis_db) = (pg_proxy.addr.to_string(), redis_proxy.addr.to_string());
     let toml = obs_toml(&Addrs {
         demo_a: &demo_a.1,
         demo_b: &demo_b.1,
-        redis_db: &proxy_addr,
+        pg_db: &pg_db,
+        redis_db: &redis_db,
         prometheus: &prom_addr,
         alertmanager: &am_addr,
         node: &node_addr,
@@ -280,6 +297,7 @@ async fn start_stack() -> Stack {
         node: (node, node_addr),
         postgres: (postgres, pg_addr),
         redis: (redis, redis_addr),
+        pg_proxy,
         redis_proxy,
         alertmanager: (alertmanager, am_addr),
         prometheus: (prometheus, prom_addr),
@@ -422,7 +440,7 @@ async fn generated_stack_serves_every_panel_and_routes_every_alert() {
     }
     // demo-b's refused Loki batches are dropped (after the SDK's retries) and counted.
     let dropped =
-        r#"count_over_time(obs_exporter_dropped_total{job="demo-b",exporter="loki"}[15s]) >= 2"#;
+        r#"count_over_time(obs_exporter_dropped_total{job="demo-b",exporter="loki"}[20s]) >= 2"#;
     wait_until(dropped, Duration::from_secs(90), || async {
         match prom.query(dropped).await?.len() {
             0 => Err("no data".into()),
@@ -506,7 +524,13 @@ async fn generated_stack_serves_every_panel_and_routes_every_alert() {
 
     // Before anything breaks, none of the alerts below is active.
     let quiet = prom.alerts().await.unwrap();
-    for name in ["HighErrorRate", "TargetDown", "RedisDown"] {
+    for name in [
+        "HighErrorRate",
+        "TargetDown",
+        "HostDown",
+        "PostgresDown",
+        "RedisDown",
+    ] {
         assert!(
             !quiet.iter().any(|a| a["labels"]["alertname"] == name),
             "{name} is active before anything broke: {quiet:?}"
@@ -516,7 +540,8 @@ async fn generated_stack_serves_every_panel_and_routes_every_alert() {
     // 2. Break things.
     burst_a.store(true, Ordering::Relaxed);
     stack.demo_b.0.stop();
-    stack.postgres.0.stop();
+    stack.node.0.stop();
+    stack.pg_proxy.cut();
     stack.redis_proxy.cut();
     let expected: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("HighErrorRate", vec![("job", "demo-a")]),
@@ -524,8 +549,18 @@ async fn generated_stack_serves_every_panel_and_routes_every_alert() {
             "TargetDown",
             vec![("job", "demo-b"), ("instance", stack.demo_b.1.as_str())],
         ),
+        // The exporter stopped: its own down alert, and its target down.
+        (
+            "HostDown",
+            vec![("job", "node"), ("instance", stack.node.1.as_str())],
+        ),
         (
             "TargetDown",
+            vec![("job", "node"), ("instance", stack.node.1.as_str())],
+        ),
+        // The databases unreachable from their (running) exporters.
+        (
+            "PostgresDown",
             vec![("job", "postgres"), ("instance", stack.postgres.1.as_str())],
         ),
         (
