@@ -235,10 +235,10 @@ impl Drop for BatchWriterGuard {
             .unwrap_or_else(|e| e.into_inner())
             .closed = true;
         self.shared.wake.notify_one();
-        if self.done.recv_timeout(self.timeout).is_ok() {
-            if let Some(thread) = self.thread.take() {
-                let _ = thread.join();
-            }
+        if self.done.recv_timeout(self.timeout).is_ok()
+            && let Some(thread) = self.thread.take()
+        {
+            let _ = thread.join();
         }
     }
 }
