@@ -79,6 +79,9 @@ fn local_mode_points_every_address_at_the_host_and_shortens_intervals() {
         "the [alerts] thresholds reach the rules"
     );
 
+    let ignored = std::fs::read_to_string(dir.join(".gitignore")).unwrap();
+    assert!(ignored.contains("alertmanager/.secrets/"), "{ignored}");
+
     // The directory passes `obs-gen check` (promtool and amtool when installed).
     obs_gen_ok(&dir, &["check", "."]);
 }

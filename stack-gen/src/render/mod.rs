@@ -112,7 +112,14 @@ pub fn render(cfg: &Config) -> Result<Vec<OutFile>, Error> {
         },
         OutFile {
             path: ".gitignore".into(),
-            contents: ".env\n".into(),
+            // Local mode: the entrypoint's private copy with the webhook URL, and the state of
+            // the programs, live in the tree too.
+            contents: match cfg.local {
+                None => ".env\n".into(),
+                Some(_) => {
+                    ".env\nalertmanager/.secrets/\nalertmanager/data/\nprometheus/data/\n".into()
+                }
+            },
         },
         OutFile {
             path: "README.md".into(),
