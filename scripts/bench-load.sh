@@ -11,7 +11,7 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-32}
 REQUESTS=${REQUESTS:-1000000}
-cargo build --release -q -p obs-sdk --example demo --example bare
+cargo build --release -q -p obs-sdk --all-features --example demo --example bare
 bin="${CARGO_TARGET_DIR:-target}/release/examples"
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -34,15 +34,22 @@ load >/dev/null  # warm-up
 bare=$(load | rps)
 kill "$PID"; wait "$PID" 2>/dev/null || true
 
+BARE_WITH_OBS=1 start sdk bare
+load >/dev/null
+sdk=$(load | rps)
+sdk_lines=$(wc -l <"$work/sdk.log")
+kill "$PID"; wait "$PID" 2>/dev/null || true
+
 start demo demo
 load >/dev/null
 demo=$(load | rps)
 lines=$(wc -l <"$work/demo.log")
 kill "$PID"; wait "$PID" 2>/dev/null || true
 
-echo "bare axum:               $bare req/s"
-echo "obs demo (access log on): $demo req/s ($lines JSON lines written)"
-python3 -c "print(f'ratio: {float($demo)/float($bare)*100:.1f} % of bare axum')"
+echo "bare axum:                          $bare req/s"
+echo "bare + init + obs.layer (access log): $sdk req/s ($sdk_lines JSON lines written)"
+echo "obs demo (all its layers, 2 lines/request): $demo req/s ($lines JSON lines written)"
+python3 -c "print(f'SDK layer: {float($sdk)/float($bare)*100:.1f} % of bare axum; demo: {float($demo)/float($bare)*100:.1f} %')"
 
 # Memory: RSS while a million requests go by, with no scrape of /metrics.
 start demo demo

@@ -60,7 +60,7 @@ impl Variant {
 pub struct Setup {
     pub router: Router,
     _subscriber: Option<tracing::subscriber::DefaultGuard>,
-    _writer: Option<WorkerGuard>,
+    _writer: Option<Box<dyn std::any::Any>>,
 }
 
 fn handler_router() -> Router {
@@ -94,7 +94,8 @@ pub fn setup(variant: Variant) -> Setup {
             _writer: None,
         },
         Variant::SdkMetricsIds | Variant::SdkSpan | Variant::SdkFull => {
-            let (writer, guard) = sink_writer();
+            // What `init` uses: obs-sdk's batching writer.
+            let (writer, guard) = obs_sdk::writer::BatchWriter::builder().finish(std::io::sink());
             let subscriber = tracing_subscriber::registry()
                 .with(JsonLayer::new(writer).service("bench", "bench", "0"))
                 .with(tracing_subscriber::filter::LevelFilter::INFO);
@@ -104,7 +105,7 @@ pub fn setup(variant: Variant) -> Setup {
             Setup {
                 router: handler_router().layer(layer),
                 _subscriber: Some(tracing::subscriber::set_default(subscriber)),
-                _writer: Some(guard),
+                _writer: Some(Box::new(guard)),
             }
         }
         Variant::AxumPrometheus => Setup {
@@ -133,7 +134,7 @@ pub fn setup(variant: Variant) -> Setup {
             Setup {
                 router,
                 _subscriber: Some(tracing::subscriber::set_default(subscriber)),
-                _writer: Some(guard),
+                _writer: Some(Box::new(guard)),
             }
         }
     }
