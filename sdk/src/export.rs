@@ -325,6 +325,9 @@ where
     S: Sink,
     F: FnOnce(&ExportSettings) -> Result<S, String> + Send + 'static,
 {
+    // The drop counter exists at 0 from the start, so a healthy exporter reads as "nothing
+    // dropped" on the dashboards instead of "no data".
+    metrics.record_dropped(exporter, 0);
     let shared = Arc::new(Shared {
         exporter,
         metrics: metrics.clone(),

@@ -199,6 +199,11 @@ impl Config {
             );
         }
 
+        // Every active writer shows 0 from the start, so "nothing dropped" is data on the
+        // dashboards rather than an empty panel.
+        for (exporter, _) in &counters {
+            metrics.record_dropped(exporter, 0);
+        }
         let upkeep = spawn_upkeep(metrics.clone(), counters, self.upkeep_interval);
         Ok(Obs {
             config: self,

@@ -25,6 +25,11 @@ fn second_init_is_an_error_not_a_panic() {
         text.contains(r#"obs_build_info{service="init-test""#),
         "{text}"
     );
+    // Active writers report "nothing dropped" before anything was.
+    for writer in ["stdout", "file"] {
+        let series = format!("obs_exporter_dropped_total{{exporter=\"{writer}\"}} 0");
+        assert!(text.contains(&series), "{series} missing:\n{text}");
+    }
 
     // Dropping the guard flushes the file writer.
     drop(obs);
