@@ -11,14 +11,20 @@ fn main() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000);
-    let Some(variant) = scenarios::Variant::ALL.into_iter().find(|v| v.name() == name) else {
+    let Some(variant) = scenarios::Variant::ALL
+        .into_iter()
+        .find(|v| v.name() == name)
+    else {
         eprintln!(
             "unknown OBS_BENCH_STACK={name}; one of: {}",
             scenarios::Variant::ALL.map(|v| v.name()).join(", ")
         );
         std::process::exit(2);
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let _runtime_context = runtime.enter();
     let setup = scenarios::setup(variant);
     let router = setup.router.clone();
