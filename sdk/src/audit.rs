@@ -83,9 +83,6 @@ use ipnet::IpNet;
 use crate::catalogue::{self, AUDIT_LOG_TARGET, fields};
 use crate::{RequestId, RouteTemplate};
 
-/// Longest path written to an audit line.
-const MAX_LOGGED_PATH: usize = 512;
-
 /// Finds the user a request acts for. Implemented for closures
 /// `Fn(&http::request::Parts) -> Option<String>`.
 pub trait IdentifyUser: Clone + Send + Sync + 'static {
@@ -252,7 +249,7 @@ where
             user_id: self.user.user_id(&parts),
             method: parts.method.as_str().to_owned(),
             route: route_of(&parts.extensions),
-            path: truncate(parts.uri.path()).to_owned(),
+            path: crate::layer::truncate_path(parts.uri.path()).to_owned(),
             client_ip: client_ip(peer_of(&parts.extensions), &parts.headers, &self.trusted),
             request_id: parts
                 .extensions
@@ -388,17 +385,6 @@ fn canonical(ip: IpAddr) -> IpAddr {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
     }
-}
-
-fn truncate(path: &str) -> &str {
-    if path.len() <= MAX_LOGGED_PATH {
-        return path;
-    }
-    let mut end = MAX_LOGGED_PATH;
-    while !path.is_char_boundary(end) {
-        end -= 1;
-    }
-    &path[..end]
 }
 
 #[cfg(test)]

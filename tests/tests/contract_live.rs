@@ -177,30 +177,6 @@ fn start_prometheus(prometheus: &Path, dir: &Path, port: u16, targets: &[(&str, 
     )
 }
 
-/// The demo example of obs-sdk, built when `cargo test` did not build it already.
-fn demo_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let target = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-    let demo = target
-        .join("examples")
-        .join(format!("demo{}", std::env::consts::EXE_SUFFIX));
-    if !demo.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "-p",
-                "obs-sdk",
-                "--example",
-                "demo",
-                "--all-features",
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the demo failed");
-    }
-    demo
-}
-
 /// One HTTP/1.1 GET; the answer does not matter, only that the demo handled it.
 fn get(port: u16, path: &str) {
     use std::io::{Read, Write};
@@ -223,7 +199,7 @@ fn service_dashboards_and_alerts_work_against_the_sdk_demo() {
     let Some(promtool) = obs_tests::require_tool("promtool") else {
         return;
     };
-    let demo = demo_binary();
+    let demo = obs_tests::process::demo_binary();
     let dir = tempfile::tempdir().unwrap();
     let (demo_port, prom_port) = (free_port(), free_port());
     let _demo = spawn(

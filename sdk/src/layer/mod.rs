@@ -241,7 +241,8 @@ impl<S> tower_layer::Layer<S> for HttpLayer {
     }
 }
 
-fn truncate_path(path: &str) -> &str {
+/// `path` cut to at most [`MAX_LOGGED_PATH`] bytes at a character boundary, for log lines.
+pub(crate) fn truncate_path(path: &str) -> &str {
     if path.len() <= MAX_LOGGED_PATH {
         return path;
     }

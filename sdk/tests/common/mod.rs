@@ -3,7 +3,6 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,37 +14,10 @@ pub struct Demo {
     pub lines: Arc<Mutex<Vec<String>>>,
 }
 
-/// Path of the compiled demo example (`cargo test` builds examples next to the test binaries).
-pub fn demo_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let target = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let candidate = target
-        .join("examples")
-        .join(format!("demo{}", std::env::consts::EXE_SUFFIX));
-    if !candidate.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "-p",
-                "obs-sdk",
-                "--example",
-                "demo",
-                "--all-features",
-            ])
-            .status()
-            .expect("running cargo build --example demo");
-        assert!(status.success(), "building the demo failed");
-    }
-    candidate
-}
-
 impl Demo {
     /// Starts the demo on a free loopback port with `env` added to its environment.
     pub fn start(env: &[(&str, &str)]) -> Demo {
-        let mut command = Command::new(demo_binary());
+        let mut command = Command::new(obs_tests::process::demo_binary());
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
