@@ -154,7 +154,11 @@ impl Config {
             LogFormat::Json => (Some(self.json_layer(stdout)), None),
             LogFormat::Pretty => (
                 None,
-                Some(tracing_subscriber::fmt::layer().with_writer(stdout)),
+                Some(
+                    tracing_subscriber::fmt::layer()
+                        .fmt_fields(crate::logging::RedactingFields::new(self.redactor.clone()))
+                        .with_writer(stdout),
+                ),
             ),
         };
         let file = match &self.log_file {
