@@ -14,6 +14,11 @@ use http::{HeaderValue, Request};
 
 use crate::catalogue;
 
+/// [`catalogue::REQUEST_ID_HEADER`] as a ready-made header name: a `&str` name is parsed on
+/// every header look-up and insert, which the request path does three times.
+pub const REQUEST_ID_HEADER: http::HeaderName =
+    http::HeaderName::from_static(catalogue::REQUEST_ID_HEADER);
+
 tokio::task_local! {
     static CURRENT: RequestId;
 }
@@ -58,7 +63,7 @@ impl RequestId {
     pub fn from_request<B>(request: &Request<B>) -> Self {
         request
             .headers()
-            .get(catalogue::REQUEST_ID_HEADER)
+            .get(&REQUEST_ID_HEADER)
             .and_then(Self::from_header)
             .unwrap_or_else(Self::generate)
     }
@@ -142,12 +147,12 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        if !request.headers().contains_key(catalogue::REQUEST_ID_HEADER)
+        if !request.headers().contains_key(&REQUEST_ID_HEADER)
             && let Some(id) = RequestId::current()
         {
             request
                 .headers_mut()
-                .insert(catalogue::REQUEST_ID_HEADER, id.header_value().clone());
+                .insert(REQUEST_ID_HEADER, id.header_value().clone());
         }
         // With tracing on, the current span's W3C `traceparent` goes along too.
         #[cfg(feature = "otlp")]
@@ -223,6 +228,11 @@ mod tests {
             RequestId::from_request(&req).as_str(),
             "edge:1234.abc_DEF-9"
         );
+    }
+
+    #[test]
+    fn header_name_matches_the_catalogue() {
+        assert_eq!(REQUEST_ID_HEADER.as_str(), catalogue::REQUEST_ID_HEADER);
     }
 
     #[test]

@@ -50,9 +50,10 @@ where
         let start = Instant::now();
         let id = RequestId::from_request(&request);
         // Downstream code (and proxies we call) must see the ID we log, not a malformed one.
-        request
-            .headers_mut()
-            .insert(catalogue::REQUEST_ID_HEADER, id.header_value().clone());
+        request.headers_mut().insert(
+            crate::request_id::REQUEST_ID_HEADER,
+            id.header_value().clone(),
+        );
         request.extensions_mut().insert(id.clone());
 
         let method = labels::method(request.method());
@@ -157,7 +158,7 @@ where
         Poll::Ready(match result {
             Ok(mut response) => {
                 response.headers_mut().insert(
-                    catalogue::REQUEST_ID_HEADER,
+                    crate::request_id::REQUEST_ID_HEADER,
                     pending.id.header_value().clone(),
                 );
                 let route = labels::route_of(response.extensions());
