@@ -1,20 +1,12 @@
 //! Database: PostgreSQL (postgres-exporter) and Redis (redis-exporter).
 
-use super::panels::{Kind, Panel, prom, prometheus_variable, query_variable, row};
+use super::panels::{Kind, Panel, job_and_instance_variables, prom, prometheus_variable, row};
 use super::{Spec, target_selector};
 
 pub(crate) fn spec() -> Spec {
     let t = target_selector("");
-    let variables = vec![
-        prometheus_variable(),
-        query_variable("job", "Job", "label_values(up, job)", ".+"),
-        query_variable(
-            "instance",
-            "Instance",
-            r#"label_values(up{job=~"$job"}, instance)"#,
-            ".+",
-        ),
-    ];
+    let [job, instance] = job_and_instance_variables("up");
+    let variables = vec![prometheus_variable(), job, instance];
     let up_mappings: &[(&str, &str, &str)] = &[("0", "down", "red"), ("1", "up", "green")];
     let panels = vec![
         row("PostgreSQL (postgres-exporter)"),

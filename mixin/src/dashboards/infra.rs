@@ -2,7 +2,9 @@
 //!
 //! Only names present in both the Debian node-exporter 1.5 and current releases are used.
 
-use super::panels::{Kind, Panel, prom, prometheus_variable, query_variable, row};
+use super::panels::{
+    Kind, Panel, job_and_instance_variables, prom, prometheus_variable, query_variable, row,
+};
 use super::{Spec, target_selector};
 
 const FS: &str = r#"fstype!~"tmpfs|ramfs|squashfs|overlay|nsfs", mountpoint!~"/run.*|/boot.*""#;
@@ -13,15 +15,11 @@ pub(crate) fn spec() -> Spec {
     let idle = target_selector(r#"mode="idle""#);
     let nic = target_selector(r#"device!="lo""#);
     let container = target_selector(r#"name=~"$container""#);
+    let [job, instance] = job_and_instance_variables("up");
     let variables = vec![
         prometheus_variable(),
-        query_variable("job", "Job", "label_values(up, job)", ".+"),
-        query_variable(
-            "instance",
-            "Instance",
-            r#"label_values(up{job=~"$job"}, instance)"#,
-            ".+",
-        ),
+        job,
+        instance,
         query_variable(
             "container",
             "Container",

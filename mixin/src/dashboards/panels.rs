@@ -304,6 +304,20 @@ pub(crate) fn tempo_variable() -> Value {
 }
 
 /// A multi-select Prometheus query variable with "All" (`label_values(<selector>, <label>)`).
+/// The `job` and `instance` variables every dashboard has (multi-select, with "All"), listing
+/// the targets that expose `series`.
+pub(crate) fn job_and_instance_variables(series: &str) -> [Value; 2] {
+    [
+        query_variable("job", "Job", &format!("label_values({series}, job)"), ".+"),
+        query_variable(
+            "instance",
+            "Instance",
+            &format!("label_values({series}{{job=~\"$job\"}}, instance)"),
+            ".+",
+        ),
+    ]
+}
+
 pub(crate) fn query_variable(name: &str, label: &str, query: &str, all_value: &str) -> Value {
     json!({
         "type": "query",

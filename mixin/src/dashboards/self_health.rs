@@ -1,6 +1,9 @@
 //! SDK self-health: readiness checks and what the SDK's exporters had to drop.
 
-use super::panels::{Kind, Panel, prom, prom_table, prometheus_variable, query_variable, row};
+use super::panels::{
+    Kind, Panel, job_and_instance_variables, prom, prom_table, prometheus_variable, query_variable,
+    row,
+};
 use super::{Spec, target_selector};
 use obs_sdk::catalogue;
 
@@ -10,23 +13,11 @@ pub(crate) fn spec() -> Spec {
     let dropped = catalogue::EXPORTER_DROPPED.name;
     let target = target_selector("");
     let checks = target_selector(r#"check=~"$check""#);
+    let [job, instance] = job_and_instance_variables(catalogue::BUILD_INFO.name);
     let variables = vec![
         prometheus_variable(),
-        query_variable(
-            "job",
-            "Job",
-            &format!("label_values({}, job)", catalogue::BUILD_INFO.name),
-            ".+",
-        ),
-        query_variable(
-            "instance",
-            "Instance",
-            &format!(
-                "label_values({}{{job=~\"$job\"}}, instance)",
-                catalogue::BUILD_INFO.name
-            ),
-            ".+",
-        ),
+        job,
+        instance,
         query_variable(
             "check",
             "Check",

@@ -5,7 +5,10 @@
 //! `error_type`, `url_scheme`, `network_protocol_version` and leave `http_route` off unrouted
 //! requests: the route variable's "All" is `.*`, which matches a missing label too).
 
-use super::panels::{Kind, Panel, prom, prom_table, prometheus_variable, query_variable, row};
+use super::panels::{
+    Kind, Panel, job_and_instance_variables, prom, prom_table, prometheus_variable, query_variable,
+    row,
+};
 use super::{Spec, target_selector};
 use crate::rules::recording::{BUCKETS_BY_ROUTE, RATE_BY_ROUTE_CODE, SUM_BY_ROUTE};
 use obs_sdk::catalogue;
@@ -21,20 +24,11 @@ pub(crate) fn spec() -> Spec {
     let quantile =
         |q: &str, by: &str| format!("histogram_quantile({q}, sum by ({by}) ({buckets}))");
 
+    let [job, instance] = job_and_instance_variables(&format!("{duration}_count"));
     let variables = vec![
         prometheus_variable(),
-        query_variable(
-            "job",
-            "Job",
-            &format!("label_values({duration}_count, job)"),
-            ".+",
-        ),
-        query_variable(
-            "instance",
-            "Instance",
-            &format!("label_values({duration}_count{{job=~\"$job\"}}, instance)"),
-            ".+",
-        ),
+        job,
+        instance,
         query_variable(
             "route",
             "Route",
