@@ -363,6 +363,26 @@ fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
 }
 
 impl<W> JsonLayer<W> {
+    /// Renders a span's fields (`record` visits them) into `fields`.
+    fn record_span_fields(
+        &self,
+        fields: &mut SpanFields,
+        metadata: &'static tracing_core::Metadata<'static>,
+        record: impl FnOnce(&mut dyn Visit),
+    ) {
+        let sensitive = self.sensitive_fields(metadata);
+        with_scratch(|scratch| {
+            record(&mut JsonVisitor {
+                fields: &mut fields.0,
+                message: None,
+                redactor: &self.redactor,
+                sensitive,
+                scratch: &mut scratch.value,
+                text: &mut scratch.text,
+            });
+        });
+    }
+
     /// The sensitive-field mask of `metadata`'s callsite, computed once per callsite.
     fn sensitive_fields(&self, metadata: &'static tracing_core::Metadata<'static>) -> u64 {
         let id = metadata.callsite();
@@ -404,35 +424,15 @@ where
             return;
         }
         let mut fields = SpanFields::default();
-        let sensitive = self.sensitive_fields(attrs.metadata());
-        with_scratch(|scratch| {
-            attrs.record(&mut JsonVisitor {
-                fields: &mut fields.0,
-                message: None,
-                redactor: &self.redactor,
-                sensitive,
-                scratch: &mut scratch.value,
-                text: &mut scratch.text,
-            });
-        });
+        self.record_span_fields(&mut fields, attrs.metadata(), |v| attrs.record(v));
         span.extensions_mut().insert(fields);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let sensitive = self.sensitive_fields(span.metadata());
         let mut extensions = span.extensions_mut();
         if let Some(fields) = extensions.get_mut::<SpanFields>() {
-            with_scratch(|scratch| {
-                values.record(&mut JsonVisitor {
-                    fields: &mut fields.0,
-                    message: None,
-                    redactor: &self.redactor,
-                    sensitive,
-                    scratch: &mut scratch.value,
-                    text: &mut scratch.text,
-                });
-            });
+            self.record_span_fields(fields, span.metadata(), |v| values.record(v));
         }
     }
 
