@@ -260,7 +260,8 @@ pub struct Service {
     /// Path of the metrics endpoint.
     #[serde(default = "default_metrics_path")]
     pub metrics_path: String,
-    /// Path of the liveness endpoint (listed in the generated README).
+    /// Path of the liveness endpoint (listed in the generated README, probed by
+    /// `app-healthchecks.yaml`).
     #[serde(default = "default_health_path")]
     pub health_path: String,
 }

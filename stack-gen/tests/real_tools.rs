@@ -334,20 +334,36 @@ fn real_prometheus_loads_the_config_and_rules() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    let expected: usize = obs_mixin::rule_files(&obs_mixin::Thresholds::default())
+        .iter()
+        .map(|f| f.yaml.matches("- name:").count())
+        .sum();
+    // The API can answer before the first rule load finished; wait (bounded) for every group.
     let mut rules = None;
     for _ in 0..150 {
         std::thread::sleep(std::time::Duration::from_millis(100));
         if let Some(body) = http_get(port, "/api/v1/rules")
             && body.contains("\"status\":\"success\"")
         {
+            let complete = body.matches("\"file\":").count() >= expected;
             rules = Some(body);
-            break;
+            if complete {
+                break;
+            }
         }
     }
+    let jobs = [
+        "\"job\":\"api\"",
+        "\"job\":\"worker\"",
+        "\"job\":\"node\"",
+        "\"job\":\"postgres\"",
+        "\"job\":\"redis\"",
+    ];
+    // Target discovery fills in job by job; wait (bounded) until every job is listed.
     let mut targets = String::new();
     for _ in 0..150 {
         targets = http_get(port, "/api/v1/targets").unwrap_or_default();
-        if targets.contains("\"job\":\"api\"") {
+        if jobs.iter().all(|job| targets.contains(job)) {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -355,23 +371,13 @@ fn real_prometheus_loads_the_config_and_rules() {
     let _ = child.kill();
     let _ = child.wait();
     let rules = rules.expect("Prometheus answered /api/v1/rules");
-    let expected: usize = obs_mixin::rule_files(&obs_mixin::Thresholds::default())
-        .iter()
-        .map(|f| f.yaml.matches("- name:").count())
-        .sum();
     assert!(expected > 0);
     assert_eq!(
         rules.matches("\"file\":").count(),
         expected,
         "every rule group is loaded: {rules}"
     );
-    for job in [
-        "\"job\":\"api\"",
-        "\"job\":\"worker\"",
-        "\"job\":\"node\"",
-        "\"job\":\"postgres\"",
-        "\"job\":\"redis\"",
-    ] {
+    for job in jobs {
         assert!(targets.contains(job), "{job} in {targets}");
     }
 }

@@ -133,6 +133,49 @@ fn strings(items: &[&str]) -> Vec<String> {
 
 const HOST_GATEWAY: &str = "host.docker.internal:host-gateway";
 
+/// A compose override for the user's own services (`app-healthchecks.yaml`): a health check on
+/// each service's liveness path (`health_path`, by default the SDK's `/health/live`), keyed by the
+/// names in `obs.toml`. It is applied with the app's compose file:
+/// `docker compose -f compose.yaml -f monitoring/app-healthchecks.yaml up -d`. `None` when
+/// there is no service.
+pub fn app_healthchecks(cfg: &Config) -> Option<String> {
+    #[derive(Serialize)]
+    struct Override {
+        services: BTreeMap<String, AppService>,
+    }
+    #[derive(Serialize)]
+    struct AppService {
+        healthcheck: Healthcheck,
+    }
+    if cfg.services.is_empty() {
+        return None;
+    }
+    let services = cfg
+        .services
+        .iter()
+        .map(|svc| {
+            // Inside its own container the service listens on the target's port.
+            let port = svc.target.rsplit(':').next().unwrap_or("80");
+            let url = format!("http://127.0.0.1:{port}{}", svc.health_path);
+            // Service images differ: busybox/alpine have wget, Debian-based ones often curl.
+            let probe = format!("wget -q --spider {url} || curl -fsS -o /dev/null {url}");
+            let healthcheck = check(vec!["CMD-SHELL".into(), probe]);
+            (svc.name.clone(), AppService { healthcheck })
+        })
+        .collect();
+    Some(super::yaml_with_note(
+        &Override { services },
+        &super::comment(&[
+            "Liveness health checks for your own services, keyed by their names in obs.toml.",
+            "Apply it with your app's compose file (the service names must match):",
+            "  docker compose -f compose.yaml -f monitoring/app-healthchecks.yaml up -d",
+            "Each image needs wget or curl; for a distroless image, replace `test` with your",
+            "binary's own probe. The checks use the liveness path, so a dependency that is",
+            "down (readiness) does not mark the service's container unhealthy.",
+        ]),
+    ))
+}
+
 /// Renders `compose.yaml`.
 pub fn render(cfg: &Config) -> String {
     let images = images();
@@ -415,5 +458,42 @@ pub fn host_for_url(bind: &str) -> String {
         "0.0.0.0" | "::" => "localhost".into(),
         b if b.contains(':') => format!("[{b}]"),
         b => b.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_healthchecks_probe_each_service_on_its_liveness_path() {
+        let mut cfg = Config::default();
+        let mut worker = crate::model::Service::new("worker", "10.0.0.5:9000");
+        worker.health_path = "/live".into();
+        cfg.services = vec![crate::model::Service::new("api", "api:8080"), worker];
+        let text = app_healthchecks(&cfg).expect("services exist");
+        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+        let test = |name: &str| {
+            doc["services"][name]["healthcheck"]["test"][1]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(
+            doc["services"]["api"]["healthcheck"]["test"][0],
+            "CMD-SHELL"
+        );
+        assert!(
+            test("api").contains("http://127.0.0.1:8080/health/live"),
+            "{}",
+            test("api")
+        );
+        assert!(
+            test("worker").contains("http://127.0.0.1:9000/live"),
+            "{}",
+            test("worker")
+        );
+        cfg.services.clear();
+        assert!(app_healthchecks(&cfg).is_none());
     }
 }

@@ -132,6 +132,12 @@ pub fn render(cfg: &Config) -> Result<Vec<OutFile>, Error> {
             path: "compose.yaml".into(),
             contents: compose::render(cfg),
         });
+        if let Some(contents) = compose::app_healthchecks(cfg) {
+            files.push(OutFile {
+                path: "app-healthchecks.yaml".into(),
+                contents,
+            });
+        }
     }
     match cfg.log_shipper {
         LogShipper::Alloy => files.push(OutFile {

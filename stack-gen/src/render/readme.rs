@@ -72,7 +72,9 @@ pub fn render(cfg: &Config) -> String {
          reached as `host.docker.internal` (`localhost` targets are rewritten to it); it must listen on an\n   \
          address the containers can reach (e.g. `0.0.0.0`), not only on 127.0.0.1. A service in another compose\n   \
          project is reached by its container name once both share a network.\n\
-         3. Run `obs-gen generate` and `docker compose up -d`.\n\n\
+         3. Run `obs-gen generate` and `docker compose up -d`. To health-check your own containers on their\n   \
+         liveness path, start your app with the generated override as well:\n   \
+         `docker compose -f compose.yaml -f monitoring/app-healthchecks.yaml up -d`.\n\n\
          Logs: {shipper}; the SDK's JSON lines are parsed, `service`, `env` and `level` become labels and\n\
          `request_id`/`trace_id` structured metadata. Set `OBS_ENV={env}` in your services.\n",
         env = cfg.environment
