@@ -128,7 +128,7 @@ impl Config {
     /// [`InitError::AlreadyInitialised`].
     pub fn init(self) -> Result<Obs, InitError> {
         // Configuration errors come first: they are the caller's to fix whatever else happened.
-        self.env_filter()?;
+        self.filter_layers()?;
         if INITIALISED.swap(true, Ordering::SeqCst) {
             return Err(InitError::AlreadyInitialised);
         }
@@ -140,7 +140,7 @@ impl Config {
     }
 
     fn install(self) -> Result<Obs, InitError> {
-        let filter = self.env_filter()?;
+        let (targets, env_filter) = self.filter_layers()?;
         crate::redact::install(self.redactor.clone());
         let metrics =
             Metrics::new().with_build_info(&self.service, &self.version, &self.commit, &self.env);
@@ -184,7 +184,8 @@ impl Config {
             .with(pretty_stdout)
             .with(file)
             .with(export_layer)
-            .with(filter);
+            .with(targets)
+            .with(env_filter);
         tracing::subscriber::set_global_default(subscriber).map_err(|_| {
             InitError::GlobalTaken {
                 what: "tracing subscriber",
@@ -231,9 +232,12 @@ impl Config {
     }
 
     fn json_layer(&self, writer: BatchWriter) -> JsonLayer<BatchWriter> {
-        JsonLayer::new(writer)
+        let layer = JsonLayer::new(writer)
             .service(&self.service, &self.env, &self.version)
-            .redactor(self.redactor.clone())
+            .redactor(self.redactor.clone());
+        #[cfg(feature = "otlp")]
+        let layer = layer.trace_ids(self.otlp.is_some());
+        layer
     }
 }
 

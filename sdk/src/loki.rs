@@ -165,6 +165,8 @@ impl LokiLayer {
                 config.service_version(),
             )
             .redactor(config.redactor.clone());
+        #[cfg(feature = "otlp")]
+        let json = json.trace_ids(config.otlp.is_some());
         Ok((Self { json }, handle))
     }
 

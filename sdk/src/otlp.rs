@@ -43,6 +43,10 @@ pub const EXPORTER: &str = "otlp";
 /// The W3C trace-context header.
 pub const TRACEPARENT: &str = "traceparent";
 
+/// [`TRACEPARENT`] as a ready-made header name: every request looks it up, and a `&str` name
+/// is parsed on each look-up.
+const TRACEPARENT_HEADER: http::HeaderName = http::HeaderName::from_static(TRACEPARENT);
+
 /// How spans travel to the collector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OtlpProtocol {
@@ -404,7 +408,7 @@ impl opentelemetry_http::HttpClient for HttpClient {
 /// Makes `span` a child of the caller's span when `headers` carry a valid `traceparent`.
 /// Called by [`HttpLayer`](crate::HttpLayer) right after it opens the request span.
 pub(crate) fn set_remote_parent(span: &tracing::Span, headers: &http::HeaderMap) {
-    if span.is_none() || !headers.contains_key(TRACEPARENT) {
+    if span.is_none() || !headers.contains_key(&TRACEPARENT_HEADER) {
         return;
     }
     let cx = TraceContextPropagator::new().extract(&opentelemetry_http::HeaderExtractor(headers));
@@ -422,7 +426,7 @@ pub(crate) fn set_remote_parent(span: &tracing::Span, headers: &http::HeaderMap)
 /// assert!(headers.get("traceparent").is_none()); // no trace outside a traced span
 /// ```
 pub fn inject(headers: &mut http::HeaderMap) {
-    if headers.contains_key(TRACEPARENT) {
+    if headers.contains_key(&TRACEPARENT_HEADER) {
         return;
     }
     let cx = tracing::Span::current().context();

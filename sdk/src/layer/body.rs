@@ -41,17 +41,20 @@ pub(crate) struct Completion {
     pub(crate) status: u16,
     pub(crate) active: Option<ActiveGuard>,
     pub(crate) span: Span,
+    /// Whether the span's `route` field is [`Completion::route`] (the route was known when the
+    /// request came in, not only from the response).
+    pub(crate) span_has_route: bool,
     pub(crate) shared: Arc<Shared>,
 }
 
 macro_rules! access_event {
-    ($level:expr, $($rest:tt)*) => {
+    ($level:expr, parent: $parent:expr, $($rest:tt)*) => {
         match $level {
-            Level::ERROR => tracing::event!(target: catalogue::ACCESS_LOG_TARGET, Level::ERROR, $($rest)*),
-            Level::WARN => tracing::event!(target: catalogue::ACCESS_LOG_TARGET, Level::WARN, $($rest)*),
-            Level::INFO => tracing::event!(target: catalogue::ACCESS_LOG_TARGET, Level::INFO, $($rest)*),
-            Level::DEBUG => tracing::event!(target: catalogue::ACCESS_LOG_TARGET, Level::DEBUG, $($rest)*),
-            Level::TRACE => tracing::event!(target: catalogue::ACCESS_LOG_TARGET, Level::TRACE, $($rest)*),
+            Level::ERROR => tracing::event!(target: catalogue::ACCESS_LOG_TARGET, parent: $parent, Level::ERROR, $($rest)*),
+            Level::WARN => tracing::event!(target: catalogue::ACCESS_LOG_TARGET, parent: $parent, Level::WARN, $($rest)*),
+            Level::INFO => tracing::event!(target: catalogue::ACCESS_LOG_TARGET, parent: $parent, Level::INFO, $($rest)*),
+            Level::DEBUG => tracing::event!(target: catalogue::ACCESS_LOG_TARGET, parent: $parent, Level::DEBUG, $($rest)*),
+            Level::TRACE => tracing::event!(target: catalogue::ACCESS_LOG_TARGET, parent: $parent, Level::TRACE, $($rest)*),
         }
     };
 }
@@ -73,17 +76,33 @@ impl Drop for Completion {
         if let (Some(level), Some(path)) = (self.shared.access_log, self.path.as_deref()) {
             let route = self.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE);
             let duration_ms = elapsed.as_secs_f64() * 1000.0;
-            let _entered = self.span.enter();
-            access_event!(
-                level,
-                { fields::METHOD } = self.method,
-                { fields::ROUTE } = route,
-                { fields::PATH } = path,
-                { fields::STATUS } = self.status,
-                { fields::DURATION_MS } = duration_ms,
-                { fields::REQUEST_ID } = self.id.as_str(),
-                "request completed"
-            );
+            if self.span.is_disabled() || !self.span_has_route {
+                // No span to carry the request's identity (or it names the wrong route): the
+                // line says it all itself.
+                access_event!(
+                    level,
+                    parent: &self.span,
+                    { fields::METHOD } = self.method,
+                    { fields::ROUTE } = route,
+                    { fields::PATH } = path,
+                    { fields::STATUS } = self.status,
+                    { fields::DURATION_MS } = duration_ms,
+                    { fields::REQUEST_ID } = self.id.as_str(),
+                    "request completed"
+                );
+            } else {
+                // The span already holds `request_id`, `method` and `route`, and every line
+                // inside it gets them; rendering them a second time would only be thrown away.
+                // An explicit parent also spares entering and leaving the span.
+                access_event!(
+                    level,
+                    parent: &self.span,
+                    { fields::PATH } = path,
+                    { fields::STATUS } = self.status,
+                    { fields::DURATION_MS } = duration_ms,
+                    "request completed"
+                );
+            }
         }
         // A 5xx reaches Sentry once per request, tagged with request_id, route and method.
         #[cfg(feature = "sentry")]

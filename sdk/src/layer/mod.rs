@@ -86,7 +86,9 @@ type MethodStatusHandle = (&'static str, u16, Histogram);
 /// (one shared value for unmatched requests), ten method values, and status codes.
 #[derive(Default)]
 pub(crate) struct DurationHandles {
-    by_route: RwLock<HashMap<Box<str>, Vec<MethodStatusHandle>>>,
+    /// FxHash: route templates come from the router, not from clients, so SipHash's flooding
+    /// resistance buys nothing here.
+    by_route: RwLock<HashMap<Box<str>, Vec<MethodStatusHandle>, rustc_hash::FxBuildHasher>>,
 }
 
 impl DurationHandles {

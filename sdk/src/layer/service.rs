@@ -120,6 +120,7 @@ impl Pending {
             start: self.start,
             id: self.id,
             method: self.method,
+            span_has_route: self.route.is_some() || route.is_none(),
             route: self.route.or(route),
             path: self.path,
             status,
