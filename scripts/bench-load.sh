@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Load benchmark: wrk on loopback against the demo (obs-sdk, JSON access log on, written to a
-# file) and against the same routes on bare axum. The server is pinned to core 0 and wrk to
-# core 1. Then a memory run: a million requests at the demo with nobody scraping /metrics,
-# sampling its RSS.
+# Load benchmark: wrk on loopback against bare axum, the same routes with obs-sdk's layer, the
+# demo (all its layers, JSON log written to a file) and the stack users assemble by hand today.
+# Each server is pinned to core 0 and wrk to core 1. Then a memory run: a million requests at
+# the demo with nobody scraping /metrics, sampling its RSS.
 #
 #   scripts/bench-load.sh                 # DURATION=10s CONNS=32 REQUESTS=1000000 by default
 set -euo pipefail
@@ -29,27 +29,30 @@ start() { # name binary -> sets PID, PORT
 
 load() { taskset -c 1 wrk -t1 -c"$CONNS" -d"$DURATION" "http://127.0.0.1:$PORT/users/42"; }
 
-start bare bare
-load >/dev/null  # warm-up
-bare=$(load | rps)
-kill "$PID"; wait "$PID" 2>/dev/null || true
+# name, binary, extra environment -> prints req/s, keeps the log's line count in $work/<name>.lines
+measure() {
+  local name=$1 binary=$2; shift 2
+  PORT=$(free_port)
+  env "$@" DEMO_ADDR="127.0.0.1:$PORT" taskset -c 0 "$bin/$binary" >"$work/$name.log" 2>&1 &
+  PID=$!
+  wait_port "$PORT"
+  load >/dev/null  # warm-up
+  local r; r=$(load | rps)
+  kill "$PID"; wait "$PID" 2>/dev/null || true
+  wc -l <"$work/$name.log" >"$work/$name.lines"
+  echo "$r"
+}
 
-BARE_WITH_OBS=1 start sdk bare
-load >/dev/null
-sdk=$(load | rps)
-sdk_lines=$(wc -l <"$work/sdk.log")
-kill "$PID"; wait "$PID" 2>/dev/null || true
+bare=$(measure bare bare)
+sdk=$(measure sdk bare BARE_STACK=obs)
+demo=$(measure demo demo)
+hand=$(measure hand bare BARE_STACK=hand)
 
-start demo demo
-load >/dev/null
-demo=$(load | rps)
-lines=$(wc -l <"$work/demo.log")
-kill "$PID"; wait "$PID" 2>/dev/null || true
-
-echo "bare axum:                          $bare req/s"
-echo "bare + init + obs.layer (access log): $sdk req/s ($sdk_lines JSON lines written)"
-echo "obs demo (all its layers, 2 lines/request): $demo req/s ($lines JSON lines written)"
-python3 -c "print(f'SDK layer: {float($sdk)/float($bare)*100:.1f} % of bare axum; demo: {float($demo)/float($bare)*100:.1f} %')"
+echo "bare axum:                                        $bare req/s"
+echo "bare + init + obs.layer (1 JSON line/request):    $sdk req/s ($(cat "$work/sdk.lines") lines written)"
+echo "obs demo (all its layers, 2 JSON lines/request):  $demo req/s ($(cat "$work/demo.lines") lines written)"
+echo "hand-assembled (tower-http + axum-prometheus + tracing-subscriber JSON): $hand req/s ($(cat "$work/hand.lines") lines written)"
+python3 -c "b=float($bare); print(f'vs bare axum: SDK layer {float($sdk)/b*100:.1f} %, demo {float($demo)/b*100:.1f} %, hand-assembled {float($hand)/b*100:.1f} %')"
 
 # Memory: RSS while a million requests go by, with no scrape of /metrics.
 start demo demo

@@ -1,13 +1,19 @@
-//! The demo's routes on plain axum: the baseline of the load benchmark
-//! (`scripts/bench-load.sh`). Listens on `DEMO_ADDR` (default 127.0.0.1:3001).
+//! The demo's `GET /` and `GET /users/{id}` routes on plain axum: the baseline of the load
+//! benchmark (`scripts/bench-load.sh`). Listens on `DEMO_ADDR` (default 127.0.0.1:3001).
 //!
-//! With `BARE_WITH_OBS=1` the same router gets exactly `obs_sdk::init!()` and `obs.layer()`
-//! (request IDs, metrics, span, JSON access log) and nothing else the demo adds, so the load
-//! benchmark can tell the SDK's cost from the demo's other layers.
+//! `BARE_STACK` chooses what wraps the same router, so the load benchmark can tell the SDK's
+//! cost from the demo's other layers and from what users assemble by hand:
+//!
+//! | `BARE_STACK` | stack |
+//! |---|---|
+//! | unset, `bare` | nothing: plain axum |
+//! | `obs` | exactly `obs_sdk::init` and `obs.layer()` (request IDs, metrics, span, JSON access log) |
+//! | `hand` | tower-http's `SetRequestId`/`PropagateRequestId` and `TraceLayer` (span and response line at INFO), axum-prometheus, and tracing-subscriber's JSON output to stdout through tracing-appender's non-blocking writer |
 
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::get;
+use tracing_subscriber::layer::SubscriberExt;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,11 +30,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let addr = std::env::var("DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:3001".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
-    if std::env::var_os("BARE_WITH_OBS").is_some() {
-        let obs = obs_sdk::Config::from_env("bare", env!("CARGO_PKG_VERSION"))?.init()?;
-        axum::serve(listener, app.layer(obs.layer())).await?;
-    } else {
-        axum::serve(listener, app).await?;
+    match std::env::var("BARE_STACK").as_deref() {
+        Err(_) | Ok("" | "bare") => axum::serve(listener, app).await?,
+        Ok("obs") => {
+            let obs = obs_sdk::Config::from_env("bare", env!("CARGO_PKG_VERSION"))?.init()?;
+            axum::serve(listener, app.layer(obs.layer())).await?;
+        }
+        Ok("hand") => {
+            use tower_http::request_id::{
+                MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer,
+            };
+            use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+            let (writer, _guard) = tracing_appender::non_blocking(std::io::stdout());
+            let subscriber = tracing_subscriber::registry()
+                .with(tracing_subscriber::fmt::layer().json().with_writer(writer))
+                .with(tracing_subscriber::filter::LevelFilter::INFO);
+            tracing::subscriber::set_global_default(subscriber)?;
+            let (prometheus, _handle) = axum_prometheus::PrometheusMetricLayer::pair();
+            let app = app
+                .layer(prometheus)
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                )
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+            axum::serve(listener, app).await?;
+        }
+        Ok(other) => return Err(format!("BARE_STACK={other:?}: expected bare, obs or hand").into()),
     }
     Ok(())
 }

@@ -60,14 +60,14 @@ pub struct JsonLayer<W> {
     /// `,"service":…,"env":…,"version":…`, rendered once.
     static_fields: String,
     redactor: Arc<Redactor>,
-    /// Which fields of each callsite are sensitive: field names are static, so the deny-list
-    /// is consulted once per callsite instead of once per logged value.
+    /// What is fixed about each callsite (see [`Callsite`]): field names are static, so the
+    /// deny-list is consulted and keys are escaped once per callsite, not once per value.
     /// Keyed by callsite address, so FxHash: SipHash's flooding resistance buys nothing for
     /// keys no client chooses, and this map is read on every line.
-    sensitive: std::sync::RwLock<
+    callsites: std::sync::RwLock<
         std::collections::HashMap<
             tracing_core::callsite::Identifier,
-            u64,
+            Arc<Callsite>,
             rustc_hash::FxBuildHasher,
         >,
     >,
@@ -98,7 +98,7 @@ where
             make_writer,
             static_fields: String::new(),
             redactor: Arc::new(Redactor::default()),
-            sensitive: Default::default(),
+            callsites: Default::default(),
             #[cfg(feature = "otlp")]
             dispatch: std::sync::OnceLock::new(),
             #[cfg(feature = "otlp")]
@@ -122,6 +122,8 @@ where
             write_json_str(&mut out, value);
         }
         self.static_fields = String::from_utf8(out).expect("JSON escaping yields UTF-8");
+        // Cached callsites hold the old values.
+        self.callsites = Default::default();
         self
     }
 
@@ -137,12 +139,13 @@ where
     /// Replaces the redactor that decides which field values are hidden.
     pub fn redactor(mut self, redactor: Arc<Redactor>) -> Self {
         self.redactor = redactor;
-        self.sensitive = Default::default();
+        self.callsites = Default::default();
         self
     }
 }
 
-/// Rendered field values, all in one buffer: a span's fields cost two allocations however many
+/// Rendered fields, all in one buffer, each stored as its whole `"key":value` segment so that
+/// writing a line copies one slice per field: a span's fields cost two allocations however many
 /// there are, and the event being written (a per-thread, reused instance) costs none once the
 /// buffers have grown.
 #[derive(Debug, Default)]
@@ -154,33 +157,40 @@ struct Fields {
 }
 
 impl Fields {
+    /// Room for a typical request span (ID, method, route and a few more) in one allocation
+    /// each, instead of the arena growing three or four times.
+    fn for_span(field_count: usize) -> Self {
+        Self {
+            entries: Vec::with_capacity(field_count),
+            arena: Vec::with_capacity(if field_count == 0 { 0 } else { 128 }),
+            stale: 0,
+        }
+    }
+
     fn clear(&mut self) {
         self.entries.clear();
         self.arena.clear();
         self.stale = 0;
     }
 
+    /// `(name, "key":value)` pairs, in the order they were first stored.
     fn iter(&self) -> impl Iterator<Item = (&'static str, &[u8])> {
         self.entries
             .iter()
             .map(|(k, r)| (*k, &self.arena[r.clone()]))
     }
 
-    /// Stores `json` (a rendered JSON value) under `key`, which the set does not hold yet: the
-    /// fields of a new span or of an event (their names are distinct, and the writer keeps the
-    /// first of any repeat anyway).
-    fn push(&mut self, key: &'static str, json: &[u8]) {
-        let start = self.arena.len();
-        self.arena.extend_from_slice(json);
-        self.entries.push((key, start..self.arena.len()));
-    }
-
-    /// Stores `json` (a rendered JSON value) under `key`, replacing an earlier value.
-    fn set(&mut self, key: &'static str, json: &[u8]) {
-        let start = self.arena.len();
-        self.arena.extend_from_slice(json);
+    /// Files the segment rendered at `start..` under `name`: appended for the fields of a new
+    /// span or event (their names are distinct, and the writer keeps the first of any repeat
+    /// anyway), replacing an earlier value for `Span::record`.
+    fn commit(&mut self, name: &'static str, start: usize, replace: bool) {
         let range = start..self.arena.len();
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+        let existing = if replace {
+            self.entries.iter_mut().find(|(k, _)| *k == name)
+        } else {
+            None
+        };
+        match existing {
             Some(entry) => {
                 self.stale += entry.1.len();
                 entry.1 = range;
@@ -189,7 +199,7 @@ impl Fields {
                     self.compact();
                 }
             }
-            None => self.entries.push((key, range)),
+            None => self.entries.push((name, range)),
         }
     }
 
@@ -209,7 +219,64 @@ impl Fields {
 #[derive(Debug, Default)]
 struct SpanFields(Fields);
 
-/// Renders field values as JSON, hiding the ones the redactor names.
+/// What the layer works out once per callsite: its field names never change, so neither does
+/// which of them are sensitive nor how their keys and the line's fixed parts are written.
+#[derive(Debug)]
+struct Callsite {
+    /// Bit `i` set: field `i` is sensitive.
+    sensitive: u64,
+    /// `"name":` for every field, by index; a reserved name is written as `field_<name>`.
+    keys: Box<[Box<[u8]>]>,
+    /// `","level":"INFO","message":`, the part of an event line between timestamp and message.
+    level: Box<[u8]>,
+    /// `,"target":"…","service":…,"env":…,"version":…`, the part after the message.
+    target: Box<[u8]>,
+}
+
+impl Callsite {
+    fn new(
+        metadata: &'static tracing_core::Metadata<'static>,
+        layer_fixed: &str,
+        redactor: &Redactor,
+    ) -> Self {
+        let sensitive = metadata
+            .fields()
+            .iter()
+            .filter(|f| f.index() < 64 && redactor.is_sensitive(f.name()))
+            .fold(0u64, |mask, f| mask | (1 << f.index()));
+        let keys = metadata
+            .fields()
+            .iter()
+            .map(|f| render_key(f.name()).into())
+            .collect();
+        let mut level = b"\",\"level\":\"".to_vec();
+        level.extend_from_slice(level_str(metadata.level()).as_bytes());
+        level.extend_from_slice(b"\",\"message\":");
+        let mut target = b",\"target\":".to_vec();
+        write_json_str(&mut target, metadata.target());
+        target.extend_from_slice(layer_fixed.as_bytes());
+        Self {
+            sensitive,
+            keys,
+            level: level.into(),
+            target: target.into(),
+        }
+    }
+}
+
+/// `"name":`, or `"field_name":` for a key the layer writes itself.
+fn render_key(name: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(name.len() + 3);
+    if RESERVED.contains(&name) {
+        write_json_str(&mut out, &format!("field_{name}"));
+    } else {
+        write_json_str(&mut out, name);
+    }
+    out.push(b':');
+    out
+}
+
+/// Renders fields as `"key":value` segments, hiding the values the redactor names.
 struct JsonVisitor<'a> {
     fields: &'a mut Fields,
     /// Whether a value replaces an earlier one of the same key (`Span::record`), rather than
@@ -217,10 +284,7 @@ struct JsonVisitor<'a> {
     replace: bool,
     message: Option<&'a mut String>,
     redactor: &'a Redactor,
-    /// Bit `i` set: field `i` of this callsite is sensitive (see [`JsonLayer::sensitive_fields`]).
-    sensitive: u64,
-    /// Reused for rendering one value.
-    scratch: &'a mut Vec<u8>,
+    callsite: &'a Callsite,
     /// Reused for `Debug` and error text before it is escaped.
     text: &'a mut String,
 }
@@ -228,23 +292,26 @@ struct JsonVisitor<'a> {
 impl JsonVisitor<'_> {
     fn is_sensitive(&self, field: &Field) -> bool {
         match field.index() {
-            i if i < 64 => self.sensitive & (1 << i) != 0,
+            i if i < 64 => self.callsite.sensitive & (1 << i) != 0,
             _ => self.redactor.is_sensitive(field.name()),
         }
     }
 
     fn put(&mut self, field: &Field, render: impl FnOnce(&mut Vec<u8>)) {
-        self.scratch.clear();
+        let start = self.fields.arena.len();
+        match self.callsite.keys.get(field.index()) {
+            Some(key) => self.fields.arena.extend_from_slice(key),
+            None => self
+                .fields
+                .arena
+                .extend_from_slice(&render_key(field.name())),
+        }
         if self.is_sensitive(field) {
-            write_json_str(self.scratch, crate::redact::REDACTED);
+            write_json_str(&mut self.fields.arena, crate::redact::REDACTED);
         } else {
-            render(self.scratch);
+            render(&mut self.fields.arena);
         }
-        if self.replace {
-            self.fields.set(field.name(), self.scratch);
-        } else {
-            self.fields.push(field.name(), self.scratch);
-        }
+        self.fields.commit(field.name(), start, self.replace);
     }
 
     fn put_str(&mut self, field: &Field, value: &str) {
@@ -372,7 +439,6 @@ struct Scratch {
     message: String,
     event: Fields,
     written: Vec<&'static str>,
-    value: Vec<u8>,
     text: String,
     /// The unix second `second_text` renders (`YYYY-MM-DDTHH:MM:SS`): formatting a date is the
     /// dearest part of a timestamp, and it changes once a second.
@@ -427,41 +493,36 @@ impl<W> JsonLayer<W> {
         replace: bool,
         record: impl FnOnce(&mut dyn Visit),
     ) {
-        let sensitive = self.sensitive_fields(metadata);
+        let callsite = self.callsite(metadata);
         with_scratch(|scratch| {
             record(&mut JsonVisitor {
                 fields: &mut fields.0,
                 replace,
                 message: None,
                 redactor: &self.redactor,
-                sensitive,
-                scratch: &mut scratch.value,
+                callsite: &callsite,
                 text: &mut scratch.text,
             });
         });
     }
 
-    /// The sensitive-field mask of `metadata`'s callsite, computed once per callsite.
-    fn sensitive_fields(&self, metadata: &'static tracing_core::Metadata<'static>) -> u64 {
+    /// What is fixed about `metadata`'s callsite, worked out on its first line.
+    fn callsite(&self, metadata: &'static tracing_core::Metadata<'static>) -> Arc<Callsite> {
         let id = metadata.callsite();
-        if let Some(mask) = self
-            .sensitive
+        if let Some(callsite) = self
+            .callsites
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(&id)
         {
-            return *mask;
+            return callsite.clone();
         }
-        let mask = metadata
-            .fields()
-            .iter()
-            .filter(|f| f.index() < 64 && self.redactor.is_sensitive(f.name()))
-            .fold(0u64, |mask, f| mask | (1 << f.index()));
-        self.sensitive
+        let callsite = Arc::new(Callsite::new(metadata, &self.static_fields, &self.redactor));
+        self.callsites
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id, mask);
-        mask
+            .insert(id, callsite.clone());
+        callsite
     }
 }
 
@@ -481,7 +542,7 @@ where
         if span.extensions().get::<SpanFields>().is_some() {
             return;
         }
-        let mut fields = SpanFields::default();
+        let mut fields = SpanFields(Fields::for_span(attrs.metadata().fields().len()));
         self.record_span_fields(&mut fields, attrs.metadata(), false, |v| attrs.record(v));
         span.extensions_mut().insert(fields);
     }
@@ -495,7 +556,8 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let sensitive = self.sensitive_fields(event.metadata());
+        let meta = event.metadata();
+        let callsite = self.callsite(meta);
         with_scratch(|scratch| {
             scratch.line.clear();
             scratch.message.clear();
@@ -506,12 +568,10 @@ where
                 replace: false,
                 message: Some(&mut scratch.message),
                 redactor: &self.redactor,
-                sensitive,
-                scratch: &mut scratch.value,
+                callsite: &callsite,
                 text: &mut scratch.text,
             });
 
-            let meta = event.metadata();
             scratch.line.extend_from_slice(b"{\"timestamp\":\"");
             scratch.write_timestamp();
             let Scratch {
@@ -521,45 +581,37 @@ where
                 written,
                 ..
             } = scratch;
-            buf.extend_from_slice(b"\",\"level\":\"");
-            buf.extend_from_slice(level_str(meta.level()).as_bytes());
-            buf.extend_from_slice(b"\",\"message\":");
+            buf.extend_from_slice(&callsite.level);
             write_json_str(buf, message);
-            buf.extend_from_slice(b",\"target\":");
-            write_json_str(buf, meta.target());
-            buf.extend_from_slice(self.static_fields.as_bytes());
+            buf.extend_from_slice(&callsite.target);
 
-            let mut push = |buf: &mut Vec<u8>, key: &'static str, value: &[u8]| {
-                if written.contains(&key) {
-                    return;
+            // Event fields first, then the spans' from the innermost out; the first of a name
+            // wins, so a line has no duplicate keys.
+            let mut push = |buf: &mut Vec<u8>, name: &'static str, segment: &[u8]| {
+                if !written.contains(&name) {
+                    buf.push(b',');
+                    buf.extend_from_slice(segment);
+                    written.push(name);
                 }
-                buf.push(b',');
-                if RESERVED.contains(&key) {
-                    write_json_str(buf, &format!("field_{key}"));
-                } else {
-                    write_json_str(buf, key);
-                }
-                buf.push(b':');
-                buf.extend_from_slice(value);
-                written.push(key);
             };
-            for (key, value) in event_fields.iter() {
-                push(buf, key, value);
+            for (name, segment) in event_fields.iter() {
+                push(buf, name, segment);
             }
             #[cfg(feature = "otlp")]
             if self.trace_ids
                 && let Some((trace_id, span_id)) =
                     crate::otlp::log_ids(event, &ctx, self.dispatch.get())
             {
-                push(buf, fields::TRACE_ID, trace_id.as_bytes());
-                push(buf, fields::SPAN_ID, span_id.as_bytes());
+                for (name, value) in [(fields::TRACE_ID, trace_id), (fields::SPAN_ID, span_id)] {
+                    push(buf, name, format!("\"{name}\":{value}").as_bytes());
+                }
             }
             if let Some(scope) = ctx.event_scope(event) {
                 for span in scope {
                     let extensions = span.extensions();
                     if let Some(fields) = extensions.get::<SpanFields>() {
-                        for (key, value) in fields.0.iter() {
-                            push(buf, key, value);
+                        for (name, segment) in fields.0.iter() {
+                            push(buf, name, segment);
                         }
                     }
                 }
@@ -784,9 +836,14 @@ mod tests {
     #[test]
     fn re_recording_a_span_field_keeps_memory_bounded() {
         let mut fields = Fields::default();
-        fields.set("other", b"1");
+        let mut set = |name: &'static str, segment: &[u8]| {
+            let start = fields.arena.len();
+            fields.arena.extend_from_slice(segment);
+            fields.commit(name, start, true);
+        };
+        set("other", b"1");
         for i in 0..10_000 {
-            fields.set("counter", format!("{i}").as_bytes());
+            set("counter", format!("{i}").as_bytes());
         }
         assert!(
             fields.arena.len() < 16 * 1024,
@@ -812,6 +869,43 @@ mod tests {
             assert_eq!(line["customer_ssn"], "[REDACTED]");
             assert_eq!(line["password"], "[REDACTED]");
             assert_eq!(line["token"], "t");
+        }
+    }
+
+    #[test]
+    fn string_escaping_matches_serde_json() {
+        let mut samples: Vec<String> = [
+            "",
+            "plain",
+            "/users/{id}",
+            "tab\there",
+            "quote\"",
+            "back\\slash",
+            "nul\0",
+            "line\nbreak\r",
+            "del\u{7f}",
+            "unicode é ✓ \u{2028}",
+            "\u{1f}\u{20}",
+        ]
+        .map(String::from)
+        .to_vec();
+        // Every byte value below 0x80 at every position of a 40-byte string, so the vectorised
+        // scan's main loop and its tail both see each one.
+        for b in 0u8..0x80 {
+            for pos in [0, 15, 16, 31, 32, 39] {
+                let mut s = "x".repeat(40).into_bytes();
+                s[pos] = b;
+                samples.push(String::from_utf8(s).unwrap());
+            }
+        }
+        for sample in samples {
+            let mut ours = Vec::new();
+            write_json_str(&mut ours, &sample);
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(&sample).unwrap(),
+                "{sample:?}"
+            );
         }
     }
 

@@ -278,3 +278,58 @@ async fn https_scheme_is_configurable() {
         Some(1.0)
     );
 }
+
+/// The access line takes `request_id`, `method` and `route` from the request span when there is
+/// one; each key appears once, and a filter that drops the span does not lose them.
+#[tokio::test]
+async fn the_access_line_names_the_request_once_with_or_without_its_span() {
+    for filter in ["info", "warn,obs::access=info"] {
+        let metrics = Metrics::new();
+        let writer = MemoryWriter::new();
+        let targets: tracing_subscriber::filter::Targets = filter.parse().unwrap();
+        let _guard = tracing::subscriber::set_default(
+            tracing_subscriber::registry()
+                .with(JsonLayer::new(writer.clone()).service("t", "test", "0"))
+                .with(targets),
+        );
+        let app: axum::Router = axum::Router::new()
+            .route("/users/{id}", axum::routing::get(|| async { "ok" }))
+            .layer(HttpLayer::new(&metrics));
+        let res = app
+            .oneshot(Request::get("/users/7").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let id = res.headers()[catalogue::REQUEST_ID_HEADER]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        res.into_body().collect().await.unwrap();
+
+        let raw = writer.contents();
+        let line = raw
+            .lines()
+            .find(|l| l.contains(catalogue::ACCESS_LOG_TARGET))
+            .unwrap_or_else(|| panic!("no access line with filter {filter}: {raw}"));
+        for key in [
+            "request_id",
+            "method",
+            "route",
+            "path",
+            "status",
+            "duration_ms",
+        ] {
+            assert_eq!(
+                line.matches(&format!("\"{key}\":")).count(),
+                1,
+                "{key} with filter {filter}: {line}"
+            );
+        }
+        let access: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(access["request_id"], id.as_str(), "{filter}");
+        assert_eq!(access["method"], "GET", "{filter}");
+        assert_eq!(access["route"], "/users/{id}", "{filter}");
+        assert_eq!(access["path"], "/users/7", "{filter}");
+        assert_eq!(access["status"], 200, "{filter}");
+        assert!(access["duration_ms"].as_f64().unwrap() >= 0.0, "{filter}");
+    }
+}

@@ -37,7 +37,7 @@ pub(crate) struct Completion {
     pub(crate) id: RequestId,
     pub(crate) method: &'static str,
     pub(crate) route: Option<labels::Route>,
-    pub(crate) path: Option<String>,
+    pub(crate) path: Option<http::Uri>,
     pub(crate) status: u16,
     pub(crate) active: Option<ActiveGuard>,
     pub(crate) span: Span,
@@ -73,9 +73,11 @@ impl Drop for Completion {
             );
         }
         self.active.take();
-        if let (Some(level), Some(path)) = (self.shared.access_log, self.path.as_deref()) {
+        if let (Some(level), Some(uri)) = (self.shared.access_log, self.path.as_ref()) {
+            let path = super::truncate_path(uri.path());
             let route = self.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE);
-            let duration_ms = elapsed.as_secs_f64() * 1000.0;
+            // Whole microseconds: `0.19` rather than `0.19031199999999998`.
+            let duration_ms = elapsed.as_micros() as f64 / 1000.0;
             if self.span.is_disabled() || !self.span_has_route {
                 // No span to carry the request's identity (or it names the wrong route): the
                 // line says it all itself.

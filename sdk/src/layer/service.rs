@@ -11,7 +11,7 @@ use tokio::task::futures::TaskLocalFuture;
 use tracing::Span;
 
 use super::body::{ActiveGuard, Completion, ResponseBody};
-use super::{Shared, labels, truncate_path};
+use super::{Shared, labels};
 use crate::RequestId;
 use crate::catalogue;
 
@@ -78,9 +78,11 @@ where
         #[cfg(feature = "otlp")]
         crate::otlp::set_remote_parent(&span, request.headers());
         let path = request.uri().path();
+        // The URI shares hyper's read buffer, so keeping it costs a reference count where a
+        // copy of the path would cost an allocation.
         let path = (self.shared.access_log.is_some()
             && !self.shared.exclude.iter().any(|p| p == path))
-        .then(|| truncate_path(path).to_owned());
+        .then(|| request.uri().clone());
 
         let inner = {
             let _entered = span.enter();
@@ -108,7 +110,8 @@ struct Pending {
     id: RequestId,
     method: &'static str,
     route: Option<labels::Route>,
-    path: Option<String>,
+    /// The request's URI, when the access log wants its path.
+    path: Option<http::Uri>,
     active: Option<ActiveGuard>,
     span: Span,
     shared: Arc<Shared>,
