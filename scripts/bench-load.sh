@@ -61,7 +61,7 @@ sent=0
 echo "requests  rss_kib"
 echo "0 $(rss)"
 while [ "$sent" -lt "$REQUESTS" ]; do
-  n=$(taskset -c 1 wrk -t1 -c"$CONNS" -d5s "http://127.0.0.1:$PORT/users/$((sent % 1000))" | awk '/requests in/ {print $1}')
+  n=$(taskset -c 1 wrk -t1 -c"$CONNS" -d2s "http://127.0.0.1:$PORT/users/$((sent % 1000))" | awk '/requests in/ {print $1}')
   sent=$((sent + n))
   echo "$sent $(rss)"
 done

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Instructions per request of the whole server process (hyper, axum, the SDK, the log writer
+# thread), counted by callgrind while a client sends real HTTP requests over loopback: the
+# servers of the load benchmark (bare axum, the same with obs-sdk's layer, the demo, the
+# hand-assembled stack), each the difference between a run of 2 000 and of 10 000 requests to
+# `GET /users/42`, divided by 8 000. Unlike wrk's req/s, the counts repeat whatever else the
+# machine is doing; they leave out kernel time (sockets, the log file).
+#
+#   scripts/bench-callgrind-server.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install valgrind"; exit 1; }
+cargo build --release -q -p obs-sdk --all-features --example demo --example bare
+bin="${CARGO_TARGET_DIR:-target}/release/examples"
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+# Keep-alive requests over 4 connections, like a load generator's, without its own noise.
+client() {
+  python3 - "$1" "$2" <<'PY'
+import http.client, sys, threading
+port, total = int(sys.argv[1]), int(sys.argv[2])
+def run(n):
+    c = http.client.HTTPConnection("127.0.0.1", port)
+    for _ in range(n):
+        c.request("GET", "/users/42"); r = c.getresponse(); r.read()
+        assert r.status == 200, r.status
+threads = [threading.Thread(target=run, args=(total // 4,)) for _ in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+PY
+}
+count() { # binary requests env... -> instructions
+  local binary=$1 requests=$2; shift 2
+  local port; port=$(free_port)
+  env "$@" DEMO_ADDR="127.0.0.1:$port" valgrind --tool=callgrind \
+    --callgrind-out-file="$work/out" "$bin/$binary" >/dev/null 2>&1 &
+  local pid=$!
+  wait_port "$port"
+  client "$port" "$requests"
+  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+  awk '/^summary:/ {print $2}' "$work/out"
+}
+printf '%-44s %14s\n' server instr/request
+row() { # label binary env...
+  local label=$1 binary=$2; shift 2
+  local small big
+  small=$(count "$binary" 2000 "$@"); big=$(count "$binary" 10000 "$@")
+  printf '%-44s %14d\n' "$label" $(( (big - small) / 8000 ))
+}
+row "bare axum" bare BARE_STACK=bare
+row "bare + init + obs.layer()" bare BARE_STACK=obs
+row "obs demo (all its layers, 2 lines/request)" demo
+row "hand-assembled" bare BARE_STACK=hand
