@@ -84,9 +84,13 @@ impl Obs {
         &self.metrics
     }
 
-    /// The HTTP layer, recording into [`Obs::metrics`].
+    /// The HTTP layer, recording into [`Obs::metrics`] (and naming its spans for
+    /// OpenTelemetry when OTLP export is on).
     pub fn layer(&self) -> HttpLayer {
-        HttpLayer::new(&self.metrics)
+        let layer = HttpLayer::new(&self.metrics);
+        #[cfg(feature = "otlp")]
+        let layer = layer.otel(self.config.otlp.is_some());
+        layer
     }
 
     /// Routes of the SDK (`/metrics`), to merge into the service's router.

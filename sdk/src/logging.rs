@@ -225,7 +225,8 @@ struct SpanFields(Fields);
 struct Callsite {
     /// Bit `i` set: field `i` is sensitive.
     sensitive: u64,
-    /// `"name":` for every field, by index; a reserved name is written as `field_<name>`.
+    /// `"name":` for every field, by index; a reserved name is written as `field_<name>`, and
+    /// a field for the tracer (`otel.*`) is empty: it is not written.
     keys: Box<[Box<[u8]>]>,
     /// `","level":"INFO","message":`, the part of an event line between timestamp and message.
     level: Box<[u8]>,
@@ -247,7 +248,10 @@ impl Callsite {
         let keys = metadata
             .fields()
             .iter()
-            .map(|f| render_key(f.name()).into())
+            .map(|f| match is_tracer_field(f.name()) {
+                true => Box::default(),
+                false => render_key(f.name()).into(),
+            })
             .collect();
         let mut level = b"\",\"level\":\"".to_vec();
         level.extend_from_slice(level_str(metadata.level()).as_bytes());
@@ -262,6 +266,12 @@ impl Callsite {
             target: target.into(),
         }
     }
+}
+
+/// Fields that tell tracing-opentelemetry how to export a span (`otel.name`, `otel.kind`,
+/// `otel.status_code`): instructions to the tracer, not data, so log lines leave them out.
+fn is_tracer_field(name: &str) -> bool {
+    name.starts_with("otel.")
 }
 
 /// `"name":`, or `"field_name":` for a key the layer writes itself.
@@ -297,7 +307,19 @@ impl JsonVisitor<'_> {
         }
     }
 
+    /// Whether `field` is left out of the line (see [`is_tracer_field`]); checked before a
+    /// value is formatted.
+    fn skips(&self, field: &Field) -> bool {
+        match self.callsite.keys.get(field.index()) {
+            Some(key) => key.is_empty(),
+            None => is_tracer_field(field.name()),
+        }
+    }
+
     fn put(&mut self, field: &Field, render: impl FnOnce(&mut Vec<u8>)) {
+        if self.skips(field) {
+            return;
+        }
         let start = self.fields.arena.len();
         match self.callsite.keys.get(field.index()) {
             Some(key) => self.fields.arena.extend_from_slice(key),
@@ -344,12 +366,18 @@ impl Visit for JsonVisitor<'_> {
             let _ = write!(message, "{value:?}");
             return;
         }
+        if self.skips(field) {
+            return;
+        }
         self.text.clear();
         let _ = write!(self.text, "{value:?}");
         self.put_text(field);
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        if self.skips(field) {
+            return;
+        }
         // The whole chain, so the cause is not lost when the error is wrapped.
         self.text.clear();
         let _ = write!(self.text, "{value}");
@@ -681,7 +709,7 @@ struct PrettyVisitor<'a, 'w> {
 
 impl Visit for PrettyVisitor<'_, '_> {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if self.result.is_err() {
+        if self.result.is_err() || is_tracer_field(field.name()) {
             return;
         }
         let separator = if std::mem::take(&mut self.first) {
@@ -870,6 +898,42 @@ mod tests {
             assert_eq!(line["password"], "[REDACTED]");
             assert_eq!(line["token"], "t");
         }
+    }
+
+    #[test]
+    fn fields_for_the_tracer_are_not_logged() {
+        let lines = capture(|| {
+            let span = tracing::info_span!(
+                "request",
+                request_id = "r1",
+                otel.name = "GET /x",
+                otel.kind = "server",
+                otel.status_code = tracing::field::Empty
+            );
+            let _entered = span.enter();
+            span.record("otel.status_code", "error");
+            tracing::info!(otel.name = "ignored", kept = 1, "inside");
+        });
+        let line = lines[0].as_object().unwrap();
+        assert_eq!(line["request_id"], "r1");
+        assert_eq!(line["kept"], 1);
+        assert!(line.keys().all(|k| !k.starts_with("otel.")), "{line:?}");
+
+        let writer = MemoryWriter::new();
+        let layer = tracing_subscriber::fmt::layer()
+            .fmt_fields(RedactingFields::new(Arc::new(Redactor::default())))
+            .with_ansi(false)
+            .with_writer(writer.clone());
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            let span = tracing::info_span!("request", request_id = "r1", otel.kind = "server");
+            let _entered = span.enter();
+            tracing::info!("inside");
+        });
+        let pretty = writer.contents();
+        assert!(
+            pretty.contains("request_id=") && !pretty.contains("otel."),
+            "{pretty}"
+        );
     }
 
     #[test]

@@ -8,6 +8,9 @@ mod receivers;
 
 use std::time::Duration;
 
+use opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue;
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use receivers::{GrpcReceiver, Mode, Receiver, hex, otlp_spans};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -51,10 +54,31 @@ async fn http_export_continues_the_callers_trace_and_logs_carry_its_ids() {
     let spans = otlp_spans(&requests);
     let (service, span) = spans
         .iter()
-        .find(|(_, s)| hex(&s.trace_id) == TRACE_ID && s.name == "request")
-        .expect("the request span");
+        .find(|(_, s)| hex(&s.trace_id) == TRACE_ID && s.name == "GET /users/{id}")
+        .expect("the request span, named by the semantic conventions");
     assert_eq!(service, "demo-traced");
     assert_eq!(hex(&span.parent_span_id), PARENT_ID);
+    assert_eq!(span.kind, SpanKind::Server as i32);
+    let attribute = |key: &str| {
+        span.attributes
+            .iter()
+            .find(|a| a.key == key)
+            .and_then(|a| a.value.as_ref())
+            .and_then(|v| v.value.clone())
+    };
+    assert_eq!(attribute("request_id"), Some(StringValue(id.clone())));
+    assert_eq!(attribute("route"), Some(StringValue("/users/{id}".into())));
+    // The tracer's instructions are not exported as attributes, nor logged.
+    assert!(span.attributes.iter().all(|a| !a.key.starts_with("otel.")));
+    for line in [&access, &handler_line] {
+        assert!(
+            line.as_object()
+                .unwrap()
+                .keys()
+                .all(|k| !k.starts_with("otel.")),
+            "{line}"
+        );
+    }
     for line in [&access, &handler_line] {
         assert_eq!(line["trace_id"], TRACE_ID, "{line}");
         assert_eq!(line["span_id"], hex(&span.span_id).as_str(), "{line}");
@@ -76,11 +100,11 @@ async fn grpc_export_with_one_more_variable() {
     let spans = collector.wait_for("the request span", |spans| {
         spans
             .iter()
-            .any(|(_, s)| hex(&s.trace_id) == TRACE_ID && s.name == "request")
+            .any(|(_, s)| hex(&s.trace_id) == TRACE_ID && s.name == "GET /")
     });
     let (service, span) = spans
         .iter()
-        .find(|(_, s)| hex(&s.trace_id) == TRACE_ID && s.name == "request")
+        .find(|(_, s)| hex(&s.trace_id) == TRACE_ID && s.name == "GET /")
         .unwrap();
     assert_eq!(service, "demo");
     assert_eq!(access["span_id"], hex(&span.span_id).as_str());
@@ -147,4 +171,48 @@ async fn outgoing_calls_carry_the_current_traceparent() {
         sent,
         format!("00-{}-{}-01", hex(&outer.trace_id), hex(&outer.span_id))
     );
+}
+
+#[tokio::test]
+async fn a_server_error_fails_its_span_and_an_unmatched_path_is_named_by_its_method() {
+    let receiver = Receiver::start(Mode::Accept);
+    let demo = common::Demo::start(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url())]);
+    let client = reqwest::Client::new();
+    for (path, status) in [("/fail", 500), ("/no/such/path", 404), ("/users/7", 200)] {
+        let res = client
+            .get(demo.url(path))
+            .header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status, "{path}");
+    }
+    // The last request's access line is written after its span ends; by then the earlier
+    // spans are queued for export too.
+    demo.wait_for_line("the last access line", |v| {
+        v["target"] == "obs::access" && v["path"] == "/users/7"
+    });
+    assert!(demo.terminate());
+    let requests = receiver.wait_for("three request spans", |r| {
+        otlp_spans(r)
+            .iter()
+            .filter(|(_, s)| hex(&s.trace_id) == TRACE_ID)
+            .count()
+            >= 3
+    });
+    let spans = otlp_spans(&requests);
+    let status_of = |name: &str| {
+        let (_, span) = spans
+            .iter()
+            .find(|(_, s)| hex(&s.trace_id) == TRACE_ID && s.name == name)
+            .unwrap_or_else(|| panic!("no span named {name:?}"));
+        span.status.as_ref().map_or(0, |s| s.code)
+    };
+    assert_eq!(status_of("GET /fail"), StatusCode::Error as i32);
+    assert_ne!(
+        status_of("GET"),
+        StatusCode::Error as i32,
+        "a 404 is the client's error"
+    );
+    assert_ne!(status_of("GET /users/{id}"), StatusCode::Error as i32);
 }

@@ -73,6 +73,18 @@ impl Drop for Completion {
             );
         }
         self.active.take();
+        if self.shared.otel && self.status >= 500 {
+            // A server error fails the request's span in an OpenTelemetry backend.
+            self.span.record("otel.status_code", "error");
+        }
+        if self.shared.otel
+            && !self.span_has_route
+            && let Some(route) = self.route.as_deref()
+        {
+            // The route came with the response, after the span was named.
+            self.span
+                .record("otel.name", format_args!("{} {route}", self.method));
+        }
         if let (Some(level), Some(uri)) = (self.shared.access_log, self.path.as_ref()) {
             let path = super::truncate_path(uri.path());
             let route = self.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE);

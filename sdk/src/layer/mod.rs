@@ -63,6 +63,8 @@ pub struct HttpLayer {
 pub(crate) struct Shared {
     pub(crate) metrics: Option<HttpMetrics>,
     pub(crate) span: bool,
+    /// Whether spans carry the `otel.*` fields an OpenTelemetry exporter reads.
+    pub(crate) otel: bool,
     pub(crate) access_log: Option<Level>,
     pub(crate) exclude: Vec<String>,
 }
@@ -160,6 +162,7 @@ impl std::fmt::Debug for HttpLayer {
         f.debug_struct("HttpLayer")
             .field("metrics", &self.shared.metrics.is_some())
             .field("span", &self.shared.span)
+            .field("otel", &self.shared.otel)
             .field("access_log", &self.shared.access_log)
             .field("exclude", &self.shared.exclude)
             .finish()
@@ -174,6 +177,7 @@ impl HttpLayer {
             shared: Arc::new(Shared {
                 metrics: Some(HttpMetrics::new(metrics, "http")),
                 span: true,
+                otel: false,
                 access_log: Some(Level::INFO),
                 exclude: catalogue::paths::ALL
                     .iter()
@@ -189,6 +193,7 @@ impl HttpLayer {
             shared: Arc::new(Shared {
                 metrics: None,
                 span: true,
+                otel: false,
                 access_log: Some(Level::INFO),
                 exclude: catalogue::paths::ALL
                     .iter()
@@ -222,6 +227,17 @@ impl HttpLayer {
     /// handler do not carry the `request_id`.
     pub fn span(self, enabled: bool) -> Self {
         self.update(|s| s.span = enabled)
+    }
+
+    /// Whether the request span carries the fields that tracing-opentelemetry reads (default
+    /// off; [`Obs::layer`](crate::Obs::layer) turns it on when OTLP export is on): a server
+    /// span (`otel.kind`) named after the semantic conventions (`otel.name`, `GET /users/{id}`,
+    /// or just the method when no route matched) instead of `request`, failed
+    /// (`otel.status_code`) when the response is a 5xx. Log lines never show these fields.
+    /// Turn it on when you install your own tracing-opentelemetry layer; off, the span skips
+    /// their cost on every request.
+    pub fn otel(self, enabled: bool) -> Self {
+        self.update(|s| s.otel = enabled)
     }
 
     /// The `url_scheme` value of `http_server_active_requests` (default `http`; set `https` when

@@ -63,7 +63,27 @@ where
             .metrics
             .as_ref()
             .map(|m| ActiveGuard::new(m.active[labels::method_index(method)].clone()));
-        let span = if self.shared.span {
+        let span = if !self.shared.span {
+            Span::none()
+        } else if self.shared.otel {
+            // `otel.*` fields are for an OpenTelemetry exporter, and log lines leave them out:
+            // the semantic conventions' server span, named `GET /users/{id}` (just the method
+            // when no route matched) rather than `request`.
+            let (separator, named_route) = match route.as_deref() {
+                Some(route) => (" ", route),
+                None => ("", ""),
+            };
+            tracing::info_span!(
+                target: "obs::http",
+                "request",
+                request_id = id.as_str(),
+                method,
+                route = route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE),
+                otel.name = %format_args!("{method}{separator}{named_route}"),
+                otel.kind = "server",
+                otel.status_code = tracing::field::Empty,
+            )
+        } else {
             tracing::info_span!(
                 target: "obs::http",
                 "request",
@@ -71,8 +91,6 @@ where
                 method,
                 route = route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE),
             )
-        } else {
-            Span::none()
         };
         // W3C trace context: the caller's `traceparent` becomes the span's parent.
         #[cfg(feature = "otlp")]
