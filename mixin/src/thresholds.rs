@@ -167,6 +167,13 @@ impl Thresholds {
                             "{s:?} must be non-empty, without quotes or backslashes"
                         )));
                     }
+                    if field.ends_with("_regex") {
+                        // The rules use it as `job=~"…"`: let the PromQL parser, which compiles
+                        // matcher regexes, judge it the way Prometheus will.
+                        promql_parser::parser::parse(&format!("up{{job=~\"{s}\"}}")).map_err(
+                            |e| err(format!("{s:?} is not a valid regular expression ({e})")),
+                        )?;
+                    }
                 }
                 serde_json::Value::Number(n) => {
                     let x = n.as_f64().unwrap_or(f64::NAN);
@@ -270,6 +277,21 @@ mod tests {
             t.validate().unwrap_err().to_string().split(':').next(),
             Some("alerts.memory_bytes")
         );
+        for bad in ["api|(worker", "[a-", "*api"] {
+            let t = Thresholds {
+                service_job_regex: bad.into(),
+                ..Thresholds::default()
+            };
+            let err = t.validate().unwrap_err();
+            assert_eq!(err.field, "service_job_regex", "{bad}");
+            assert!(err.to_string().contains("regular expression"), "{err}");
+        }
+        Thresholds {
+            service_job_regex: "api|worker-.*".into(),
+            ..Thresholds::default()
+        }
+        .validate()
+        .unwrap();
     }
 
     #[test]
