@@ -72,8 +72,9 @@ fn wait_for(promtool: &Path, url: &str, expr: &str) {
     {
         assert!(
             start.elapsed() < Duration::from_secs(60),
-            "`{expr}` never returned data; up: {:?}",
-            query(promtool, url, "up")
+            "`{expr}` never returned data; up: {:?}\ntargets: {}",
+            query(promtool, url, "up"),
+            fetch(url, "/api/v1/targets?state=active")
         );
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -178,6 +179,23 @@ fn start_prometheus(prometheus: &Path, dir: &Path, port: u16, targets: &[(&str, 
 }
 
 /// One HTTP/1.1 GET; the answer does not matter, only that the demo handled it.
+/// The body of `GET {base}{path}` (a plain `http://127.0.0.1:PORT` base), for failure messages.
+fn fetch(base: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return format!("(nothing listens on {addr})");
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    );
+    let mut body = String::new();
+    let _ = s.read_to_string(&mut body);
+    body
+}
+
 fn get(port: u16, path: &str) {
     use std::io::{Read, Write};
     if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
@@ -202,13 +220,22 @@ fn service_dashboards_and_alerts_work_against_the_sdk_demo() {
     let demo = obs_tests::process::demo_binary();
     let dir = tempfile::tempdir().unwrap();
     let (demo_port, prom_port) = (free_port(), free_port());
-    let _demo = spawn(
+    // Output kept, and the port checked, so a demo that cannot start says why instead of
+    // showing up as a target that is down.
+    let mut demo_proc = obs_tests::process::Proc::spawn(
+        "demo",
         &demo,
         &[],
         &[
             ("DEMO_ADDR", format!("127.0.0.1:{demo_port}")),
             ("OBS_LOG", "warn".into()),
         ],
+        dir.path(),
+    );
+    obs_tests::process::wait_for_port(
+        &format!("127.0.0.1:{demo_port}"),
+        Duration::from_secs(30),
+        &mut demo_proc,
     );
     let _prom = start_prometheus(&prometheus, dir.path(), prom_port, &[("demo", demo_port)]);
     let url = format!("http://127.0.0.1:{prom_port}");
