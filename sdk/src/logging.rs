@@ -150,18 +150,19 @@ where
 /// buffers have grown.
 #[derive(Debug, Default)]
 struct Fields {
-    entries: Vec<(&'static str, std::ops::Range<usize>)>,
+    /// Inline up to four: a request span's fields then need no allocation of their own.
+    entries: smallvec::SmallVec<[(&'static str, std::ops::Range<usize>); 4]>,
     arena: Vec<u8>,
     /// Bytes of the arena no entry points at any more (values replaced by `Span::record`).
     stale: usize,
 }
 
 impl Fields {
-    /// Room for a typical request span (ID, method, route and a few more) in one allocation
-    /// each, instead of the arena growing three or four times.
+    /// Room for a typical request span (ID, method, route and a few more) in one allocation,
+    /// instead of the arena growing three or four times.
     fn for_span(field_count: usize) -> Self {
         Self {
-            entries: Vec::with_capacity(field_count),
+            entries: smallvec::SmallVec::new(),
             arena: Vec::with_capacity(if field_count == 0 { 0 } else { 128 }),
             stale: 0,
         }

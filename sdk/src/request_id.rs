@@ -44,10 +44,13 @@ impl RequestId {
         // lock every request of every core would take. Random bits within the millisecond are
         // what RFC 9562 allows, and all a log search needs.
         let uuid = uuid::Uuid::new_v7(uuid::Timestamp::now(uuid::NoContext));
-        // Encoded on the stack: the header value's own buffer is the only allocation.
         let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        let text = uuid.hyphenated().encode_lower(&mut buf);
-        Self(HeaderValue::from_str(text).expect("a UUID is a valid header value"))
+        uuid.hyphenated().encode_lower(&mut buf);
+        // The ID is cloned into the request's headers, extensions and task-local and into the
+        // response: a buffer that is reference-counted from the start is one allocation, where
+        // a copied one is promoted (allocated again) on its first clone.
+        let shared = bytes::Bytes::from_owner(buf);
+        Self(HeaderValue::from_maybe_shared(shared).expect("a UUID is a valid header value"))
     }
 
     /// Accepts `value` if it is a well-formed request ID (see
