@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Instructions per request for each stack of sdk/benches/scenarios, counted by callgrind: the
 # difference between a run of 2 000 and of 12 000 requests, divided by 10 000, so start-up cost
-# cancels out. Counts are repeatable whatever else the machine is doing.
+# cancels out. Counts do not depend on what else the machine is doing; background threads that
+# wake on wall-clock timers (the log writer, tokio's timer) make them vary by about 1k between runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install valgrind"; exit 1; }
