@@ -179,7 +179,7 @@ fn start_prometheus(prometheus: &Path, dir: &Path, port: u16, targets: &[(&str, 
 }
 
 /// One HTTP/1.1 GET; the answer does not matter, only that the demo handled it.
-/// The body of `GET {base}{path}` (a plain `http://127.0.0.1:PORT` base), for failure messages.
+/// The response to `GET {base}{path}` (`base` is `[http://]127.0.0.1:PORT`), headers included.
 fn fetch(base: &str, path: &str) -> String {
     use std::io::{Read, Write};
     let addr = base.trim_start_matches("http://");
@@ -196,17 +196,9 @@ fn fetch(base: &str, path: &str) -> String {
     body
 }
 
+/// Traffic for the demo: the answer does not matter.
 fn get(port: u16, path: &str) {
-    use std::io::{Read, Write};
-    if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-        let _ = write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-        );
-        let mut sink = Vec::new();
-        let _ = s.read_to_end(&mut sink);
-    }
+    fetch(&format!("127.0.0.1:{port}"), path);
 }
 
 #[test]
