@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per request of the whole server process (hyper, axum, the SDK, the log writer
 # thread), counted by callgrind while a client sends real HTTP requests over loopback: the
-# servers of the load benchmark (bare axum, the same with obs-sdk's layer, the demo, the
+# servers of the load benchmark (bare axum, the same with obs-service's layer, the demo, the
 # hand-assembled stack), each the difference between a run of 2 000 and of 10 000 requests to
 # `GET /users/42`, divided by 8 000. Unlike wrk's req/s, the counts repeat whatever else the
 # machine is doing; they leave out kernel time (sockets, the log file).
@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install valgrind"; exit 1; }
-cargo build --release -q -p obs-sdk --all-features --example demo --example bare
+cargo build --release -q -p obs-service --all-features --example demo --example bare
 bin="${CARGO_TARGET_DIR:-target}/release/examples"
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install valgrind"; exit 1; }
-bin=$(cargo bench -p obs-sdk --bench instructions --no-run --message-format=json 2>/dev/null |
+bin=$(cargo bench -p obs-service --bench instructions --no-run --message-format=json 2>/dev/null |
   python3 -c 'import json,sys
 for l in sys.stdin:
     m=json.loads(l)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load benchmark: wrk on loopback against bare axum, the same routes with obs-sdk's layer, the
+# Load benchmark: wrk on loopback against bare axum, the same routes with obs-service's layer, the
 # demo (all its layers, JSON log written to a file) and the stack users assemble by hand today.
 # Each server is pinned to core 0 and wrk to core 1. Then a memory run: a million requests at
 # the demo with nobody scraping /metrics, sampling its RSS.
@@ -11,7 +11,7 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-32}
 REQUESTS=${REQUESTS:-1000000}
-cargo build --release -q -p obs-sdk --all-features --example demo --example bare
+cargo build --release -q -p obs-service --all-features --example demo --example bare
 bin="${CARGO_TARGET_DIR:-target}/release/examples"
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT

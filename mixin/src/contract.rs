@@ -1,7 +1,7 @@
 //! The name contract, checked statically: every PromQL expression of a dashboard or rule file
 //! is parsed with [`promql_parser`], and every metric and label it names must exist.
 //!
-//! A metric exists when [`obs_sdk::catalogue::metric`] knows it, when a checked-in exporter list
+//! A metric exists when [`obs_catalogue::metric`] knows it, when a checked-in exporter list
 //! has it ([`crate::exporters`]), or when it is a recording rule of the mixin (or of the rule file
 //! being checked). A label exists on a metric when the catalogue or exporter list lists it, when
 //! it is a target label (`job`, `instance`), or `le` on a histogram's buckets. Labels are followed
@@ -17,7 +17,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
-use obs_sdk::catalogue::{self, MetricKind};
+use obs_catalogue::{self as catalogue, MetricKind};
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{self, Expr, LabelModifier, VectorMatchCardinality, VectorSelector};
 
@@ -324,7 +324,7 @@ impl Checker<'_> {
             None if self.local_records.contains_key(&name) => Labels::Any,
             None => {
                 self.report(format!(
-                    "unknown metric `{name}`: not in the obs-sdk catalogue, the exporter lists or the recording rules"
+                    "unknown metric `{name}`: not in the obs-service catalogue, the exporter lists or the recording rules"
                 ));
                 return Labels::Any;
             }

@@ -1,6 +1,6 @@
 //! The obs monitoring mixin: Grafana dashboards and Prometheus alerting and recording rules,
 //! generated from code the way the Prometheus monitoring mixins are, so every query names exactly
-//! what [`obs_sdk::catalogue`] lists.
+//! what [`obs_catalogue`] lists.
 //!
 //! The JSON in `dashboards/` and the YAML in `alert-rules/` at the top of the repository are this
 //! crate's output for the default [`Thresholds`]; a test fails when they drift apart
@@ -24,6 +24,7 @@ pub mod contract;
 pub mod dashboards;
 pub mod exporters;
 pub mod lint;
+pub mod reference;
 pub mod rules;
 mod thresholds;
 

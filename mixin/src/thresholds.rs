@@ -36,7 +36,7 @@ macro_rules! thresholds {
 
 thresholds! {
     /// Regular expression matching the Prometheus `job` of your services (the targets running
-    /// obs-sdk or an OpenTelemetry SDK). Default `".+"` (every job). `obs-gen` sets it to the
+    /// obs-service or an OpenTelemetry SDK). Default `".+"` (every job). `obs-gen` sets it to the
     /// services of `obs.toml`; narrow it by hand if exporters of your own share the process
     /// metrics alerts.
     service_job_regex: String = ".+";

@@ -1,4 +1,5 @@
-//! The checked-in `dashboards/` and `alert-rules/` are exactly what the code generates.
+//! The checked-in `dashboards/`, `alert-rules/` and `docs/metrics.md` are exactly what the code
+//! generates.
 //! `OBS_BLESS=1 cargo test -p obs-mixin --test checked_in` rewrites them.
 
 use std::collections::BTreeMap;
@@ -25,6 +26,10 @@ fn expected() -> BTreeMap<PathBuf, String> {
     for f in obs_mixin::rule_test_files() {
         files.insert(repo().join("alert-rules").join(&f.file_name), f.yaml);
     }
+    files.insert(
+        repo().join("docs/metrics.md"),
+        obs_mixin::reference::metrics_markdown(),
+    );
     files
 }
 

@@ -1,5 +1,5 @@
 //! Heap allocations per request for each stack in `scenarios`, counted by dhat:
-//! `cargo bench -p obs-sdk --bench allocs`. Results: BENCHMARKS.md.
+//! `cargo bench -p obs-service --bench allocs`. Results: BENCHMARKS.md.
 
 mod scenarios;
 

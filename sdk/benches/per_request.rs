@@ -1,5 +1,5 @@
 //! Per-request cost of each stack in `scenarios`, in one criterion run:
-//! `cargo bench -p obs-sdk --bench per_request`. Results and how to read them: BENCHMARKS.md.
+//! `cargo bench -p obs-service --bench per_request`. Results and how to read them: BENCHMARKS.md.
 
 mod scenarios;
 

@@ -7,7 +7,7 @@
 //! | `BARE_STACK` | stack |
 //! |---|---|
 //! | unset, `bare` | nothing: plain axum |
-//! | `obs` | exactly `obs_sdk::init` and `obs.layer()` (request IDs, metrics, span, JSON access log) |
+//! | `obs` | exactly `obs_service::init` and `obs.layer()` (request IDs, metrics, span, JSON access log) |
 //! | `hand` | tower-http's `SetRequestId`/`PropagateRequestId` and `TraceLayer` (span and response line at INFO), axum-prometheus, and tracing-subscriber's JSON output to stdout through tracing-appender's non-blocking writer |
 
 use axum::Router;
@@ -33,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match std::env::var("BARE_STACK").as_deref() {
         Err(_) | Ok("" | "bare") => axum::serve(listener, app).await?,
         Ok("obs") => {
-            let obs = obs_sdk::Config::from_env("bare", env!("CARGO_PKG_VERSION"))?.init()?;
+            let obs = obs_service::Config::from_env("bare", env!("CARGO_PKG_VERSION"))?.init()?;
             axum::serve(listener, app.layer(obs.layer())).await?;
         }
         Ok("hand") => {

@@ -1,7 +1,7 @@
 //! The obs demo service: every SDK feature wired into a small axum app.
 //!
 //! ```sh
-//! cargo run -p obs-sdk --example demo            # listens on 127.0.0.1:3000 (DEMO_ADDR)
+//! cargo run -p obs-service --example demo            # listens on 127.0.0.1:3000 (DEMO_ADDR)
 //! curl -i localhost:3000/users/42
 //! curl localhost:3000/metrics
 //! ```
@@ -33,9 +33,9 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use obs_sdk::ApiError;
-use obs_sdk::audit::AuditLayer;
-use obs_sdk::health::{DiskCheck, Health, PostgresCheck, RedisCheck};
+use obs_service::ApiError;
+use obs_service::audit::AuditLayer;
+use obs_service::health::{DiskCheck, Health, PostgresCheck, RedisCheck};
 use serde_json::{Value, json};
 
 /// Longest `/slow` delay, so a typo cannot park a request for hours.
@@ -85,7 +85,7 @@ async fn create_item(Json(item): Json<Value>) -> (StatusCode, Json<Value>) {
 }
 
 /// The readiness checks: disk always, PostgreSQL and Redis when their URL is set.
-fn health(obs: &obs_sdk::Obs) -> Result<Health, Box<dyn std::error::Error>> {
+fn health(obs: &obs_service::Obs) -> Result<Health, Box<dyn std::error::Error>> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let disk_path = var("DISK_PATH").unwrap_or_else(|| ".".into());
     let min_free_mb: u64 = match var("DISK_MIN_FREE_MB") {
@@ -113,7 +113,8 @@ fn health(obs: &obs_sdk::Obs) -> Result<Health, Box<dyn std::error::Error>> {
     Ok(health)
 }
 
-fn audit() -> Result<AuditLayer<impl obs_sdk::audit::IdentifyUser>, Box<dyn std::error::Error>> {
+fn audit() -> Result<AuditLayer<impl obs_service::audit::IdentifyUser>, Box<dyn std::error::Error>>
+{
     let trusted = std::env::var("DEMO_TRUSTED_PROXIES").unwrap_or_default();
     let audit = AuditLayer::new()
         .user_id(|parts: &axum::http::request::Parts| {
@@ -124,7 +125,7 @@ fn audit() -> Result<AuditLayer<impl obs_sdk::audit::IdentifyUser>, Box<dyn std:
     Ok(audit)
 }
 
-fn app(obs: &obs_sdk::Obs) -> Result<Router, Box<dyn std::error::Error>> {
+fn app(obs: &obs_service::Obs) -> Result<Router, Box<dyn std::error::Error>> {
     Ok(Router::new()
         .route("/", get(index))
         .route("/users/{id}", get(user))
@@ -136,7 +137,7 @@ fn app(obs: &obs_sdk::Obs) -> Result<Router, Box<dyn std::error::Error>> {
         .merge(health(obs)?.router())
         // Innermost first: the panic layer turns a panic into a 500, the audit layer records
         // that 500, and the HTTP layer (outermost) counts and logs it with the request ID.
-        .layer(obs_sdk::panic::layer())
+        .layer(obs_service::panic::layer())
         .layer(audit()?)
         .layer(obs.layer()))
 }
@@ -164,7 +165,7 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let obs = obs_sdk::Config::from_env("demo", env!("CARGO_PKG_VERSION"))?.init()?;
+    let obs = obs_service::Config::from_env("demo", env!("CARGO_PKG_VERSION"))?.init()?;
     let addr = std::env::var("DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr)
         .await

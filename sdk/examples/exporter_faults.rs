@@ -3,7 +3,7 @@
 //! ("Exporter faults").
 //!
 //! ```sh
-//! cargo build --release -p obs-sdk --all-features --example demo --example exporter_faults
+//! cargo build --release -p obs-service --all-features --example demo --example exporter_faults
 //! target/release/examples/exporter_faults 10     # seconds of load per scenario (default 10)
 //! ```
 //!
@@ -170,7 +170,7 @@ fn main() {
         });
     assert!(
         demo.exists(),
-        "build the demo first: cargo build --release -p obs-sdk --all-features --example demo"
+        "build the demo first: cargo build --release -p obs-service --all-features --example demo"
     );
     let accept = fault_endpoint(Fault::Accept);
     let hang = fault_endpoint(Fault::Hang);

@@ -27,8 +27,8 @@
 //!
 //! ```
 //! use axum::{routing::post, Router};
-//! use obs_sdk::audit::AuditLayer;
-//! use obs_sdk::{HttpLayer, Metrics};
+//! use obs_service::audit::AuditLayer;
+//! use obs_service::{HttpLayer, Metrics};
 //!
 //! let metrics = Metrics::new();
 //! let audit = AuditLayer::new()
@@ -39,7 +39,7 @@
 //!     .expect("valid proxy addresses");
 //! let app: Router = Router::new()
 //!     .route("/items", post(|| async { "created" }))
-//!     .layer(obs_sdk::panic::layer())
+//!     .layer(obs_service::panic::layer())
 //!     .layer(audit)
 //!     .layer(HttpLayer::new(&metrics));
 //! // Serve with `app.into_make_service_with_connect_info::<std::net::SocketAddr>()` so the
@@ -52,8 +52,8 @@
 //! example to their own JSON file while the normal log leaves them out:
 //!
 //! ```
-//! use obs_sdk::catalogue::AUDIT_LOG_TARGET;
-//! use obs_sdk::logging::{JsonLayer, MemoryWriter};
+//! use obs_service::catalogue::AUDIT_LOG_TARGET;
+//! use obs_service::logging::{JsonLayer, MemoryWriter};
 //! use tracing_subscriber::filter::{filter_fn, Targets};
 //! use tracing_subscriber::prelude::*;
 //!
@@ -116,7 +116,7 @@ impl IdentifyUser for NoUser {
 ///
 /// ```
 /// use axum::response::IntoResponse;
-/// use obs_sdk::audit::AuditUser;
+/// use obs_service::audit::AuditUser;
 ///
 /// async fn delete_item() -> axum::response::Response {
 ///     let mut response = http::StatusCode::NO_CONTENT.into_response();

@@ -63,7 +63,7 @@ pub enum ConfigError {
 /// normally do) or [`Config::new`] (ignores the environment), then adjust in code:
 ///
 /// ```
-/// use obs_sdk::{Config, LogFormat};
+/// use obs_service::{Config, LogFormat};
 ///
 /// let config = Config::new("billing")
 ///     .version("1.4.2")
@@ -299,7 +299,7 @@ impl Config {
     /// to the log layers and [installs](crate::redact::installed) it for the integrations.
     ///
     /// ```
-    /// use obs_sdk::{redact::Redactor, Config};
+    /// use obs_service::{redact::Redactor, Config};
     /// let config = Config::new("billing").redactor(Redactor::default().deny("iban"));
     /// ```
     pub fn redactor(mut self, redactor: crate::redact::Redactor) -> Self {

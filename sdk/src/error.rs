@@ -21,7 +21,7 @@
 //!
 //! ```
 //! use axum::{extract::Path, routing::get, Json, Router};
-//! use obs_sdk::error::{ApiError, Context as _};
+//! use obs_service::error::{ApiError, Context as _};
 //!
 //! async fn user(Path(id): Path<u64>) -> Result<Json<String>, ApiError> {
 //!     if id == 0 {
@@ -229,7 +229,7 @@ impl ApiError {
     /// 500 caused by `error`, which is logged with its chain and never shown.
     ///
     /// ```
-    /// use obs_sdk::error::ApiError;
+    /// use obs_service::error::ApiError;
     /// let err = ApiError::internal("the ledger is out of balance");
     /// assert_eq!(err.status(), 500);
     /// assert_eq!(err.public_message(), "internal server error");
@@ -404,7 +404,7 @@ where
 /// Adds what was being done to a failure, turning it into an internal [`ApiError`].
 ///
 /// ```
-/// use obs_sdk::error::Context as _;
+/// use obs_service::error::Context as _;
 /// let err = "x".parse::<u32>().context("parsing the page size").unwrap_err();
 /// assert_eq!(err.status(), 500);
 /// assert_eq!(err.detail(), "parsing the page size: invalid digit found in string");

@@ -11,7 +11,7 @@
 //!   [`Metrics::render`].
 //!
 //! ```
-//! use obs_sdk::Metrics;
+//! use obs_service::Metrics;
 //!
 //! let metrics = Metrics::new().with_build_info("billing", "1.2.3", "abc123", "production");
 //! let text = metrics.render();
@@ -165,7 +165,7 @@ impl Metrics {
     /// A router serving [`catalogue::paths::METRICS`], to merge into the service's router.
     ///
     /// ```
-    /// let metrics = obs_sdk::Metrics::new();
+    /// let metrics = obs_service::Metrics::new();
     /// let app: axum::Router = axum::Router::new().merge(metrics.router());
     /// ```
     #[cfg(feature = "axum")]

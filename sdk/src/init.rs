@@ -22,7 +22,7 @@ pub enum InitError {
     Config(#[from] ConfigError),
     /// `init` already ran in this process. Keep the first guard; use [`HttpLayer`] and
     /// [`Metrics`] directly where a second setup is needed (tests).
-    #[error("obs_sdk::init was already called in this process; keep the guard it returned")]
+    #[error("obs_service::init was already called in this process; keep the guard it returned")]
     AlreadyInitialised,
     /// Another global tracing subscriber or metrics recorder was installed first.
     #[error(
@@ -54,7 +54,7 @@ pub enum InitError {
 /// What [`init`](crate::init!) returns: keep it alive for the life of the service. Dropping it
 /// flushes buffered log lines (waiting at most the configured shutdown timeout) and stops the
 /// metrics upkeep timer.
-#[must_use = "dropping the guard at once stops log output; bind it: `let _obs = obs_sdk::init!()?;`"]
+#[must_use = "dropping the guard at once stops log output; bind it: `let _obs = obs_service::init!()?;`"]
 pub struct Obs {
     config: Config,
     metrics: Metrics,
@@ -204,7 +204,7 @@ impl Config {
             tracing::warn!(
                 variable,
                 feature,
-                "{variable} is set, but obs-sdk was built without its `{feature}` feature: nothing is exported"
+                "{variable} is set, but obs-service was built without its `{feature}` feature: nothing is exported"
             );
         }
 

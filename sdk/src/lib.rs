@@ -1,8 +1,9 @@
 //! Observability for Rust services, matched to the monitoring stack `obs-gen` writes.
 //!
 //! With default features: JSON logs with request IDs, RED metrics on `/metrics`, and a tower
-//! layer that ties them together. With `default-features = false`, only the dependency-free
-//! [`catalogue`] remains: the name contract the generated dashboards and rules rely on.
+//! layer that ties them together. With `default-features = false`, only the re-exported
+//! [`catalogue`] remains: the name contract (crate `obs-catalogue`) the generated dashboards
+//! and rules rely on.
 //!
 //! ```no_run
 //! use axum::{routing::get, Router};
@@ -10,7 +11,7 @@
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     // JSON logs to stdout, metrics on, exporters off until their env var is set.
-//!     let obs = obs_sdk::init!()?;
+//!     let obs = obs_service::init!()?;
 //!     let app = Router::new()
 //!         .route("/users/{id}", get(|| async { "hello" }))
 //!         .merge(obs.router())   // GET /metrics
@@ -23,7 +24,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs, unreachable_pub)]
 
-pub mod catalogue;
+/// The name contract, re-exported from the `obs-catalogue` crate so a service needs one
+/// dependency. The mixin and the generator depend on `obs-catalogue` directly.
+pub use obs_catalogue as catalogue;
 
 #[cfg(feature = "audit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "audit")))]
@@ -87,8 +90,8 @@ pub use request_id::RequestId;
 /// variables read.
 ///
 /// ```no_run
-/// # fn main() -> Result<(), obs_sdk::InitError> {
-/// let _obs = obs_sdk::init!()?;
+/// # fn main() -> Result<(), obs_service::InitError> {
+/// let _obs = obs_service::init!()?;
 /// tracing::info!("ready");
 /// # Ok(()) }
 /// ```

@@ -6,7 +6,7 @@
 //! fields of every enclosing span (innermost first; a key is written once, the innermost wins).
 //!
 //! ```
-//! use obs_sdk::logging::{JsonLayer, MemoryWriter};
+//! use obs_service::logging::{JsonLayer, MemoryWriter};
 //! use tracing_subscriber::layer::SubscriberExt;
 //!
 //! let writer = MemoryWriter::new();
@@ -656,8 +656,8 @@ where
 ///
 /// ```
 /// use std::sync::Arc;
-/// use obs_sdk::logging::{MemoryWriter, RedactingFields};
-/// use obs_sdk::redact::Redactor;
+/// use obs_service::logging::{MemoryWriter, RedactingFields};
+/// use obs_service::redact::Redactor;
 /// use tracing_subscriber::layer::SubscriberExt;
 ///
 /// let writer = MemoryWriter::new();
@@ -736,7 +736,7 @@ impl Visit for PrettyVisitor<'_, '_> {
 /// An in-memory [`MakeWriter`] that keeps every line, for tests of what a service logs.
 ///
 /// ```
-/// let writer = obs_sdk::logging::MemoryWriter::new();
+/// let writer = obs_service::logging::MemoryWriter::new();
 /// use std::io::Write;
 /// use tracing_subscriber::fmt::MakeWriter;
 /// writer.make_writer().write_all(b"{\"a\":1}\n").unwrap();

@@ -45,7 +45,7 @@ pub const PUSH_PATH: &str = "/loki/api/v1/push";
 /// Where and how to push logs.
 ///
 /// ```
-/// use obs_sdk::loki::LokiConfig;
+/// use obs_service::loki::LokiConfig;
 ///
 /// let loki = LokiConfig::new("http://loki:3100").tenant("team-a");
 /// assert_eq!(loki.push_url(), "http://loki:3100/loki/api/v1/push");

@@ -91,7 +91,7 @@ impl TraceSampler {
 /// Where and how to export traces.
 ///
 /// ```
-/// use obs_sdk::otlp::{OtlpConfig, OtlpProtocol, TraceSampler};
+/// use obs_service::otlp::{OtlpConfig, OtlpProtocol, TraceSampler};
 ///
 /// let otlp = OtlpConfig::new("http://collector:4318")
 ///     .protocol(OtlpProtocol::HttpProtobuf)
@@ -263,7 +263,7 @@ impl OtlpPipeline {
         S: tracing::Subscriber + for<'a> LookupSpan<'a>,
     {
         tracing_opentelemetry::layer()
-            .with_tracer(self.provider.tracer("obs-sdk"))
+            .with_tracer(self.provider.tracer("obs-service"))
             .with_tracked_inactivity(false)
     }
 
@@ -422,7 +422,7 @@ pub(crate) fn set_remote_parent(span: &tracing::Span, headers: &http::HeaderMap)
 ///
 /// ```
 /// let mut headers = http::HeaderMap::new();
-/// obs_sdk::otlp::inject(&mut headers);
+/// obs_service::otlp::inject(&mut headers);
 /// assert!(headers.get("traceparent").is_none()); // no trace outside a traced span
 /// ```
 pub fn inject(headers: &mut http::HeaderMap) {

@@ -13,7 +13,7 @@
 //!
 //! ```
 //! use axum::{routing::get, Router};
-//! use obs_sdk::{HttpLayer, Metrics};
+//! use obs_service::{HttpLayer, Metrics};
 //!
 //! async fn boom() -> &'static str {
 //!     panic!("bug")
@@ -22,7 +22,7 @@
 //! let metrics = Metrics::new();
 //! let app: Router = Router::new()
 //!     .route("/boom", get(boom))
-//!     .layer(obs_sdk::panic::layer()) // inner: turns the panic into a 500
+//!     .layer(obs_service::panic::layer()) // inner: turns the panic into a 500
 //!     .layer(HttpLayer::new(&metrics)); // outer: counts and logs that 500
 //! ```
 //!

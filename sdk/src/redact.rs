@@ -13,7 +13,7 @@
 //! - [`redact_url`] hides the password of a connection URL (database DSNs in health-check errors).
 //!
 //! ```
-//! use obs_sdk::redact::Redactor;
+//! use obs_service::redact::Redactor;
 //! use http::HeaderMap;
 //!
 //! let mut headers = HeaderMap::new();
@@ -35,7 +35,7 @@ use std::sync::{Arc, OnceLock};
 /// `Set-Cookie` and `refresh_token` are all caught by the defaults.
 ///
 /// ```
-/// use obs_sdk::redact::Redactor;
+/// use obs_service::redact::Redactor;
 ///
 /// let redactor = Redactor::default();
 /// assert!(redactor.is_sensitive("Authorization"));
@@ -191,7 +191,7 @@ impl Redactor {
     /// ```
     /// let mut headers = http::HeaderMap::new();
     /// headers.insert("cookie", "sid=abc".parse().unwrap());
-    /// obs_sdk::redact::Redactor::default().mark_sensitive(&mut headers);
+    /// obs_service::redact::Redactor::default().mark_sensitive(&mut headers);
     /// assert!(!format!("{headers:?}").contains("sid=abc"));
     /// ```
     #[cfg(feature = "runtime")]
@@ -208,7 +208,7 @@ impl Redactor {
     ///
     /// ```
     /// let mut event = serde_json::json!({"user": {"name": "ann", "password": "x"}, "token": 1});
-    /// obs_sdk::redact::Redactor::default().redact_json(&mut event);
+    /// obs_service::redact::Redactor::default().redact_json(&mut event);
     /// assert_eq!(event["user"]["password"], "[REDACTED]");
     /// assert_eq!(event["token"], "[REDACTED]");
     /// assert_eq!(event["user"]["name"], "ann");
@@ -298,7 +298,7 @@ pub(crate) fn install(redactor: Arc<Redactor>) {
 /// back unchanged; a `key=value` connection string has its `password` value hidden.
 ///
 /// ```
-/// use obs_sdk::redact::redact_url;
+/// use obs_service::redact::redact_url;
 /// assert_eq!(
 ///     redact_url("postgres://app:hunter2@db:5432/app"),
 ///     "postgres://app:[REDACTED]@db:5432/app"
@@ -343,7 +343,7 @@ pub fn redact_url(url: &str) -> String {
 /// health check must [`scrub`] from driver error messages before they are shown or logged.
 ///
 /// ```
-/// use obs_sdk::redact::url_password;
+/// use obs_service::redact::url_password;
 /// assert_eq!(url_password("postgres://app:pw@db/app"), Some("pw"));
 /// assert_eq!(url_password("redis://cache:6379"), None);
 /// ```
@@ -365,7 +365,7 @@ pub fn url_password(url: &str) -> Option<&str> {
 /// differ) replaced by [`REDACTED`]. For error messages of drivers that might echo a credential.
 ///
 /// ```
-/// use obs_sdk::redact::scrub;
+/// use obs_service::redact::scrub;
 /// assert_eq!(scrub("auth failed for p@ss", Some("p%40ss")), "auth failed for [REDACTED]");
 /// assert_eq!(scrub("no secret here", None), "no secret here");
 /// ```

@@ -26,7 +26,7 @@ tokio::task_local! {
 /// The ID of one request.
 ///
 /// ```
-/// use obs_sdk::RequestId;
+/// use obs_service::RequestId;
 ///
 /// let fresh = RequestId::generate();
 /// assert_eq!(fresh.as_str().len(), 36);
@@ -117,7 +117,7 @@ impl fmt::Display for RequestId {
 /// carry none.
 ///
 /// ```
-/// use obs_sdk::request_id::PropagateRequestIdLayer;
+/// use obs_service::request_id::PropagateRequestIdLayer;
 /// use tower::ServiceBuilder;
 ///
 /// # let client = tower::service_fn(|_req: http::Request<String>| async {
@@ -172,7 +172,7 @@ where
 /// Passes the current request ID on through reqwest.
 ///
 /// ```no_run
-/// use obs_sdk::request_id::RequestBuilderExt;
+/// use obs_service::request_id::RequestBuilderExt;
 /// # async fn f() -> Result<(), reqwest::Error> {
 /// let client = reqwest::Client::new();
 /// let res = client.get("http://inventory.internal/items").with_request_id().send().await?;

@@ -48,7 +48,7 @@ pub mod tags {
 /// Where to report and how much.
 ///
 /// ```
-/// use obs_sdk::sentry::SentryConfig;
+/// use obs_service::sentry::SentryConfig;
 ///
 /// let sentry = SentryConfig::new("https://key@o1.ingest.sentry.io/42")
 ///     .sample_rate(1.0)
@@ -290,7 +290,7 @@ struct SentrySink {
 
 impl SentrySink {
     fn new(dsn: &sentry::types::Dsn, settings: &ExportSettings) -> Result<Self, String> {
-        let agent = concat!("obs-sdk/", env!("CARGO_PKG_VERSION"));
+        let agent = concat!("obs-service/", env!("CARGO_PKG_VERSION"));
         Ok(Self {
             client: export::http_client(settings)?,
             url: dsn.envelope_api_url().to_string(),

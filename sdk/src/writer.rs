@@ -14,8 +14,8 @@
 //! use std::io::Write;
 //! use tracing_subscriber::fmt::MakeWriter;
 //!
-//! let sink = obs_sdk::logging::MemoryWriter::new();
-//! let (writer, guard) = obs_sdk::writer::BatchWriter::builder().finish(sink.clone());
+//! let sink = obs_service::logging::MemoryWriter::new();
+//! let (writer, guard) = obs_service::writer::BatchWriter::builder().finish(sink.clone());
 //! writer.make_writer().write_all(b"{\"message\":\"hi\"}\n").unwrap();
 //! drop(guard); // flushes
 //! assert_eq!(sink.json_lines()[0]["message"], "hi");

@@ -9,9 +9,9 @@ use axum::extract::ConnectInfo;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use http::{Request, StatusCode};
-use obs_sdk::audit::{AuditLayer, AuditUser};
-use obs_sdk::logging::{JsonLayer, MemoryWriter};
-use obs_sdk::{HttpLayer, Metrics, catalogue};
+use obs_service::audit::{AuditLayer, AuditUser};
+use obs_service::logging::{JsonLayer, MemoryWriter};
+use obs_service::{HttpLayer, Metrics, catalogue};
 use tower::ServiceExt as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 
@@ -52,7 +52,7 @@ fn app() -> Router {
                 "unreachable"
             }),
         )
-        .layer(obs_sdk::panic::layer())
+        .layer(obs_service::panic::layer())
         .layer(audit)
         .layer(HttpLayer::new(&Metrics::new()))
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{Demo, sample};
-use obs_sdk::catalogue;
+use obs_service::catalogue;
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().build().unwrap()

@@ -7,7 +7,7 @@
 mod common;
 
 use common::{Demo, sample};
-use obs_sdk::catalogue;
+use obs_service::catalogue;
 
 const PASSWORD: &str = "demo-pw-91c2e";
 
@@ -137,7 +137,7 @@ async fn an_unreachable_database_takes_the_service_down_without_leaking_its_pass
         l["message"] == "readiness check failed" && l["check"] == "postgres"
     });
     assert_eq!(warning["level"], "WARN");
-    assert_eq!(warning["target"], obs_sdk::health::HEALTH_LOG_TARGET);
+    assert_eq!(warning["target"], obs_service::health::HEALTH_LOG_TARGET);
     let all = demo.lines().join("\n");
     assert!(!all.contains(PASSWORD), "the password reached the log");
 }

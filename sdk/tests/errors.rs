@@ -8,10 +8,10 @@ use axum::body::Body;
 use axum::routing::get;
 use http::{Request, StatusCode};
 use http_body_util::BodyExt as _;
-use obs_sdk::error::{ApiError, Context as _};
-use obs_sdk::logging::{JsonLayer, MemoryWriter};
-use obs_sdk::redact::Redactor;
-use obs_sdk::{HttpLayer, Metrics, catalogue};
+use obs_service::error::{ApiError, Context as _};
+use obs_service::logging::{JsonLayer, MemoryWriter};
+use obs_service::redact::Redactor;
+use obs_service::{HttpLayer, Metrics, catalogue};
 use tower::ServiceExt as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 
@@ -66,7 +66,7 @@ fn app(metrics: &Metrics) -> Router {
                 "unreachable"
             }),
         )
-        .layer(obs_sdk::panic::layer())
+        .layer(obs_service::panic::layer())
         .layer(HttpLayer::new(metrics))
 }
 
@@ -148,7 +148,7 @@ async fn server_errors_hide_the_detail_and_log_it_with_the_request_id() {
         .iter()
         .find(|l| l["level"] == "ERROR")
         .unwrap_or_else(|| panic!("no ERROR line: {lines:#?}"));
-    assert_eq!(error["target"], obs_sdk::error::ERROR_LOG_TARGET);
+    assert_eq!(error["target"], obs_service::error::ERROR_LOG_TARGET);
     assert_eq!(error["request_id"], c.header_id.as_str());
     assert_eq!(error["status"], 500);
     assert_eq!(error["code"], "internal");
@@ -271,7 +271,7 @@ impl tower::Service<Request<Body>> for PanicsInCall {
 async fn a_panic_in_call_is_caught_with_the_request_id() {
     use tower::Layer as _;
     let service =
-        HttpLayer::new(&Metrics::new()).layer(obs_sdk::panic::layer().layer(PanicsInCall));
+        HttpLayer::new(&Metrics::new()).layer(obs_service::panic::layer().layer(PanicsInCall));
     let (response, log) =
         with_log(service.oneshot(Request::get("/").body(Body::empty()).unwrap())).await;
     let response = response.unwrap();

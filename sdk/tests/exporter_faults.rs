@@ -9,11 +9,11 @@ mod receivers;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use obs_sdk::export::{ExportSettings, ExporterHandle};
-use obs_sdk::loki::{LokiConfig, LokiLayer};
-use obs_sdk::otlp::{OtlpConfig, OtlpPipeline, OtlpProtocol};
-use obs_sdk::sentry::{SentryConfig, SentryReporter};
-use obs_sdk::{Config, Metrics};
+use obs_service::export::{ExportSettings, ExporterHandle};
+use obs_service::loki::{LokiConfig, LokiLayer};
+use obs_service::otlp::{OtlpConfig, OtlpPipeline, OtlpProtocol};
+use obs_service::sentry::{SentryConfig, SentryReporter};
+use obs_service::{Config, Metrics};
 use receivers::{Mode, Receiver, finishes_within, refusing_url};
 use tracing_subscriber::layer::SubscriberExt as _;
 

@@ -8,11 +8,11 @@ mod receivers;
 
 use std::time::Duration;
 
-use obs_sdk::Config;
-use obs_sdk::export::ExportSettings;
-use obs_sdk::loki::LokiConfig;
-use obs_sdk::otlp::OtlpConfig;
-use obs_sdk::sentry::SentryConfig;
+use obs_service::Config;
+use obs_service::export::ExportSettings;
+use obs_service::loki::LokiConfig;
+use obs_service::otlp::OtlpConfig;
+use obs_service::sentry::SentryConfig;
 use receivers::{Mode, Receiver, finishes_within};
 
 #[test]

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use obs_sdk::Metrics;
-use obs_sdk::health::{
+use obs_service::Metrics;
+use obs_service::health::{
     CheckFuture, DiskCheck, Health, HealthCheck, HttpCheck, PostgresCheck, RedisCheck, Status,
 };
 use tokio::net::TcpListener;

@@ -5,14 +5,14 @@
 fn second_init_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("logs").join("svc.log");
-    let obs = obs_sdk::Config::new("init-test")
-        .log_file(&log, obs_sdk::Rotation::Hourly, 2)
+    let obs = obs_service::Config::new("init-test")
+        .log_file(&log, obs_service::Rotation::Hourly, 2)
         .init()
         .expect("first init succeeds");
     tracing::info!(answer = 42, "to the file");
-    let again = obs_sdk::Config::new("init-test").init();
+    let again = obs_service::Config::new("init-test").init();
     assert!(
-        matches!(again, Err(obs_sdk::InitError::AlreadyInitialised)),
+        matches!(again, Err(obs_service::InitError::AlreadyInitialised)),
         "{again:?}"
     );
     assert!(again.unwrap_err().to_string().contains("already"));
@@ -49,7 +49,7 @@ fn second_init_is_an_error_not_a_panic() {
 
 #[test]
 fn bad_log_filter_is_reported_with_its_source() {
-    let err = obs_sdk::Config::new("x")
+    let err = obs_service::Config::new("x")
         .log_filter("info,=[[")
         .init()
         .unwrap_err();

@@ -7,8 +7,8 @@ use std::time::Duration;
 use axum::body::Body;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
-use obs_sdk::logging::{JsonLayer, MemoryWriter};
-use obs_sdk::{HttpLayer, Metrics, RequestId, RouteTemplate, catalogue};
+use obs_service::logging::{JsonLayer, MemoryWriter};
+use obs_service::{HttpLayer, Metrics, RequestId, RouteTemplate, catalogue};
 use tower::{Layer, Service, ServiceExt};
 use tracing_subscriber::layer::SubscriberExt;
 

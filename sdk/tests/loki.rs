@@ -7,8 +7,8 @@ mod receivers;
 
 use std::time::Duration;
 
-use obs_sdk::loki::{LokiConfig, LokiLayer};
-use obs_sdk::{Config, Metrics};
+use obs_service::loki::{LokiConfig, LokiLayer};
+use obs_service::{Config, Metrics};
 use receivers::{Mode, Receiver, loki_entries};
 use tracing_subscriber::layer::SubscriberExt as _;
 

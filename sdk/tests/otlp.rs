@@ -133,16 +133,16 @@ async fn a_request_without_traceparent_starts_a_trace_and_sampling_off_exports_n
 
 #[tokio::test]
 async fn outgoing_calls_carry_the_current_traceparent() {
-    use obs_sdk::request_id::PropagateRequestIdLayer;
+    use obs_service::request_id::PropagateRequestIdLayer;
     use tower::{Layer as _, Service as _, ServiceExt as _};
     use tracing_subscriber::layer::SubscriberExt as _;
 
     let receiver = Receiver::start(Mode::Accept);
-    let config = obs_sdk::Config::new("client");
-    let pipeline = obs_sdk::otlp::OtlpPipeline::new(
-        &obs_sdk::otlp::OtlpConfig::new(receiver.url()),
+    let config = obs_service::Config::new("client");
+    let pipeline = obs_service::otlp::OtlpPipeline::new(
+        &obs_service::otlp::OtlpConfig::new(receiver.url()),
         &config,
-        &obs_sdk::Metrics::new(),
+        &obs_service::Metrics::new(),
     )
     .unwrap();
     let subscriber = tracing_subscriber::registry().with(pipeline.layer());

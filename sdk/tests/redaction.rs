@@ -2,15 +2,15 @@
 //! and span fields) and `redact::installed` for the integrations. `init` is process-wide, so this
 //! file is its own test binary.
 
-use obs_sdk::redact::{self, REDACTED, Redactor};
+use obs_service::redact::{self, REDACTED, Redactor};
 
 #[test]
 fn the_configured_deny_list_governs_the_installed_log_and_integrations() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app.log");
-    let obs = obs_sdk::Config::new("redact-test")
+    let obs = obs_service::Config::new("redact-test")
         .redactor(Redactor::default().deny("iban").allow("session"))
-        .log_file(&log, obs_sdk::Rotation::Daily, 1)
+        .log_file(&log, obs_service::Rotation::Daily, 1)
         .init()
         .expect("init");
 

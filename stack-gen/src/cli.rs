@@ -31,7 +31,7 @@ Exit codes: 0 success; 1 `check` or `doctor` found problems; 2 bad input,
 a refused overwrite or an unwritable output directory.";
 
 /// Writes a self-hosted monitoring stack (Prometheus, Alertmanager, Loki, Alloy or Promtail,
-/// Grafana, optionally Tempo) for services that use obs-sdk.
+/// Grafana, optionally Tempo) for services that use obs-service.
 #[derive(Debug, Parser)]
 #[command(name = "obs-gen", version, about, after_help = EXAMPLES)]
 pub struct Cli {

@@ -1,5 +1,5 @@
 //! `obs-gen doctor <service URL>`: checks that a running service's observability is ready for
-//! production, against the SDK's catalogue (`obs_sdk::catalogue`):
+//! production, against the SDK's catalogue (`obs_catalogue`):
 //!
 //! - it sends one request with its own `x-request-id` and expects the same ID back;
 //! - `/metrics` answers in the Prometheus text format and carries every metric a plain SDK
@@ -19,7 +19,7 @@ use std::net::{TcpStream, ToSocketAddrs as _};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use obs_sdk::catalogue::{self, Group, Metric, MetricKind};
+use obs_catalogue::{self as catalogue, Group, Metric, MetricKind};
 use serde::Serialize;
 
 /// Where the doctor reads the service's log lines.
@@ -202,12 +202,12 @@ pub fn run(opts: &Options) -> Report {
                 Some(id) => c.fail(
                     "request id",
                     format!("sent x-request-id {request_id}, got back {id}"),
-                    "keep a well-formed incoming x-request-id: put obs.layer() (obs_sdk::HttpLayer) outermost so no other layer replaces it",
+                    "keep a well-formed incoming x-request-id: put obs.layer() (obs_service::HttpLayer) outermost so no other layer replaces it",
                 ),
                 None => c.fail(
                     "request id",
                     format!("GET {} answered {} without x-request-id", target.path, resp.status),
-                    "add obs.layer() (obs_sdk::HttpLayer) to the router; it returns the request ID in x-request-id",
+                    "add obs.layer() (obs_service::HttpLayer) to the router; it returns the request ID in x-request-id",
                 ),
             }
         }
@@ -349,28 +349,28 @@ fn check_metric(c: &mut Checks, m: &Metric, e: &Exposition) {
             return c.fail(
                 check,
                 "exposed without a # TYPE line",
-                "render /metrics with obs-sdk's registry (Metrics::render), which declares every type",
+                "render /metrics with obs-service's registry (Metrics::render), which declares every type",
             );
         }
         None => {
             let fix = match m.group {
                 Group::Http => {
-                    "add obs.layer() (obs_sdk::HttpLayer) to the router; it records the HTTP metrics of every request"
+                    "add obs.layer() (obs_service::HttpLayer) to the router; it records the HTTP metrics of every request"
                 }
                 Group::Process => {
-                    "serve /metrics through obs-sdk (obs_sdk::init!), whose upkeep collects the process_* metrics"
+                    "serve /metrics through obs-service (obs_service::init!), whose upkeep collects the process_* metrics"
                 }
                 _ => {
-                    "initialise obs-sdk with obs_sdk::init!() and serve obs.router(); it exposes obs_build_info"
+                    "initialise obs-service with obs_service::init!() and serve obs.router(); it exposes obs_build_info"
                 }
             };
             return c.fail(check, "missing from /metrics", fix);
         }
         Some(t) if t != want => {
             let fix = if m.kind == MetricKind::Histogram && t == "summary" {
-                "record it as a histogram with the catalogue's buckets (metrics-exporter-prometheus renders histograms as summaries unless buckets are set; obs-sdk sets them)".to_string()
+                "record it as a histogram with the catalogue's buckets (metrics-exporter-prometheus renders histograms as summaries unless buckets are set; obs-service sets them)".to_string()
             } else {
-                format!("expose it as a {want}, as obs_sdk::catalogue says")
+                format!("expose it as a {want}, as obs_catalogue says")
             };
             return c.fail(check, format!("TYPE {t}, expected {want}"), fix);
         }
@@ -397,7 +397,7 @@ fn check_metric(c: &mut Checks, m: &Metric, e: &Exposition) {
                 check,
                 format!("{} lacks the label(s) {}", s.name, missing.join(", ")),
                 format!(
-                    "label it with {} as obs_sdk::catalogue says (the dashboards and rules select on them)",
+                    "label it with {} as obs_catalogue says (the dashboards and rules select on them)",
                     m.labels.join(", ")
                 ),
             );
@@ -441,7 +441,7 @@ fn check_metric(c: &mut Checks, m: &Metric, e: &Exposition) {
             return c.fail(
                 check,
                 format!("buckets le={} instead of {}", show(&got), show(&want)),
-                "use the catalogue's buckets (obs_sdk::catalogue::HTTP_DURATION_BUCKETS, OpenTelemetry's advice); dashboards and the p99 alert interpolate between them",
+                "use the catalogue's buckets (obs_catalogue::HTTP_DURATION_BUCKETS, OpenTelemetry's advice); dashboards and the p99 alert interpolate between them",
             );
         }
         return c.pass(
@@ -465,7 +465,7 @@ fn canonical_le(s: &str) -> String {
 }
 
 fn check_health(c: &mut Checks, target: &Target, timeout: Duration) {
-    let fix_router = "merge health.router() (obs_sdk::health::Health) into the app: it serves /health/live, /health/ready and /health";
+    let fix_router = "merge health.router() (obs_service::health::Health) into the app: it serves /health/live, /health/ready and /health";
     // Liveness.
     match target.get(catalogue::paths::HEALTH_LIVE, &[], timeout) {
         Err(e) => c.fail("health live", e, fix_router),
@@ -522,7 +522,7 @@ fn check_health(c: &mut Checks, target: &Target, timeout: Duration) {
             c.fail(
                 check,
                 format!("status {status} answered with {}", r.status),
-                "answer 503 exactly when the status is down (obs_sdk::health does), so load balancers and Kubernetes act on it",
+                "answer 503 exactly when the status is down (obs_service::health does), so load balancers and Kubernetes act on it",
             );
             continue;
         }
@@ -640,7 +640,7 @@ fn check_logs(c: &mut Checks, lines: &[String], request_id: &str) {
                 not_json[0],
                 snippet(first)
             ),
-            "log through obs-sdk (obs_sdk::init!) with OBS_LOG_FORMAT=json (the default), and print nothing else to stdout",
+            "log through obs-service (obs_service::init!) with OBS_LOG_FORMAT=json (the default), and print nothing else to stdout",
         );
     }
     let required: Vec<&str> = catalogue::LOG_FIELDS
@@ -675,7 +675,7 @@ fn check_logs(c: &mut Checks, lines: &[String], request_id: &str) {
         c.fail(
             "log fields",
             format!("missing {}", what.join(", ")),
-            "write logs with obs-sdk's JSON layer (obs_sdk::init!), which puts these fields at the top level of every line",
+            "write logs with obs-service's JSON layer (obs_service::init!), which puts these fields at the top level of every line",
         );
     }
     let with_id: Vec<&(usize, serde_json::Value)> = objects
@@ -691,7 +691,7 @@ fn check_logs(c: &mut Checks, lines: &[String], request_id: &str) {
             } else {
                 format!("no line with request_id {request_id} (the x-request-id the doctor sent)")
             },
-            "add obs.layer() (obs_sdk::HttpLayer): it writes an access-log line with the request_id for every request (OBS_LOG must let INFO of obs::access through)",
+            "add obs.layer() (obs_service::HttpLayer): it writes an access-log line with the request_id for every request (OBS_LOG must let INFO of obs::access through)",
         );
     } else {
         c.pass(

@@ -1,4 +1,4 @@
-//! `obs-gen`: writes a complete self-hosted monitoring stack for services that use `obs-sdk`.
+//! `obs-gen`: writes a complete self-hosted monitoring stack for services that use `obs-service`.
 //!
 //! The flow of every run: [`model`] reads `obs.toml` (or the wizard and flags build it),
 //! [`validate`] checks every field, [`render`] builds each output file from serde structures,

@@ -267,10 +267,10 @@ pub struct Service {
 }
 
 fn default_metrics_path() -> String {
-    obs_sdk::catalogue::paths::METRICS.into()
+    obs_catalogue::paths::METRICS.into()
 }
 fn default_health_path() -> String {
-    obs_sdk::catalogue::paths::HEALTH_LIVE.into()
+    obs_catalogue::paths::HEALTH_LIVE.into()
 }
 
 impl Service {

@@ -49,7 +49,7 @@ fn the_demo_passes_every_check_with_its_log_file() {
         assert_eq!(c["status"], "pass", "{c}");
     }
     // Every metric a plain SDK service always exposes was checked.
-    for m in obs_sdk::catalogue::METRICS
+    for m in obs_catalogue::METRICS
         .iter()
         .filter(|m| obs_gen::doctor::always_exposed(m))
     {

@@ -126,7 +126,7 @@ pub fn demo_binary() -> PathBuf {
             .args([
                 "build",
                 "-p",
-                "obs-sdk",
+                "obs-service",
                 "--example",
                 "demo",
                 "--all-features",

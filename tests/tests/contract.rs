@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use obs_catalogue as catalogue;
 use obs_mixin::contract::{self, Violation};
-use obs_sdk::catalogue;
 
 fn read_dir(dir: &Path, ext: &str) -> Vec<(String, String)> {
     let mut files: Vec<(String, String)> = std::fs::read_dir(dir)

@@ -303,7 +303,7 @@ fn otel_exposition(start: Instant) -> String {
          # HELP http_server_request_duration_seconds Duration of HTTP server requests.\n# TYPE http_server_request_duration_seconds histogram\n",
     );
     for (labels, count) in series {
-        for le in obs_sdk::catalogue::HTTP_DURATION_BUCKETS {
+        for le in obs_catalogue::HTTP_DURATION_BUCKETS {
             // Every request takes between 25 and 50 ms.
             let c = if *le >= 0.05 { count } else { 0 };
             out.push_str(&format!(
@@ -364,7 +364,7 @@ fn the_service_overview_works_for_an_opentelemetry_sdk_service() {
         "job:http_server_request_errors:ratio_rate5m{job=\"otel-app\"} > 0",
     );
     std::thread::sleep(Duration::from_secs(5));
-    // The RED, route, status and saturation panels must all work; what only obs-sdk emits
+    // The RED, route, status and saturation panels must all work; what only obs-service emits
     // (build info, process metrics) is allowed to be empty.
     let sdk_only = [
         "obs_build_info",

@@ -11,7 +11,7 @@ use super::panels::{
     loki_variable, prom, prometheus_variable, row, tempo_variable, textbox_variable,
 };
 use super::{Spec, target_selector};
-use obs_sdk::catalogue::{self, fields};
+use obs_catalogue::{self as catalogue, fields};
 
 pub(crate) fn spec() -> Spec {
     let stream = r#"{service=~"$service", env=~"$env"}"#;

@@ -5,7 +5,7 @@ use super::panels::{
     row,
 };
 use super::{Spec, target_selector};
-use obs_sdk::catalogue;
+use obs_catalogue as catalogue;
 
 pub(crate) fn spec() -> Spec {
     let status = catalogue::HEALTH_CHECK_STATUS.name;

@@ -11,7 +11,7 @@ use super::panels::{
 };
 use super::{Spec, target_selector};
 use crate::rules::recording::{BUCKETS_BY_ROUTE, RATE_BY_ROUTE_CODE, SUM_BY_ROUTE};
-use obs_sdk::catalogue;
+use obs_catalogue as catalogue;
 
 pub(crate) fn spec() -> Spec {
     let duration = catalogue::HTTP_SERVER_REQUEST_DURATION.name;
@@ -120,7 +120,7 @@ pub(crate) fn spec() -> Spec {
         Panel::new(
             Kind::TimeSeries,
             "Request rate by route",
-            "Requests per second for each route template. Requests that matched no route share one value (`unmatched` for obs-sdk, an empty route for OpenTelemetry SDKs).",
+            "Requests per second for each route template. Requests that matched no route share one value (`unmatched` for obs-service, an empty route for OpenTelemetry SDKs).",
             "reqps",
             vec![prom(format!("sum by (http_route) ({})", rate(&routed)), "{{http_route}}")],
         ),
@@ -191,7 +191,7 @@ pub(crate) fn spec() -> Spec {
         Panel::new(
             Kind::Table,
             "Versions",
-            "Version, commit and environment each instance runs, from obs_build_info (services using obs-sdk).",
+            "Version, commit and environment each instance runs, from obs_build_info (services using obs-service).",
             "none",
             vec![prom_table(format!(
                 "max by (job, instance, service, version, commit, env) ({}{target})",

@@ -2,7 +2,7 @@
 
 use super::recording::{ERROR_RATIO_BY_JOB, P99_BY_JOB};
 use crate::Thresholds;
-use obs_sdk::catalogue;
+use obs_catalogue as catalogue;
 
 /// Alert severity, as routed by Alertmanager.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -212,7 +212,7 @@ fn recording_test_file() -> RuleFile {
     let mut case = Mapping::new();
     case.insert(
         s("name"),
-        s("RED recording rules for obs-sdk and OpenTelemetry SDK services"),
+        s("RED recording rules for obs-service and OpenTelemetry SDK services"),
     );
     case.insert(s("interval"), s("1m"));
     case.insert(s("input_series"), Value::Sequence(series));
@@ -235,7 +235,7 @@ fn recording_test_file() -> RuleFile {
 }
 
 /// The promtool unit-test files for the default thresholds: the recording rules' expected
-/// output for obs-sdk and OpenTelemetry-style series, then one file per alert group with a
+/// output for obs-service and OpenTelemetry-style series, then one file per alert group with a
 /// firing and a quiet case for every alert, asserting the full labels and annotations.
 pub(crate) fn test_files() -> Vec<RuleFile> {
     let alerts = alert_groups(&Thresholds::default())

@@ -36,7 +36,7 @@ pub const P99_BY_JOB: &str = "job:http_server_request_duration_seconds:p99_rate5
 pub fn recordings() -> &'static [Recording] {
     static ALL: OnceLock<Vec<Recording>> = OnceLock::new();
     ALL.get_or_init(|| {
-        let duration = obs_sdk::catalogue::HTTP_SERVER_REQUEST_DURATION.name;
+        let duration = obs_catalogue::HTTP_SERVER_REQUEST_DURATION.name;
         vec![
             Recording {
                 record: RATE_BY_ROUTE_CODE,
@@ -88,17 +88,14 @@ pub struct ExprCheck {
     pub samples: Vec<(String, &'static str)>,
 }
 
-/// Input series for the recording-rule tests: a service using obs-sdk (`api`), one instrumented
+/// Input series for the recording-rule tests: a service using obs-service (`api`), one instrumented
 /// with an upstream OpenTelemetry SDK (`otel`: extra labels, no `http_route` on unrouted
 /// requests, `error_type` on 5xx) and one without errors (`quiet`). 1m interval.
 pub fn test_series() -> Vec<(String, &'static str)> {
-    let c = format!(
-        "{}_count",
-        obs_sdk::catalogue::HTTP_SERVER_REQUEST_DURATION.name
-    );
+    let c = format!("{}_count", obs_catalogue::HTTP_SERVER_REQUEST_DURATION.name);
     let b = format!(
         "{}_bucket",
-        obs_sdk::catalogue::HTTP_SERVER_REQUEST_DURATION.name
+        obs_catalogue::HTTP_SERVER_REQUEST_DURATION.name
     );
     let api = r#"job="api",instance="api:8080",http_request_method="GET""#;
     let otel = r#"job="otel",instance="otel:8000",http_request_method="GET",url_scheme="http",network_protocol_version="1.1""#;

@@ -9,8 +9,8 @@ use axum::body::Body;
 use axum::routing::get;
 use http::Request;
 use http_body_util::BodyExt;
-use obs_sdk::logging::JsonLayer;
-use obs_sdk::{HttpLayer, Metrics};
+use obs_service::logging::JsonLayer;
+use obs_service::{HttpLayer, Metrics};
 use tower::Service;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::layer::SubscriberExt;
@@ -20,7 +20,7 @@ use tracing_subscriber::layer::SubscriberExt;
 pub enum Variant {
     /// The handler alone.
     Bare,
-    /// obs-sdk's HttpLayer with request IDs and metrics only.
+    /// obs-service's HttpLayer with request IDs and metrics only.
     SdkMetricsIds,
     /// … plus the request span.
     SdkSpan,
@@ -94,8 +94,9 @@ pub fn setup(variant: Variant) -> Setup {
             _writer: None,
         },
         Variant::SdkMetricsIds | Variant::SdkSpan | Variant::SdkFull => {
-            // What `init` uses: obs-sdk's batching writer.
-            let (writer, guard) = obs_sdk::writer::BatchWriter::builder().finish(std::io::sink());
+            // What `init` uses: obs-service's batching writer.
+            let (writer, guard) =
+                obs_service::writer::BatchWriter::builder().finish(std::io::sink());
             let subscriber = tracing_subscriber::registry()
                 .with(JsonLayer::new(writer).service("bench", "bench", "0"))
                 .with(tracing_subscriber::filter::LevelFilter::INFO);

@@ -13,7 +13,7 @@ use super::{CheckError, CheckFuture, HealthCheck};
 /// registered as non-critical:
 ///
 /// ```
-/// use obs_sdk::health::{DiskCheck, Health};
+/// use obs_service::health::{DiskCheck, Health};
 ///
 /// let health = Health::new("1.0.0")
 ///     .check("disk", DiskCheck::new("/var/lib/app").min_free_bytes(512 * 1024 * 1024))

@@ -8,9 +8,9 @@ use crate::redact;
 /// Sends `GET` to a URL and expects a 2xx answer (redirects are not followed).
 ///
 /// ```
-/// use obs_sdk::health::{Health, HttpCheck};
+/// use obs_service::health::{Health, HttpCheck};
 ///
-/// # fn main() -> Result<(), obs_sdk::health::CheckError> {
+/// # fn main() -> Result<(), obs_service::health::CheckError> {
 /// let health = Health::new("1.0.0")
 ///     .check("payments", HttpCheck::new("http://payments.internal/health/live")?)
 ///     .critical(false);

@@ -32,8 +32,8 @@
 //! ```
 //! use std::time::Duration;
 //! use axum::Router;
-//! use obs_sdk::health::{CheckError, Health};
-//! use obs_sdk::Metrics;
+//! use obs_service::health::{CheckError, Health};
+//! use obs_service::Metrics;
 //!
 //! let metrics = Metrics::new();
 //! let health = Health::new("1.4.2")
@@ -95,7 +95,7 @@ pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<(), CheckError>> +
 /// displays the reason (`String`, `&str`, an error type):
 ///
 /// ```
-/// use obs_sdk::health::{CheckError, CheckFuture, HealthCheck};
+/// use obs_service::health::{CheckError, CheckFuture, HealthCheck};
 ///
 /// struct Queue;
 ///

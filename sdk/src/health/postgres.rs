@@ -14,9 +14,9 @@ use crate::redact;
 /// in an error message, the log or `Debug` output.
 ///
 /// ```no_run
-/// use obs_sdk::health::{Health, PostgresCheck};
+/// use obs_service::health::{Health, PostgresCheck};
 ///
-/// # fn main() -> Result<(), obs_sdk::health::CheckError> {
+/// # fn main() -> Result<(), obs_service::health::CheckError> {
 /// let health = Health::new("1.0.0")
 ///     .check("postgres", PostgresCheck::new("postgres://app:secret@db:5432/app")?);
 /// # Ok(()) }

@@ -11,9 +11,9 @@ use crate::redact;
 /// an error message, the log or `Debug` output.
 ///
 /// ```no_run
-/// use obs_sdk::health::{Health, RedisCheck};
+/// use obs_service::health::{Health, RedisCheck};
 ///
-/// # fn main() -> Result<(), obs_sdk::health::CheckError> {
+/// # fn main() -> Result<(), obs_service::health::CheckError> {
 /// let health = Health::new("1.0.0")
 ///     .check("redis", RedisCheck::new("redis://:secret@cache:6379/0")?)
 ///     .critical(false);

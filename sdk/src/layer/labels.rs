@@ -62,7 +62,7 @@ pub(crate) fn status(code: u16) -> &'static str {
 ///
 /// ```
 /// let mut request = http::Request::new(());
-/// request.extensions_mut().insert(obs_sdk::RouteTemplate::new("/users/{id}"));
+/// request.extensions_mut().insert(obs_service::RouteTemplate::new("/users/{id}"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteTemplate(std::sync::Arc<str>);

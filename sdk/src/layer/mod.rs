@@ -23,7 +23,7 @@
 //!
 //! ```
 //! use axum::{routing::get, Router};
-//! use obs_sdk::{HttpLayer, Metrics};
+//! use obs_service::{HttpLayer, Metrics};
 //!
 //! let metrics = Metrics::new();
 //! let app: Router = Router::new()

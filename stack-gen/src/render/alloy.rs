@@ -26,7 +26,7 @@ pub fn render(cfg: &Config) -> String {
     let label_list: Vec<String> = labels.iter().map(|l| quote(l)).collect();
     let header = super::HEADER.replace('#', "//");
     format!(
-        r#"{header}// Reads every container's logs through the docker socket, parses the obs-sdk JSON lines and
+        r#"{header}// Reads every container's logs through the docker socket, parses the obs-service JSON lines and
 // ships them to Loki. Labels: service, env and level only; request_id and trace_id go to
 // structured metadata. Read positions live in Alloy's storage path, a named volume.
 

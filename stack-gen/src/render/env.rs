@@ -25,7 +25,7 @@ fn body(cfg: &Config, password: &str) -> String {
         s.push_str("\n# redis_exporter password, if Redis requires one.\nREDIS_PASSWORD=\n");
     }
     s.push_str(
-        "\n# For your services (obs-sdk reads these; they are not used by the stack itself).\n",
+        "\n# For your services (obs-service reads these; they are not used by the stack itself).\n",
     );
     s.push_str(&format!("OBS_ENV={}\n", cfg.environment));
     s.push_str(&format!("# Push logs straight to Loki instead of (or besides) the log shipper:\n# LOKI_URL=http://127.0.0.1:{}\n", cfg.ports.loki));

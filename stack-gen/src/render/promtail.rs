@@ -2,7 +2,7 @@
 //! JSON lines, sets only `service`, `env` and `level` as labels and puts `request_id` and
 //! `trace_id` in structured metadata. Read positions live on a named volume.
 
-use obs_sdk::catalogue::{LOG_FIELDS, LokiPlacement};
+use obs_catalogue::{LOG_FIELDS, LokiPlacement};
 use serde_json::{Map, Value, json};
 
 use crate::model::Config;

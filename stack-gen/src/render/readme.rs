@@ -66,7 +66,7 @@ pub fn render(cfg: &Config) -> String {
     };
     s.push_str(&format!(
         "\n## How a service joins\n\n\
-         1. Add `obs-sdk` and call its `init()`; serve `/metrics` and `/health/live` (the SDK's defaults).\n\
+         1. Add `obs-service` and call its `init()`; serve `/metrics` and `/health/live` (the SDK's defaults).\n\
          2. Add it to `obs.toml`:\n\n   ```toml\n   [[services]]\n   name = \"api\"\n   target = \"host.docker.internal:8080\"\n   ```\n\n   \
          (re-running `obs-gen init` with new flags replaces obs.toml only with `--force`). A service on the docker host is\n   \
          reached as `host.docker.internal` (`localhost` targets are rewritten to it); it must listen on an\n   \

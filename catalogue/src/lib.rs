@@ -1,20 +1,17 @@
-//! The name contract: every metric, log field and HTTP path the SDK exposes.
+//! The obs name contract: every metric, log field, HTTP path and environment variable the
+//! SDK (`obs-service`) exposes, and the JSON shapes it answers with.
 //!
-//! This module is the single source of truth shared by the SDK (which emits these names) and
-//! `obs-gen` (whose dashboards, alert rules, log pipelines and health checks query them). It has
-//! no dependencies at all, so it is available with `default-features = false`:
-//!
-//! ```toml
-//! [dependencies]
-//! obs-sdk = { version = "0.1", default-features = false }
-//! ```
+//! This crate is the single source of truth shared by the SDK (which emits these names), the
+//! mixin (`obs-mixin`, whose dashboards and rules query them) and the generator (`obs-gen`,
+//! whose log pipelines, health checks and `doctor` read them). It has no dependencies, so a
+//! runtime upgrade of the SDK never forces a new release of the other two.
 //!
 //! Names follow the OpenTelemetry HTTP semantic conventions as Prometheus renders them (dots become
 //! underscores, the unit becomes a suffix), so dashboards built on this catalogue also work for
 //! services instrumented with any OpenTelemetry SDK using the stable HTTP conventions.
 //!
 //! ```
-//! use obs_sdk::catalogue::{self, MetricKind};
+//! use obs_catalogue::{self as catalogue, MetricKind};
 //!
 //! let duration = catalogue::metric("http_server_request_duration_seconds").unwrap();
 //! assert_eq!(duration.kind, MetricKind::Histogram);
@@ -23,6 +20,8 @@
 //! ```
 
 use core::fmt;
+
+pub mod wire;
 
 /// Version of this catalogue. Bumped whenever a name, label or bucket layout changes, so the
 /// generator can tell which SDK releases a generated stack matches.
@@ -77,16 +76,6 @@ impl Unit {
             Unit::Bytes => "bytes",
             Unit::Count => "count",
             Unit::State => "state",
-        }
-    }
-
-    /// The matching Grafana panel unit id.
-    pub const fn grafana_unit(self) -> &'static str {
-        match self {
-            Unit::Seconds => "s",
-            Unit::Bytes => "bytes",
-            Unit::Count => "short",
-            Unit::State => "none",
         }
     }
 }
@@ -144,7 +133,7 @@ impl Metric {
     /// The series names this metric appears under in the Prometheus exposition format.
     ///
     /// ```
-    /// let m = obs_sdk::catalogue::HTTP_SERVER_REQUEST_DURATION;
+    /// let m = obs_catalogue::HTTP_SERVER_REQUEST_DURATION;
     /// assert_eq!(
     ///     m.series_names(),
     ///     vec![
@@ -167,7 +156,7 @@ impl Metric {
     /// Whether `series` is one of the series this metric is exposed as.
     ///
     /// ```
-    /// let m = obs_sdk::catalogue::HTTP_SERVER_REQUEST_DURATION;
+    /// let m = obs_catalogue::HTTP_SERVER_REQUEST_DURATION;
     /// assert!(m.exposes("http_server_request_duration_seconds_bucket"));
     /// assert!(!m.exposes("http_server_request_duration_seconds"));
     /// ```
@@ -413,7 +402,7 @@ pub const METRICS: &[Metric] = &[
 /// to the histogram.
 ///
 /// ```
-/// use obs_sdk::catalogue;
+/// use obs_catalogue as catalogue;
 /// assert_eq!(catalogue::metric("process_open_fds").unwrap().name, "process_open_fds");
 /// assert_eq!(
 ///     catalogue::metric("http_server_request_duration_seconds_count").unwrap().name,
@@ -618,7 +607,7 @@ pub const REQUEST_ID_MAX_LEN: usize = 128;
 /// ASCII letters, digits, `-`, `_`, `.` and `:`. Anything else is replaced, never echoed.
 ///
 /// ```
-/// use obs_sdk::catalogue::is_valid_request_id;
+/// use obs_catalogue::is_valid_request_id;
 /// assert!(is_valid_request_id("01J9ZQ-req.42:a_b"));
 /// assert!(!is_valid_request_id("bad\r\nid"));
 /// assert!(!is_valid_request_id(""));
@@ -718,130 +707,6 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "Sent as X-Scope-OrgID to a multi-tenant Loki.",
     ),
 ];
-
-/// Renders the metrics reference page (`docs/metrics.md`) from this catalogue.
-pub fn reference_markdown() -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let _ = writeln!(out, "# Metrics and log fields reference\n");
-    let _ = writeln!(
-        out,
-        "<!-- Generated from `sdk/src/catalogue.rs` (catalogue version {VERSION}). Do not edit by hand:\n     run `OBS_BLESS=1 cargo test -p obs-sdk --test reference_page` to refresh it. -->\n"
-    );
-    let _ = writeln!(
-        out,
-        "Every name below is part of the contract between `obs-sdk` and the stack `obs-gen` writes: the\nbundled dashboards and alert rules query exactly these names, and the contract test fails if they\ndrift apart.\n"
-    );
-    let mut groups: Vec<Group> = Vec::new();
-    for m in METRICS {
-        if !groups.contains(&m.group) {
-            groups.push(m.group);
-        }
-    }
-    let _ = writeln!(out, "## Metrics\n");
-    for group in groups {
-        let _ = writeln!(out, "### {}\n", group.title());
-        let _ = writeln!(out, "| name | type | unit | labels | help |");
-        let _ = writeln!(out, "|---|---|---|---|---|");
-        for m in METRICS.iter().filter(|m| m.group == group) {
-            let labels = if m.labels.is_empty() {
-                "–".into()
-            } else {
-                m.labels
-                    .iter()
-                    .map(|l| format!("`{l}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let _ = writeln!(
-                out,
-                "| `{}` | {} | {} | {} | {} |",
-                m.name,
-                m.kind,
-                m.unit.as_str(),
-                labels,
-                m.help
-            );
-        }
-        let _ = writeln!(out);
-        for m in METRICS.iter().filter(|m| m.group == group) {
-            if let Some(buckets) = m.buckets {
-                let list = buckets
-                    .iter()
-                    .map(|b| format!("{b}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let _ = writeln!(out, "Buckets of `{}`: {list}.\n", m.name);
-            }
-        }
-    }
-    let _ = writeln!(out, "### Label values\n");
-    let _ = writeln!(
-        out,
-        "- `http_request_method`: {}; any other method is recorded as `{OTHER_METHOD}`.",
-        KNOWN_METHODS.join(", ")
-    );
-    let _ = writeln!(
-        out,
-        "- `http_route`: the route template (`/users/{{id}}`), never the raw path; requests that match no route share `{UNMATCHED_ROUTE}`."
-    );
-    let _ = writeln!(out, "- `exporter`: {}.", EXPORTERS.join(", "));
-    let _ = writeln!(
-        out,
-        "- Services instrumented with an upstream OpenTelemetry SDK also carry {} on the HTTP metrics; queries aggregate them away and never select on them.\n",
-        OTEL_EXTRA_HTTP_LABELS
-            .iter()
-            .map(|l| format!("`{l}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let _ = writeln!(out, "## JSON log fields\n");
-    let _ = writeln!(
-        out,
-        "Every field sits at the top level of the JSON object, span fields included. Access lines use the target `{ACCESS_LOG_TARGET}`, audit lines `{AUDIT_LOG_TARGET}`.\n"
-    );
-    let _ = writeln!(out, "| field | on every line | in Loki | meaning |");
-    let _ = writeln!(out, "|---|---|---|---|");
-    for f in LOG_FIELDS {
-        let loki = match f.loki {
-            LokiPlacement::Label => "label",
-            LokiPlacement::StructuredMetadata => "structured metadata",
-            LokiPlacement::Line => "in the line",
-        };
-        let always = if f.always { "yes" } else { "no" };
-        let _ = writeln!(
-            out,
-            "| `{}` | {always} | {loki} | {} |",
-            f.name, f.description
-        );
-    }
-    let _ = writeln!(out, "\n## HTTP paths\n");
-    let _ = writeln!(out, "| path | serves |");
-    let _ = writeln!(out, "|---|---|");
-    let _ = writeln!(out, "| `{}` | Prometheus text exposition |", paths::METRICS);
-    let _ = writeln!(
-        out,
-        "| `{}` | liveness, no dependency touched |",
-        paths::HEALTH_LIVE
-    );
-    let _ = writeln!(
-        out,
-        "| `{}` | readiness, runs the checks |",
-        paths::HEALTH_READY
-    );
-    let _ = writeln!(out, "| `{}` | same as readiness |", paths::HEALTH);
-    let _ = writeln!(
-        out,
-        "\nThe request ID travels in `{REQUEST_ID_HEADER}`: at most {REQUEST_ID_MAX_LEN} characters of letters, digits, `-`, `_`, `.` and `:`; anything else is replaced by a fresh ID.\n"
-    );
-    let _ = writeln!(out, "## Environment variables\n");
-    let _ = writeln!(out, "| variable | effect |");
-    let _ = writeln!(out, "|---|---|");
-    for (name, what) in ENV_VARS {
-        let _ = writeln!(out, "| `{name}` | {what} |");
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {
