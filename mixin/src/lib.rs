@@ -26,6 +26,7 @@ pub mod exporters;
 pub mod lint;
 pub mod reference;
 pub mod rules;
+pub mod slo;
 mod thresholds;
 
 pub use thresholds::{Thresholds, ThresholdsError};
@@ -97,7 +98,8 @@ pub struct RuleFile {
     pub yaml: String,
 }
 
-/// Every rule file, with thresholds filled from `thresholds`.
+/// Every rule file, with thresholds filled from `thresholds`, and one per SLO of
+/// `thresholds.slos` ([`slo::rule_file`]).
 pub fn rule_files(thresholds: &Thresholds) -> Vec<RuleFile> {
     rules::files(thresholds)
 }
@@ -107,4 +109,11 @@ pub fn rule_files(thresholds: &Thresholds) -> Vec<RuleFile> {
 /// reference are named relative to the test file (`../<rule file>`).
 pub fn rule_test_files() -> Vec<RuleFile> {
     rules::test_files()
+}
+
+/// The promtool unit-test files of the SLOs of `thresholds.slos`, one per SLO
+/// (`tests/obs-slo-<name>.test.yaml`): a fast burn fires only the critical alert, a slow burn
+/// only the warning, half the budget nothing.
+pub fn slo_test_files(thresholds: &Thresholds) -> Vec<RuleFile> {
+    slo::test_files(&thresholds.slos)
 }

@@ -26,6 +26,14 @@ fn expected() -> BTreeMap<PathBuf, String> {
     for f in obs_mixin::rule_test_files() {
         files.insert(repo().join("alert-rules").join(&f.file_name), f.yaml);
     }
+    // The README's example SLOs: their rules and generated promtool tests.
+    let examples = obs_mixin::slo::examples();
+    for f in obs_mixin::slo::rule_files(&examples)
+        .into_iter()
+        .chain(obs_mixin::slo::test_files(&examples))
+    {
+        files.insert(repo().join("alert-rules").join(&f.file_name), f.yaml);
+    }
     files.insert(
         repo().join("docs/metrics.md"),
         obs_mixin::reference::metrics_markdown(),
