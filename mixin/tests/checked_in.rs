@@ -103,9 +103,12 @@ fn embedded_dirs_hold_the_generated_files() {
             d.file_name
         );
     }
+    let examples = obs_mixin::slo::examples();
     for f in obs_mixin::rule_files(&obs_mixin::Thresholds::default())
         .into_iter()
         .chain(obs_mixin::rule_test_files())
+        .chain(obs_mixin::slo::rule_files(&examples))
+        .chain(obs_mixin::slo::test_files(&examples))
     {
         let file = obs_mixin::ALERT_RULES_DIR
             .get_file(&f.file_name)
@@ -122,6 +125,13 @@ fn embedded_dirs_hold_the_generated_files() {
 #[test]
 fn runbooks_have_a_section_for_every_alert() {
     let runbooks = std::fs::read_to_string(repo().join("docs/runbooks.md")).unwrap();
+    let slo_alerts = [obs_mixin::slo::FAST_BURN, obs_mixin::slo::SLOW_BURN];
+    for name in slo_alerts {
+        assert!(
+            runbooks.contains(&format!("\n## {name}\n")),
+            "docs/runbooks.md has no section for {name}"
+        );
+    }
     for group in obs_mixin::rules::alert_groups(&obs_mixin::Thresholds::default()) {
         for alert in group.alerts {
             // GitHub's anchor of `## Name` is `#name`, what runbook_url points at.

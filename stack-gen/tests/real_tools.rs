@@ -23,10 +23,10 @@ fn run(tool: &Path, args: &[&str], dir: &Path) {
 }
 
 fn check_with_tools(dir: &Path) {
-    let rules: Vec<String> = files(dir)
+    let (tests, rules): (Vec<String>, Vec<String>) = files(dir)
         .into_iter()
         .filter(|f| f.starts_with("prometheus/rules/"))
-        .collect();
+        .partition(|f| f.starts_with("prometheus/rules/tests/"));
     assert!(!rules.is_empty(), "the bundled rules are written");
     if let Some(promtool) = obs_tests::require_tool("promtool") {
         run(
@@ -37,6 +37,12 @@ fn check_with_tools(dir: &Path) {
         let mut args = vec!["check", "rules"];
         args.extend(rules.iter().map(String::as_str));
         run(&promtool, &args, dir);
+        // The SLOs' generated unit tests pass against the generated rules.
+        if !tests.is_empty() {
+            let mut args = vec!["test", "rules"];
+            args.extend(tests.iter().map(String::as_str));
+            run(&promtool, &args, dir);
+        }
     }
     if let Some(amtool) = obs_tests::require_tool("amtool") {
         run(
@@ -47,6 +53,30 @@ fn check_with_tools(dir: &Path) {
     }
     let report = obs_gen_ok(dir, &["check", "."]);
     assert!(report.contains(".: ok"), "{report}");
+    if !tests.is_empty() && obs_tests::require_tool("promtool").is_some() {
+        assert!(
+            report.contains(&format!(
+                "ok    promtool test rules ({} files)",
+                tests.len()
+            )),
+            "{report}"
+        );
+    }
+}
+
+#[test]
+fn the_readme_slos_generate_rules_whose_tests_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = generate_fixture(tmp.path(), "all-options.toml");
+    let written = files(&out);
+    for name in ["api-availability", "api-latency"] {
+        for f in [
+            format!("prometheus/rules/obs-slo-{name}.yaml"),
+            format!("prometheus/rules/tests/obs-slo-{name}.test.yaml"),
+        ] {
+            assert!(written.contains(&f), "{f} in {written:?}");
+        }
+    }
 }
 
 #[test]
