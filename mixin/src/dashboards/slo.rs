@@ -2,7 +2,7 @@
 //! the alerts watch and the alerts' states.
 //!
 //! It reads only the series every SLO group records ([`crate::slo`]), selected by their `slo`
-//! and `service` labels, so one dashboard serves every `[[slo]]` of `obs.toml` and works for
+//! and `job` labels, so one dashboard serves every `[[slo]]` of `obs.toml` and works for
 //! OpenTelemetry-instrumented services as well (the rules read the same histogram). The
 //! per-instance panels below read the RED recording rules, to find the instance that burns.
 
@@ -17,8 +17,8 @@ use obs_catalogue as catalogue;
 
 pub(crate) fn spec() -> Spec {
     let duration = catalogue::HTTP_SERVER_REQUEST_DURATION.name;
-    // The SLO series carry the service's job as `service`.
-    let slo = r#"{service=~"$job", slo=~"$slo"}"#;
+    // The SLO series carry the service's job, but no instance: they sum over all of them.
+    let slo = r#"{job=~"$job", slo=~"$slo"}"#;
     let per_slo = |series: &str| format!("max by (slo) ({series}{slo})");
     let burn = |window: &str| {
         format!(
@@ -28,7 +28,7 @@ pub(crate) fn spec() -> Spec {
     };
     let alerts = |severity: &str| {
         format!(
-            r#"max by (slo) (ALERTS{{alertname=~"{FAST_BURN}|{SLOW_BURN}", alertstate="firing", severity="{severity}", service=~"$job", slo=~"$slo"}})"#
+            r#"max by (slo) (ALERTS{{alertname=~"{FAST_BURN}|{SLOW_BURN}", alertstate="firing", severity="{severity}", job=~"$job", slo=~"$slo"}})"#
         )
     };
     let target = r#"{job=~"$job", instance=~"$instance"}"#;
@@ -38,7 +38,7 @@ pub(crate) fn spec() -> Spec {
         query_variable(
             "job",
             "Service",
-            &format!("label_values({OBJECTIVE}, service)"),
+            &format!("label_values({OBJECTIVE}, job)"),
             ".+",
         ),
         query_variable(
@@ -50,7 +50,7 @@ pub(crate) fn spec() -> Spec {
         query_variable(
             "slo",
             "SLO",
-            &format!("label_values({OBJECTIVE}{{service=~\"$job\"}}, slo)"),
+            &format!("label_values({OBJECTIVE}{{job=~\"$job\"}}, slo)"),
             ".+",
         ),
     ];
@@ -88,7 +88,7 @@ pub(crate) fn spec() -> Spec {
             "short",
             vec![prom(
                 format!(
-                    r#"count(ALERTS{{alertname=~"{FAST_BURN}|{SLOW_BURN}", alertstate="firing", service=~"$job", slo=~"$slo"}}) or vector(0)"#
+                    r#"count(ALERTS{{alertname=~"{FAST_BURN}|{SLOW_BURN}", alertstate="firing", job=~"$job", slo=~"$slo"}}) or vector(0)"#
                 ),
                 "firing",
             )],

@@ -68,8 +68,10 @@ pub const ERROR_RATIO_WINDOW: &str = "slo:sli_error:ratio_window";
 /// Recorded: the share of the error budget left over the SLO window (1 untouched, 0 spent,
 /// negative when overspent).
 pub const BUDGET_REMAINING: &str = "slo:error_budget_remaining:ratio";
-/// The labels every recorded SLO series and both alerts carry (besides `severity`).
-pub const LABELS: &[&str] = &["slo", "service"];
+/// The labels every recorded SLO series and both alerts carry (besides `severity`): the SLO,
+/// its service and, with the same value, `job`, so Alertmanager groups and inhibits SLO alerts
+/// per job like every other alert.
+pub const LABELS: &[&str] = &["slo", "service", "job"];
 
 /// The alert windows of a 30-day SLO, as the names of the recorded error ratios use them, with
 /// their length in seconds.
@@ -484,6 +486,7 @@ fn labels(slo: &Slo, extra: &[(&str, &str)]) -> BTreeMap<String, String> {
     let mut out = BTreeMap::from([
         ("slo".to_string(), slo.name.clone()),
         ("service".to_string(), slo.service.clone()),
+        ("job".to_string(), slo.service.clone()),
     ]);
     for (k, v) in extra {
         out.insert(k.to_string(), v.to_string());
@@ -702,8 +705,7 @@ pub fn examples() -> Vec<Slo> {
     ]
 }
 
-/// The series every SLO group records, as the contract knows them: name, the labels `slo`
-/// and `service`, and the expression of the first example SLO (what they read). `ALERTS`,
+/// The series every SLO group records, as the contract knows them: name, [`LABELS`], and the expression of the first example SLO (what they read). `ALERTS`,
 /// which Prometheus writes for the burn alerts, is listed too, for the dashboard's alert
 /// states.
 pub fn recorded_series() -> &'static [Recording] {
@@ -724,7 +726,14 @@ pub fn recorded_series() -> &'static [Recording] {
         out.push(Recording {
             record: "ALERTS",
             expr: burn_expr(example, &FAST_WINDOWS),
-            labels: &["alertname", "alertstate", "severity", "slo", "service"],
+            labels: &[
+                "alertname",
+                "alertstate",
+                "severity",
+                "slo",
+                "service",
+                "job",
+            ],
         });
         out
     })
