@@ -30,6 +30,12 @@ use super::{
 const TRAFFIC: f64 = 1000.0;
 /// One step of a 30-day SLO, in seconds: short enough that the 5m window holds three samples.
 const STEP: u64 = 120;
+/// Rules are evaluated every 5 steps (10 minutes of a 30-day SLO): promtool evaluates every
+/// rule at every evaluation, which is most of a test's cost, and the conditions hold for at
+/// least two evaluations before each check (the fast burn from 44 minutes into its hour, the
+/// slow one from 8 hours into its twelve), longer than each alert's `for`. Every scenario lasts
+/// a multiple of 5 steps, so the checks fall on an evaluation.
+const EVALUATION_STEPS: u32 = 5;
 /// Steps in a day, an hour and twelve hours of a 30-day SLO.
 const DAY: u32 = 720;
 const HOUR: u32 = 30;
@@ -332,7 +338,7 @@ pub fn test_file(slo: &Slo) -> crate::RuleFile {
     ));
     let doc = TestFile {
         rule_files: vec![format!("../{}", rule_file_name(slo))],
-        evaluation_interval: duration(slo.scaled_seconds(STEP)),
+        evaluation_interval: duration(EVALUATION_STEPS as u64 * slo.scaled_seconds(STEP)),
         tests,
     };
     crate::RuleFile {
