@@ -65,7 +65,7 @@ fn check_with_tools(dir: &Path) {
 }
 
 #[test]
-fn the_readme_slos_generate_rules_whose_tests_pass() {
+fn the_readme_slos_get_their_rule_and_test_files() {
     let tmp = tempfile::tempdir().unwrap();
     let out = generate_fixture(tmp.path(), "all-options.toml");
     let written = files(&out);
@@ -364,7 +364,14 @@ fn real_prometheus_loads_the_config_and_rules() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let expected: usize = obs_mixin::rule_files(&obs_mixin::Thresholds::default())
+    // The bundled groups and one per [[slo]] of the fixture.
+    let cfg = obs_gen::model::Config::from_toml(
+        &std::fs::read_to_string(dir.join("obs.toml")).unwrap(),
+        "obs.toml",
+    )
+    .unwrap();
+    assert_eq!(cfg.slo.len(), 2, "the fixture's SLOs");
+    let expected: usize = obs_mixin::rule_files(&cfg.thresholds_for_rules())
         .iter()
         .map(|f| f.yaml.matches("- name:").count())
         .sum();
