@@ -105,6 +105,30 @@ fn bad_flag_value_names_the_flag() {
     let res = obs_gen(tmp.path(), &["init", "--yes", "--log-shipper", "fluentd"]);
     assert_eq!(res.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&res.stderr).contains("--log-shipper"));
+    for (slo, expected) in [
+        (
+            "app=high",
+            "--slo[0]: \"app=high\" must be SERVICE=OBJECTIVE",
+        ),
+        (
+            "app=100",
+            "obs.toml: slo[0].objective: 100 must be a percentage",
+        ),
+        (
+            "web=99",
+            "obs.toml: slo[0].service: \"web\" is not a [[services]] name",
+        ),
+    ] {
+        let res = obs_gen(tmp.path(), &["init", "--yes", "--slo", slo]);
+        let stderr = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(res.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{stderr:?} should contain {expected:?}"
+        );
+        assert!(!tmp.path().join("monitoring").exists(), "nothing written");
+    }
 }
 
 #[test]
