@@ -22,12 +22,14 @@
 
 pub mod contract;
 pub mod dashboards;
+mod duration;
 pub mod exporters;
 pub mod lint;
 pub mod reference;
 pub mod rules;
 mod thresholds;
 
+pub use duration::{Duration, DurationError};
 pub use thresholds::{Thresholds, ThresholdsError};
 
 /// The checked-in `dashboards/` directory (provisioned form), embedded at build time.
