@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use obs_mixin::Duration;
 use obs_mixin::slo::{Slo, WINDOWS};
 
 use crate::model::Config;
-use crate::validate::parse_duration;
 
 /// How many scrapes the shortest burn-rate window must span: `rate()` needs two samples, and
 /// four leave room for a missed scrape (Prometheus' own advice for range selectors).
@@ -17,7 +17,7 @@ pub const MIN_SCRAPES_PER_WINDOW: u64 = 4;
 /// [`MIN_SCRAPES_PER_WINDOW`] scrapes. Each problem is one line `obs.toml: slo[i].key: …`.
 pub fn validate(cfg: &Config, origin: &str, errs: &mut Vec<String>) {
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
-    let scrape = parse_duration(&cfg.scrape_interval);
+    let scrape = &cfg.scrape_interval;
     for (i, slo) in cfg.slo.iter().enumerate() {
         let mut err =
             |field: &str, msg: String| errs.push(format!("{origin}: slo[{i}].{field}: {msg}"));
@@ -42,26 +42,27 @@ pub fn validate(cfg: &Config, origin: &str, errs: &mut Vec<String>) {
                 ),
             );
         }
-        if let Some(scrape) = scrape {
+        // A zero interval is reported on its own key.
+        if !scrape.is_zero() {
             check_shortest_window(slo, scrape, &mut err);
         }
     }
 }
 
-fn check_shortest_window(slo: &Slo, scrape: u64, err: &mut impl FnMut(&str, String)) {
+fn check_shortest_window(slo: &Slo, scrape: &Duration, err: &mut impl FnMut(&str, String)) {
     let (name, nominal) = WINDOWS[0];
-    let shortest = slo.scaled_seconds(nominal);
-    let needed = MIN_SCRAPES_PER_WINDOW * scrape;
-    if shortest < needed {
+    let shortest_ms = slo.scaled_seconds(nominal) * 1000;
+    let needed_ms = MIN_SCRAPES_PER_WINDOW * scrape.as_millis();
+    if shortest_ms < needed_ms {
         // The window at which the shortest one spans enough scrapes, rounded up to a day.
-        let days = (needed * obs_mixin::slo::REFERENCE_WINDOW_SECONDS).div_ceil(nominal * 86400);
+        let days =
+            (needed_ms * obs_mixin::slo::REFERENCE_WINDOW_SECONDS).div_ceil(nominal * 86_400_000);
         err(
             "window",
             format!(
-                "{:?} makes the shortest burn-rate window (the {name} of a 30d SLO) {}, under {MIN_SCRAPES_PER_WINDOW} scrapes of {}: use a window of at least {days}d or a shorter scrape_interval",
+                "{:?} makes the shortest burn-rate window (the {name} of a 30d SLO) {}, under {MIN_SCRAPES_PER_WINDOW} scrapes of {scrape}: use a window of at least {days}d or a shorter scrape_interval",
                 slo.window,
-                obs_mixin::slo::duration(shortest),
-                obs_mixin::slo::duration(scrape),
+                obs_mixin::slo::duration(shortest_ms / 1000),
             ),
         );
     }
@@ -80,7 +81,8 @@ mod tests {
 
     fn cfg(slo: Slo) -> Config {
         let mut c = Config::default();
-        c.services.push(Service::new("api", "api:8080"));
+        c.services
+            .push(Service::new("api", "api:8080".parse().unwrap()));
         c.slo.push(slo);
         c
     }
@@ -118,7 +120,7 @@ mod tests {
     #[test]
     fn a_short_window_needs_fast_scrapes() {
         let day = Slo {
-            window: "1d".into(),
+            window: Duration::from_static("1d"),
             ..availability("api", 99.0)
         };
         let errs = errors(&cfg(day.clone()));
@@ -129,14 +131,14 @@ mod tests {
             ]
         );
         let mut fast = cfg(day);
-        fast.scrape_interval = "2s".into();
+        fast.scrape_interval = Duration::from_static("2s");
         assert_eq!(errors(&fast), Vec::<String>::new());
         let mut week = cfg(Slo {
-            window: "6d".into(),
+            window: Duration::from_static("6d"),
             ..availability("api", 99.0)
         });
         assert_eq!(errors(&week), Vec::<String>::new());
-        week.scrape_interval = "1m".into();
+        week.scrape_interval = Duration::from_static("1m");
         assert!(
             errors(&week)[0].contains("at least 24d"),
             "{:?}",

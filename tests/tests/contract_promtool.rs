@@ -102,16 +102,16 @@ fn promtool_accepts_rules_for_other_thresholds() {
         service_job_regex: "api|worker".into(),
         latency_p99_seconds: 0.25,
         disk_fill_hours: 4.0,
-        disk_fill_window: "1h".into(),
-        restarts_for: "0s".into(),
+        disk_fill_window: obs_mixin::Duration::from_static("1h"),
+        restarts_for: obs_mixin::Duration::from_static("0s"),
         // Windows that scale to odd durations (13d: the 5m window is 2m10s).
         slos: vec![
             obs_mixin::slo::Slo {
-                window: "13d".into(),
+                window: obs_mixin::Duration::from_static("13d"),
                 ..obs_mixin::slo::Slo::availability("odd-window", "api", 99.95)
             },
             obs_mixin::slo::Slo {
-                window: "90d".into(),
+                window: obs_mixin::Duration::from_static("90d"),
                 route: Some("/items/{id}".into()),
                 ..obs_mixin::slo::Slo::latency("long-window", "worker", 0.005, 99.99)
             },

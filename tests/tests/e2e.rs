@@ -175,7 +175,7 @@ window = "1d"
 
 fn slo() -> obs_mixin::slo::Slo {
     obs_mixin::slo::Slo {
-        window: "1d".into(),
+        window: obs_mixin::Duration::from_static("1d"),
         ..obs_mixin::slo::Slo::availability("demo-a-availability", "demo-a", 98.0)
     }
 }

@@ -37,6 +37,7 @@ use std::sync::OnceLock;
 use obs_catalogue as catalogue;
 use serde::{Deserialize, Serialize};
 
+use crate::Duration;
 use crate::rules::Recording;
 
 pub use promtool::test_file;
@@ -152,7 +153,7 @@ pub struct Slo {
     pub objective: f64,
     /// The SLO window, a Prometheus duration of at least `1d`. Default `30d`.
     #[serde(default = "default_window")]
-    pub window: String,
+    pub window: Duration,
     /// One route template (`/users/{id}`); absent: every request of the service, unrouted
     /// ones included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,8 +163,8 @@ pub struct Slo {
     pub threshold: Option<f64>,
 }
 
-fn default_window() -> String {
-    "30d".into()
+fn default_window() -> Duration {
+    Duration::from_static("30d")
 }
 
 /// An [`Slo`] that cannot produce valid rules, naming the field.
@@ -244,20 +245,11 @@ impl Slo {
                 ),
             );
         }
-        match self.window_seconds() {
-            Some(s) if s >= MIN_WINDOW_SECONDS => {}
-            Some(_) => {
-                return err(
-                    "window",
-                    format!("{:?} is shorter than one day (1d)", self.window),
-                );
-            }
-            None => {
-                return err(
-                    "window",
-                    format!("{:?} is not a duration like 30d, 4w or 7d", self.window),
-                );
-            }
+        if self.window_seconds() < MIN_WINDOW_SECONDS {
+            return err(
+                "window",
+                format!("{:?} is shorter than one day (1d)", self.window),
+            );
         }
         if let Some(route) = &self.route
             && (!route.starts_with('/')
@@ -306,12 +298,9 @@ impl Slo {
         Ok(())
     }
 
-    /// The SLO window in seconds (`None` when it is no Prometheus duration).
-    pub fn window_seconds(&self) -> Option<u64> {
-        promql_parser::util::parse_duration(&self.window)
-            .ok()
-            .map(|d| d.as_secs())
-            .filter(|s| *s > 0)
+    /// The SLO window in seconds.
+    pub fn window_seconds(&self) -> u64 {
+        self.window.as_secs()
     }
 
     /// The error budget, `1 - objective`, as a ratio.
@@ -322,7 +311,7 @@ impl Slo {
     /// How long the 30-day window `nominal_seconds` lasts for this SLO: scaled by
     /// `window / 30d`, in whole seconds (at least one).
     pub fn scaled_seconds(&self, nominal_seconds: u64) -> u64 {
-        let window = self.window_seconds().unwrap_or(REFERENCE_WINDOW_SECONDS);
+        let window = self.window_seconds();
         let scaled = (nominal_seconds as u128 * window as u128
             + REFERENCE_WINDOW_SECONDS as u128 / 2)
             / REFERENCE_WINDOW_SECONDS as u128;
@@ -544,8 +533,7 @@ pub(crate) struct Evaluated {
 /// at that rate come from `query`, since Prometheus' templates have no arithmetic.
 pub(crate) fn description(slo: &Slo, pairs: &[BurnWindow], at: Option<Evaluated>) -> String {
     let remaining = format!("clamp_min({BUDGET_REMAINING}{{slo=\"{}\"}}, 0)", slo.name);
-    let window_hours =
-        number(slo.window_seconds().unwrap_or(REFERENCE_WINDOW_SECONDS) as f64 / 3600.0);
+    let window_hours = number(slo.window_seconds() as f64 / 3600.0);
     let (burn, left, lasts) = match at {
         None => (
             "{{ $value | printf \"%.1f\" }}".to_string(),
@@ -560,9 +548,7 @@ pub(crate) fn description(slo: &Slo, pairs: &[BurnWindow], at: Option<Evaluated>
             let left = e.remaining.max(0.0);
             // `printf "%f"` hands the query six decimals of the burn rate.
             let burn6: f64 = format!("{:.6}", e.burn).parse().expect("a number");
-            let hours = left
-                * (slo.window_seconds().unwrap_or(REFERENCE_WINDOW_SECONDS) as f64 / 3600.0)
-                / burn6;
+            let hours = left * (slo.window_seconds() as f64 / 3600.0) / burn6;
             (
                 format!("{:.1}", e.burn),
                 format!("{}%", promtool::go_g4(left * 100.0)),
@@ -622,7 +608,7 @@ pub fn group(slo: &Slo) -> RuleGroup {
     rules.push(record(
         slo,
         ERROR_RATIO_WINDOW.into(),
-        slo.error_ratio_expr(&slo.window),
+        slo.error_ratio_expr(slo.window.as_str()),
     ));
     rules.push(record(
         slo,
@@ -695,11 +681,11 @@ pub fn examples() -> Vec<Slo> {
         Slo::latency("api-latency", "api", 0.25, 99.0),
         Slo {
             route: Some("/users/{id}".into()),
-            window: "7d".into(),
+            window: Duration::from_static("7d"),
             ..Slo::availability("api-users-availability", "api", 99.5)
         },
         Slo {
-            window: "28d".into(),
+            window: Duration::from_static("28d"),
             ..Slo::latency("worker-latency", "worker", 1.0, 95.0)
         },
     ]
@@ -749,19 +735,19 @@ mod tests {
         assert_eq!(month.range("5m"), "5m");
         assert_eq!(month.range("3d"), "3d");
         let week = Slo {
-            window: "7d".into(),
+            window: Duration::from_static("7d"),
             ..month.clone()
         };
         assert_eq!(week.range("1h"), "14m");
         assert_eq!(week.range("5m"), "1m10s");
         let day = Slo {
-            window: "1d".into(),
+            window: Duration::from_static("1d"),
             ..month.clone()
         };
         assert_eq!(day.range("5m"), "10s");
         assert_eq!(day.range("3d"), "2h24m");
         let four_weeks = Slo {
-            window: "4w".into(),
+            window: Duration::from_static("4w"),
             ..month
         };
         assert_eq!(four_weeks.range("5m"), "4m40s");
@@ -829,19 +815,11 @@ mod tests {
             ),
             (
                 Slo {
-                    window: "12h".into(),
+                    window: Duration::from_static("12h"),
                     ..ok.clone()
                 },
                 "window",
                 "shorter than one day",
-            ),
-            (
-                Slo {
-                    window: "a month".into(),
-                    ..ok.clone()
-                },
-                "window",
-                "not a duration",
             ),
             (
                 Slo {
@@ -879,7 +857,7 @@ mod tests {
             assert!(e.message.contains(text), "{e}");
         }
         Slo {
-            window: "1d".into(),
+            window: Duration::from_static("1d"),
             ..ok
         }
         .validate()

@@ -167,7 +167,7 @@ pub fn render(cfg: &Config) -> Result<Vec<OutFile>, Error> {
             contents: rule.yaml,
         });
     }
-    for d in obs_mixin::dashboards() {
+    for d in obs_mixin::dashboards_for(&thresholds) {
         let mut text = serde_json::to_string_pretty(&d.json).expect("dashboards serialise");
         text.push('\n');
         files.push(OutFile {
