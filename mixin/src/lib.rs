@@ -2,6 +2,11 @@
 //! generated from code the way the Prometheus monitoring mixins are, so every query names exactly
 //! what [`obs_catalogue`] lists.
 //!
+//! Service level objectives ([`slo`]) ride in the same configuration object
+//! ([`Thresholds::slos`]): each becomes a multi-window multi-burn-rate rule group of
+//! [`rule_files`] with its promtool tests ([`slo_test_files`]), read by the "obs / SLOs"
+//! dashboard.
+//!
 //! The JSON in `dashboards/` and the YAML in `alert-rules/` at the top of the repository are this
 //! crate's output for the default [`Thresholds`]; a test fails when they drift apart
 //! (`OBS_BLESS=1 cargo test -p obs-mixin` rewrites them). Both directories are also embedded
