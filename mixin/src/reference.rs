@@ -136,7 +136,8 @@ pub fn metrics_markdown() -> String {
 /// ([`crate::slo`]).
 pub fn slo_series_markdown() -> String {
     use crate::slo::{
-        BUDGET_REMAINING, ERROR_BUDGET, ERROR_RATIO_WINDOW, LABELS, OBJECTIVE, WINDOWS, error_ratio,
+        BUDGET_REMAINING, ERROR_BUDGET, ERROR_RATIO_WINDOW, ERRORS_RATE, LABELS, OBJECTIVE,
+        REQUESTS_RATE, WINDOWS, error_ratio,
     };
     use std::fmt::Write as _;
     let labels = LABELS
@@ -152,6 +153,12 @@ pub fn slo_series_markdown() -> String {
     );
     let _ = writeln!(out, "| series | value |");
     let _ = writeln!(out, "|---|---|");
+    for (series, what) in [
+        (REQUESTS_RATE, "requests per second over 5m (scaled)"),
+        (ERRORS_RATE, "bad requests per second over 5m (scaled)"),
+    ] {
+        let _ = writeln!(out, "| `{series}` | {what} |");
+    }
     for (window, _) in WINDOWS {
         let _ = writeln!(
             out,
@@ -160,7 +167,10 @@ pub fn slo_series_markdown() -> String {
         );
     }
     for (series, what) in [
-        (ERROR_RATIO_WINDOW, "error ratio over the whole SLO window"),
+        (
+            ERROR_RATIO_WINDOW,
+            "error ratio over the whole SLO window: the two rates above, each summed over the window",
+        ),
         (OBJECTIVE, "the objective as a ratio (`0.999`)"),
         (ERROR_BUDGET, "the error budget, 1 − objective (`0.001`)"),
         (

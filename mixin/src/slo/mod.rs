@@ -64,7 +64,15 @@ pub const MIN_WINDOW_SECONDS: u64 = 86400;
 pub const OBJECTIVE: &str = "slo:objective:ratio";
 /// Recorded: the error budget as a ratio (`1 - objective`).
 pub const ERROR_BUDGET: &str = "slo:error_budget:ratio";
-/// Recorded: the SLI's error ratio over the whole SLO window.
+/// Recorded: the SLO's requests per second over the 5m window (scaled).
+pub const REQUESTS_RATE: &str = "slo:sli_requests:rate5m";
+/// Recorded: the SLO's bad requests per second over the 5m window (scaled).
+pub const ERRORS_RATE: &str = "slo:sli_errors:rate5m";
+/// Recorded: the SLI's error ratio over the whole SLO window, from the two rates above summed
+/// over the window: weighted by traffic like a ratio of the raw counters, but reading two
+/// recorded series instead of every histogram series over 30 days at each evaluation (pyrra
+/// evaluates that in a slower group; sloth averages ratios, which weighs a quiet night like a
+/// busy day).
 pub const ERROR_RATIO_WINDOW: &str = "slo:sli_error:ratio_window";
 /// Recorded: the share of the error budget left over the SLO window (1 untouched, 0 spent,
 /// negative when overspent).
@@ -342,14 +350,21 @@ impl Slo {
         format!("{{{}}}", matchers.join(","))
     }
 
-    /// The SLI's error ratio over `range` (a Prometheus duration).
-    pub fn error_ratio_expr(&self, range: &str) -> String {
+    /// The SLO's requests per second over `range` (a Prometheus duration).
+    pub fn requests_expr(&self, range: &str) -> String {
         let duration = catalogue::HTTP_SERVER_REQUEST_DURATION.name;
-        let total = format!("sum(rate({duration}_count{}[{range}]))", self.selector(""));
+        format!("sum(rate({duration}_count{}[{range}]))", self.selector(""))
+    }
+
+    /// The SLO's bad requests per second over `range`: 5xx answers, or requests slower than
+    /// the threshold (all requests less those in the threshold's bucket).
+    pub fn errors_expr(&self, range: &str) -> String {
+        let duration = catalogue::HTTP_SERVER_REQUEST_DURATION.name;
+        let total = self.requests_expr(range);
         match self.kind {
             // `or … * 0`: a 0 for a window without 5xx, not no series at all.
             SloKind::Availability => format!(
-                "(\n  sum(rate({duration}_count{}[{range}]))\n  or\n  {total} * 0\n)\n/\n{total}",
+                "(\n  sum(rate({duration}_count{}[{range}]))\n  or\n  {total} * 0\n)",
                 self.selector(&format!(
                     "{}=~\"5..\"",
                     catalogue::labels::HTTP_RESPONSE_STATUS_CODE
@@ -358,11 +373,20 @@ impl Slo {
             SloKind::Latency => {
                 let le = le_regex(self.threshold.unwrap_or_default());
                 format!(
-                    "(\n  {total}\n  -\n  sum(rate({duration}_bucket{}[{range}]))\n)\n/\n{total}",
+                    "(\n  {total}\n  -\n  sum(rate({duration}_bucket{}[{range}]))\n)",
                     self.selector(&format!("le=~\"{le}\""))
                 )
             }
         }
+    }
+
+    /// The SLI's error ratio over `range` (a Prometheus duration).
+    pub fn error_ratio_expr(&self, range: &str) -> String {
+        format!(
+            "{}\n/\n{}",
+            self.errors_expr(range),
+            self.requests_expr(range)
+        )
     }
 
     /// What the SLO promises, in words: `99.9% of requests to api answered without a 5xx over
@@ -601,14 +625,24 @@ fn alert(slo: &Slo, name: &str, severity: &str, pairs: &[BurnWindow], speed: &st
 /// The rule group of one SLO: the error ratios, objective, budget and budget left, then the
 /// fast-burn and slow-burn alerts.
 pub fn group(slo: &Slo) -> RuleGroup {
-    let mut rules: Vec<Rule> = WINDOWS
-        .iter()
-        .map(|(w, _)| record(slo, error_ratio(w), slo.error_ratio_expr(&slo.range(w))))
-        .collect();
+    let short = slo.range(WINDOWS[0].0);
+    let mut rules = vec![
+        record(slo, REQUESTS_RATE.into(), slo.requests_expr(&short)),
+        record(slo, ERRORS_RATE.into(), slo.errors_expr(&short)),
+    ];
+    rules.extend(
+        WINDOWS
+            .iter()
+            .map(|(w, _)| record(slo, error_ratio(w), slo.error_ratio_expr(&slo.range(w)))),
+    );
+    let sel = format!("{{slo=\"{}\"}}", slo.name);
+    let window = slo.window.as_str();
     rules.push(record(
         slo,
         ERROR_RATIO_WINDOW.into(),
-        slo.error_ratio_expr(slo.window.as_str()),
+        format!(
+            "sum_over_time({ERRORS_RATE}{sel}[{window}])\n/\nsum_over_time({REQUESTS_RATE}{sel}[{window}])"
+        ),
     ));
     rules.push(record(
         slo,
