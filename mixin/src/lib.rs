@@ -2,10 +2,11 @@
 //! generated from code the way the Prometheus monitoring mixins are, so every query names exactly
 //! what [`obs_catalogue`] lists.
 //!
-//! The JSON in `dashboards/` and the YAML in `alert-rules/` at the top of the repository are this
-//! crate's output for the default [`Thresholds`]; a test fails when they drift apart
-//! (`OBS_BLESS=1 cargo test -p obs-mixin` rewrites them). Both directories are also embedded
-//! ([`DASHBOARDS_DIR`], [`ALERT_RULES_DIR`]) so an installed `obs-gen` needs no checkout.
+//! Everything is rendered from code and data inside this crate, so it builds from its own
+//! package. The JSON in `dashboards/` and the YAML in `alert-rules/` at the top of the repository
+//! are this crate's output for the default [`Thresholds`], checked in for people to browse and
+//! import; a test fails when they drift apart (`OBS_BLESS=1 cargo test -p obs-mixin --test
+//! checked_in` rewrites them).
 //!
 //! ```
 //! let dashboards = obs_mixin::dashboards();
@@ -31,15 +32,6 @@ mod thresholds;
 
 pub use duration::{Duration, DurationError};
 pub use thresholds::{Thresholds, ThresholdsError};
-
-/// The checked-in `dashboards/` directory (provisioned form), embedded at build time.
-pub static DASHBOARDS_DIR: include_dir::Dir<'_> =
-    include_dir::include_dir!("$CARGO_MANIFEST_DIR/../dashboards");
-
-/// The checked-in `alert-rules/` directory (rules for [`Thresholds::default`] and their promtool
-/// unit tests under `tests/`), embedded at build time.
-pub static ALERT_RULES_DIR: include_dir::Dir<'_> =
-    include_dir::include_dir!("$CARGO_MANIFEST_DIR/../alert-rules");
 
 /// One bundled Grafana dashboard.
 #[derive(Debug, Clone, PartialEq)]
