@@ -118,6 +118,40 @@ pub fn rule_files(thresholds: &Thresholds) -> Vec<RuleFile> {
     rules::files(thresholds)
 }
 
+/// The recording rules the dashboards read (`obs-recording-rules.yaml`; they do not depend on
+/// the thresholds). A Prometheus without them shows no data on the panels built on them.
+pub fn recording_rule_file() -> RuleFile {
+    rules::files(&Thresholds::default())
+        .into_iter()
+        .find(|f| f.file_name == rules::RECORDING_FILE)
+        .expect("the recording rules are a rule file")
+}
+
+/// The titles of the panels of `dashboard` that read a recording rule of
+/// [`recording_rule_file`].
+///
+/// ```
+/// let service = obs_mixin::dashboards().into_iter().find(|d| d.uid == "obs-service-overview").unwrap();
+/// assert!(obs_mixin::panels_on_recording_rules(&service).contains(&"Request rate".to_string()));
+/// ```
+pub fn panels_on_recording_rules(dashboard: &Dashboard) -> Vec<String> {
+    let records: Vec<&str> = rules::recordings().iter().map(|r| r.record).collect();
+    let mut titles: Vec<String> = contract::panels(&dashboard.json)
+        .into_iter()
+        .filter(|p| {
+            p["targets"].as_array().into_iter().flatten().any(|t| {
+                t["expr"].as_str().is_some_and(|e| {
+                    contract::metrics_in_expr(e)
+                        .is_ok_and(|names| names.iter().any(|n| records.contains(&n.as_str())))
+                })
+            })
+        })
+        .filter_map(|p| p["title"].as_str().map(String::from))
+        .collect();
+    titles.dedup();
+    titles
+}
+
 /// The promtool unit-test files (`alert-rules/tests/*.yaml`) for the rules of
 /// [`Thresholds::default`]: a firing and a not-firing case for every alert. The rule files they
 /// reference are named relative to the test file (`../<rule file>`).
