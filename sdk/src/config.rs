@@ -85,12 +85,9 @@ pub struct Config {
     pub(crate) upkeep_interval: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) redactor: std::sync::Arc<crate::redact::Redactor>,
-    #[cfg(feature = "sentry")]
-    pub(crate) sentry: Option<crate::sentry::SentryConfig>,
-    #[cfg(feature = "otlp")]
-    pub(crate) otlp: Option<crate::otlp::OtlpConfig>,
-    #[cfg(feature = "loki")]
-    pub(crate) loki: Option<crate::loki::LokiConfig>,
+    /// Sentry, OTLP, Loki: each integration's builder method (`Config::sentry`, …) lives in its
+    /// own module.
+    pub(crate) integrations: crate::integration::Configs,
     /// Exporter variables set in the environment of a build without their feature, as
     /// `(variable, feature)`: `init` warns about each.
     pub(crate) inactive_exporters: Vec<(&'static str, &'static str)>,
@@ -112,12 +109,7 @@ impl Config {
             upkeep_interval: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(5),
             redactor: Default::default(),
-            #[cfg(feature = "sentry")]
-            sentry: None,
-            #[cfg(feature = "otlp")]
-            otlp: None,
-            #[cfg(feature = "loki")]
-            loki: None,
+            integrations: Default::default(),
             inactive_exporters: Vec::new(),
         }
     }
@@ -136,11 +128,8 @@ impl Config {
         package_version: &str,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let get = |key: &str| {
-            lookup(key)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let env = Env::new(&lookup);
+        let get = |key: &str| env.get(key);
         let service = get("OBS_SERVICE_NAME")
             .or_else(|| get("OTEL_SERVICE_NAME"))
             .unwrap_or_else(|| package_name.to_owned());
@@ -204,32 +193,9 @@ impl Config {
                 keep,
             });
         }
-        // Exporters: each is on when its variable is set (and its feature compiled in).
-        #[cfg(feature = "sentry")]
-        {
-            config.sentry = crate::sentry::SentryConfig::from_lookup(&get)?;
-        }
-        #[cfg(feature = "otlp")]
-        {
-            config.otlp = crate::otlp::OtlpConfig::from_lookup(&get)?;
-        }
-        #[cfg(feature = "loki")]
-        {
-            config.loki = crate::loki::LokiConfig::from_lookup(&get);
-        }
-        for (variable, feature, built) in [
-            ("SENTRY_DSN", "sentry", cfg!(feature = "sentry")),
-            (
-                "OTEL_EXPORTER_OTLP_ENDPOINT",
-                "otlp",
-                cfg!(feature = "otlp"),
-            ),
-            ("LOKI_URL", "loki", cfg!(feature = "loki")),
-        ] {
-            if !built && get(variable).is_some() {
-                config.inactive_exporters.push((variable, feature));
-            }
-        }
+        // Integrations: each is on when its variable is set (and its feature compiled in).
+        config.integrations = crate::integration::Configs::from_env(&env)?;
+        config.inactive_exporters = crate::integration::not_built(&env);
         Ok(config)
     }
 
@@ -307,28 +273,6 @@ impl Config {
         self
     }
 
-    /// Reports errors to Sentry (what `SENTRY_DSN` turns on), or stops reporting with `None`.
-    #[cfg(feature = "sentry")]
-    pub fn sentry(mut self, sentry: impl Into<Option<crate::sentry::SentryConfig>>) -> Self {
-        self.sentry = sentry.into();
-        self
-    }
-
-    /// Exports traces over OTLP (what `OTEL_EXPORTER_OTLP_ENDPOINT` turns on), or stops with
-    /// `None`.
-    #[cfg(feature = "otlp")]
-    pub fn otlp(mut self, otlp: impl Into<Option<crate::otlp::OtlpConfig>>) -> Self {
-        self.otlp = otlp.into();
-        self
-    }
-
-    /// Ships logs to Loki (what `LOKI_URL` turns on), or stops with `None`.
-    #[cfg(feature = "loki")]
-    pub fn loki(mut self, loki: impl Into<Option<crate::loki::LokiConfig>>) -> Self {
-        self.loki = loki.into();
-        self
-    }
-
     /// The service name.
     pub fn service_name(&self) -> &str {
         &self.service
@@ -373,6 +317,25 @@ impl Config {
                 source_var: self.log_filter_source,
                 reason: e.to_string(),
             })
+    }
+}
+
+/// The environment as [`Config::from_lookup`] reads it: values trimmed, empty ones unset.
+pub(crate) struct Env<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl<'a> Env<'a> {
+    /// The environment `lookup` reads.
+    pub(crate) fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        Self { lookup }
+    }
+
+    /// The value of `variable`, if it is set to something other than blanks.
+    pub(crate) fn get(&self, variable: &str) -> Option<String> {
+        (self.lookup)(variable)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
     }
 }
 

@@ -312,7 +312,8 @@ impl ApiError {
     }
 
     /// Logs the error as its kind requires (5xx at `ERROR` with the detail and the
-    /// `request_id`, 4xx at `DEBUG`) and hands a 5xx to the error-reporting hook.
+    /// `request_id`, 4xx at `DEBUG`) and hands a 5xx to the integrations that report errors
+    /// (Sentry, when it is on).
     /// [`IntoResponse`](axum::response::IntoResponse) does this; call it yourself when you turn
     /// an `ApiError` into a response another way.
     pub fn log(&self, request_id: Option<&RequestId>) {
@@ -328,7 +329,11 @@ impl ApiError {
                 error = %detail,
                 "request failed"
             );
-            report_error(self, request_id);
+            crate::hook::report(&crate::hook::Completion::ServerError {
+                detail: &detail,
+                status,
+                request_id,
+            });
         } else {
             tracing::debug!(
                 target: ERROR_LOG_TARGET,
@@ -356,16 +361,6 @@ pub(crate) fn error_body(
             "request_id": request_id.map(RequestId::as_str),
         }
     })
-}
-
-/// The error-reporting hook: every 5xx [`ApiError`] passes through here after it is logged.
-/// The Sentry integration captures it here (with the `request_id` tag); without it, this does
-/// nothing.
-pub(crate) fn report_error(error: &ApiError, request_id: &str) {
-    #[cfg(feature = "sentry")]
-    crate::sentry::capture_error(&error.detail(), error.status().as_u16(), request_id);
-    #[cfg(not(feature = "sentry"))]
-    let _ = (error, request_id);
 }
 
 impl fmt::Debug for ApiError {

@@ -411,120 +411,51 @@ where
     ))
 }
 
-/// The exporters [`Config::init`](crate::Config::init) started, owned by the
-/// [`Obs`](crate::Obs) guard.
-#[derive(Default)]
-pub(crate) struct Exporters {
-    #[cfg(feature = "sentry")]
-    sentry: Option<crate::sentry::SentryReporter>,
-    #[cfg(feature = "sentry")]
-    sentry_layer: Option<crate::sentry::SentryLayer>,
-    /// Sentry transactions, when `SENTRY_TRACES_SAMPLE_RATE` is above 0.
-    #[cfg(feature = "sentry")]
-    sentry_spans: Option<sentry::integrations::tracing::SpanLayer>,
-    #[cfg(feature = "otlp")]
-    otlp: Option<crate::otlp::OtlpPipeline>,
-    #[cfg(feature = "loki")]
-    loki: Option<ExporterHandle>,
-    #[cfg(feature = "loki")]
-    loki_layer: Option<crate::loki::LokiLayer>,
+/// The seam between the core and one integration (Sentry, OTLP, Loki). The core never names
+/// an integration: [`integration`](crate::integration) lists them, and everything they share
+/// with the service goes through this trait and the [completion hook](crate::hook).
+pub(crate) trait Integration: Sized + 'static {
+    /// What turns it on and tunes it: the public configuration type (`SentryConfig`, …).
+    type Config: std::fmt::Debug + Clone + Send + Sync + 'static;
+    /// The tracing layer it adds to the subscriber.
+    type Layer<S>: tracing_subscriber::Layer<S> + 'static
+    where
+        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>;
+    /// The `exporter` label of its drop counter.
+    const EXPORTER: &'static str;
+    /// Whether it exports spans: request spans then carry the OpenTelemetry fields and log
+    /// lines the trace and span IDs.
+    const EXPORTS_SPANS: bool = false;
+
+    /// Its configuration from the environment; `None` while its variable is unset.
+    fn config_from_env(
+        env: &crate::config::Env<'_>,
+    ) -> Result<Option<Self::Config>, crate::ConfigError>;
+
+    /// Starts it: its queue, worker thread and client.
+    fn start(
+        config: &Self::Config,
+        core: &crate::Config,
+        metrics: &Metrics,
+    ) -> Result<Self, crate::InitError>;
+
+    /// Its tracing layer, the first time it is asked.
+    fn layer<S>(&mut self) -> Option<Self::Layer<S>>
+    where
+        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>;
+
+    /// The counts of what it sent and dropped.
+    fn handle(&self) -> &ExporterHandle;
+
+    /// Sends what is queued until `deadline`, then stops; returns by the deadline.
+    fn shutdown(&self, deadline: Instant);
 }
 
-impl Exporters {
-    /// Starts every exporter whose configuration is present.
-    pub(crate) fn start(
-        config: &crate::Config,
-        metrics: &Metrics,
-    ) -> Result<Self, crate::InitError> {
-        #[allow(unused_mut)]
-        let mut exporters = Self::default();
-        #[cfg(feature = "otlp")]
-        if let Some(otlp) = &config.otlp {
-            exporters.otlp = Some(crate::otlp::OtlpPipeline::new(otlp, config, metrics)?);
-        }
-        #[cfg(feature = "loki")]
-        if let Some(loki) = &config.loki {
-            let (layer, handle) = crate::loki::LokiLayer::new(loki, config, metrics)?;
-            exporters.loki_layer = Some(layer);
-            exporters.loki = Some(handle);
-        }
-        #[cfg(feature = "sentry")]
-        if let Some(sentry) = &config.sentry {
-            exporters.sentry = Some(crate::sentry::SentryReporter::new(sentry, config, metrics)?);
-            exporters.sentry_layer = Some(crate::sentry::SentryLayer::new());
-            if sentry.traces_enabled() {
-                exporters.sentry_spans = Some(sentry::integrations::tracing::SpanLayer::new());
-            }
-        }
-        let _ = (config, metrics);
-        Ok(exporters)
-    }
-
-    /// The `tracing` layers of the started exporters, to add to the subscriber (once).
-    pub(crate) fn take_layer<S>(&mut self) -> impl tracing_subscriber::Layer<S> + use<S>
-    where
-        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-    {
-        use tracing_subscriber::Layer as _;
-        let layer = tracing_subscriber::layer::Identity::new();
-        #[cfg(feature = "otlp")]
-        let layer = layer.and_then(self.otlp.as_ref().map(crate::otlp::OtlpPipeline::layer));
-        #[cfg(feature = "loki")]
-        let layer = layer.and_then(self.loki_layer.take());
-        #[cfg(feature = "sentry")]
-        let layer = layer.and_then(self.sentry_layer.take()).and_then(
-            self.sentry_spans
-                .take()
-                .map(|spans| spans.with_filter(tracing_subscriber::filter::LevelFilter::INFO)),
-        );
-        layer
-    }
-
-    /// The exporter whose drop counter has the label `exporter`.
-    pub(crate) fn handle(&self, exporter: &str) -> Option<&ExporterHandle> {
-        let _ = exporter;
-        #[cfg(feature = "sentry")]
-        if let Some(sentry) = self
-            .sentry
-            .as_ref()
-            .filter(|_| exporter == crate::sentry::EXPORTER)
-        {
-            return Some(sentry.handle());
-        }
-        #[cfg(feature = "otlp")]
-        if let Some(otlp) = self
-            .otlp
-            .as_ref()
-            .filter(|_| exporter == crate::otlp::EXPORTER)
-        {
-            return Some(otlp.handle());
-        }
-        #[cfg(feature = "loki")]
-        if let Some(loki) = self
-            .loki
-            .as_ref()
-            .filter(|_| exporter == crate::loki::EXPORTER)
-        {
-            return Some(loki);
-        }
-        None
-    }
-
-    /// Sends what every exporter has queued until `deadline`, then stops them all.
-    pub(crate) fn shutdown(&self, deadline: Instant) {
-        let _ = deadline;
-        #[cfg(feature = "otlp")]
-        if let Some(otlp) = &self.otlp {
-            otlp.shutdown(deadline);
-        }
-        #[cfg(feature = "sentry")]
-        if let Some(sentry) = &self.sentry {
-            sentry.shutdown(deadline);
-        }
-        #[cfg(feature = "loki")]
-        if let Some(loki) = &self.loki {
-            loki.shutdown(deadline);
-        }
+impl crate::Obs {
+    /// The running exporter whose drop counter has the label `exporter` (`sentry`, `otlp`,
+    /// `loki`), if it is on.
+    pub fn exporter(&self, exporter: &str) -> Option<&ExporterHandle> {
+        self.integrations.handle(exporter)
     }
 }
 

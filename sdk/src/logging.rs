@@ -37,6 +37,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::catalogue::fields;
+use crate::integration::trace_context::LogIds;
 use crate::redact::Redactor;
 
 /// Keys the layer writes itself; an event or span field with one of these names is written as
@@ -71,12 +72,9 @@ pub struct JsonLayer<W> {
             rustc_hash::FxBuildHasher,
         >,
     >,
-    /// The subscriber this layer belongs to, to read the OpenTelemetry context of spans.
-    #[cfg(feature = "otlp")]
-    dispatch: std::sync::OnceLock<tracing::dispatcher::WeakDispatch>,
-    /// Whether to look up the OpenTelemetry ids of each line's span.
-    #[cfg(feature = "otlp")]
-    trace_ids: bool,
+    /// Looks up the trace and span IDs of each line's span, when an integration exports spans
+    /// (and this build has one that can).
+    trace_ids: Option<LogIds>,
 }
 
 impl<W> fmt::Debug for JsonLayer<W> {
@@ -99,10 +97,7 @@ where
             static_fields: String::new(),
             redactor: Arc::new(Redactor::default()),
             callsites: Default::default(),
-            #[cfg(feature = "otlp")]
-            dispatch: std::sync::OnceLock::new(),
-            #[cfg(feature = "otlp")]
-            trace_ids: true,
+            trace_ids: LogIds::new(),
         };
         layer = layer.service("unknown", "development", "0.0.0");
         layer
@@ -128,11 +123,11 @@ where
     }
 
     /// Whether lines carry the `trace_id` and `span_id` of their span's OpenTelemetry context
-    /// (default on). Finding them costs about half a microsecond per line even when no
-    /// tracing-opentelemetry layer is installed, so turn it off when there is none; `init` does.
-    #[cfg(feature = "otlp")]
+    /// (default on; without the `otlp` feature there are none). Finding them costs about half a
+    /// microsecond per line even when no tracing-opentelemetry layer is installed, so turn it
+    /// off when there is none; `init` does.
     pub fn trace_ids(mut self, enabled: bool) -> Self {
-        self.trace_ids = enabled;
+        self.trace_ids = if enabled { LogIds::new() } else { None };
         self
     }
 
@@ -560,9 +555,10 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     W: for<'w> MakeWriter<'w> + 'static,
 {
-    #[cfg(feature = "otlp")]
     fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
-        let _ = self.dispatch.set(subscriber.downgrade());
+        if let Some(ids) = &self.trace_ids {
+            ids.register(subscriber);
+        }
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
@@ -626,10 +622,8 @@ where
             for (name, segment) in event_fields.iter() {
                 push(buf, name, segment);
             }
-            #[cfg(feature = "otlp")]
-            if self.trace_ids
-                && let Some((trace_id, span_id)) =
-                    crate::otlp::log_ids(event, &ctx, self.dispatch.get())
+            if let Some((trace_id, span_id)) =
+                self.trace_ids.as_ref().and_then(|ids| ids.ids(event, &ctx))
             {
                 for (name, value) in [(fields::TRACE_ID, trace_id), (fields::SPAN_ID, span_id)] {
                     push(buf, name, format!("\"{name}\":{value}").as_bytes());

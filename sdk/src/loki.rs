@@ -32,6 +32,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::catalogue::fields;
+use crate::config::{ConfigError, Env};
 use crate::export::{self, EXPORT_LOG_TARGET, ExportQueue, ExportSettings, ExporterHandle, Sink};
 use crate::logging::JsonLayer;
 use crate::{Config, Metrics};
@@ -97,12 +98,67 @@ impl LokiConfig {
     }
 
     /// Reads `LOKI_URL` and `LOKI_TENANT`; `None` when `LOKI_URL` is unset.
-    pub(crate) fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Option<Self> {
-        let mut config = Self::new(get("LOKI_URL")?);
-        if let Some(tenant) = get("LOKI_TENANT") {
+    pub(crate) fn from_env(env: &Env<'_>) -> Option<Self> {
+        let mut config = Self::new(env.get("LOKI_URL")?);
+        if let Some(tenant) = env.get("LOKI_TENANT") {
             config = config.tenant(tenant);
         }
         Some(config)
+    }
+}
+
+impl Config {
+    /// Ships logs to Loki (what `LOKI_URL` turns on), or stops with `None`.
+    pub fn loki(mut self, loki: impl Into<Option<LokiConfig>>) -> Self {
+        self.integrations.loki = loki.into();
+        self
+    }
+}
+
+/// The Loki integration as the core sees it: the exporter, and its layer until the subscriber
+/// takes it.
+pub(crate) struct Loki {
+    layer: Option<LokiLayer>,
+    handle: ExporterHandle,
+}
+
+impl export::Integration for Loki {
+    type Config = LokiConfig;
+    type Layer<S>
+        = LokiLayer
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>;
+    const EXPORTER: &'static str = EXPORTER;
+
+    fn config_from_env(env: &Env<'_>) -> Result<Option<LokiConfig>, ConfigError> {
+        Ok(LokiConfig::from_env(env))
+    }
+
+    fn start(
+        loki: &LokiConfig,
+        config: &Config,
+        metrics: &Metrics,
+    ) -> Result<Self, crate::InitError> {
+        let (layer, handle) = LokiLayer::new(loki, config, metrics)?;
+        Ok(Self {
+            layer: Some(layer),
+            handle,
+        })
+    }
+
+    fn layer<S>(&mut self) -> Option<LokiLayer>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        self.layer.take()
+    }
+
+    fn handle(&self) -> &ExporterHandle {
+        &self.handle
+    }
+
+    fn shutdown(&self, deadline: std::time::Instant) {
+        self.handle.shutdown(deadline);
     }
 }
 
@@ -164,9 +220,8 @@ impl LokiLayer {
                 config.environment(),
                 config.service_version(),
             )
-            .redactor(config.redactor.clone());
-        #[cfg(feature = "otlp")]
-        let json = json.trace_ids(config.otlp.is_some());
+            .redactor(config.redactor.clone())
+            .trace_ids(config.integrations.exports_spans());
         Ok((Self { json }, handle))
     }
 

@@ -33,7 +33,7 @@ use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider, SpanData, 
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, Env};
 use crate::export::{self, ExportQueue, ExportSettings, ExporterHandle, Retry, SendError, Sink};
 use crate::{Config, Metrics};
 
@@ -149,9 +149,8 @@ impl OtlpConfig {
 
     /// Reads `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_PROTOCOL`,
     /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`; `None` without an endpoint.
-    pub(crate) fn from_lookup(
-        get: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Option<Self>, ConfigError> {
+    pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<Self>, ConfigError> {
+        let get = |name: &str| env.get(name);
         let Some(endpoint) = get("OTEL_EXPORTER_OTLP_ENDPOINT") else {
             return Ok(None);
         };
@@ -200,6 +199,15 @@ impl OtlpConfig {
             };
         }
         Ok(Some(config))
+    }
+}
+
+impl Config {
+    /// Exports traces over OTLP (what `OTEL_EXPORTER_OTLP_ENDPOINT` turns on), or stops with
+    /// `None`.
+    pub fn otlp(mut self, otlp: impl Into<Option<OtlpConfig>>) -> Self {
+        self.integrations.otlp = otlp.into();
+        self
     }
 }
 
@@ -283,6 +291,43 @@ impl OtlpPipeline {
             .provider
             .shutdown_with_timeout(deadline.saturating_duration_since(Instant::now()));
         self.handle.shutdown(deadline);
+    }
+}
+
+impl export::Integration for OtlpPipeline {
+    type Config = OtlpConfig;
+    type Layer<S>
+        = tracing_opentelemetry::OpenTelemetryLayer<S, SdkTracer>
+    where
+        S: tracing::Subscriber + for<'a> LookupSpan<'a>;
+    const EXPORTER: &'static str = EXPORTER;
+    const EXPORTS_SPANS: bool = true;
+
+    fn config_from_env(env: &Env<'_>) -> Result<Option<OtlpConfig>, ConfigError> {
+        OtlpConfig::from_env(env)
+    }
+
+    fn start(
+        otlp: &OtlpConfig,
+        config: &Config,
+        metrics: &Metrics,
+    ) -> Result<Self, crate::InitError> {
+        Self::new(otlp, config, metrics)
+    }
+
+    fn layer<S>(&mut self) -> Option<Self::Layer<S>>
+    where
+        S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    {
+        Some(OtlpPipeline::layer(self))
+    }
+
+    fn handle(&self) -> &ExporterHandle {
+        &self.handle
+    }
+
+    fn shutdown(&self, deadline: Instant) {
+        OtlpPipeline::shutdown(self, deadline);
     }
 }
 
@@ -405,6 +450,40 @@ impl opentelemetry_http::HttpClient for HttpClient {
     }
 }
 
+/// W3C trace context as the core uses it (see [`integration`](crate::integration)).
+pub(crate) mod context {
+    pub(crate) use super::inject;
+    pub(crate) use super::set_remote_parent as continue_remote;
+
+    /// Finds the trace and span IDs of a log line's span, for [`JsonLayer`](crate::logging::JsonLayer).
+    #[derive(Debug, Default)]
+    pub(crate) struct LogIds {
+        /// The subscriber the JSON layer belongs to, to read the OpenTelemetry context of spans.
+        dispatch: std::sync::OnceLock<tracing::dispatcher::WeakDispatch>,
+    }
+
+    impl LogIds {
+        pub(crate) fn new() -> Option<Self> {
+            Some(Self::default())
+        }
+
+        pub(crate) fn register(&self, dispatch: &tracing::Dispatch) {
+            let _ = self.dispatch.set(dispatch.downgrade());
+        }
+
+        pub(crate) fn ids<S>(
+            &self,
+            event: &tracing_core::Event<'_>,
+            ctx: &tracing_subscriber::layer::Context<'_, S>,
+        ) -> Option<(String, String)>
+        where
+            S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+        {
+            super::log_ids(event, ctx, self.dispatch.get())
+        }
+    }
+}
+
 /// Makes `span` a child of the caller's span when `headers` carry a valid `traceparent`.
 /// Called by [`HttpLayer`](crate::HttpLayer) right after it opens the request span.
 pub(crate) fn set_remote_parent(span: &tracing::Span, headers: &http::HeaderMap) {
@@ -439,7 +518,7 @@ pub fn inject(headers: &mut http::HeaderMap) {
 
 /// The `trace_id` and `span_id` of the span an event belongs to, as JSON strings, for the log
 /// line. `dispatch` is the subscriber the JSON layer belongs to, when it was told.
-pub(crate) fn log_ids<S>(
+fn log_ids<S>(
     event: &tracing_core::Event<'_>,
     ctx: &tracing_subscriber::layer::Context<'_, S>,
     dispatch: Option<&tracing::dispatcher::WeakDispatch>,
@@ -475,7 +554,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        OtlpConfig::from_lookup(&|k| map.get(k).cloned())
+        OtlpConfig::from_env(&Env::new(&|k| map.get(k).cloned()))
     }
 
     #[test]

@@ -62,7 +62,10 @@ impl ResponseForPanic for PanicResponse {
             panic = %message,
             "handler panicked"
         );
-        report_panic(&message, id);
+        crate::hook::report(&crate::hook::Completion::Panic {
+            message: &message,
+            request_id: id,
+        });
         let body = error_body(
             ErrorKind::Internal.code(),
             ErrorKind::Internal.default_message(),
@@ -76,14 +79,6 @@ impl ResponseForPanic for PanicResponse {
         );
         response
     }
-}
-
-/// The error-reporting hook for panics, called after the panic is logged. It does nothing
-/// today: the Sentry integration captures panics through the process's panic hook
-/// (`sentry-panic`) and the resulting 5xx through the [`HttpLayer`](crate::HttpLayer); a
-/// reporter without a panic hook would capture `message` here, tagged with `request_id`.
-pub(crate) fn report_panic(message: &str, request_id: &str) {
-    let _ = (message, request_id);
 }
 
 /// The text of a panic payload (`panic!("…")` carries a `&str` or a `String`).

@@ -26,8 +26,9 @@ use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, Env};
 use crate::export::{self, EXPORT_LOG_TARGET, ExportQueue, ExportSettings, ExporterHandle, Sink};
+use crate::hook::{Completion, OnCompletion, Subscription};
 use crate::{Config, Metrics};
 
 /// The `exporter` label of this exporter's drop counter.
@@ -109,9 +110,8 @@ impl SentryConfig {
 
     /// Reads `SENTRY_DSN`, `SENTRY_SAMPLE_RATE` and `SENTRY_TRACES_SAMPLE_RATE`; `None` when
     /// `SENTRY_DSN` is unset.
-    pub(crate) fn from_lookup(
-        get: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Option<Self>, ConfigError> {
+    pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<Self>, ConfigError> {
+        let get = |name: &str| env.get(name);
         let Some(dsn) = get("SENTRY_DSN") else {
             return Ok(None);
         };
@@ -169,10 +169,21 @@ pub fn client_options(sentry: &SentryConfig, config: &Config) -> ClientOptions {
     options
 }
 
+impl Config {
+    /// Reports errors to Sentry (what `SENTRY_DSN` turns on), or stops reporting with `None`.
+    pub fn sentry(mut self, sentry: impl Into<Option<SentryConfig>>) -> Self {
+        self.integrations.sentry = sentry.into();
+        self
+    }
+}
+
 /// The running Sentry client: keep it for the life of the service.
 pub struct SentryReporter {
     guard: sentry::ClientInitGuard,
     handle: Arc<ExporterHandle>,
+    /// 5xx answers and server errors of [`ApiError`](crate::ApiError) reach Sentry through the
+    /// completion hook while this lives.
+    _completions: Subscription,
 }
 
 impl std::fmt::Debug for SentryReporter {
@@ -185,7 +196,9 @@ impl std::fmt::Debug for SentryReporter {
 }
 
 impl SentryReporter {
-    /// Starts the exporter and binds a Sentry client to the process-wide hub.
+    /// Starts the exporter, binds a Sentry client to the process-wide hub, and reports the 5xx
+    /// answers of the [`HttpLayer`](crate::HttpLayer) and the server errors of
+    /// [`ApiError`](crate::ApiError) to the current hub.
     pub fn new(
         sentry: &SentryConfig,
         config: &Config,
@@ -195,12 +208,14 @@ impl SentryReporter {
         Ok(Self {
             guard: sentry::init(options),
             handle,
+            _completions: crate::hook::subscribe(Arc::new(ReportCompletions)),
         })
     }
 
     /// Starts the exporter and returns a client sending through it, bound to no hub: for
     /// services that manage Sentry hubs themselves, and for tests. Dropping the handle shuts the
-    /// exporter down.
+    /// exporter down. Failed requests are reported only while a [`SentryReporter`] lives;
+    /// capture them yourself otherwise.
     pub fn client(
         sentry: &SentryConfig,
         config: &Config,
@@ -506,9 +521,105 @@ fn redact_values<'a>(
     }
 }
 
-/// Reports a 5xx answer, unless an event of the same request reached Sentry already. Called by
-/// the [`HttpLayer`](crate::HttpLayer) when a request completes.
-pub(crate) fn capture_server_error(
+/// The Sentry integration as the core sees it: the reporter, and its layers until the
+/// subscriber takes them.
+pub(crate) struct Sentry {
+    reporter: SentryReporter,
+    layer: Option<SentryLayer>,
+    /// Sentry transactions, when `SENTRY_TRACES_SAMPLE_RATE` is above 0.
+    spans: Option<sentry::integrations::tracing::SpanLayer>,
+}
+
+impl export::Integration for Sentry {
+    type Config = SentryConfig;
+    type Layer<S>
+        = tracing_subscriber::layer::Layered<
+        Option<
+            tracing_subscriber::filter::Filtered<
+                sentry::integrations::tracing::SpanLayer,
+                tracing_subscriber::filter::LevelFilter,
+                S,
+            >,
+        >,
+        SentryLayer,
+        S,
+    >
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>;
+    const EXPORTER: &'static str = EXPORTER;
+
+    fn config_from_env(env: &Env<'_>) -> Result<Option<SentryConfig>, ConfigError> {
+        SentryConfig::from_env(env)
+    }
+
+    fn start(
+        sentry: &SentryConfig,
+        config: &Config,
+        metrics: &Metrics,
+    ) -> Result<Self, crate::InitError> {
+        Ok(Self {
+            reporter: SentryReporter::new(sentry, config, metrics)?,
+            layer: Some(SentryLayer::new()),
+            spans: sentry
+                .traces_enabled()
+                .then(sentry::integrations::tracing::SpanLayer::new),
+        })
+    }
+
+    fn layer<S>(&mut self) -> Option<Self::Layer<S>>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        use tracing_subscriber::Layer as _;
+        let spans = self
+            .spans
+            .take()
+            .map(|spans| spans.with_filter(tracing_subscriber::filter::LevelFilter::INFO));
+        Some(self.layer.take()?.and_then(spans))
+    }
+
+    fn handle(&self) -> &ExporterHandle {
+        self.reporter.handle()
+    }
+
+    fn shutdown(&self, deadline: Instant) {
+        self.reporter.shutdown(deadline);
+    }
+}
+
+/// Reports what the core completed: 5xx answers and server errors, once per request.
+struct ReportCompletions;
+
+impl OnCompletion for ReportCompletions {
+    fn on_completion(&self, completion: &Completion<'_>) {
+        match *completion {
+            Completion::Response {
+                span,
+                method,
+                route,
+                status,
+                request_id,
+            } if status >= 500 => capture_server_error(span, status, method, route, request_id),
+            Completion::ServerError {
+                detail,
+                status,
+                request_id,
+            } => capture_error(detail, status, request_id),
+            // Usually sentry-panic's process hook captured the panic already, with its stack
+            // trace and the request's tags, and this finds the request reported; it matters
+            // when another panic hook replaced Sentry's.
+            Completion::Panic {
+                message,
+                request_id,
+            } => capture_error(message, 500, request_id),
+            Completion::Response { .. } => {}
+        }
+    }
+}
+
+/// Reports a 5xx answer, unless an event of the same request reached Sentry already. Called
+/// when a request of the [`HttpLayer`](crate::HttpLayer) completes.
+fn capture_server_error(
     span: &tracing::Span,
     status: u16,
     method: &str,
@@ -540,7 +651,7 @@ pub(crate) fn capture_server_error(
 
 /// Reports a server error of the handler's error type, unless an event of the same request
 /// reached Sentry already (its `ERROR` log line usually did).
-pub(crate) fn capture_error(detail: &str, status: u16, request_id: &str) {
+fn capture_error(detail: &str, status: u16, request_id: &str) {
     let hub = sentry::Hub::current();
     if hub.client().is_none() {
         return;
@@ -574,7 +685,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        SentryConfig::from_lookup(&|k| map.get(k).cloned())
+        SentryConfig::from_env(&Env::new(&|k| map.get(k).cloned()))
     }
 
     #[test]
