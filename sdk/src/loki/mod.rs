@@ -19,11 +19,18 @@
 //! ignores `Retry-After`, and its protobuf (`loki-api` 0.1) predates structured metadata. The
 //! shared [`export`] machinery meets all of these; this module only formats.
 //!
-//! No crate ships Loki's push protobuf with structured metadata, so the four messages below are
+//! No crate ships Loki's push protobuf with structured metadata, so the four messages (`proto`) are
 //! declared by hand with `prost` derive, after Loki's `pkg/push/push.proto`.
 
+//!
+//! The parts: the configuration, the layer and the writer that queues lines (here); the
+//! protobuf messages (`proto`); the sink that encodes and posts batches (`sink`).
+
+mod proto;
+mod sink;
+
 use std::io;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Metadata, Subscriber};
@@ -33,9 +40,10 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::catalogue::fields;
 use crate::config::{ConfigError, Env};
-use crate::export::{self, EXPORT_LOG_TARGET, ExportQueue, ExportSettings, ExporterHandle, Sink};
+use crate::export::{self, EXPORT_LOG_TARGET, ExportQueue, ExportSettings, ExporterHandle};
 use crate::logging::JsonLayer;
 use crate::{Config, Metrics};
+use sink::LokiSink;
 
 /// The `exporter` label of this exporter's drop counter.
 pub const EXPORTER: &str = "loki";
@@ -226,7 +234,7 @@ impl LokiLayer {
     }
 
     fn ships(metadata: &Metadata<'_>) -> bool {
-        !metadata.target().starts_with(EXPORT_LOG_TARGET) && !export::on_export_thread()
+        !metadata.target().starts_with(EXPORT_LOG_TARGET) && !export::queue::on_export_thread()
     }
 }
 
@@ -318,187 +326,9 @@ fn string_field(line: &str, key: &str) -> Option<String> {
     (!value.contains('\\') && !value.is_empty()).then(|| value.to_owned())
 }
 
-/// Loki's push protobuf (`logproto`), the messages the push API reads.
-pub(crate) mod proto {
-    /// `logproto.PushRequest`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub(crate) struct PushRequest {
-        #[prost(message, repeated, tag = "1")]
-        pub(crate) streams: Vec<StreamAdapter>,
-    }
-
-    /// `logproto.StreamAdapter`: one stream (a label set) and its entries.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub(crate) struct StreamAdapter {
-        /// Labels in Prometheus text form: `{service="api", env="prod", level="INFO"}`.
-        #[prost(string, tag = "1")]
-        pub(crate) labels: String,
-        #[prost(message, repeated, tag = "2")]
-        pub(crate) entries: Vec<EntryAdapter>,
-        #[prost(uint64, tag = "3")]
-        pub(crate) hash: u64,
-    }
-
-    /// `logproto.EntryAdapter`: one line.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub(crate) struct EntryAdapter {
-        #[prost(message, optional, tag = "1")]
-        pub(crate) timestamp: Option<Timestamp>,
-        #[prost(string, tag = "2")]
-        pub(crate) line: String,
-        #[prost(message, repeated, tag = "3")]
-        pub(crate) structured_metadata: Vec<LabelPairAdapter>,
-    }
-
-    /// `logproto.LabelPairAdapter`: one structured-metadata pair.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub(crate) struct LabelPairAdapter {
-        #[prost(string, tag = "1")]
-        pub(crate) name: String,
-        #[prost(string, tag = "2")]
-        pub(crate) value: String,
-    }
-
-    /// `google.protobuf.Timestamp`.
-    #[derive(Clone, Copy, PartialEq, prost::Message)]
-    pub(crate) struct Timestamp {
-        #[prost(int64, tag = "1")]
-        pub(crate) seconds: i64,
-        #[prost(int32, tag = "2")]
-        pub(crate) nanos: i32,
-    }
-}
-
-/// Pushes batches to Loki.
-struct LokiSink {
-    client: reqwest::Client,
-    url: String,
-    tenant: Option<String>,
-    /// `service="…", env="…"`, rendered once; the level is added per stream.
-    static_labels: String,
-}
-
-impl LokiSink {
-    fn new(
-        config: &LokiConfig,
-        labels: Vec<(String, String)>,
-        settings: &ExportSettings,
-    ) -> Result<Self, String> {
-        let static_labels = labels
-            .iter()
-            .map(|(k, v)| format!("{k}=\"{}\"", escape_label(v)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let url = reqwest::Url::parse(&config.push_url)
-            .map_err(|e| format!("LOKI_URL {:?} is not a URL: {e}", config.push_url))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!(
-                "LOKI_URL {:?} is not an http:// or https:// URL",
-                config.push_url
-            ));
-        }
-        Ok(Self {
-            client: export::http_client(settings)?,
-            url: config.push_url.clone(),
-            tenant: config.tenant.clone(),
-            static_labels,
-        })
-    }
-
-    /// One stream per level, entries in the order they were logged.
-    fn encode(&self, batch: &[LokiEntry]) -> Vec<u8> {
-        let mut streams: Vec<(Level, proto::StreamAdapter)> = Vec::new();
-        for entry in batch {
-            let index = match streams.iter().position(|(level, _)| *level == entry.level) {
-                Some(index) => index,
-                None => {
-                    streams.push((
-                        entry.level,
-                        proto::StreamAdapter {
-                            labels: format!(
-                                "{{{}, {}=\"{}\"}}",
-                                self.static_labels,
-                                fields::LEVEL,
-                                entry.level.as_str()
-                            ),
-                            entries: Vec::new(),
-                            hash: 0,
-                        },
-                    ));
-                    streams.len() - 1
-                }
-            };
-            let since = entry
-                .time
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or(Duration::ZERO);
-            let mut metadata = Vec::new();
-            for (name, value) in [
-                (fields::REQUEST_ID, &entry.request_id),
-                (fields::TRACE_ID, &entry.trace_id),
-            ] {
-                if let Some(value) = value {
-                    metadata.push(proto::LabelPairAdapter {
-                        name: name.to_owned(),
-                        value: value.clone(),
-                    });
-                }
-            }
-            streams[index].1.entries.push(proto::EntryAdapter {
-                timestamp: Some(proto::Timestamp {
-                    seconds: since.as_secs() as i64,
-                    nanos: since.subsec_nanos() as i32,
-                }),
-                line: entry.line.clone(),
-                structured_metadata: metadata,
-            });
-        }
-        let request = proto::PushRequest {
-            streams: streams.into_iter().map(|(_, stream)| stream).collect(),
-        };
-        let body = prost::Message::encode_to_vec(&request);
-        snap::raw::Encoder::new()
-            .compress_vec(&body)
-            .expect("snappy compresses any input")
-    }
-}
-
-impl Sink for LokiSink {
-    type Item = LokiEntry;
-
-    async fn send(&mut self, batch: &[LokiEntry]) -> Result<(), export::SendError> {
-        let mut request = self
-            .client
-            .post(&self.url)
-            .header(http::header::CONTENT_TYPE, "application/x-protobuf")
-            .body(self.encode(batch));
-        if let Some(tenant) = &self.tenant {
-            request = request.header("X-Scope-OrgID", tenant);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| export::SendError::transient(format!("push failed: {e}")))?;
-        export::classify(response.status(), response.headers())
-    }
-}
-
-/// Escapes a label value for Loki's label text (`\`, `"` and line breaks).
-fn escape_label(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    use super::sink::escape_label;
     use super::*;
 
     #[test]
