@@ -1,6 +1,8 @@
 //! Configuration: read from the environment, adjustable in code.
 
 use std::path::PathBuf;
+
+use obs_catalogue::env::{self as vars, EnvVar};
 use std::time::Duration;
 
 /// Output format of the log lines written to stdout.
@@ -115,7 +117,7 @@ impl Config {
     }
 
     /// Reads the configuration from the environment (the variables are listed in
-    /// [`catalogue::ENV_VARS`](crate::catalogue::ENV_VARS)). `package_name` and
+    /// [`catalogue::env`](crate::catalogue::env)). `package_name` and
     /// `package_version` are the fallbacks for the service name and version; the
     /// [`init!`](crate::init!) macro passes the calling crate's.
     pub fn from_env(package_name: &str, package_version: &str) -> Result<Self, ConfigError> {
@@ -129,58 +131,66 @@ impl Config {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let env = Env::new(&lookup);
-        let get = |key: &str| env.get(key);
-        let service = get("OBS_SERVICE_NAME")
-            .or_else(|| get("OTEL_SERVICE_NAME"))
+        let service = env
+            .get(&vars::OBS_SERVICE_NAME)
+            .or_else(|| env.get(&vars::OTEL_SERVICE_NAME))
             .unwrap_or_else(|| package_name.to_owned());
         let mut config = Config::new(service);
-        config.version = get("OBS_SERVICE_VERSION").unwrap_or_else(|| package_version.to_owned());
-        if let Some(env) = get("OBS_ENV") {
-            config.env = env;
+        config.version = env
+            .get(&vars::OBS_SERVICE_VERSION)
+            .unwrap_or_else(|| package_version.to_owned());
+        if let Some(environment) = env.get(&vars::OBS_ENV) {
+            config.env = environment;
         }
-        if let Some(commit) = get("OBS_COMMIT").or_else(|| get("GIT_COMMIT")) {
+        if let Some(commit) = env
+            .get(&vars::OBS_COMMIT)
+            .or_else(|| env.get(&vars::GIT_COMMIT))
+        {
             config.commit = commit;
         }
-        if let Some(filter) = get("OBS_LOG") {
+        if let Some(filter) = env.get(&vars::OBS_LOG) {
             config.log_filter = filter;
-            config.log_filter_source = "OBS_LOG";
-        } else if let Some(filter) = get("RUST_LOG") {
+            config.log_filter_source = vars::OBS_LOG.name;
+        } else if let Some(filter) = env.get(&vars::RUST_LOG) {
             config.log_filter = filter;
-            config.log_filter_source = "RUST_LOG";
+            config.log_filter_source = vars::RUST_LOG.name;
         }
-        if let Some(format) = get("OBS_LOG_FORMAT") {
+        if let Some(format) = env.get(&vars::OBS_LOG_FORMAT) {
             config.log_format = match format.to_ascii_lowercase().as_str() {
                 "json" => LogFormat::Json,
                 "pretty" | "text" => LogFormat::Pretty,
                 _ => {
                     return Err(ConfigError::InvalidEnv {
-                        name: "OBS_LOG_FORMAT",
+                        name: vars::OBS_LOG_FORMAT.name,
                         value: format,
                         expected: "json or pretty",
                     });
                 }
             };
         }
-        if let Some(path) = get("OBS_LOG_FILE") {
-            let rotation = match get("OBS_LOG_ROTATION").map(|r| r.to_ascii_lowercase()) {
+        if let Some(path) = env.get(&vars::OBS_LOG_FILE) {
+            let rotation = match env
+                .get(&vars::OBS_LOG_ROTATION)
+                .map(|r| r.to_ascii_lowercase())
+            {
                 None => Rotation::Daily,
                 Some(r) if r == "daily" => Rotation::Daily,
                 Some(r) if r == "hourly" => Rotation::Hourly,
                 Some(r) => {
                     return Err(ConfigError::InvalidEnv {
-                        name: "OBS_LOG_ROTATION",
+                        name: vars::OBS_LOG_ROTATION.name,
                         value: r,
                         expected: "daily or hourly",
                     });
                 }
             };
-            let keep = match get("OBS_LOG_KEEP") {
+            let keep = match env.get(&vars::OBS_LOG_KEEP) {
                 None => 7,
                 Some(k) => match k.parse::<usize>() {
                     Ok(n) if n > 0 => n,
                     _ => {
                         return Err(ConfigError::InvalidEnv {
-                            name: "OBS_LOG_KEEP",
+                            name: vars::OBS_LOG_KEEP.name,
                             value: k,
                             expected: "a whole number of files, at least 1",
                         });
@@ -332,8 +342,8 @@ impl<'a> Env<'a> {
     }
 
     /// The value of `variable`, if it is set to something other than blanks.
-    pub(crate) fn get(&self, variable: &str) -> Option<String> {
-        (self.lookup)(variable)
+    pub(crate) fn get(&self, variable: &EnvVar) -> Option<String> {
+        (self.lookup)(variable.name)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     }

@@ -45,6 +45,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use http::StatusCode;
+pub use obs_catalogue::wire::{ErrorBody, ErrorDetail};
 
 use crate::RequestId;
 
@@ -308,6 +309,12 @@ impl ApiError {
 
     /// The JSON body, with `request_id` (or `null` outside a request).
     pub fn body(&self, request_id: Option<&RequestId>) -> serde_json::Value {
+        serde_json::to_value(self.wire_body(request_id)).expect("an error body always serialises")
+    }
+
+    /// The body as the catalogue's [`ErrorBody`](obs_catalogue::wire::ErrorBody), the type
+    /// `obs-gen doctor` reads it back into.
+    pub fn wire_body(&self, request_id: Option<&RequestId>) -> ErrorBody {
         error_body(self.code(), self.public_message(), request_id)
     }
 
@@ -347,20 +354,16 @@ impl ApiError {
     }
 }
 
-/// The JSON body shared by [`ApiError`] and the panic handler:
+/// The body shared by [`ApiError`] and the panic handler:
 /// `{"error": {"code", "message", "request_id"}}`.
-pub(crate) fn error_body(
-    code: &str,
-    message: &str,
-    request_id: Option<&RequestId>,
-) -> serde_json::Value {
-    serde_json::json!({
-        "error": {
-            "code": code,
-            "message": message,
-            "request_id": request_id.map(RequestId::as_str),
-        }
-    })
+pub(crate) fn error_body(code: &str, message: &str, request_id: Option<&RequestId>) -> ErrorBody {
+    ErrorBody {
+        error: ErrorDetail {
+            code: code.to_owned(),
+            message: message.to_owned(),
+            request_id: request_id.map(|id| id.as_str().to_owned()),
+        },
+    }
 }
 
 impl fmt::Debug for ApiError {
@@ -443,7 +446,8 @@ impl axum::response::IntoResponse for ApiError {
         (
             self.status(),
             [(http::header::CONTENT_TYPE, "application/json")],
-            self.body(request_id.as_ref()).to_string(),
+            serde_json::to_string(&self.wire_body(request_id.as_ref()))
+                .expect("an error body always serialises"),
         )
             .into_response()
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tracing_subscriber::layer::SubscriberExt as _;
 
+use crate::catalogue::Exporter;
 use crate::config::{ConfigError, LogFormat, Rotation};
 use crate::logging::JsonLayer;
 use crate::writer::{BatchWriter, BatchWriterGuard};
@@ -140,7 +141,7 @@ impl Config {
         let mut guards = Vec::new();
         let mut counters: Vec<(&'static str, BatchWriter)> = Vec::new();
         let (stdout, guard) = self.batch_writer(std::io::stdout());
-        counters.push(("stdout", stdout.clone()));
+        counters.push((Exporter::Stdout.as_str(), stdout.clone()));
         guards.push(guard);
         let (json_stdout, pretty_stdout) = match self.log_format {
             LogFormat::Json => (Some(self.json_layer(stdout)), None),
@@ -158,7 +159,7 @@ impl Config {
             Some(file) => {
                 let appender = rolling_appender(file)?;
                 let (writer, guard) = self.batch_writer(appender);
-                counters.push(("file", writer.clone()));
+                counters.push((Exporter::File.as_str(), writer.clone()));
                 guards.push(guard);
                 Some(self.json_layer(writer))
             }

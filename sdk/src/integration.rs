@@ -10,6 +10,7 @@
 
 use std::time::Instant;
 
+use crate::catalogue::env as vars;
 use crate::config::{ConfigError, Env};
 use crate::{Config, InitError, Metrics};
 
@@ -106,7 +107,7 @@ macro_rules! integrations {
                 $(
                     #[cfg(feature = $feature)]
                     if let Some(running) = self.$field.as_ref().filter(|_| {
-                        exporter == <$integration as crate::export::Integration>::EXPORTER
+                        exporter == <$integration as crate::export::Integration>::EXPORTER.as_str()
                     }) {
                         return Some(crate::export::Integration::handle(running));
                     }
@@ -132,7 +133,7 @@ macro_rules! integrations {
             [$(($switch, $feature, cfg!(feature = $feature))),*]
                 .into_iter()
                 .filter(|(variable, _, built)| !built && env.get(variable).is_some())
-                .map(|(variable, feature, _)| (variable, feature))
+                .map(|(variable, feature, _)| (variable.name, feature))
                 .collect()
         }
     };
@@ -140,9 +141,9 @@ macro_rules! integrations {
 
 // The order is the order of their tracing layers and of their start.
 integrations! {
-    "otlp" => otlp: crate::otlp::OtlpPipeline, switched on by "OTEL_EXPORTER_OTLP_ENDPOINT";
-    "loki" => loki: crate::loki::Loki, switched on by "LOKI_URL";
-    "sentry" => sentry: crate::sentry::Sentry, switched on by "SENTRY_DSN";
+    "otlp" => otlp: crate::otlp::OtlpPipeline, switched on by vars::OTEL_EXPORTER_OTLP_ENDPOINT;
+    "loki" => loki: crate::loki::Loki, switched on by vars::LOKI_URL;
+    "sentry" => sentry: crate::sentry::Sentry, switched on by vars::SENTRY_DSN;
 }
 
 /// W3C trace context, for the one integration that exports spans (OTLP). Without it these do

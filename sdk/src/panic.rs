@@ -71,7 +71,8 @@ impl ResponseForPanic for PanicResponse {
             ErrorKind::Internal.default_message(),
             request_id.as_ref(),
         );
-        let mut response = Response::new(body.to_string());
+        let body = serde_json::to_string(&body).expect("an error body always serialises");
+        let mut response = Response::new(body);
         *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         response.headers_mut().insert(
             header::CONTENT_TYPE,

@@ -16,7 +16,7 @@ pub(crate) trait Integration: Sized + 'static {
     where
         S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>;
     /// The `exporter` label of its drop counter.
-    const EXPORTER: &'static str;
+    const EXPORTER: obs_catalogue::Exporter;
     /// Whether it exports spans: request spans then carry the OpenTelemetry fields and log
     /// lines the trace and span IDs.
     const EXPORTS_SPANS: bool = false;

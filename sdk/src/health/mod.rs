@@ -77,7 +77,7 @@ mod report;
 
 pub use check::{CheckError, CheckFuture, HealthCheck};
 pub use registry::Health;
-pub use report::{CheckResult, Liveness, Report, Status};
+pub use report::{CheckResult, Liveness, Report, ReportExt, Status, status_code};
 
 use std::time::Duration;
 

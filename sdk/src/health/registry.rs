@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use metrics::{Key, Label, Recorder};
 
-use super::report::{json_response, now_rfc3339};
+use super::report::{ReportExt as _, json_response, now_rfc3339};
 use super::{
     CheckError, CheckResult, DEFAULT_TIMEOUT, HEALTH_LOG_TARGET, HealthCheck, Liveness, Report,
     Status,

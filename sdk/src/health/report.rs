@@ -1,97 +1,54 @@
-//! The answers of the health endpoints, and their JSON responses.
+//! The answers of the health endpoints: the catalogue's wire types
+//! ([`obs_catalogue::wire`]), so the SDK and `obs-gen doctor` share one definition of the JSON,
+//! and the HTTP responses that carry them.
 
-use std::collections::BTreeMap;
-use std::fmt;
+/// The overall status, and the status of one check (`ok` or `down`): the catalogue's
+/// [`HealthStatus`](obs_catalogue::wire::HealthStatus).
+pub type Status = obs_catalogue::wire::HealthStatus;
 
-/// The overall status, and the status of one check (`ok` or `down`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Every check passes.
-    Ok,
-    /// Only non-critical checks fail: the service answers, with reduced function.
-    Degraded,
-    /// A critical check fails (or, for one check: it fails).
-    Down,
+/// The result of one check in a [`Report`]: the catalogue's
+/// [`CheckReport`](obs_catalogue::wire::CheckReport).
+pub type CheckResult = obs_catalogue::wire::CheckReport;
+
+/// The readiness answer, the JSON body of `/health/ready`: the catalogue's
+/// [`HealthReport`](obs_catalogue::wire::HealthReport). Its `uptime_seconds` count from the
+/// moment the [`Health`](super::Health) was created (at service start-up).
+pub type Report = obs_catalogue::wire::HealthReport;
+
+/// The liveness answer, the JSON body of `/health/live`.
+pub use obs_catalogue::wire::Liveness;
+
+/// The HTTP status of a readiness answer with `status`: 200 for `ok` and `degraded`, 503 for
+/// `down` and `draining`.
+///
+/// ```
+/// use obs_service::health::{Status, status_code};
+/// assert_eq!(status_code(Status::Down), http::StatusCode::SERVICE_UNAVAILABLE);
+/// ```
+pub fn status_code(status: Status) -> ::http::StatusCode {
+    ::http::StatusCode::from_u16(status.http_status())
+        .expect("the catalogue's readiness codes are valid HTTP status codes")
 }
 
-impl Status {
-    /// `ok`, `degraded` or `down`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Degraded => "degraded",
-            Status::Down => "down",
-        }
-    }
-
-    /// The HTTP status of a readiness answer: 200 for `ok` and `degraded`, 503 for `down`.
-    pub fn http_status(self) -> ::http::StatusCode {
-        match self {
-            Status::Ok | Status::Degraded => ::http::StatusCode::OK,
-            Status::Down => ::http::StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The result of one check in a [`Report`].
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct CheckResult {
-    /// `ok` or `down`.
-    pub status: Status,
-    /// Whether a failure makes the service `down` (otherwise `degraded`).
-    pub critical: bool,
-    /// How long the check took, in milliseconds (its timeout, when it timed out).
-    pub latency_ms: f64,
-    /// Why it failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// The readiness answer: the JSON body of `/health/ready`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Report {
-    /// `ok`, `degraded` or `down`.
-    pub status: Status,
-    /// When the checks ran: RFC 3339, UTC, milliseconds.
-    pub timestamp: String,
-    /// The service version.
-    pub version: String,
-    /// Whole seconds since the [`Health`] was created (at service start-up).
-    pub uptime_seconds: u64,
-    /// Every check by name.
-    pub checks: BTreeMap<String, CheckResult>,
-}
-
-impl Report {
-    /// The HTTP status to answer with: 200 for `ok` and `degraded`, 503 for `down`.
-    pub fn http_status(&self) -> ::http::StatusCode {
-        self.status.http_status()
-    }
+/// The HTTP answer of a readiness [`Report`]. A trait because the report type lives in the
+/// dependency-free catalogue, which knows nothing of HTTP.
+pub trait ReportExt {
+    /// The HTTP status to answer with: 200 for `ok` and `degraded`, 503 for `down` and
+    /// `draining`.
+    fn http_status(&self) -> ::http::StatusCode;
 
     /// The report as a JSON HTTP response (never cached by proxies).
-    pub fn to_response(&self) -> ::http::Response<String> {
-        json_response(self.http_status(), self)
-    }
+    fn to_response(&self) -> ::http::Response<String>;
 }
 
-/// The liveness answer: the JSON body of `/health/live`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Liveness {
-    /// Always `ok`: if the process can answer, it is alive.
-    pub status: Status,
-    /// Now: RFC 3339, UTC, milliseconds.
-    pub timestamp: String,
-    /// The service version.
-    pub version: String,
-    /// Whole seconds since the [`Health`] was created.
-    pub uptime_seconds: u64,
+impl ReportExt for Report {
+    fn http_status(&self) -> ::http::StatusCode {
+        status_code(self.status)
+    }
+
+    fn to_response(&self) -> ::http::Response<String> {
+        json_response(self.http_status(), self)
+    }
 }
 
 pub(super) fn json_response<T: serde::Serialize>(

@@ -38,6 +38,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::catalogue::env as vars;
 use crate::catalogue::fields;
 use crate::config::{ConfigError, Env};
 use crate::export::{self, EXPORT_LOG_TARGET, ExportQueue, ExportSettings, ExporterHandle};
@@ -46,7 +47,7 @@ use crate::{Config, Metrics};
 use sink::LokiSink;
 
 /// The `exporter` label of this exporter's drop counter.
-pub const EXPORTER: &str = "loki";
+pub const EXPORTER: &str = crate::catalogue::Exporter::Loki.as_str();
 
 /// Path of Loki's push API, appended to `LOKI_URL` unless it already ends with it.
 pub const PUSH_PATH: &str = "/loki/api/v1/push";
@@ -107,8 +108,8 @@ impl LokiConfig {
 
     /// Reads `LOKI_URL` and `LOKI_TENANT`; `None` when `LOKI_URL` is unset.
     pub(crate) fn from_env(env: &Env<'_>) -> Option<Self> {
-        let mut config = Self::new(env.get("LOKI_URL")?);
-        if let Some(tenant) = env.get("LOKI_TENANT") {
+        let mut config = Self::new(env.get(&vars::LOKI_URL)?);
+        if let Some(tenant) = env.get(&vars::LOKI_TENANT) {
             config = config.tenant(tenant);
         }
         Some(config)
@@ -136,7 +137,7 @@ impl export::Integration for Loki {
         = LokiLayer
     where
         S: Subscriber + for<'a> LookupSpan<'a>;
-    const EXPORTER: &'static str = EXPORTER;
+    const EXPORTER: crate::catalogue::Exporter = crate::catalogue::Exporter::Loki;
 
     fn config_from_env(env: &Env<'_>) -> Result<Option<LokiConfig>, ConfigError> {
         Ok(LokiConfig::from_env(env))

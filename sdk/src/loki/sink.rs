@@ -5,6 +5,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use tracing_core::Level;
 
 use super::{LokiConfig, LokiEntry, proto};
+use crate::catalogue::env as vars;
 use crate::catalogue::fields;
 use crate::export::{self, ExportSettings, Sink};
 
@@ -28,11 +29,17 @@ impl LokiSink {
             .map(|(k, v)| format!("{k}=\"{}\"", escape_label(v)))
             .collect::<Vec<_>>()
             .join(", ");
-        let url = reqwest::Url::parse(&config.push_url)
-            .map_err(|e| format!("LOKI_URL {:?} is not a URL: {e}", config.push_url))?;
+        let url = reqwest::Url::parse(&config.push_url).map_err(|e| {
+            format!(
+                "{} {:?} is not a URL: {e}",
+                vars::LOKI_URL.name,
+                config.push_url
+            )
+        })?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!(
-                "LOKI_URL {:?} is not an http:// or https:// URL",
+                "{} {:?} is not an http:// or https:// URL",
+                vars::LOKI_URL.name,
                 config.push_url
             ));
         }

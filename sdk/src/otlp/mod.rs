@@ -38,6 +38,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::catalogue::env as vars;
 use crate::config::{ConfigError, Env};
 use crate::export::{self, ExportSettings, ExporterHandle};
 use crate::{Config, Metrics};
@@ -46,7 +47,7 @@ pub use context::inject;
 use spans::{OtlpSink, QueueProcessor};
 
 /// The `exporter` label of this exporter's drop counter.
-pub const EXPORTER: &str = "otlp";
+pub const EXPORTER: &str = crate::catalogue::Exporter::Otlp.as_str();
 
 /// The W3C trace-context header.
 pub const TRACEPARENT: &str = "traceparent";
@@ -154,38 +155,37 @@ impl OtlpConfig {
     /// Reads `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_PROTOCOL`,
     /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`; `None` without an endpoint.
     pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<Self>, ConfigError> {
-        let get = |name: &str| env.get(name);
-        let Some(endpoint) = get("OTEL_EXPORTER_OTLP_ENDPOINT") else {
+        let Some(endpoint) = env.get(&vars::OTEL_EXPORTER_OTLP_ENDPOINT) else {
             return Ok(None);
         };
         let mut config = Self::new(endpoint);
-        if let Some(protocol) = get("OTEL_EXPORTER_OTLP_PROTOCOL") {
+        if let Some(protocol) = env.get(&vars::OTEL_EXPORTER_OTLP_PROTOCOL) {
             config.protocol = match protocol.to_ascii_lowercase().as_str() {
                 "http/protobuf" => OtlpProtocol::HttpProtobuf,
                 "grpc" => OtlpProtocol::Grpc,
                 _ => {
                     return Err(ConfigError::InvalidEnv {
-                        name: "OTEL_EXPORTER_OTLP_PROTOCOL",
+                        name: vars::OTEL_EXPORTER_OTLP_PROTOCOL.name,
                         value: protocol,
                         expected: "http/protobuf or grpc",
                     });
                 }
             };
         }
-        let ratio = match get("OTEL_TRACES_SAMPLER_ARG") {
+        let ratio = match env.get(&vars::OTEL_TRACES_SAMPLER_ARG) {
             None => 1.0,
             Some(arg) => match arg.parse::<f64>() {
                 Ok(r) if (0.0..=1.0).contains(&r) => r,
                 _ => {
                     return Err(ConfigError::InvalidEnv {
-                        name: "OTEL_TRACES_SAMPLER_ARG",
+                        name: vars::OTEL_TRACES_SAMPLER_ARG.name,
                         value: arg,
                         expected: "a ratio from 0 to 1",
                     });
                 }
             },
         };
-        if let Some(sampler) = get("OTEL_TRACES_SAMPLER") {
+        if let Some(sampler) = env.get(&vars::OTEL_TRACES_SAMPLER) {
             config.sampler = match sampler.to_ascii_lowercase().as_str() {
                 "always_on" => TraceSampler::AlwaysOn,
                 "always_off" => TraceSampler::AlwaysOff,
@@ -195,7 +195,7 @@ impl OtlpConfig {
                 "parentbased_traceidratio" => TraceSampler::ParentBasedTraceIdRatio(ratio),
                 _ => {
                     return Err(ConfigError::InvalidEnv {
-                        name: "OTEL_TRACES_SAMPLER",
+                        name: vars::OTEL_TRACES_SAMPLER.name,
                         value: sampler,
                         expected: "always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio",
                     });
@@ -304,7 +304,7 @@ impl export::Integration for OtlpPipeline {
         = tracing_opentelemetry::OpenTelemetryLayer<S, SdkTracer>
     where
         S: tracing::Subscriber + for<'a> LookupSpan<'a>;
-    const EXPORTER: &'static str = EXPORTER;
+    const EXPORTER: crate::catalogue::Exporter = crate::catalogue::Exporter::Otlp;
     const EXPORTS_SPANS: bool = true;
 
     fn config_from_env(env: &Env<'_>) -> Result<Option<OtlpConfig>, ConfigError> {

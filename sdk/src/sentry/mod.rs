@@ -29,6 +29,7 @@ use sentry::protocol::Breadcrumb;
 use tracing_core::Subscriber;
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::catalogue::env as vars;
 use crate::config::{ConfigError, Env};
 use crate::export::{self, ExportSettings, ExporterHandle};
 use crate::hook::Subscription;
@@ -39,7 +40,7 @@ use events::{ReportCompletions, before_send, redact_values};
 use transport::{QueueTransport, SentrySink};
 
 /// The `exporter` label of this exporter's drop counter.
-pub const EXPORTER: &str = "sentry";
+pub const EXPORTER: &str = crate::catalogue::Exporter::Sentry.as_str();
 
 /// Tag names set on events captured while a request is handled.
 pub mod tags {
@@ -118,35 +119,34 @@ impl SentryConfig {
     /// Reads `SENTRY_DSN`, `SENTRY_SAMPLE_RATE` and `SENTRY_TRACES_SAMPLE_RATE`; `None` when
     /// `SENTRY_DSN` is unset.
     pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<Self>, ConfigError> {
-        let get = |name: &str| env.get(name);
-        let Some(dsn) = get("SENTRY_DSN") else {
+        let Some(dsn) = env.get(&vars::SENTRY_DSN) else {
             return Ok(None);
         };
         if dsn.parse::<sentry::types::Dsn>().is_err() {
             return Err(ConfigError::InvalidEnv {
-                name: "SENTRY_DSN",
+                name: vars::SENTRY_DSN.name,
                 value: crate::redact::REDACTED.to_owned(),
                 expected: "a Sentry DSN (https://<key>@<host>/<project>)",
             });
         }
         let mut config = Self::new(dsn);
-        let rate = |name: &'static str| -> Result<Option<f32>, ConfigError> {
-            match get(name) {
+        let rate = |var: &vars::EnvVar| -> Result<Option<f32>, ConfigError> {
+            match env.get(var) {
                 None => Ok(None),
                 Some(v) => match v.parse::<f32>() {
                     Ok(r) if (0.0..=1.0).contains(&r) => Ok(Some(r)),
                     _ => Err(ConfigError::InvalidEnv {
-                        name,
+                        name: var.name,
                         value: v,
                         expected: "a rate from 0 to 1",
                     }),
                 },
             }
         };
-        if let Some(r) = rate("SENTRY_SAMPLE_RATE")? {
+        if let Some(r) = rate(&vars::SENTRY_SAMPLE_RATE)? {
             config.sample_rate = r;
         }
-        if let Some(r) = rate("SENTRY_TRACES_SAMPLE_RATE")? {
+        if let Some(r) = rate(&vars::SENTRY_TRACES_SAMPLE_RATE)? {
             config.traces_sample_rate = r;
         }
         Ok(Some(config))
@@ -264,7 +264,7 @@ fn start(
     let dsn: sentry::types::Dsn = sentry
         .dsn
         .parse()
-        .map_err(|e| error(format!("SENTRY_DSN is not a valid DSN: {e}")))?;
+        .map_err(|e| error(format!("{} is not a valid DSN: {e}", vars::SENTRY_DSN.name)))?;
     let (queue, handle) = export::spawn(
         EXPORTER,
         &sentry.export,
@@ -308,7 +308,7 @@ impl export::Integration for Sentry {
     >
     where
         S: Subscriber + for<'a> LookupSpan<'a>;
-    const EXPORTER: &'static str = EXPORTER;
+    const EXPORTER: crate::catalogue::Exporter = crate::catalogue::Exporter::Sentry;
 
     fn config_from_env(env: &Env<'_>) -> Result<Option<SentryConfig>, ConfigError> {
         SentryConfig::from_env(env)
