@@ -367,6 +367,12 @@ fn export_dashboards(
         rules.file_name,
         on_rules.join(", ")
     );
+    // The SLO rules depend on the user's objectives, so no fixed file can travel with them.
+    let _ = writeln!(
+        out,
+        "note: obs / SLOs reads the rules obs-gen writes for the [[slo]] tables of obs.toml \
+         (prometheus/rules/obs-slo-<name>.yaml); without them it shows no SLO"
+    );
     Ok(())
 }
 
