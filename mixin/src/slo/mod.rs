@@ -5,8 +5,8 @@
 //! An [`Slo`] names a service's job and what counts as a good request: one answered without a
 //! 5xx (`availability`) or one faster than a bucket bound of the catalogue's duration histogram
 //! (`latency`). Each SLO becomes one rule group: the SLI's error ratio recorded over seven
-//! windows, the objective, the budget and what is left of it over the SLO window, and two
-//! alerts.
+//! windows, its requests and bad requests per second, the objective, the budget and what is
+//! left of it over the SLO window, and two alerts.
 //!
 //! **Burn rate** is the error ratio divided by the budget (`1 - objective`): at 1 the budget
 //! lasts exactly the SLO window. The workbook pages when 2 % of a 30-day budget goes in an hour
@@ -18,7 +18,7 @@
 //! scale, so dashboards and queries work for every SLO.
 //!
 //! ```
-//! use obs_mixin::slo::{Slo, SloKind};
+//! use obs_mixin::slo::Slo;
 //! let slo = Slo::availability("api-availability", "api", 99.9);
 //! slo.validate().unwrap();
 //! let groups = obs_mixin::slo::groups(&[slo]);
@@ -249,6 +249,16 @@ impl Slo {
                 "objective",
                 format!(
                     "{} must be a percentage between 0 and 100, both excluded (e.g. 99.9)",
+                    self.objective
+                ),
+            );
+        }
+        // The rules divide by the budget, written with twelve decimals.
+        if ratio(self.budget()) == "0" {
+            return err(
+                "objective",
+                format!(
+                    "{} leaves no error budget to alert on; at most 99.9999999999",
                     self.objective
                 ),
             );
@@ -838,6 +848,14 @@ mod tests {
                 },
                 "objective",
                 "between 0 and 100",
+            ),
+            (
+                Slo {
+                    objective: 99.99999999999999,
+                    ..ok.clone()
+                },
+                "objective",
+                "leaves no error budget",
             ),
             (
                 Slo {
