@@ -98,7 +98,8 @@ impl<'de> serde::Deserialize<'de> for Port {
 /// assert_eq!("[::1]:9".parse::<HostPort>().unwrap().to_string(), "[::1]:9");
 /// assert!("api:99999".parse::<HostPort>().is_err());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct HostPort {
     host: String,
     port: Port,
@@ -183,16 +184,16 @@ impl fmt::Display for HostPort {
     }
 }
 
-impl serde::Serialize for HostPort {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+impl TryFrom<String> for HostPort {
+    type Error = AddrError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
     }
 }
 
-impl<'de> serde::Deserialize<'de> for HostPort {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
+impl From<HostPort> for String {
+    fn from(a: HostPort) -> String {
+        a.to_string()
     }
 }
 
