@@ -39,7 +39,7 @@ pub enum AddrError {
 }
 
 impl Port {
-    /// A port known to be valid at compile time (the defaults).
+    /// The port `port`; `None` for 0, which is no port.
     pub const fn new(port: u16) -> Option<Port> {
         if port == 0 { None } else { Some(Port(port)) }
     }
@@ -123,19 +123,6 @@ impl HostPort {
     pub fn port(&self) -> Port {
         self.port
     }
-
-    /// The same host with another port.
-    pub fn with_port(&self, port: Port) -> HostPort {
-        HostPort {
-            host: self.host.clone(),
-            port,
-        }
-    }
-
-    /// Whether the host is an IP address.
-    pub fn is_ip(&self) -> bool {
-        self.host.parse::<IpAddr>().is_ok()
-    }
 }
 
 impl FromStr for HostPort {
@@ -207,7 +194,6 @@ mod tests {
         assert_eq!((a.host(), a.port().get()), ("a", 1));
         let v6: HostPort = "[::1]:9".parse().unwrap();
         assert_eq!((v6.host(), v6.to_string().as_str()), ("::1", "[::1]:9"));
-        assert!(v6.is_ip());
         for (bad, msg) in [
             ("::1:9", "\"::1:9\" is not a valid host:port"),
             ("nohost", "\"nohost\" is not a valid host:port"),
