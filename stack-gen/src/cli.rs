@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use clap::{Args, CommandFactory as _, Parser, Subcommand};
 
 use crate::error::Error;
-use crate::model::{self, CONFIG_FILE, Config, Database, LogShipper, Receiver, Service, Target};
+use crate::model::{
+    self, Alerting, AlertingKeys, CONFIG_FILE, Config, Database, Duration, HostPort, LogShipper,
+    ReceiverKind, Service, Target,
+};
 use crate::render::{self, OutFile};
 use crate::write::{self, Planned, Policy};
 
@@ -73,7 +76,8 @@ pub enum Command {
 pub enum DashboardsCommand {
     /// One line per dashboard: uid, file, what it answers.
     List,
-    /// Write the dashboards' JSON files.
+    /// Write the dashboards' JSON files, and the recording rules they read
+    /// (obs-recording-rules.yaml: load it into the Prometheus they query).
     Export {
         /// The form Grafana's "Import" accepts (datasources become inputs).
         #[arg(long)]
@@ -162,16 +166,16 @@ pub struct InitArgs {
     pub log_shipper: Option<LogShipper>,
     /// `[databases.postgres]`: watch PostgreSQL (default address host.docker.internal:5432).
     #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = model::DEFAULT_POSTGRES_ADDRESS)]
-    pub postgres: Option<String>,
+    pub postgres: Option<HostPort>,
     /// `[databases.redis]`: watch Redis (default address host.docker.internal:6379).
     #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = model::DEFAULT_REDIS_ADDRESS)]
-    pub redis: Option<String>,
+    pub redis: Option<HostPort>,
     /// Detect PostgreSQL and Redis from the application's own compose file.
     #[arg(long, value_name = "PATH")]
     pub app_compose: Option<PathBuf>,
     /// `alerting.receiver`.
     #[arg(long, value_enum)]
-    pub receiver: Option<Receiver>,
+    pub receiver: Option<ReceiverKind>,
     /// `alerting.webhook_url_env`: variable holding the webhook URL.
     #[arg(long, value_name = "VAR")]
     pub webhook_url_env: Option<String>,
@@ -189,7 +193,7 @@ pub struct InitArgs {
     pub email_from: Option<String>,
     /// `alerting.email_smarthost`: SMTP HOST:PORT.
     #[arg(long, value_name = "HOST:PORT")]
-    pub email_smarthost: Option<String>,
+    pub email_smarthost: Option<HostPort>,
     /// `alerting.email_username`.
     #[arg(long, value_name = "USER")]
     pub email_username: Option<String>,
@@ -198,7 +202,7 @@ pub struct InitArgs {
     pub email_password_env: Option<String>,
     /// `retention`: how long metrics, logs and traces are kept (15d, 720h, 4w).
     #[arg(long, value_name = "DURATION")]
-    pub retention: Option<String>,
+    pub retention: Option<Duration>,
     /// `tracing`: run Tempo with an OTLP endpoint.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub tracing: Option<bool>,
@@ -207,7 +211,7 @@ pub struct InitArgs {
     pub sentry: Option<bool>,
     /// `bind_address`: where the UIs and APIs are published.
     #[arg(long, value_name = "IP")]
-    pub bind_address: Option<String>,
+    pub bind_address: Option<std::net::IpAddr>,
 }
 
 /// Runs the command line; returns the exit code.
@@ -303,7 +307,7 @@ fn export_dashboards(
     for_import: bool,
     out: &mut dyn std::io::Write,
 ) -> Result<(), Error> {
-    let files: Vec<Planned> = obs_mixin::dashboards()
+    let mut files: Vec<Planned> = obs_mixin::dashboards()
         .iter()
         .map(|d| {
             let json = if for_import {
@@ -323,9 +327,42 @@ fn export_dashboards(
         })
         .collect();
     let n = files.len();
+    // The panels built on recording rules show nothing in a Prometheus without them, so the
+    // rules travel with the dashboards.
+    let rules = obs_mixin::recording_rule_file();
+    files.push(Planned {
+        file: OutFile {
+            path: rules.file_name.clone(),
+            contents: rules.yaml,
+        },
+        policy: Policy::Managed,
+    });
     let plan = write::plan(dir, files, false)?;
     plan.apply()?;
-    let _ = writeln!(out, "exported {n} dashboards to {}", dir.display());
+    let _ = writeln!(
+        out,
+        "exported {n} dashboards and {} (the recording rules they read) to {}",
+        rules.file_name,
+        dir.display()
+    );
+    let on_rules: Vec<String> = obs_mixin::dashboards()
+        .iter()
+        .map(|d| {
+            (
+                d.title.clone(),
+                obs_mixin::panels_on_recording_rules(d).len(),
+            )
+        })
+        .filter(|(_, n)| *n > 0)
+        .map(|(title, n)| format!("{n} of {title}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "note: add {} to the rule_files of the Prometheus the dashboards query; imported alone, the \
+         panels built on its recording rules ({}) show no data",
+        rules.file_name,
+        on_rules.join(", ")
+    );
     Ok(())
 }
 
@@ -347,6 +384,9 @@ pub fn config_from_flags(a: &InitArgs) -> Result<Config, Error> {
                 "--service[{i}]: {s:?} must be NAME=HOST:PORT"
             )));
         };
+        let target = target
+            .parse()
+            .map_err(|e| Error::Input(format!("--service: services[{i}].target: {e}")))?;
         cfg.services.push(Service::new(name, target));
     }
     if let Some(v) = a.log_shipper {
@@ -362,18 +402,10 @@ pub fn config_from_flags(a: &InitArgs) -> Result<Config, Error> {
     if let Some(v) = &a.redis {
         cfg.databases.redis = Some(Database { address: v.clone() });
     }
-    let al = &mut cfg.alerting;
-    if let Some(v) = a.receiver {
-        al.receiver = v;
+    // Without --receiver the wizard asks, reading the receiver's flags itself.
+    if a.receiver.is_some() || a.yes {
+        cfg.alerting = Alerting::try_from(alerting_keys(a)).map_err(Error::Input)?;
     }
-    al.webhook_url_env = a.webhook_url_env.clone();
-    al.slack_api_url_env = a.slack_api_url_env.clone();
-    al.slack_channel = a.slack_channel.clone();
-    al.email_to = a.email_to.clone();
-    al.email_from = a.email_from.clone();
-    al.email_smarthost = a.email_smarthost.clone();
-    al.email_username = a.email_username.clone();
-    al.email_password_env = a.email_password_env.clone();
     if let Some(v) = &a.retention {
         cfg.retention = v.clone();
     }
@@ -383,15 +415,34 @@ pub fn config_from_flags(a: &InitArgs) -> Result<Config, Error> {
     if let Some(v) = a.sentry {
         cfg.sentry = v;
     }
-    if let Some(v) = &a.bind_address {
-        cfg.bind_address = v.clone();
+    if let Some(v) = a.bind_address {
+        cfg.bind_address = v;
     }
     Ok(cfg)
 }
 
+/// The `[alerting]` keys the flags give, in the form obs.toml is read in.
+pub fn alerting_keys(a: &InitArgs) -> AlertingKeys {
+    AlertingKeys {
+        receiver: a.receiver.unwrap_or_default(),
+        webhook_url_env: a.webhook_url_env.clone(),
+        slack_api_url_env: a.slack_api_url_env.clone(),
+        slack_channel: a.slack_channel.clone(),
+        email_to: a.email_to.clone(),
+        email_from: a.email_from.clone(),
+        email_smarthost: a.email_smarthost.clone(),
+        email_username: a.email_username.clone(),
+        email_password_env: a.email_password_env.clone(),
+        ..AlertingKeys::default()
+    }
+}
+
 /// The service `--yes` adds when none is given: the demo's default port on the docker host.
 pub fn default_service() -> Service {
-    Service::new("app", "host.docker.internal:3000")
+    Service::new(
+        "app",
+        HostPort::docker_host(model::Port::new(3000).expect("3000 is a port")),
+    )
 }
 
 fn init(args: InitArgs, out: &mut dyn std::io::Write) -> Result<(), Error> {

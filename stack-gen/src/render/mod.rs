@@ -20,9 +20,9 @@ pub mod promtail;
 pub mod readme;
 pub mod tempo;
 
-/// The assets under `compose/` at the top of the repository, embedded into the binary.
-pub static COMPOSE_ASSETS: include_dir::Dir<'_> =
-    include_dir::include_dir!("$CARGO_MANIFEST_DIR/../compose");
+/// The pinned container images and memory limits (`stack-gen/data/images.toml`), embedded so
+/// an installed `obs-gen` needs no checkout.
+pub const IMAGES_TOML: &str = include_str!("../../data/images.toml");
 
 /// One generated file: a path relative to the output directory and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,12 +71,9 @@ pub struct Image {
     pub memory: String,
 }
 
-/// The pinned images of `compose/images.toml`, by component name.
+/// The pinned images of [`IMAGES_TOML`], by component name.
 pub fn images() -> BTreeMap<String, Image> {
-    let file = COMPOSE_ASSETS
-        .get_file("images.toml")
-        .expect("compose/images.toml is embedded");
-    toml::from_str(file.contents_utf8().expect("utf-8")).expect("compose/images.toml is valid")
+    toml::from_str(IMAGES_TOML).expect("stack-gen/data/images.toml is valid")
 }
 
 /// Renders every file of the stack for `cfg` (which must have passed validation).
@@ -156,13 +153,14 @@ pub fn render(cfg: &Config) -> Result<Vec<OutFile>, Error> {
             contents: tempo::render(cfg),
         });
     }
-    for rule in obs_mixin::rule_files(&cfg.thresholds_for_rules()) {
+    let thresholds = cfg.thresholds_for_rules();
+    for rule in obs_mixin::rule_files(&thresholds) {
         files.push(OutFile {
             path: format!("prometheus/rules/{}", rule.file_name),
             contents: rule.yaml,
         });
     }
-    for d in obs_mixin::dashboards() {
+    for d in obs_mixin::dashboards_for(&thresholds) {
         let mut text = serde_json::to_string_pretty(&d.json).expect("dashboards serialise");
         text.push('\n');
         files.push(OutFile {
