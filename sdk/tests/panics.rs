@@ -14,11 +14,14 @@ const CHILD: &str = "OBS_PANICS_TEST_CHILD";
 const PREVIOUS_HOOK: &str = "the previous hook ran";
 
 fn main() {
-    if std::env::var_os(CHILD).is_some() {
-        child();
-    } else {
-        parent();
-        println!("panics: ok");
+    match std::env::var(CHILD).as_deref() {
+        Ok("filtered") => filtered_child(),
+        Ok(_) => child(),
+        Err(_) => {
+            parent();
+            filtered_parent();
+            println!("panics: ok");
+        }
     }
 }
 
@@ -48,14 +51,41 @@ fn child() {
     drop(obs);
 }
 
-fn parent() {
+/// Panics once with a log filter that drops every line.
+fn filtered_child() {
+    let obs = obs_service::Config::new("panics")
+        .log_filter("off")
+        .init()
+        .expect("init");
+    let thread = std::thread::spawn(|| panic!("boom with logging off"));
+    assert!(thread.join().is_err());
+    drop(obs);
+}
+
+/// Runs the child in `mode`; returns its stdout and stderr.
+fn run_child(mode: &str) -> (String, String) {
     let out = Command::new(std::env::current_exe().unwrap())
-        .env(CHILD, "1")
+        .env(CHILD, mode)
         .output()
         .expect("running the child");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
+/// With the line filtered out, the standard library's text is the panic's record.
+fn filtered_parent() {
+    let (stdout, stderr) = run_child("filtered");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("panicked at") && stderr.contains("boom with logging off"),
+        "{stderr}"
+    );
+}
+
+fn parent() {
+    let (stdout, stderr) = run_child("two panics");
 
     let lines: Vec<serde_json::Value> = stdout
         .lines()

@@ -9,16 +9,21 @@ type Hook = Box<dyn Fn(&PanicHookInfo<'_>) + Sync + Send + 'static>;
 
 /// Replaces the process's panic hook with one that writes the panic as a JSON line, then runs
 /// the hook that was there before, unless that is the standard library's default (whose
-/// multi-line text on stderr is what the line replaces). Once per process: an `init` retried
+/// multi-line text on stderr is what the line replaces) and the line was written. Once per process: an `init` retried
 /// after a failure must not chain a second line.
 pub(crate) fn install_hook() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
         let previous = std::panic::take_hook();
-        let previous = (!is_default(&previous)).then_some(previous);
+        let previous_is_default = is_default(&previous);
         std::panic::set_hook(Box::new(move |info| {
-            log_panic(info);
-            if let Some(previous) = &previous {
+            // A log filter that drops the line (`OBS_LOG=off`) must not make the panic vanish:
+            // then the default hook's text is the record.
+            let logged = tracing::enabled!(target: PANIC_LOG_TARGET, tracing::Level::ERROR);
+            if logged {
+                log_panic(info);
+            }
+            if !previous_is_default || !logged {
                 previous(info);
             }
         }));

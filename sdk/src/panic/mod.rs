@@ -14,7 +14,8 @@
 //! `request_id` (and `trace_id`, with tracing on) are there when the panic happened while a
 //! request was handled. The panic hook that was in place before `init` (a test harness's, your
 //! own) still runs after the line is written, and so does Sentry's, which `init` installs
-//! after this one; only the standard library's default hook is replaced.
+//! after this one; only the standard library's default hook is replaced, and only while the log
+//! filter lets the line through (with `OBS_LOG=off` its text is the panic's record again).
 //!
 //! With the `catch-panic` feature, [`layer`] also answers a panicking handler with a 500 and
 //! the error body, so the request is counted and logged like any other.
