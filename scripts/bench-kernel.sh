@@ -31,7 +31,9 @@ syscalls() { # stack requests -> total system calls
   local pid=$!
   wait_port "$port"
   client "$port" "$2"
-  kill -INT "$pid"; wait "$pid" 2>/dev/null || true
+  # The server, not strace: `strace -o FILE PROG` blocks fatal signals, and a background job
+  # of a script ignores SIGINT; strace writes its summary when the server exits.
+  kill -TERM "$(pgrep -P "$pid")"; wait "$pid" 2>/dev/null || true
   awk '/ total$/ {print $4}' "$work/strace"
 }
 ctx() { # stack requests -> "voluntary involuntary" during the requests
@@ -64,8 +66,9 @@ if perf stat -e context-switches true >/dev/null 2>&1; then
     perf stat -e context-switches,cpu-migrations,task-clock -p "$pid" -o "$work/perf" &
     perf_pid=$!
     client "$port" 12000
-    kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
+    # perf stat -p ends with the process it watches (a background job ignores SIGINT).
     kill "$pid"; wait "$pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
     printf '%s: ' "$stack"
     awk '/context-switches|cpu-migrations|task-clock/ {printf "%s %s  ", $1, $2} END {print ""}' "$work/perf"
   done
