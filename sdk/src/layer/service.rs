@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
+use http::header::Entry;
 use http::{Request, Response};
 use tokio::task::futures::TaskLocalFuture;
 use tracing::Span;
@@ -48,12 +49,33 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let start = Instant::now();
-        let id = RequestId::from_request(&request);
         // Downstream code (and proxies we call) must see the ID we log, not a malformed one.
-        request.headers_mut().insert(
-            crate::request_id::REQUEST_ID_HEADER,
-            id.header_value().clone(),
-        );
+        // One entry look-up reads and writes the header, where `get` then `insert` hashed and
+        // probed the map twice.
+        let id = match request
+            .headers_mut()
+            .entry(crate::request_id::REQUEST_ID_HEADER)
+        {
+            Entry::Occupied(mut entry) => match RequestId::from_header(entry.get()) {
+                Some(id) => {
+                    // Repeated headers collapse to the one we log, as `insert` did.
+                    if entry.iter().nth(1).is_some() {
+                        entry.insert(id.header_value().clone());
+                    }
+                    id
+                }
+                None => {
+                    let id = RequestId::generate();
+                    entry.insert(id.header_value().clone());
+                    id
+                }
+            },
+            Entry::Vacant(entry) => {
+                let id = RequestId::generate();
+                entry.insert(id.header_value().clone());
+                id
+            }
+        };
         request.extensions_mut().insert(id.clone());
 
         let method = labels::method(request.method());

@@ -432,13 +432,15 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
+        // One lock for the check and the insert: nothing else sees a span being created.
+        let mut extensions = span.extensions_mut();
         // Several JSON layers (stdout, file, Loki) share one record of the span's fields.
-        if span.extensions().get::<SpanFields>().is_some() {
+        if extensions.get_mut::<SpanFields>().is_some() {
             return;
         }
         let mut fields = SpanFields(Fields::for_span(attrs.metadata().fields().len()));
         self.record_span_fields(&mut fields, attrs.metadata(), false, |v| attrs.record(v));
-        span.extensions_mut().insert(fields);
+        extensions.insert(fields);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
