@@ -269,10 +269,11 @@ impl Callsite {
     }
 }
 
-/// Fields that tell tracing-opentelemetry how to export a span (`otel.name`, `otel.kind`,
-/// `otel.status_code`): instructions to the tracer, not data, so log lines leave them out.
+/// Fields that tell tracing-opentelemetry or sentry-tracing how to export a span (`otel.name`,
+/// `otel.kind`, `otel.status_code`, `sentry.trace`): instructions to the tracer, not data, so
+/// log lines leave them out.
 fn is_tracer_field(name: &str) -> bool {
-    name.starts_with("otel.")
+    name.starts_with("otel.") || name.starts_with("sentry.")
 }
 
 /// `"name":`, or `"field_name":` for a key the layer writes itself.

@@ -9,6 +9,10 @@
 //! - Sensitive headers, extra data and breadcrumb data are redacted in `before_send` with the
 //!   installed [`Redactor`](crate::redact::Redactor); no default PII is sent.
 //! - `SENTRY_SAMPLE_RATE` and `SENTRY_TRACES_SAMPLE_RATE` set the sample rates.
+//! - A request carrying a caller's trace (W3C `traceparent`, else `sentry-trace` and
+//!   `baggage`, as a browser with `@sentry/nextjs` sends them) joins it: its events, its
+//!   transaction and its JSON log lines (`trace_id`) carry the caller's trace id. When both
+//!   headers are present and disagree, the W3C one wins; a malformed header is ignored.
 //! - Envelopes travel through the shared [`export`] queue: never on the request
 //!   path, bounded, drops counted in `obs_exporter_dropped_total{exporter="sentry"}`, 429s and
 //!   rate limits honoured, shutdown within the deadline on any runtime.
@@ -18,7 +22,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use sentry::protocol::{Breadcrumb, Event as SentryEvent, Value};
+use sentry::protocol::{
+    Breadcrumb, Context as EventContext, Event as SentryEvent, SpanId, TraceContext, TraceId, Value,
+};
 use sentry::{ClientOptions, Envelope, Transport};
 use tracing_core::field::{Field, Visit};
 use tracing_core::span::{Attributes, Id, Record};
@@ -329,12 +335,35 @@ struct RequestTags {
     request_id: String,
     method: String,
     route: String,
+    /// The caller's trace the request continues (`sentry.trace`, see [`crate::sentry_trace`]).
+    trace: Option<crate::sentry_trace::Incoming>,
+    /// The request's own span in that trace, for events sent outside a transaction.
+    span_id: SpanId,
     /// Whether an event of this request reached Sentry already.
     captured: AtomicBool,
 }
 
 impl RequestTags {
+    /// Puts an event sent outside the request's transaction (none when traces are off) into the
+    /// caller's trace; one inside it carries the transaction's context, in that trace already.
+    fn join_trace(&self, event: &mut SentryEvent<'static>) {
+        let Some(trace) = &self.trace else { return };
+        let trace_id = TraceId::from(trace.trace_id);
+        if matches!(event.contexts.get("trace"), Some(EventContext::Trace(t)) if t.trace_id == trace_id)
+        {
+            return;
+        }
+        let context = TraceContext {
+            trace_id,
+            span_id: self.span_id,
+            parent_span_id: Some(SpanId::from(trace.parent_span_id)),
+            ..Default::default()
+        };
+        event.contexts.insert("trace".into(), context.into());
+    }
+
     fn apply(&self, event: &mut SentryEvent<'static>) {
+        self.join_trace(event);
         for (name, value) in [
             (tags::REQUEST_ID, &self.request_id),
             (tags::ROUTE, &self.route),
@@ -357,6 +386,8 @@ impl Visit for RequestTags {
             "request_id" => self.request_id = value.to_owned(),
             "method" => self.method = value.to_owned(),
             "route" => self.route = value.to_owned(),
+            // Rendered by the SDK itself from the parsed header, never the raw header.
+            "sentry.trace" => self.trace = crate::sentry_trace::parse_sentry_trace(value),
             _ => {}
         }
     }
@@ -519,9 +550,15 @@ pub(crate) fn capture_server_error(
     if hub.client().is_none() {
         return;
     }
-    if span_tags(span).is_some_and(|tags| tags.captured.swap(true, Ordering::AcqRel)) {
+    let tags = span_tags(span);
+    if tags
+        .as_ref()
+        .is_some_and(|tags| tags.captured.swap(true, Ordering::AcqRel))
+    {
         return;
     }
+    // The request span has ended, so `before_send` finds its tags (and trace) only here.
+    let _ = EVENT_TAGS.try_with(|slot| *slot.borrow_mut() = tags);
     hub.with_scope(
         |scope| {
             scope.set_tag(tags::REQUEST_ID, request_id);
@@ -536,6 +573,7 @@ pub(crate) fn capture_server_error(
             )
         },
     );
+    let _ = EVENT_TAGS.try_with(|slot| slot.borrow_mut().take());
 }
 
 /// Reports a server error of the handler's error type, unless an event of the same request
@@ -676,6 +714,45 @@ mod tests {
         assert_eq!(events[0].tags["route"], "/items");
         assert_eq!(events[1].tags["request_id"], "req-2");
         assert_eq!(events[1].message.as_deref(), Some("handler failed"));
+    }
+
+    #[test]
+    fn events_of_a_request_join_the_callers_trace() {
+        const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+        const PARENT: &str = "b7ad6b7169203331";
+        let events = captured(|| {
+            let continued = |id: &str| {
+                tracing::info_span!(
+                    target: "obs::http",
+                    "request",
+                    request_id = id,
+                    method = "GET",
+                    route = "/",
+                    sentry.trace = format!("{TRACE}-{PARENT}-1").as_str(),
+                )
+            };
+            continued("req-1").in_scope(|| tracing::error!("handler failed"));
+            let span = continued("req-2");
+            capture_server_error(&span, 502, "GET", "/", "req-2");
+            let fresh = tracing::info_span!(target: "obs::http", "request", request_id = "req-3");
+            fresh.in_scope(|| tracing::error!("no caller"));
+        });
+        assert_eq!(events.len(), 3, "{events:#?}");
+        let trace_of = |event: &SentryEvent<'static>| match event.contexts.get("trace") {
+            Some(EventContext::Trace(t)) => (
+                t.trace_id.to_string(),
+                t.parent_span_id.map(|s| s.to_string()),
+            ),
+            other => panic!("no trace context: {other:?}"),
+        };
+        for event in &events[..2] {
+            assert_eq!(
+                trace_of(event),
+                (TRACE.to_owned(), Some(PARENT.to_owned())),
+                "{event:#?}"
+            );
+        }
+        assert_ne!(trace_of(&events[2]).0, TRACE);
     }
 
     #[test]
