@@ -363,7 +363,7 @@ mod tests {
             ("again", Some("https://b.example.com/v2")),
             ("worker", None),
         ] {
-            let mut s = crate::model::Service::new(name, "h:1");
+            let mut s = crate::model::Service::new(name, "h:1".parse().unwrap());
             s.public_url = url.map(str::to_owned);
             cfg.services.push(s);
         }
