@@ -266,7 +266,7 @@ fn active_org() -> Option<Option<String>> {
 /// case [`crate::otlp`] handles), so its OpenTelemetry trace, and with it the log lines'
 /// `trace_id`, is the one Sentry shows. A trace whose caller left the decision open is sampled.
 #[cfg(feature = "otlp")]
-pub(crate) fn set_otel_parent(span: &tracing::Span, headers: &HeaderMap) {
+pub(crate) fn continue_in_otel(span: &tracing::Span, headers: &HeaderMap) {
     use opentelemetry::trace::{
         SpanContext, SpanId as OtelSpanId, TraceContextExt as _, TraceFlags,
         TraceId as OtelTraceId, TraceState,
@@ -297,6 +297,10 @@ pub(crate) fn set_otel_parent(span: &tracing::Span, headers: &HeaderMap) {
     );
     let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(context));
 }
+
+/// Without OTLP there is no OpenTelemetry span to continue the trace.
+#[cfg(not(feature = "otlp"))]
+pub(crate) fn continue_in_otel(_span: &tracing::Span, _headers: &HeaderMap) {}
 
 #[cfg(test)]
 mod tests {

@@ -63,13 +63,10 @@ where
             .metrics
             .as_ref()
             .map(|m| ActiveGuard::new(m.active[labels::method_index(method)].clone()));
-        // With Sentry on, a trace the caller started (`sentry_trace`: W3C `traceparent` first,
-        // then `sentry-trace`) goes on the span, for sentry-tracing and the log lines.
-        #[cfg(feature = "sentry")]
+        // With Sentry on, a trace the caller started (W3C `traceparent` first, then
+        // `sentry-trace`) goes on the span, for sentry-tracing and the log lines.
         let (sentry_trace, trace_id) =
-            crate::sentry_trace::span_fields(request.headers(), self.shared.otel);
-        #[cfg(not(feature = "sentry"))]
-        let (sentry_trace, trace_id) = (None::<String>, None::<String>);
+            crate::integration::caller_trace::span_fields(request.headers(), self.shared.otel);
         let span = if !self.shared.span {
             Span::none()
         } else if self.shared.otel {
@@ -104,11 +101,11 @@ where
             )
         };
         // W3C trace context: the caller's `traceparent` becomes the span's parent.
-        #[cfg(feature = "otlp")]
-        crate::otlp::set_remote_parent(&span, request.headers());
-        #[cfg(all(feature = "sentry", feature = "otlp"))]
+        crate::integration::trace_context::continue_remote(&span, request.headers());
+        // A `sentry-trace` the span continues in Sentry, continued by OpenTelemetry too when no
+        // `traceparent` came, so the log lines' `trace_id` stays the one Sentry shows.
         if self.shared.otel && sentry_trace.is_some() {
-            crate::sentry_trace::set_otel_parent(&span, request.headers());
+            crate::integration::caller_trace::continue_in_otel(&span, request.headers());
         }
         let path = request.uri().path();
         // The URI shares hyper's read buffer, so keeping it costs a reference count where a
