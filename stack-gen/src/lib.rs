@@ -13,6 +13,7 @@ pub mod doctor;
 pub mod error;
 pub mod model;
 pub mod render;
+pub mod slo;
 pub mod validate;
 pub mod wizard;
 pub mod write;
