@@ -489,10 +489,7 @@ pub fn alerting_keys(a: &InitArgs) -> AlertingKeys {
 
 /// The service `--yes` adds when none is given: the demo's default port on the docker host.
 pub fn default_service() -> Service {
-    Service::new(
-        "app",
-        HostPort::docker_host(model::Port::new(3000).expect("3000 is a port")),
-    )
+    Service::new("app", HostPort::docker_host(model::Port::known(3000)))
 }
 
 fn init(args: InitArgs, out: &mut dyn std::io::Write) -> Result<(), Error> {
