@@ -161,6 +161,10 @@ pub struct InitArgs {
     /// `[[services]]`: NAME=HOST:PORT, repeatable (metrics at /metrics, liveness at /health/live).
     #[arg(long = "service", value_name = "NAME=HOST:PORT")]
     pub services: Vec<String>,
+    /// `[[slo]]`: SERVICE=OBJECTIVE, an availability SLO (percent of requests without a 5xx
+    /// over 30 days), repeatable; latency SLOs and other windows are written in obs.toml.
+    #[arg(long = "slo", value_name = "SERVICE=OBJECTIVE")]
+    pub slos: Vec<String>,
     /// `log_shipper`.
     #[arg(long, value_enum)]
     pub log_shipper: Option<LogShipper>,
@@ -363,6 +367,12 @@ fn export_dashboards(
         rules.file_name,
         on_rules.join(", ")
     );
+    // The SLO rules depend on the user's objectives, so no fixed file can travel with them.
+    let _ = writeln!(
+        out,
+        "note: obs / SLOs reads the rules obs-gen writes for the [[slo]] tables of obs.toml \
+         (prometheus/rules/obs-slo-<name>.yaml); without them it shows no SLO"
+    );
     Ok(())
 }
 
@@ -388,6 +398,18 @@ pub fn config_from_flags(a: &InitArgs) -> Result<Config, Error> {
             .parse()
             .map_err(|e| Error::Input(format!("--service: services[{i}].target: {e}")))?;
         cfg.services.push(Service::new(name, target));
+    }
+    for (i, s) in a.slos.iter().enumerate() {
+        let parsed = s
+            .split_once('=')
+            .and_then(|(service, objective)| Some((service, objective.trim().parse().ok()?)));
+        let Some((service, objective)) = parsed else {
+            return Err(Error::Input(format!(
+                "--slo[{i}]: {s:?} must be SERVICE=OBJECTIVE, the objective in percent (api=99.9)"
+            )));
+        };
+        cfg.slo
+            .push(crate::slo::availability(service.trim(), objective));
     }
     if let Some(v) = a.log_shipper {
         cfg.log_shipper = v;
@@ -439,10 +461,7 @@ pub fn alerting_keys(a: &InitArgs) -> AlertingKeys {
 
 /// The service `--yes` adds when none is given: the demo's default port on the docker host.
 pub fn default_service() -> Service {
-    Service::new(
-        "app",
-        HostPort::docker_host(model::Port::new(3000).expect("3000 is a port")),
-    )
+    Service::new("app", HostPort::docker_host(model::Port::known(3000)))
 }
 
 fn init(args: InitArgs, out: &mut dyn std::io::Write) -> Result<(), Error> {

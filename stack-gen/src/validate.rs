@@ -182,6 +182,7 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
     if let Err(e) = cfg.alerts.validate() {
         errs.push(format!("{origin}: {e}"));
     }
+    crate::slo::validate(cfg, origin, &mut errs);
     let mut err = |field: &str, msg: String| errs.push(format!("{origin}: {field}: {msg}"));
 
     let mut seen: BTreeMap<Port, &str> = BTreeMap::new();

@@ -104,6 +104,7 @@ pub(crate) fn files(thresholds: &Thresholds) -> Vec<RuleFile> {
             yaml: rule_file(vec![(group.name.into(), rules)]),
         });
     }
+    out.extend(crate::slo::rule_files(&thresholds.slos));
     out
 }
 
