@@ -671,6 +671,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "Source revision for obs_build_info (falls back to GIT_COMMIT).",
     ),
     (
+        "OBS_SHUTDOWN_DRAIN",
+        "On SIGTERM or Ctrl-C, how long readiness answers 503 draining before the server stops accepting (e.g. 10s; default 0s).",
+    ),
+    (
         "SENTRY_DSN",
         "Turns Sentry reporting on (feature sentry): the project's DSN.",
     ),

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+pub use crate::model_k8s::{Kubernetes, KubernetesService, RemoteWrite};
 
 /// The name of the configuration file, written into the output directory.
 pub const CONFIG_FILE: &str = "obs.toml";
@@ -71,6 +72,13 @@ pub struct Config {
     /// default; see [`Local`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local: Option<Local>,
+    /// `[kubernetes]`: where the manifests go (`target = "kubernetes"` only; defaults apply when
+    /// absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<Kubernetes>,
+    /// `[remote_write]`: Prometheus also sends its samples to a scale-out store (both targets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_write: Option<RemoteWrite>,
 }
 
 /// The `[local]` table: the addresses of the stack's components when they run as programs on
@@ -155,6 +163,8 @@ impl Default for Config {
             scrape_interval: default_interval(),
             evaluation_interval: default_interval(),
             local: None,
+            kubernetes: None,
+            remote_write: None,
         }
     }
 }
@@ -167,7 +177,18 @@ impl Config {
 
     /// Renders the configuration as `obs.toml` text with a header comment.
     pub fn to_toml(&self) -> String {
-        let body = toml::to_string_pretty(self).expect("the configuration always serialises");
+        let mut table = toml::Table::try_from(self).expect("the configuration always serialises");
+        if self.target == Target::Kubernetes {
+            // Compose-only keys at their defaults mean nothing there; leaving them out keeps a
+            // Kubernetes obs.toml free of keys that validation would otherwise question.
+            let defaults = toml::Table::try_from(Config::default()).expect("serialises");
+            for key in ["bind_address", "ports"] {
+                if table.get(key) == defaults.get(key) {
+                    table.remove(key);
+                }
+            }
+        }
+        let body = toml::to_string_pretty(&table).expect("the configuration always serialises");
         format!(
             "# obs.toml: the answers of `obs-gen init`. Edit it, then run `obs-gen generate`.\n\
              # Every key is documented in the obs README (\"Generating the stack\"); [alerts] lists\n\
@@ -215,14 +236,26 @@ fn format_toml_error(origin: &str, text: &str, e: &toml::de::Error) -> String {
     format!("{origin}:{location} {message}")
 }
 
-/// What the stack is written for. Only docker compose today; the model keeps nothing
-/// compose-specific outside the renderers, so Kubernetes can follow.
+/// What the stack is written for. The model keeps nothing target-specific outside the
+/// renderers, except the keys each target alone reads (checked by validation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
     /// A docker compose project.
     #[default]
     Compose,
+    /// Manifests for a cluster running kube-prometheus-stack, Grafana's sidecar, Loki and Alloy.
+    Kubernetes,
+}
+
+impl Target {
+    /// The name used in obs.toml and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Compose => "compose",
+            Target::Kubernetes => "kubernetes",
+        }
+    }
 }
 
 /// Which program ships the containers' logs to Loki.
@@ -255,7 +288,9 @@ impl LogShipper {
 pub struct Service {
     /// The service name; also its Prometheus `job`.
     pub name: String,
-    /// `host:port` Prometheus scrapes, as seen from the Prometheus container.
+    /// `host:port` Prometheus scrapes, as seen from the Prometheus container (compose only;
+    /// empty when absent, as on Kubernetes, where the ServiceMonitor finds the Service).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub target: String,
     /// Path of the metrics endpoint.
     #[serde(default = "default_metrics_path")]
@@ -264,6 +299,15 @@ pub struct Service {
     /// `app-healthchecks.yaml`).
     #[serde(default = "default_health_path")]
     pub health_path: String,
+    /// Kubernetes: namespace of the service's Service. Default `default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Kubernetes: labels of the service's Service. Default `app.kubernetes.io/name = <name>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<std::collections::BTreeMap<String, String>>,
+    /// Kubernetes: name of the Service port serving the metrics. Default `http`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
 }
 
 fn default_metrics_path() -> String {
@@ -281,6 +325,9 @@ impl Service {
             target: target.into(),
             metrics_path: default_metrics_path(),
             health_path: default_health_path(),
+            namespace: None,
+            selector: None,
+            port: None,
         }
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::model::{Config, Receiver, split_host_port};
+use crate::model::{Config, Receiver, Target, split_host_port};
 
 /// Job names the stack itself uses; a service may not take one.
 pub const RESERVED_JOBS: &[&str] = &[
@@ -105,7 +105,10 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
                 format!("{:?} is already the name of services[{first}]", s.name),
             );
         }
-        if let Err(msg) = check_host_port(&s.target) {
+        // Kubernetes finds services through their ServiceMonitor: no target (validate_k8s).
+        if cfg.target == Target::Compose
+            && let Err(msg) = check_host_port(&s.target)
+        {
             err(&field("target"), msg);
         }
         for (key, path) in [
@@ -240,6 +243,7 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
     if let Err(e) = cfg.alerts.validate() {
         errs.push(format!("{origin}: {e}"));
     }
+    errs.extend(crate::validate_k8s::validate(cfg, origin));
     let mut err = |field: &str, msg: String| errs.push(format!("{origin}: {field}: {msg}"));
 
     let mut seen: BTreeMap<u32, &str> = BTreeMap::new();

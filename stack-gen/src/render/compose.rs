@@ -17,6 +17,16 @@ struct ComposeFile {
     name: String,
     services: BTreeMap<String, Service>,
     volumes: BTreeMap<String, Empty>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    secrets: BTreeMap<String, FromEnvironment>,
+}
+
+/// A compose secret taken from a variable of the environment (`.env`), mounted at
+/// `/run/secrets/<name>`: how the remote-write credentials reach Prometheus, which expands no
+/// variables in its configuration.
+#[derive(Serialize)]
+struct FromEnvironment {
+    environment: String,
 }
 
 #[derive(Serialize)]
@@ -43,6 +53,8 @@ struct Service {
     extra_hosts: Vec<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     depends_on: BTreeMap<String, DependsOn>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    secrets: Vec<String>,
     healthcheck: Healthcheck,
     logging: Logging,
 }
@@ -207,6 +219,15 @@ pub fn render(cfg: &Config) -> String {
             condition: "service_started",
         },
     )]);
+    let mut secrets = BTreeMap::new();
+    for (name, var) in cfg
+        .remote_write
+        .iter()
+        .flat_map(super::remote_write::compose_secrets)
+    {
+        prometheus.secrets.push(name.into());
+        secrets.insert(name.to_string(), FromEnvironment { environment: var });
+    }
     services.insert("prometheus".to_string(), prometheus);
     volume("prometheus-data");
 
@@ -441,6 +462,7 @@ pub fn render(cfg: &Config) -> String {
         name: cfg.project.clone(),
         services,
         volumes,
+        secrets,
     };
     super::yaml_with_note(
         &file,

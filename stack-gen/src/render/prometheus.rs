@@ -13,6 +13,8 @@ struct PrometheusConfig {
     alerting: Alerting,
     rule_files: Vec<String>,
     scrape_configs: Vec<ScrapeConfig>,
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    remote_write: serde_json::Value,
 }
 
 #[derive(Serialize)]
@@ -108,11 +110,21 @@ pub fn render(cfg: &Config) -> String {
         },
         rule_files: vec!["rules/*.yml".into(), "rules/*.yaml".into()],
         scrape_configs,
+        remote_write: match cfg.remote_write {
+            Some(_) => super::remote_write::prometheus_yml(cfg),
+            None => serde_json::Value::Null,
+        },
     };
     let mut note = vec![
         "Rule files are relative to this file: prometheus/rules/ holds the bundled alerting and",
         "recording rules with the thresholds of obs.toml's [alerts] table.",
     ];
+    if cfg.remote_write.is_some() {
+        note.extend([
+            "remote_write ([remote_write] in obs.toml) reads its credentials from files: compose",
+            "secrets filled from .env, or in local mode files under prometheus/secrets/.",
+        ]);
+    }
     if cfg.local.is_some() {
         note.extend([
             "Local mode (obs.toml [local]): every address is a host address; start Prometheus with",
