@@ -8,6 +8,7 @@
 #![deny(missing_docs, unreachable_pub)]
 
 pub mod check;
+pub mod check_k8s;
 pub mod cli;
 pub mod doctor;
 pub mod error;

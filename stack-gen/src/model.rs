@@ -177,18 +177,19 @@ impl Config {
 
     /// Renders the configuration as `obs.toml` text with a header comment.
     pub fn to_toml(&self) -> String {
-        let mut table = toml::Table::try_from(self).expect("the configuration always serialises");
+        let mut body = toml::to_string_pretty(self).expect("the configuration always serialises");
         if self.target == Target::Kubernetes {
             // Compose-only keys at their defaults mean nothing there; leaving them out keeps a
-            // Kubernetes obs.toml free of keys that validation would otherwise question.
+            // Kubernetes obs.toml free of keys it does not read.
+            let mut table = toml::Table::try_from(self).expect("serialises");
             let defaults = toml::Table::try_from(Config::default()).expect("serialises");
             for key in ["bind_address", "ports"] {
                 if table.get(key) == defaults.get(key) {
                     table.remove(key);
                 }
             }
+            body = toml::to_string_pretty(&table).expect("serialises");
         }
-        let body = toml::to_string_pretty(&table).expect("the configuration always serialises");
         format!(
             "# obs.toml: the answers of `obs-gen init`. Edit it, then run `obs-gen generate`.\n\
              # Every key is documented in the obs README (\"Generating the stack\"); [alerts] lists\n\
