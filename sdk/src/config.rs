@@ -84,6 +84,7 @@ pub struct Config {
     pub(crate) log_file: Option<LogFile>,
     pub(crate) upkeep_interval: Duration,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) shutdown_drain: Duration,
     pub(crate) redactor: std::sync::Arc<crate::redact::Redactor>,
     #[cfg(feature = "sentry")]
     pub(crate) sentry: Option<crate::sentry::SentryConfig>,
@@ -111,6 +112,7 @@ impl Config {
             log_file: None,
             upkeep_interval: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(5),
+            shutdown_drain: Duration::ZERO,
             redactor: Default::default(),
             #[cfg(feature = "sentry")]
             sentry: None,
@@ -204,6 +206,14 @@ impl Config {
                 keep,
             });
         }
+        if let Some(drain) = get("OBS_SHUTDOWN_DRAIN") {
+            config.shutdown_drain =
+                crate::shutdown::parse_drain(&drain).ok_or(ConfigError::InvalidEnv {
+                    name: "OBS_SHUTDOWN_DRAIN",
+                    value: drain,
+                    expected: "a duration like 10s, 500ms or 1m (0 for none)",
+                })?;
+        }
         // Exporters: each is on when its variable is set (and its feature compiled in).
         #[cfg(feature = "sentry")]
         {
@@ -291,6 +301,13 @@ impl Config {
     /// exporters (Sentry, OTLP, Loki) share this deadline.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// How long readiness answers `503 draining` after SIGTERM before the server stops
+    /// accepting (default 0 s; `OBS_SHUTDOWN_DRAIN`). See [`shutdown`](crate::shutdown).
+    pub fn shutdown_drain(mut self, drain: Duration) -> Self {
+        self.shutdown_drain = drain;
         self
     }
 

@@ -68,6 +68,8 @@ pub mod request_id;
 #[cfg_attr(docsrs, doc(cfg(feature = "sentry")))]
 pub mod sentry;
 #[cfg(feature = "runtime")]
+pub mod shutdown;
+#[cfg(feature = "runtime")]
 pub mod writer;
 
 #[cfg(feature = "runtime")]

@@ -198,23 +198,28 @@ pub enum Status {
     Degraded,
     /// A critical check fails (or, for one check: it fails).
     Down,
+    /// Shutting down (see [`shutdown`](crate::shutdown)): readiness fails so the load balancer
+    /// stops sending traffic while the requests in flight finish.
+    Draining,
 }
 
 impl Status {
-    /// `ok`, `degraded` or `down`.
+    /// `ok`, `degraded`, `down` or `draining`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Status::Ok => "ok",
             Status::Degraded => "degraded",
             Status::Down => "down",
+            Status::Draining => "draining",
         }
     }
 
-    /// The HTTP status of a readiness answer: 200 for `ok` and `degraded`, 503 for `down`.
+    /// The HTTP status of a readiness answer: 200 for `ok` and `degraded`, 503 for `down` and
+    /// `draining`.
     pub fn http_status(self) -> ::http::StatusCode {
         match self {
             Status::Ok | Status::Degraded => ::http::StatusCode::OK,
-            Status::Down => ::http::StatusCode::SERVICE_UNAVAILABLE,
+            Status::Down | Status::Draining => ::http::StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -295,6 +300,7 @@ struct Settings {
     default_timeout: Duration,
     cache_for: Option<Duration>,
     metrics: Option<Metrics>,
+    drain: Option<crate::shutdown::Drain>,
 }
 
 #[derive(Default)]
@@ -353,6 +359,7 @@ impl Health {
                 default_timeout: DEFAULT_TIMEOUT,
                 cache_for: None,
                 metrics: None,
+                drain: None,
             }),
             state: Arc::new(State::default()),
         }
@@ -432,6 +439,13 @@ impl Health {
         self.update(|s| s.metrics = Some(metrics))
     }
 
+    /// Answers readiness with `503 draining` (running no check) once `drain` is
+    /// [started](crate::shutdown::Drain::start); [`Obs::health`](crate::Obs::health) sets it.
+    pub fn drain(self, drain: &crate::shutdown::Drain) -> Self {
+        let drain = drain.clone();
+        self.update(|s| s.drain = Some(drain))
+    }
+
     /// The names of the registered checks, in registration order.
     pub fn check_names(&self) -> Vec<&str> {
         self.settings.checks.iter().map(|c| &*c.name).collect()
@@ -454,6 +468,9 @@ impl Health {
     /// next caller start another one, so even probes that time out against a slow database
     /// cause at most one run per interval.
     pub async fn ready(&self) -> Arc<Report> {
+        if let Some(report) = self.draining_report() {
+            return Arc::new(report);
+        }
         let Some(interval) = self.settings.cache_for else {
             return Arc::new(self.run_checks().await);
         };
@@ -499,6 +516,18 @@ impl Health {
                 Arc::new(self.run_checks().await)
             }
         }
+    }
+
+    /// The report while draining: no check runs, the dependencies are not the reason.
+    fn draining_report(&self) -> Option<Report> {
+        let draining = self.settings.drain.as_ref()?.is_draining();
+        draining.then(|| Report {
+            status: Status::Draining,
+            timestamp: now_rfc3339(),
+            version: self.settings.version.clone(),
+            uptime_seconds: self.settings.started.elapsed().as_secs(),
+            checks: BTreeMap::new(),
+        })
     }
 
     /// Runs every check now, concurrently, ignoring the cache.
@@ -721,6 +750,34 @@ mod tests {
                 if ok { Ok(()) } else { Err("nope") }
             }
         }
+    }
+
+    #[tokio::test]
+    async fn draining_answers_503_without_running_checks_and_liveness_stays_up() {
+        let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = runs.clone();
+        let drain = crate::shutdown::Drain::new();
+        let health = Health::new("1.0.0")
+            .check("db", move || {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async { Ok::<(), String>(()) }
+            })
+            .drain(&drain);
+        assert_eq!(health.ready().await.status, Status::Ok);
+        drain.start();
+        let report = health.ready().await;
+        assert_eq!(report.status, Status::Draining);
+        assert!(report.checks.is_empty());
+        let response = health.ready_response().await;
+        assert_eq!(response.status(), ::http::StatusCode::SERVICE_UNAVAILABLE);
+        let body: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+        assert_eq!(body["status"], "draining");
+        assert_eq!(health.live_response().status(), ::http::StatusCode::OK);
+        assert_eq!(
+            runs.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "no run while draining"
+        );
     }
 
     #[tokio::test]
