@@ -365,7 +365,8 @@ pub fn config_from_flags(a: &InitArgs) -> Result<Config, Error> {
         };
         cfg.services.push(service);
     }
-    if a.namespace.is_some() || a.prometheus_release.is_some() {
+    // A Kubernetes obs.toml shows its [kubernetes] table, defaults included.
+    if a.namespace.is_some() || a.prometheus_release.is_some() || cfg.target == Target::Kubernetes {
         let k = cfg.kubernetes.get_or_insert_with(Default::default);
         if let Some(v) = &a.namespace {
             k.namespace = v.clone();

@@ -95,6 +95,22 @@ pub fn render(cfg: &Config) -> String {
     s.push_str(&format!(
         "\n## Alerts\n\n{alerts}\nThresholds come from the `[alerts]` table of obs.toml.\n"
     ));
+    if let Some(rw) = &cfg.remote_write {
+        let vars: Vec<String> = rw
+            .secret_vars()
+            .iter()
+            .map(|(v, _)| format!("`{v}`"))
+            .collect();
+        s.push_str(&format!(
+            "\n## Remote write\n\nPrometheus also writes every sample to `{}` (`[remote_write]` in obs.toml).{}\n",
+            rw.url,
+            if vars.is_empty() {
+                String::new()
+            } else {
+                format!(" Set {} in `.env`; compose hands it to Prometheus as a secret file.", vars.join(", "))
+            }
+        ));
+    }
     if let Some(local) = &cfg.local {
         s.push_str(&format!(
             "\n## Local mode\n\n\
