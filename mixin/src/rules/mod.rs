@@ -82,7 +82,7 @@ fn alert_rule(alert: &Alert) -> Value {
 
 /// Every rule group for `thresholds`, with the file each goes into: the recording rules, then
 /// one file per alert group. The one renderer of the rules; the compose target writes each as a
-/// rule file ([`files`]), the Kubernetes target puts them all into one `PrometheusRule`.
+/// rule file ([`crate::rule_files`]), the Kubernetes target puts them all into one `PrometheusRule`.
 pub fn groups(thresholds: &Thresholds) -> Vec<(String, Value)> {
     let recording: Vec<Value> = recordings()
         .iter()
