@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Instructions per request of the whole server process (hyper, axum, the SDK, the log writer
 # thread), counted by callgrind while a client sends real HTTP requests over loopback: the
-# servers of the load benchmark (bare axum, the same with obs-service's layer, the demo, the
-# hand-assembled stack), each the difference between a run of 2 000 and of 10 000 requests to
+# servers of the load benchmark (bare axum, the same with obs-service's layer, axum-prometheus'
+# layer, the OpenTelemetry tower middleware, the demo, the hand-assembled stack), each the difference between a run of 2 000 and of 10 000 requests to
 # `GET /users/42`, divided by 8 000. Unlike wrk's req/s, the counts repeat whatever else the
 # machine is doing; they leave out kernel time (sockets, the log file).
 #
@@ -17,21 +17,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-# Keep-alive requests over 4 connections, like a load generator's, without its own noise.
-client() {
-  python3 - "$1" "$2" <<'PY'
-import http.client, sys, threading
-port, total = int(sys.argv[1]), int(sys.argv[2])
-def run(n):
-    c = http.client.HTTPConnection("127.0.0.1", port)
-    for _ in range(n):
-        c.request("GET", "/users/42"); r = c.getresponse(); r.read()
-        assert r.status == 200, r.status
-threads = [threading.Thread(target=run, args=(total // 4,)) for _ in range(4)]
-for t in threads: t.start()
-for t in threads: t.join()
-PY
-}
+client() { python3 scripts/lib/keepalive-client.py "$1" "$2"; }
 count() { # binary requests env... -> instructions
   local binary=$1 requests=$2; shift 2
   local port; port=$(free_port)
@@ -52,5 +38,7 @@ row() { # label binary env...
 }
 row "bare axum" bare BARE_STACK=bare
 row "bare + init + obs.layer()" bare BARE_STACK=obs
+row "axum-prometheus (metrics only)" bare BARE_STACK=prometheus
+row "OpenTelemetry tower middleware (metrics)" bare BARE_STACK=otel
 row "obs demo (all its layers, 2 lines/request)" demo
 row "hand-assembled" bare BARE_STACK=hand

@@ -17,7 +17,7 @@ count() { # stack requests -> instructions
   awk '/^summary:/ {print $2}' "$out"; rm -f "$out"
 }
 printf '%-24s %14s\n' stack instr/request
-for stack in bare_axum obs_metrics_ids obs_metrics_ids_span obs_full axum_prometheus hand_assembled; do
+for stack in bare_axum obs_metrics_ids obs_metrics_ids_span obs_full axum_prometheus otel_metrics hand_assembled; do
   small=$(count "$stack" 2000); big=$(count "$stack" 12000)
   printf '%-24s %14d\n' "$stack" $(( (big - small) / 10000 ))
 done

@@ -22,12 +22,14 @@
 
 pub mod contract;
 pub mod dashboards;
+mod duration;
 pub mod exporters;
 pub mod lint;
 pub mod reference;
 pub mod rules;
 mod thresholds;
 
+pub use duration::{Duration, DurationError};
 pub use thresholds::{Thresholds, ThresholdsError};
 
 /// The checked-in `dashboards/` directory (provisioned form), embedded at build time.
@@ -76,9 +78,31 @@ pub mod datasource_uids {
     pub const TEMPO: &str = "obs-tempo";
 }
 
-/// Every bundled dashboard, in its provisioned form.
+/// Every bundled dashboard, in its provisioned form, for the default [`Thresholds`] (the
+/// checked-in `dashboards/`).
 pub fn dashboards() -> Vec<Dashboard> {
-    dashboards::all()
+    dashboards_for(&Thresholds::default())
+}
+
+/// Every bundled dashboard with its colour thresholds taken from `thresholds`, the same values
+/// the alerts of [`rule_files`] fire at.
+///
+/// ```
+/// let t = obs_mixin::Thresholds { error_ratio: 0.2, latency_p99_seconds: 0.3, ..Default::default() };
+/// let service = obs_mixin::dashboards_for(&t)
+///     .into_iter()
+///     .find(|d| d.uid == "obs-service-overview")
+///     .unwrap();
+/// let red = |title: &str| {
+///     let panel = service.json["panels"].as_array().unwrap().iter()
+///         .find(|p| p["title"] == title).unwrap();
+///     panel["fieldConfig"]["defaults"]["thresholds"]["steps"][2]["value"].as_f64()
+/// };
+/// assert_eq!(red("5xx ratio"), Some(0.2));
+/// assert_eq!(red("p99 latency"), Some(0.3));
+/// ```
+pub fn dashboards_for(thresholds: &Thresholds) -> Vec<Dashboard> {
+    dashboards::all(thresholds)
 }
 
 /// The form of a dashboard that Grafana's UI "Import" accepts: datasources become `__inputs`

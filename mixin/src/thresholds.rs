@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::Duration;
+
 macro_rules! thresholds {
     ($( $(#[doc = $doc:literal])+ $field:ident : $ty:ty = $default:expr ;)+) => {
         /// Alert thresholds, `for` durations and job selectors. Every field has a documented
@@ -12,7 +14,8 @@ macro_rules! thresholds {
         /// ```
         /// let t: obs_mixin::Thresholds = serde_json::from_str(r#"{"error_ratio": 0.1}"#).unwrap();
         /// assert_eq!(t.error_ratio, 0.1);
-        /// assert_eq!(t.error_ratio_for, "5m");
+        /// assert_eq!(t.error_ratio_for.as_str(), "5m");
+        /// assert!(serde_json::from_str::<obs_mixin::Thresholds>(r#"{"error_ratio_for": "5 min"}"#).is_err());
         /// assert!(t.validate().is_ok());
         /// ```
         #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -49,78 +52,78 @@ thresholds! {
     redis_job: String = "redis";
     /// How long a target must fail its scrapes before `TargetDown` fires. Default `"5m"`. Raise it
     /// for targets that restart slowly.
-    target_down_for: String = "5m";
+    target_down_for: Duration = Duration::from_static("5m");
     /// How long Prometheus must have no target at all for the services before
     /// `ServiceTargetsAbsent` fires. Default `"10m"`.
-    targets_absent_for: String = "10m";
+    targets_absent_for: Duration = Duration::from_static("10m");
     /// Ratio of 5xx responses above which `HighErrorRate` fires. Default `0.05`. Lower it for
     /// services with a strict availability objective.
     error_ratio: f64 = 0.05;
     /// How long the 5xx ratio must stay high. Default `"5m"`.
-    error_ratio_for: String = "5m";
+    error_ratio_for: Duration = Duration::from_static("5m");
     /// p99 request latency, in seconds, above which `HighRequestLatency` fires. Default `1.0`. Set it
     /// just above your latency objective; values between bucket bounds are interpolated.
     latency_p99_seconds: f64 = 1.0;
     /// How long p99 latency must stay high. Default `"10m"`.
-    latency_p99_for: String = "10m";
+    latency_p99_for: Duration = Duration::from_static("10m");
     /// Requests in flight per instance above which `HighActiveRequests` (saturation) fires.
     /// Default `100`. Set it a little below the concurrency your service is sized for.
     active_requests: f64 = 100.0;
     /// How long active requests must stay high. Default `"10m"`.
-    active_requests_for: String = "10m";
+    active_requests_for: Duration = Duration::from_static("10m");
     /// Number of restarts within `restarts_window` at which `ServiceCrashLooping` fires.
     /// Default `3`.
     restarts: f64 = 3.0;
     /// Window over which restarts are counted. Default `"30m"`.
-    restarts_window: String = "30m";
+    restarts_window: Duration = Duration::from_static("30m");
     /// How long the restart count must stay at or above `restarts`. Default `"1m"`.
-    restarts_for: String = "1m";
+    restarts_for: Duration = Duration::from_static("1m");
     /// Resident memory, in bytes, above which `ServiceHighMemory` fires. Default `1073741824`
     /// (1 GiB). Set it to about 80% of the memory limit of your containers.
     memory_bytes: f64 = 1_073_741_824.0;
     /// How long resident memory must stay high. Default `"15m"`.
-    memory_for: String = "15m";
+    memory_for: Duration = Duration::from_static("15m");
     /// Ratio of open to maximum file descriptors above which `ServiceHighFileDescriptors` fires.
     /// Default `0.8`.
     fd_ratio: f64 = 0.8;
     /// How long file descriptor use must stay high. Default `"10m"`.
-    fd_for: String = "10m";
+    fd_for: Duration = Duration::from_static("10m");
     /// Ratio of free space below which `HostDiskAlmostFull` fires. Default `0.1` (10% left).
     /// Raise it for disks that fill quickly.
     disk_free_ratio: f64 = 0.1;
     /// How long free space must stay low. Default `"5m"`.
-    disk_full_for: String = "5m";
+    disk_full_for: Duration = Duration::from_static("5m");
     /// `HostDiskFillingUp` fires when the trend of the last `disk_fill_window` predicts a full
     /// disk within this many hours. Default `24`.
     disk_fill_hours: f64 = 24.0;
     /// Window the disk trend is computed over (`predict_linear`). Default `"6h"`.
-    disk_fill_window: String = "6h";
+    disk_fill_window: Duration = Duration::from_static("6h");
     /// How long the prediction must hold before `HostDiskFillingUp` fires. Default `"1h"`.
-    disk_filling_for: String = "1h";
+    disk_filling_for: Duration = Duration::from_static("1h");
     /// How long a node-exporter target must be down before `HostDown` fires. Default `"5m"`.
-    host_down_for: String = "5m";
+    host_down_for: Duration = Duration::from_static("5m");
     /// How long postgres-exporter must fail to reach PostgreSQL before `PostgresDown` fires.
     /// Default `"1m"`.
-    postgres_down_for: String = "1m";
+    postgres_down_for: Duration = Duration::from_static("1m");
     /// Ratio of connections to `max_connections` above which `PostgresTooManyConnections`
     /// fires. Default `0.8`.
     postgres_connections_ratio: f64 = 0.8;
     /// How long connections must stay high. Default `"5m"`.
-    postgres_connections_for: String = "5m";
+    postgres_connections_for: Duration = Duration::from_static("5m");
     /// How long redis-exporter must fail to reach Redis before `RedisDown` fires. Default `"1m"`.
-    redis_down_for: String = "1m";
+    redis_down_for: Duration = Duration::from_static("1m");
     /// Ratio of used memory to `maxmemory` above which `RedisMemoryNearLimit` fires. Default
     /// `0.9`. Redis without `maxmemory` never fires.
     redis_memory_ratio: f64 = 0.9;
     /// How long Redis memory must stay high. Default `"5m"`.
-    redis_memory_for: String = "5m";
+    redis_memory_for: Duration = Duration::from_static("5m");
     /// How long a readiness check must fail before `HealthCheckFailing` fires. Default `"5m"`.
-    health_check_for: String = "5m";
+    health_check_for: Duration = Duration::from_static("5m");
     /// Items per second an SDK exporter may drop before `ObsExporterDroppingData` fires. Default `0`
     /// (any sustained drop).
     dropped_per_second: f64 = 0.0;
     /// How long drops must go on. Default `"15m"`.
-    dropped_for: String = "15m";
+    dropped_for: Duration = Duration::from_static("15m");
 }
 
 /// A [`Thresholds`] value that cannot produce valid rules, naming the field.
@@ -141,7 +144,8 @@ impl fmt::Display for ThresholdsError {
 impl std::error::Error for ThresholdsError {}
 
 impl Thresholds {
-    /// Checks every field: durations are Prometheus durations, ratios lie in (0, 1], other
+    /// Checks every field (durations are checked when read, see [`Duration`]): windows are
+    /// longer than zero, ratios lie in (0, 1], other
     /// numbers are finite and not negative, job names and regexes contain no quote.
     pub fn validate(&self) -> Result<(), ThresholdsError> {
         let value = serde_json::to_value(self).expect("thresholds serialise");
@@ -149,17 +153,12 @@ impl Thresholds {
             let err = |message: String| ThresholdsError { field, message };
             match &value[*field] {
                 serde_json::Value::String(s) if is_duration_field(field) => {
-                    // `for: 0s` (fire at once) is valid; windows must be positive.
-                    let zero = !s.is_empty()
-                        && matches!(
-                            s.trim_start_matches('0'),
-                            "" | "ms" | "s" | "m" | "h" | "d" | "w" | "y"
-                        );
-                    if zero && field.ends_with("_for") {
-                        continue;
+                    // Parsed when read; what is left: `for: 0s` (fire at once) is valid, a
+                    // window must be positive.
+                    let zero = s.parse::<Duration>().is_ok_and(|d| d.is_zero());
+                    if zero && !field.ends_with("_for") {
+                        return Err(err(format!("{s:?} must be longer than zero")));
                     }
-                    promql_parser::util::parse_duration(s)
-                        .map_err(|e| err(format!("{s:?} is not a Prometheus duration ({e})")))?;
                 }
                 serde_json::Value::String(s) => {
                     if s.is_empty() || s.contains(['"', '\\', '\n']) {
@@ -243,18 +242,20 @@ mod tests {
 
     #[test]
     fn validation_names_the_field() {
+        let err = serde_json::from_str::<Thresholds>(r#"{"error_ratio_for": "five minutes"}"#)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("\"five minutes\" is not a duration"),
+            "{err}"
+        );
         let t = Thresholds {
-            error_ratio_for: "five minutes".into(),
-            ..Thresholds::default()
-        };
-        assert_eq!(t.validate().unwrap_err().field, "error_ratio_for");
-        let t = Thresholds {
-            restarts_window: "0s".into(),
+            restarts_window: Duration::from_static("0s"),
             ..Thresholds::default()
         };
         assert_eq!(t.validate().unwrap_err().field, "restarts_window");
         Thresholds {
-            restarts_for: "0s".into(),
+            restarts_for: Duration::from_static("0s"),
             ..Thresholds::default()
         }
         .validate()

@@ -7,7 +7,9 @@
 //! | `BARE_STACK` | stack |
 //! |---|---|
 //! | unset, `bare` | nothing: plain axum |
-//! | `obs` | exactly `obs_service::init` and `obs.layer()` (request IDs, metrics, span, JSON access log) |
+//! | `obs` | exactly `obs_service::init`, `obs.router()` (`/metrics`) and `obs.layer()` (request IDs, metrics, span, JSON access log) |
+//! | `prometheus` | axum-prometheus' metrics layer alone (its recorder, no logs, no request IDs) |
+//! | `otel` | the OpenTelemetry project's tower middleware (`opentelemetry-instrumentation-tower`), metrics only, into an SDK meter provider whose manual reader aggregates and never exports |
 //! | `hand` | tower-http's `SetRequestId`/`PropagateRequestId` and `TraceLayer` (span and response line at INFO), axum-prometheus, and tracing-subscriber's JSON output to stdout through tracing-appender's non-blocking writer |
 
 use axum::Router;
@@ -34,7 +36,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(_) | Ok("" | "bare") => axum::serve(listener, app).await?,
         Ok("obs") => {
             let obs = obs_service::Config::from_env("bare", env!("CARGO_PKG_VERSION"))?.init()?;
-            axum::serve(listener, app.layer(obs.layer())).await?;
+            // `/metrics` too, so the memory run of the load benchmark can scrape; the access
+            // log leaves it out, and requests to other routes never reach it.
+            axum::serve(listener, app.merge(obs.router()).layer(obs.layer())).await?;
+        }
+        Ok("prometheus") => {
+            let (prometheus, _handle) = axum_prometheus::PrometheusMetricLayer::pair();
+            axum::serve(listener, app.layer(prometheus)).await?;
+        }
+        Ok("otel") => {
+            // The middleware reads the global meter provider; a manual reader makes the SDK
+            // aggregate every measurement (what a Prometheus or OTLP exporter would collect)
+            // without a collection ever running.
+            let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+                .with_reader(opentelemetry_sdk::metrics::ManualReader::builder().build())
+                .build();
+            opentelemetry::global::set_meter_provider(provider);
+            let layer = opentelemetry_instrumentation_tower::http::server::LayerBuilder::builder()
+                .with_tracing(false)
+                .build()?;
+            axum::serve(listener, app.layer(layer)).await?;
         }
         Ok("hand") => {
             use tower_http::request_id::{
@@ -58,7 +79,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
             axum::serve(listener, app).await?;
         }
-        Ok(other) => return Err(format!("BARE_STACK={other:?}: expected bare, obs or hand").into()),
+        Ok(other) => {
+            return Err(format!(
+                "BARE_STACK={other:?}: expected bare, obs, prometheus, otel or hand"
+            )
+            .into());
+        }
     }
     Ok(())
 }

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use clap::{Args, CommandFactory as _, Parser, Subcommand};
 
 use crate::error::Error;
-use crate::model::{self, CONFIG_FILE, Config, Database, LogShipper, Receiver, Service, Target};
+use crate::model::{
+    self, Alerting, AlertingKeys, CONFIG_FILE, Config, Database, Duration, HostPort, LogShipper,
+    ReceiverKind, Service, Target,
+};
 use crate::render::{self, OutFile};
 use crate::write::{self, Planned, Policy};
 
@@ -173,16 +176,16 @@ pub struct InitArgs {
     pub log_shipper: Option<LogShipper>,
     /// `[databases.postgres]`: watch PostgreSQL (default address host.docker.internal:5432).
     #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = model::DEFAULT_POSTGRES_ADDRESS)]
-    pub postgres: Option<String>,
+    pub postgres: Option<HostPort>,
     /// `[databases.redis]`: watch Redis (default address host.docker.internal:6379).
     #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = model::DEFAULT_REDIS_ADDRESS)]
-    pub redis: Option<String>,
+    pub redis: Option<HostPort>,
     /// Detect PostgreSQL and Redis from the application's own compose file.
     #[arg(long, value_name = "PATH")]
     pub app_compose: Option<PathBuf>,
     /// `alerting.receiver`.
     #[arg(long, value_enum)]
-    pub receiver: Option<Receiver>,
+    pub receiver: Option<ReceiverKind>,
     /// `alerting.webhook_url_env`: variable holding the webhook URL.
     #[arg(long, value_name = "VAR")]
     pub webhook_url_env: Option<String>,
@@ -200,7 +203,7 @@ pub struct InitArgs {
     pub email_from: Option<String>,
     /// `alerting.email_smarthost`: SMTP HOST:PORT.
     #[arg(long, value_name = "HOST:PORT")]
-    pub email_smarthost: Option<String>,
+    pub email_smarthost: Option<HostPort>,
     /// `alerting.email_username`.
     #[arg(long, value_name = "USER")]
     pub email_username: Option<String>,
@@ -209,7 +212,7 @@ pub struct InitArgs {
     pub email_password_env: Option<String>,
     /// `retention`: how long metrics, logs and traces are kept (15d, 720h, 4w).
     #[arg(long, value_name = "DURATION")]
-    pub retention: Option<String>,
+    pub retention: Option<Duration>,
     /// `tracing`: run Tempo with an OTLP endpoint.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub tracing: Option<bool>,
@@ -218,7 +221,7 @@ pub struct InitArgs {
     pub sentry: Option<bool>,
     /// `bind_address`: where the UIs and APIs are published.
     #[arg(long, value_name = "IP")]
-    pub bind_address: Option<String>,
+    pub bind_address: Option<std::net::IpAddr>,
 }
 
 /// Runs the command line; returns the exit code.
@@ -354,9 +357,14 @@ pub fn config_from_flags(a: &InitArgs) -> Result<Config, Error> {
     }
     for (i, s) in a.services.iter().enumerate() {
         let service = match (s.split_once('='), cfg.target) {
-            (Some((name, target)), _) => Service::new(name, target),
+            (Some((name, target)), _) => {
+                let target = target
+                    .parse()
+                    .map_err(|e| Error::Input(format!("--service: services[{i}].target: {e}")))?;
+                Service::new(name, target)
+            }
             // Kubernetes finds a service by its Service labels, not an address.
-            (None, Target::Kubernetes) => Service::new(s, ""),
+            (None, Target::Kubernetes) => Service::kubernetes(s),
             (None, Target::Compose) => {
                 return Err(Error::Input(format!(
                     "--service[{i}]: {s:?} must be NAME=HOST:PORT"
@@ -396,18 +404,10 @@ pub fn config_from_flags(a: &InitArgs) -> Result<Config, Error> {
     if let Some(v) = &a.redis {
         cfg.databases.redis = Some(Database { address: v.clone() });
     }
-    let al = &mut cfg.alerting;
-    if let Some(v) = a.receiver {
-        al.receiver = v;
+    // Without --receiver the wizard asks, reading the receiver's flags itself.
+    if a.receiver.is_some() || a.yes {
+        cfg.alerting = Alerting::try_from(alerting_keys(a)).map_err(Error::Input)?;
     }
-    al.webhook_url_env = a.webhook_url_env.clone();
-    al.slack_api_url_env = a.slack_api_url_env.clone();
-    al.slack_channel = a.slack_channel.clone();
-    al.email_to = a.email_to.clone();
-    al.email_from = a.email_from.clone();
-    al.email_smarthost = a.email_smarthost.clone();
-    al.email_username = a.email_username.clone();
-    al.email_password_env = a.email_password_env.clone();
     if let Some(v) = &a.retention {
         cfg.retention = v.clone();
     }
@@ -417,18 +417,37 @@ pub fn config_from_flags(a: &InitArgs) -> Result<Config, Error> {
     if let Some(v) = a.sentry {
         cfg.sentry = v;
     }
-    if let Some(v) = &a.bind_address {
-        cfg.bind_address = v.clone();
+    if let Some(v) = a.bind_address {
+        cfg.bind_address = v;
     }
     Ok(cfg)
+}
+
+/// The `[alerting]` keys the flags give, in the form obs.toml is read in.
+pub fn alerting_keys(a: &InitArgs) -> AlertingKeys {
+    AlertingKeys {
+        receiver: a.receiver.unwrap_or_default(),
+        webhook_url_env: a.webhook_url_env.clone(),
+        slack_api_url_env: a.slack_api_url_env.clone(),
+        slack_channel: a.slack_channel.clone(),
+        email_to: a.email_to.clone(),
+        email_from: a.email_from.clone(),
+        email_smarthost: a.email_smarthost.clone(),
+        email_username: a.email_username.clone(),
+        email_password_env: a.email_password_env.clone(),
+        ..AlertingKeys::default()
+    }
 }
 
 /// The service `--yes` adds when none is given: the demo's default port on the docker host
 /// (on Kubernetes, the Service labelled `app.kubernetes.io/name: app`).
 pub fn default_service(target: Target) -> Service {
     match target {
-        Target::Compose => Service::new("app", "host.docker.internal:3000"),
-        Target::Kubernetes => Service::new("app", ""),
+        Target::Compose => Service::new(
+            "app",
+            HostPort::docker_host(model::Port::new(3000).expect("3000 is a port")),
+        ),
+        Target::Kubernetes => Service::kubernetes("app"),
     }
 }
 

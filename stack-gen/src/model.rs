@@ -4,10 +4,19 @@
 //! silently ignored setting. The model is target-neutral: nothing here is specific to docker
 //! compose except the [`Target`] it selects.
 
+use std::net::IpAddr;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 pub use crate::model_k8s::{Kubernetes, KubernetesService, RemoteWrite};
+
+mod addr;
+mod alerting;
+
+pub use addr::{AddrError, HostPort, Port};
+pub use alerting::{Alerting, AlertingKeys, Receiver, ReceiverKind, SecretVar};
+pub use obs_mixin::Duration;
 
 /// The name of the configuration file, written into the output directory.
 pub const CONFIG_FILE: &str = "obs.toml";
@@ -26,13 +35,13 @@ pub struct Config {
     pub target: Target,
     /// Address the published ports bind to. `127.0.0.1` unless asked otherwise.
     #[serde(default = "default_bind_address")]
-    pub bind_address: String,
+    pub bind_address: IpAddr,
     /// Which log shipper reads the containers' logs.
     #[serde(default)]
     pub log_shipper: LogShipper,
     /// How long metrics, logs and traces are kept (Prometheus duration, e.g. `15d`).
     #[serde(default = "default_retention")]
-    pub retention: String,
+    pub retention: Duration,
     /// Tempo with an OTLP endpoint.
     #[serde(default)]
     pub tracing: bool,
@@ -60,13 +69,13 @@ pub struct Config {
         default = "default_interval",
         skip_serializing_if = "is_default_interval"
     )]
-    pub scrape_interval: String,
+    pub scrape_interval: Duration,
     /// How often Prometheus evaluates the recording and alerting rules. Default `15s`.
     #[serde(
         default = "default_interval",
         skip_serializing_if = "is_default_interval"
     )]
-    pub evaluation_interval: String,
+    pub evaluation_interval: Duration,
     /// Host-process mode: Prometheus, Alertmanager and the exporters run as programs on one
     /// host (Debian's packages, the end-to-end test) instead of compose containers. Absent by
     /// default; see [`Local`].
@@ -93,25 +102,25 @@ pub struct Config {
 pub struct Local {
     /// `host:port` Prometheus listens on (pass it as `--web.listen-address`); also its
     /// self-scrape target.
-    pub prometheus: String,
+    pub prometheus: HostPort,
     /// `host:port` Alertmanager listens on; Prometheus sends alerts there.
-    pub alertmanager: String,
+    pub alertmanager: HostPort,
     /// `host:port` of node-exporter (job `alerts.node_job`); none scraped when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node_exporter: Option<String>,
+    pub node_exporter: Option<HostPort>,
     /// `host:port` of postgres-exporter; required with `[databases.postgres]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postgres_exporter: Option<String>,
+    pub postgres_exporter: Option<HostPort>,
     /// `host:port` of redis_exporter; required with `[databases.redis]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redis_exporter: Option<String>,
+    pub redis_exporter: Option<HostPort>,
 }
 
-fn default_interval() -> String {
-    "15s".into()
+fn default_interval() -> Duration {
+    Duration::from_static("15s")
 }
-fn is_default_interval(s: &String) -> bool {
-    *s == default_interval()
+fn is_default_interval(d: &Duration) -> bool {
+    *d == default_interval()
 }
 
 /// Serialises only the thresholds that differ from their defaults, so `obs.toml` stays short
@@ -137,11 +146,11 @@ fn serialize_changed_thresholds<S: serde::Serializer>(
 fn default_environment() -> String {
     "production".into()
 }
-fn default_bind_address() -> String {
-    "127.0.0.1".into()
+fn default_bind_address() -> IpAddr {
+    IpAddr::from([127, 0, 0, 1])
 }
-fn default_retention() -> String {
-    "15d".into()
+fn default_retention() -> Duration {
+    Duration::from_static("15d")
 }
 
 impl Default for Config {
@@ -172,7 +181,11 @@ impl Default for Config {
 impl Config {
     /// Parses `obs.toml` text. `origin` names the file in error messages.
     pub fn from_toml(text: &str, origin: &str) -> Result<Config, Error> {
-        toml::from_str(text).map_err(|e| Error::Input(format_toml_error(origin, text, &e)))
+        let input = |e: &toml::de::Error, path: &str| {
+            Error::Input(format_toml_error(origin, text, e, path))
+        };
+        let de = toml::Deserializer::parse(text).map_err(|e| input(&e, ""))?;
+        serde_path_to_error::deserialize(de).map_err(|e| input(e.inner(), &e.path().to_string()))
     }
 
     /// Renders the configuration as `obs.toml` text with a header comment.
@@ -226,9 +239,23 @@ fn regex_escape(s: &str) -> String {
     out
 }
 
-/// Turns a toml error into one line: `obs.toml: line 3: unknown field ...`.
-fn format_toml_error(origin: &str, text: &str, e: &toml::de::Error) -> String {
+/// Turns a toml error into one line. A value the model's types refuse is named by its key
+/// (`obs.toml: ports.grafana: 70000 is not a port (must be 1-65535)`); anything else (broken
+/// TOML, an unknown key) by its line (`obs.toml: line 3: unknown field ...`). `path` is the
+/// key serde was reading, empty when unknown.
+fn format_toml_error(origin: &str, text: &str, e: &toml::de::Error, path: &str) -> String {
     let message = e.message().trim().replace('\n', " ");
+    let names_a_key = !path.is_empty()
+        && path != "?"
+        && !message.starts_with("unknown field")
+        && !message.starts_with("missing field");
+    if names_a_key {
+        // A message that already names a key below `path` (`alerting.slack_channel: …`) keeps it.
+        if message.starts_with(&format!("{path}.")) {
+            return format!("{origin}: {message}");
+        }
+        return format!("{origin}: {path}: {message}");
+    }
     let mut location = String::new();
     if let Some(span) = e.span() {
         let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
@@ -289,10 +316,10 @@ impl LogShipper {
 pub struct Service {
     /// The service name; also its Prometheus `job`.
     pub name: String,
-    /// `host:port` Prometheus scrapes, as seen from the Prometheus container (compose only;
-    /// empty when absent, as on Kubernetes, where the ServiceMonitor finds the Service).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub target: String,
+    /// `host:port` Prometheus scrapes, as seen from the Prometheus container. Compose only
+    /// (required there); on Kubernetes the ServiceMonitor finds the Service by its selector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<HostPort>,
     /// Path of the metrics endpoint.
     #[serde(default = "default_metrics_path")]
     pub metrics_path: String,
@@ -320,10 +347,18 @@ fn default_health_path() -> String {
 
 impl Service {
     /// A service with the SDK's default paths.
-    pub fn new(name: &str, target: &str) -> Service {
+    pub fn new(name: &str, target: HostPort) -> Service {
+        Service {
+            target: Some(target),
+            ..Service::kubernetes(name)
+        }
+    }
+
+    /// A service of the Kubernetes target: no `target`, the default selector and port.
+    pub fn kubernetes(name: &str) -> Service {
         Service {
             name: name.into(),
-            target: target.into(),
+            target: None,
             metrics_path: default_metrics_path(),
             health_path: default_health_path(),
             namespace: None,
@@ -350,141 +385,51 @@ pub struct Databases {
 #[serde(deny_unknown_fields)]
 pub struct Database {
     /// `host:port` the exporter connects to. Credentials come from `.env`.
-    pub address: String,
+    pub address: HostPort,
 }
 
-/// The default address of a PostgreSQL server on the docker host.
+/// The default address of a PostgreSQL server on the docker host (`--postgres` without a value).
 pub const DEFAULT_POSTGRES_ADDRESS: &str = "host.docker.internal:5432";
-/// The default address of a Redis server on the docker host.
+/// The default address of a Redis server on the docker host (`--redis` without a value).
 pub const DEFAULT_REDIS_ADDRESS: &str = "host.docker.internal:6379";
-
-/// Where alerts go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Receiver {
-    /// Nowhere: alerts are visible in the Alertmanager UI only.
-    #[default]
-    None,
-    /// An HTTP webhook (Alertmanager's webhook payload).
-    Webhook,
-    /// A Slack incoming webhook.
-    Slack,
-    /// Email through an SMTP smarthost.
-    Email,
-}
-
-/// The `[alerting]` table. Secrets are never stored here: only the names of the environment
-/// variables (set in `.env`) that hold them.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Alerting {
-    /// Which receiver notifications go to.
-    #[serde(default)]
-    pub receiver: Receiver,
-    /// Variable holding the webhook URL. Default `ALERT_WEBHOOK_URL`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook_url_env: Option<String>,
-    /// Variable holding the Slack incoming-webhook URL. Default `SLACK_WEBHOOK_URL`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slack_api_url_env: Option<String>,
-    /// Slack channel, e.g. `#alerts`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slack_channel: Option<String>,
-    /// Recipient address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email_to: Option<String>,
-    /// Sender address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email_from: Option<String>,
-    /// SMTP server, `host:port`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email_smarthost: Option<String>,
-    /// SMTP user name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email_username: Option<String>,
-    /// Variable holding the SMTP password. Default `SMTP_PASSWORD`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email_password_env: Option<String>,
-    /// How long Alertmanager waits to batch the first notification of a group. Default `30s`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_wait: Option<String>,
-    /// How long Alertmanager waits before notifying about new alerts of a group already
-    /// notified. Default `5m`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_interval: Option<String>,
-    /// How long before a notification still firing is sent again. Default `1h` for critical
-    /// alerts, `12h` for the rest; when set, every route uses it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub repeat_interval: Option<String>,
-}
-
-impl Alerting {
-    /// The variable holding the webhook URL.
-    pub fn webhook_url_env(&self) -> &str {
-        self.webhook_url_env
-            .as_deref()
-            .unwrap_or("ALERT_WEBHOOK_URL")
-    }
-    /// The variable holding the Slack URL.
-    pub fn slack_api_url_env(&self) -> &str {
-        self.slack_api_url_env
-            .as_deref()
-            .unwrap_or("SLACK_WEBHOOK_URL")
-    }
-    /// The variable holding the SMTP password.
-    pub fn email_password_env(&self) -> &str {
-        self.email_password_env
-            .as_deref()
-            .unwrap_or("SMTP_PASSWORD")
-    }
-    /// The variables this receiver reads, with what they hold.
-    pub fn secret_vars(&self) -> Vec<(&str, &'static str)> {
-        match self.receiver {
-            Receiver::None => vec![],
-            Receiver::Webhook => vec![(self.webhook_url_env(), "URL Alertmanager posts alerts to")],
-            Receiver::Slack => vec![(self.slack_api_url_env(), "Slack incoming-webhook URL")],
-            Receiver::Email => vec![(self.email_password_env(), "SMTP password")],
-        }
-    }
-}
 
 /// Host ports the stack publishes (on `bind_address`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Ports {
     /// Grafana UI. Default 3001, because 3000 is the demo service's port.
-    pub grafana: u32,
+    pub grafana: Port,
     /// Prometheus UI and API.
-    pub prometheus: u32,
+    pub prometheus: Port,
     /// Alertmanager UI and API.
-    pub alertmanager: u32,
+    pub alertmanager: Port,
     /// Loki API (services may push logs here with `LOKI_URL`).
-    pub loki: u32,
+    pub loki: Port,
     /// Tempo API (with `tracing`).
-    pub tempo: u32,
+    pub tempo: Port,
     /// OTLP over gRPC (with `tracing`).
-    pub otlp_grpc: u32,
+    pub otlp_grpc: Port,
     /// OTLP over HTTP (with `tracing`).
-    pub otlp_http: u32,
+    pub otlp_http: Port,
 }
 
 impl Default for Ports {
     fn default() -> Self {
         Ports {
-            grafana: 3001,
-            prometheus: 9090,
-            alertmanager: 9093,
-            loki: 3100,
-            tempo: 3200,
-            otlp_grpc: 4317,
-            otlp_http: 4318,
+            grafana: Port::known(3001),
+            prometheus: Port::known(9090),
+            alertmanager: Port::known(9093),
+            loki: Port::known(3100),
+            tempo: Port::known(3200),
+            otlp_grpc: Port::known(4317),
+            otlp_http: Port::known(4318),
         }
     }
 }
 
 impl Ports {
     /// The ports published for `cfg`, with their obs.toml key.
-    pub fn published(&self, tracing: bool) -> Vec<(&'static str, u32)> {
+    pub fn published(&self, tracing: bool) -> Vec<(&'static str, Port)> {
         let mut v = vec![
             ("grafana", self.grafana),
             ("prometheus", self.prometheus),
@@ -500,19 +445,6 @@ impl Ports {
         }
         v
     }
-}
-
-/// Splits `host:port` (IPv6 as `[::1]:port`). Returns `None` when malformed.
-pub fn split_host_port(s: &str) -> Option<(&str, &str)> {
-    if let Some(rest) = s.strip_prefix('[') {
-        let (host, port) = rest.split_once("]:")?;
-        return Some((host, port));
-    }
-    let (host, port) = s.rsplit_once(':')?;
-    if host.contains(':') {
-        return None;
-    }
-    Some((host, port))
 }
 
 /// Looks for PostgreSQL and Redis images in an application's compose file. Returns the
@@ -541,7 +473,7 @@ pub fn detect_databases(compose_text: &str, origin: &str) -> Result<Databases, E
             n if (n == "redis" || n == "valkey" || n.starts_with("redis-stack")) => ("redis", 6379),
             _ => continue,
         };
-        let mut host_port = internal;
+        let mut host_port = Port::known(internal);
         if let Some(ports) = service.get("ports").and_then(|p| p.as_sequence()) {
             for p in ports {
                 let text = match p {
@@ -552,14 +484,14 @@ pub fn detect_databases(compose_text: &str, origin: &str) -> Result<Databases, E
                 let parts: Vec<&str> = text.split(':').collect();
                 if parts.len() >= 2
                     && parts[parts.len() - 1].split('/').next() == Some(&internal.to_string())
-                    && let Ok(p) = parts[parts.len() - 2].parse::<u32>()
+                    && let Ok(p) = parts[parts.len() - 2].parse::<Port>()
                 {
                     host_port = p;
                 }
             }
         }
         let db = Some(Database {
-            address: format!("host.docker.internal:{host_port}"),
+            address: HostPort::docker_host(host_port),
         });
         match kind {
             "postgres" if found.postgres.is_none() => found.postgres = db,
@@ -582,7 +514,7 @@ mod tests {
     #[test]
     fn minimal_file_takes_defaults() {
         let cfg = Config::from_toml("project = \"shop\"\n", "obs.toml").unwrap();
-        assert_eq!(cfg.bind_address, "127.0.0.1");
+        assert_eq!(cfg.bind_address.to_string(), "127.0.0.1");
         assert_eq!(cfg.log_shipper, LogShipper::Alloy);
         assert_eq!(cfg.alerts, obs_mixin::Thresholds::default());
     }
@@ -600,9 +532,10 @@ mod tests {
     #[test]
     fn round_trips() {
         let mut cfg = Config::default();
-        cfg.services.push(Service::new("api", "api:8080"));
+        cfg.services
+            .push(Service::new("api", "api:8080".parse().unwrap()));
         cfg.databases.redis = Some(Database {
-            address: "r:6379".into(),
+            address: "r:6379".parse().unwrap(),
         });
         let back = Config::from_toml(&cfg.to_toml(), "x").unwrap();
         assert_eq!(back, cfg);
@@ -612,15 +545,13 @@ mod tests {
     fn detects_databases_in_an_app_compose_file() {
         let text = "services:\n  db:\n    image: postgres:17\n    ports: [\"15432:5432\"]\n  cache:\n    image: docker.io/library/redis:7-alpine\n  web:\n    image: nginx\n";
         let d = detect_databases(text, "c.yaml").unwrap();
-        assert_eq!(d.postgres.unwrap().address, "host.docker.internal:15432");
-        assert_eq!(d.redis.unwrap().address, "host.docker.internal:6379");
-    }
-
-    #[test]
-    fn splits_host_port() {
-        assert_eq!(split_host_port("a:1"), Some(("a", "1")));
-        assert_eq!(split_host_port("[::1]:9"), Some(("::1", "9")));
-        assert_eq!(split_host_port("::1:9"), None);
-        assert_eq!(split_host_port("nohost"), None);
+        assert_eq!(
+            d.postgres.unwrap().address.to_string(),
+            "host.docker.internal:15432"
+        );
+        assert_eq!(
+            d.redis.unwrap().address.to_string(),
+            "host.docker.internal:6379"
+        );
     }
 }

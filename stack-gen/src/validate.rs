@@ -1,11 +1,11 @@
-//! Every check on a [`Config`] before anything is rendered or written. Each problem is one line
-//! naming the field: `obs.toml: services[1].target: "api:99999" is not a valid host:port (port
-//! must be 1-65535)`.
+//! Every check on a [`Config`] before anything is rendered or written that its types cannot
+//! make (a duration, a port or a `host:port` is checked when read, see [`crate::model`]). Each
+//! problem is one line naming the field: `obs.toml: services[1].name: "app" is already the
+//! name of services[0]`.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
-use crate::model::{Config, Receiver, Target, split_host_port};
+use crate::model::{Config, Port, Receiver};
 
 /// Job names the stack itself uses; a service may not take one.
 pub const RESERVED_JOBS: &[&str] = &[
@@ -50,22 +50,11 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
             format!("{:?} must be letters, digits, '-' or '_'", cfg.environment),
         );
     }
-    if cfg.bind_address.parse::<IpAddr>().is_err() {
+    if cfg.retention.as_secs() < 3600 {
         err(
-            "bind_address",
-            format!("{:?} is not an IP address", cfg.bind_address),
-        );
-    }
-    match parse_duration(&cfg.retention) {
-        Some(secs) if secs >= 3600 => {}
-        Some(_) => err(
             "retention",
             format!("{:?} is shorter than one hour", cfg.retention),
-        ),
-        None => err(
-            "retention",
-            format!("{:?} is not a duration like 15d, 720h or 4w", cfg.retention),
-        ),
+        );
     }
 
     if cfg.services.is_empty() {
@@ -105,12 +94,6 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
                 format!("{:?} is already the name of services[{first}]", s.name),
             );
         }
-        // Kubernetes finds services through their ServiceMonitor: no target (validate_k8s).
-        if cfg.target == Target::Compose
-            && let Err(msg) = check_host_port(&s.target)
-        {
-            err(&field("target"), msg);
-        }
         for (key, path) in [
             ("metrics_path", &s.metrics_path),
             ("health_path", &s.health_path),
@@ -123,69 +106,41 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
             }
         }
     }
-    for (key, db) in [
-        ("postgres", &cfg.databases.postgres),
-        ("redis", &cfg.databases.redis),
-    ] {
-        if let Some(db) = db
-            && let Err(msg) = check_host_port(&db.address)
-        {
-            err(&format!("databases.{key}.address"), msg);
-        }
-    }
-
     let a = &cfg.alerting;
-    for (key, value) in [
-        ("webhook_url_env", &a.webhook_url_env),
-        ("slack_api_url_env", &a.slack_api_url_env),
-        ("email_password_env", &a.email_password_env),
-    ] {
-        if let Some(v) = value
-            && !is_env_name(v)
-        {
-            err(
-                &format!("alerting.{key}"),
-                format!("{v:?} is not an environment variable name (A-Z, 0-9, _)"),
-            );
-        }
-    }
-    match a.receiver {
-        Receiver::Slack => match &a.slack_channel {
-            Some(c) if !c.is_empty() && !c.contains(char::is_whitespace) => {}
-            _ => err(
-                "alerting.slack_channel",
-                "a Slack channel like \"#alerts\" is needed for receiver = \"slack\"".into(),
+    if let Some(var) = a.receiver.secret_var()
+        && !is_env_name(var.name)
+    {
+        err(
+            &format!("alerting.{}", var.key),
+            format!(
+                "{:?} is not an environment variable name (A-Z, 0-9, _)",
+                var.name
             ),
-        },
-        Receiver::Email => {
-            for (key, value) in [("email_to", &a.email_to), ("email_from", &a.email_from)] {
-                match value {
-                    Some(v) if v.contains('@') && !v.contains(char::is_whitespace) => {}
-                    Some(v) => err(
+        );
+    }
+    match &a.receiver {
+        Receiver::Slack { channel, .. } => {
+            if channel.is_empty() || channel.contains(char::is_whitespace) {
+                err(
+                    "alerting.slack_channel",
+                    format!("{channel:?} is not a Slack channel like \"#alerts\""),
+                );
+            }
+        }
+        Receiver::Email { to, from, .. } => {
+            for (key, v) in [("email_to", to), ("email_from", from)] {
+                if !v.contains('@') || v.contains(char::is_whitespace) {
+                    err(
                         &format!("alerting.{key}"),
                         format!("{v:?} is not an email address"),
-                    ),
-                    None => err(
-                        &format!("alerting.{key}"),
-                        "an email address is needed for receiver = \"email\"".into(),
-                    ),
+                    );
                 }
-            }
-            match &a.email_smarthost {
-                Some(h) => {
-                    if let Err(msg) = check_host_port(h) {
-                        err("alerting.email_smarthost", msg);
-                    }
-                }
-                None => err(
-                    "alerting.email_smarthost",
-                    "an SMTP host:port is needed for receiver = \"email\"".into(),
-                ),
             }
         }
-        Receiver::None | Receiver::Webhook => {}
+        Receiver::None | Receiver::Webhook { .. } => {}
     }
 
+    // Prometheus and Alertmanager refuse a zero interval.
     for (key, value) in [
         ("scrape_interval", Some(&cfg.scrape_interval)),
         ("evaluation_interval", Some(&cfg.evaluation_interval)),
@@ -194,28 +149,12 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
         ("alerting.repeat_interval", a.repeat_interval.as_ref()),
     ] {
         if let Some(v) = value
-            && parse_duration(v).is_none()
+            && v.is_zero()
         {
-            err(
-                key,
-                format!("{v:?} is not a positive duration like 1s, 30s or 5m"),
-            );
+            err(key, format!("{v:?} must be longer than zero"));
         }
     }
     if let Some(local) = &cfg.local {
-        for (key, value) in [
-            ("prometheus", Some(&local.prometheus)),
-            ("alertmanager", Some(&local.alertmanager)),
-            ("node_exporter", local.node_exporter.as_ref()),
-            ("postgres_exporter", local.postgres_exporter.as_ref()),
-            ("redis_exporter", local.redis_exporter.as_ref()),
-        ] {
-            if let Some(v) = value
-                && let Err(msg) = check_host_port(v)
-            {
-                err(&format!("local.{key}"), msg);
-            }
-        }
         for (key, db, exporter) in [
             (
                 "postgres",
@@ -246,74 +185,38 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
     errs.extend(crate::validate_k8s::validate(cfg, origin));
     let mut err = |field: &str, msg: String| errs.push(format!("{origin}: {field}: {msg}"));
 
-    let mut seen: BTreeMap<u32, &str> = BTreeMap::new();
+    let mut seen: BTreeMap<Port, &str> = BTreeMap::new();
     for (key, port) in cfg.ports.published(cfg.tracing) {
-        if !(1..=65535).contains(&port) {
-            err(
-                &format!("ports.{key}"),
-                format!("{port} is not a port (must be 1-65535)"),
-            );
-        } else if let Some(other) = seen.insert(port, key) {
+        if let Some(other) = seen.insert(port, key) {
             err(
                 &format!("ports.{key}"),
                 format!("{port} is already the port of ports.{other}"),
             );
         }
     }
-    for (i, s) in cfg.services.iter().enumerate() {
-        let Some((host, port)) = split_host_port(&s.target) else {
-            continue;
-        };
+    for (i, target) in cfg
+        .services
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| Some((i, s.target.as_ref()?)))
+    {
+        let host = target.host();
         let on_host = matches!(
             host,
             "host.docker.internal" | "localhost" | "127.0.0.1" | "0.0.0.0" | "::1"
-        ) || host == cfg.bind_address;
-        if let (true, Ok(port)) = (on_host, port.parse::<u32>())
-            && let Some(key) = seen.get(&port)
-        {
+        ) || host.parse().ok() == Some(cfg.bind_address);
+        let port = target.port();
+        if on_host && let Some(key) = seen.get(&port) {
             err(
                 &format!("ports.{key}"),
                 format!(
                     "{port} clashes with services[{i}].target {:?} on the same host; pick another port",
-                    s.target
+                    target.to_string()
                 ),
             );
         }
     }
     if errs.is_empty() { Ok(()) } else { Err(errs) }
-}
-
-/// Checks a `host:port` string.
-pub fn check_host_port(s: &str) -> Result<(), String> {
-    let Some((host, port)) = split_host_port(s) else {
-        return Err(format!("{s:?} is not a valid host:port"));
-    };
-    match port.parse::<u32>() {
-        Ok(p) if (1..=65535).contains(&p) => {}
-        _ => {
-            return Err(format!(
-                "{s:?} is not a valid host:port (port must be 1-65535)"
-            ));
-        }
-    }
-    let host_ok = host.parse::<IpAddr>().is_ok()
-        || (!host.is_empty()
-            && host.len() <= 253
-            && host.split('.').all(|label| {
-                !label.is_empty()
-                    && label.len() <= 63
-                    && label
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-            }));
-    if !host_ok {
-        return Err(format!(
-            "{s:?} is not a valid host:port (bad host name {host:?})"
-        ));
-    }
-    Ok(())
 }
 
 /// Whether `s` is a conventional environment variable name.
@@ -324,44 +227,6 @@ pub fn is_env_name(s: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
-/// Parses a Prometheus duration (`1y2w3d4h5m6s7ms`, units in that order, each at most once)
-/// into whole seconds. `None` when malformed or zero.
-pub fn parse_duration(s: &str) -> Option<u64> {
-    const UNITS: &[(&str, u64)] = &[
-        ("y", 365 * 86400 * 1000),
-        ("w", 7 * 86400 * 1000),
-        ("d", 86400 * 1000),
-        ("h", 3600 * 1000),
-        ("m", 60 * 1000),
-        ("s", 1000),
-        ("ms", 1),
-    ];
-    if s.is_empty() {
-        return None;
-    }
-    let mut rest = s;
-    let mut next_unit = 0;
-    let mut total: u64 = 0;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let n: u64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let idx = UNITS.iter().position(|(u, _)| *u == unit)?;
-        if idx < next_unit {
-            return None;
-        }
-        next_unit = idx + 1;
-        total = total.checked_add(n.checked_mul(UNITS[idx].1)?)?;
-    }
-    if total == 0 { None } else { Some(total / 1000) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,10 +234,21 @@ mod tests {
 
     fn cfg() -> Config {
         let mut c = Config::default();
-        c.services
-            .push(Service::new("app", "host.docker.internal:3000"));
+        c.services.push(Service::new(
+            "app",
+            "host.docker.internal:3000".parse().unwrap(),
+        ));
         c
     }
+
+    /// Validation problems of `obs.toml` text that parses.
+    fn problems(toml: &str) -> Vec<String> {
+        let c = Config::from_toml(toml, "obs.toml").unwrap();
+        validate(&c, "obs.toml").err().unwrap_or_default()
+    }
+
+    const APP: &str =
+        "project = \"x\"\n[[services]]\nname = \"app\"\ntarget = \"host.docker.internal:3000\"\n";
 
     #[test]
     fn default_is_valid() {
@@ -380,33 +256,10 @@ mod tests {
     }
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("15d"), Some(15 * 86400));
-        assert_eq!(parse_duration("1h30m"), Some(5400));
-        assert_eq!(parse_duration("30m1h"), None);
-        assert_eq!(parse_duration("0s"), None);
-        assert_eq!(parse_duration("15 d"), None);
-        assert_eq!(parse_duration("d"), None);
-    }
-
-    #[test]
-    fn bad_port_names_the_field() {
-        let mut c = cfg();
-        c.services.push(Service::new("api", "api:99999"));
-        let errs = validate(&c, "obs.toml").unwrap_err();
-        assert_eq!(
-            errs,
-            [
-                "obs.toml: services[1].target: \"api:99999\" is not a valid host:port (port must be 1-65535)"
-            ]
-        );
-    }
-
-    #[test]
     fn duplicates_and_clashes() {
         let mut c = cfg();
-        c.services.push(Service::new("app", "x:1"));
-        c.ports.prometheus = 3100;
+        c.services.push(Service::new("app", "x:1".parse().unwrap()));
+        c.ports.prometheus = "3100".parse().unwrap();
         let errs = validate(&c, "obs.toml").unwrap_err();
         assert!(
             errs.iter()
@@ -423,7 +276,7 @@ mod tests {
     #[test]
     fn grafana_on_the_demo_port_clashes() {
         let mut c = cfg();
-        c.ports.grafana = 3000;
+        c.ports.grafana = "3000".parse().unwrap();
         let errs = validate(&c, "obs.toml").unwrap_err();
         assert!(
             errs[0].starts_with("obs.toml: ports.grafana: 3000 clashes with services[0].target"),
@@ -433,24 +286,15 @@ mod tests {
 
     #[test]
     fn local_mode_and_intervals_are_checked() {
-        let mut c = cfg();
-        c.scrape_interval = "1 s".into();
-        c.alerting.group_wait = Some("soon".into());
-        c.databases.redis = Some(crate::model::Database {
-            address: "127.0.0.1:6379".into(),
-        });
-        c.local = Some(crate::model::Local {
-            prometheus: "127.0.0.1:9090".into(),
-            alertmanager: "127.0.0.1".into(),
-            node_exporter: None,
-            postgres_exporter: Some("127.0.0.1:9187".into()),
-            redis_exporter: None,
-        });
-        let errs = validate(&c, "obs.toml").unwrap_err();
+        let errs = problems(&format!(
+            "scrape_interval = \"0s\"\n{APP}[alerting]\ngroup_wait = \"0m\"\n\
+             [databases.redis]\naddress = \"127.0.0.1:6379\"\n\
+             [local]\nprometheus = \"127.0.0.1:9090\"\nalertmanager = \"127.0.0.1:9093\"\n\
+             postgres_exporter = \"127.0.0.1:9187\"\n"
+        ));
         for want in [
-            "obs.toml: scrape_interval: \"1 s\" is not a positive duration",
-            "obs.toml: alerting.group_wait: \"soon\"",
-            "obs.toml: local.alertmanager: \"127.0.0.1\" is not a valid host:port",
+            "obs.toml: scrape_interval: \"0s\" must be longer than zero",
+            "obs.toml: alerting.group_wait: \"0m\" must be longer than zero",
             "obs.toml: local.postgres_exporter: set, but [databases.postgres] is not",
             "obs.toml: local.redis_exporter: the address of the redis exporter is needed",
         ] {
@@ -459,17 +303,21 @@ mod tests {
                 "{want} in {errs:?}"
             );
         }
-        assert_eq!(errs.len(), 5, "{errs:?}");
+        assert_eq!(errs.len(), 4, "{errs:?}");
     }
 
     #[test]
-    fn bad_threshold_duration() {
-        let mut c = cfg();
-        c.alerts.error_ratio_for = "five minutes".into();
-        let errs = validate(&c, "obs.toml").unwrap_err();
-        assert!(
-            errs[0].starts_with("obs.toml: alerts.error_ratio_for:"),
-            "{errs:?}"
+    fn short_retention_and_bad_receiver_values() {
+        let errs = problems(&format!(
+            "retention = \"30m\"\n{APP}[alerting]\nreceiver = \"slack\"\nslack_channel = \"my alerts\"\nslack_api_url_env = \"lower\"\n"
+        ));
+        assert_eq!(
+            errs,
+            [
+                "obs.toml: retention: \"30m\" is shorter than one hour",
+                "obs.toml: alerting.slack_api_url_env: \"lower\" is not an environment variable name (A-Z, 0-9, _)",
+                "obs.toml: alerting.slack_channel: \"my alerts\" is not a Slack channel like \"#alerts\"",
+            ]
         );
     }
 }

@@ -26,6 +26,13 @@ pub fn validate(cfg: &Config, origin: &str) -> Vec<String> {
                 err("kubernetes", only(Target::Kubernetes));
             }
             for (i, s) in cfg.services.iter().enumerate() {
+                if s.target.is_none() {
+                    err(
+                        &format!("services[{i}].target"),
+                        "the host:port Prometheus scrapes is needed for target = \"compose\""
+                            .into(),
+                    );
+                }
                 for (key, set) in [
                     ("namespace", s.namespace.is_some()),
                     ("selector", s.selector.is_some()),
@@ -120,7 +127,7 @@ fn kubernetes(cfg: &Config, err: &mut impl FnMut(&str, String), only: &impl Fn(T
     }
     for (i, s) in cfg.services.iter().enumerate() {
         let field = |f: &str| format!("services[{i}].{f}");
-        if !s.target.is_empty() {
+        if s.target.is_some() {
             err(
                 &field("target"),
                 format!(
@@ -216,7 +223,7 @@ mod tests {
             target: Target::Kubernetes,
             ..Config::default()
         };
-        c.services.push(Service::new("api", ""));
+        c.services.push(Service::kubernetes("api"));
         c
     }
 
@@ -228,8 +235,8 @@ mod tests {
     #[test]
     fn keys_of_the_other_target_are_named() {
         let mut c = k8s();
-        c.services[0].target = "api:80".into();
-        c.ports.grafana = 1;
+        c.services[0].target = Some("api:80".parse().unwrap());
+        c.ports.grafana = "1".parse().unwrap();
         let errs = validate(&c, "obs.toml");
         assert!(
             errs[0].starts_with("obs.toml: ports: only for target = \"compose\""),
@@ -241,7 +248,8 @@ mod tests {
         );
 
         let mut c = Config::default();
-        c.services.push(Service::new("api", "api:80"));
+        c.services
+            .push(Service::new("api", "api:80".parse().unwrap()));
         c.services[0].port = Some("http".into());
         c.kubernetes = Some(Default::default());
         let errs = validate(&c, "obs.toml");

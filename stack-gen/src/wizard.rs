@@ -5,8 +5,11 @@ use dialoguer::{Confirm, Input, Select};
 
 use crate::cli::InitArgs;
 use crate::error::Error;
-use crate::model::{self, Config, Database, LogShipper, Receiver, Service, Target};
-use crate::validate::{check_host_port, is_env_name, parse_duration};
+use crate::model::{
+    self, Alerting, AlertingKeys, Config, Database, Duration, HostPort, LogShipper, ReceiverKind,
+    Service, Target,
+};
+use crate::validate::is_env_name;
 
 fn io(e: dialoguer::Error) -> Error {
     Error::Io(format!("wizard: {e}"))
@@ -28,13 +31,25 @@ fn yes_no(prompt: &str, default: bool) -> Result<bool, Error> {
         .map_err(io)
 }
 
-fn host_port(prompt: &str, default: &str) -> Result<String, Error> {
-    Input::<String>::new()
+/// Asks until the answer parses as a `T`, with the message of its parse error.
+fn typed<T>(prompt: &str, default: &str) -> Result<T, Error>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let answer = Input::<String>::new()
         .with_prompt(prompt)
         .default(default.to_string())
-        .validate_with(|s: &String| check_host_port(s))
+        .validate_with(|s: &String| s.parse::<T>().map(drop).map_err(|e| e.to_string()))
         .interact_text()
-        .map_err(io)
+        .map_err(io)?;
+    answer
+        .parse()
+        .map_err(|e: T::Err| Error::Input(format!("wizard: {e}")))
+}
+
+fn host_port(prompt: &str, default: &str) -> Result<HostPort, Error> {
+    typed(prompt, default)
 }
 
 fn env_var(prompt: &str, default: &str) -> Result<String, Error> {
@@ -96,14 +111,22 @@ pub fn ask(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
                         return Ok(());
                     }
                     let (_, target) = s.split_once('=').ok_or("write NAME=HOST:PORT")?;
-                    check_host_port(target)
+                    target
+                        .trim()
+                        .parse::<HostPort>()
+                        .map(drop)
+                        .map_err(|e| e.to_string())
                 })
                 .interact_text()
                 .map_err(io)?;
             let Some((name, target)) = answer.split_once('=') else {
                 break;
             };
-            cfg.services.push(Service::new(name.trim(), target.trim()));
+            let target = target
+                .trim()
+                .parse()
+                .map_err(|e| Error::Input(format!("wizard: {e}")))?;
+            cfg.services.push(Service::new(name.trim(), target));
         }
     }
     if args.log_shipper.is_none() {
@@ -124,9 +147,10 @@ pub fn ask(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
     if args.postgres.is_none() {
         let detected = cfg.databases.postgres.clone();
         if yes_no("Watch PostgreSQL? (--postgres)", detected.is_some())? {
-            let default = detected
-                .map(|d| d.address)
-                .unwrap_or_else(|| model::DEFAULT_POSTGRES_ADDRESS.into());
+            let default = detected.map_or_else(
+                || model::DEFAULT_POSTGRES_ADDRESS.into(),
+                |d| d.address.to_string(),
+            );
             cfg.databases.postgres = Some(Database {
                 address: host_port("PostgreSQL address", &default)?,
             });
@@ -137,9 +161,10 @@ pub fn ask(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
     if args.redis.is_none() {
         let detected = cfg.databases.redis.clone();
         if yes_no("Watch Redis? (--redis)", detected.is_some())? {
-            let default = detected
-                .map(|d| d.address)
-                .unwrap_or_else(|| model::DEFAULT_REDIS_ADDRESS.into());
+            let default = detected.map_or_else(
+                || model::DEFAULT_REDIS_ADDRESS.into(),
+                |d| d.address.to_string(),
+            );
             cfg.databases.redis = Some(Database {
                 address: host_port("Redis address", &default)?,
             });
@@ -176,7 +201,7 @@ fn ask_kubernetes(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
             if answer.trim().is_empty() {
                 break;
             }
-            cfg.services.push(Service::new(answer.trim(), ""));
+            cfg.services.push(Service::kubernetes(answer.trim()));
         }
     }
     if args.log_shipper.is_none() {
@@ -196,10 +221,10 @@ fn ask_kubernetes(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
 fn ask_alerting_and_rest(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
     if args.receiver.is_none() {
         let options = [
-            Receiver::None,
-            Receiver::Webhook,
-            Receiver::Slack,
-            Receiver::Email,
+            ReceiverKind::None,
+            ReceiverKind::Webhook,
+            ReceiverKind::Slack,
+            ReceiverKind::Email,
         ];
         let labels = ["none (Alertmanager UI only)", "webhook", "slack", "email"];
         let i = Select::new()
@@ -208,64 +233,79 @@ fn ask_alerting_and_rest(cfg: &mut Config, args: &InitArgs) -> Result<(), Error>
             .default(0)
             .interact()
             .map_err(io)?;
-        let a = &mut cfg.alerting;
-        a.receiver = options[i];
-        match a.receiver {
-            Receiver::None => {}
-            Receiver::Webhook => {
-                if a.webhook_url_env.is_none() {
-                    a.webhook_url_env = Some(env_var(
-                        "Variable in .env holding the webhook URL",
-                        "ALERT_WEBHOOK_URL",
-                    )?);
-                }
-            }
-            Receiver::Slack => {
-                if a.slack_api_url_env.is_none() {
-                    a.slack_api_url_env = Some(env_var(
-                        "Variable in .env holding the Slack webhook URL",
-                        "SLACK_WEBHOOK_URL",
-                    )?);
-                }
-                if a.slack_channel.is_none() {
-                    a.slack_channel = Some(text("Slack channel", "#alerts")?);
-                }
-            }
-            Receiver::Email => {
-                if a.email_to.is_none() {
-                    a.email_to = Some(text("Send alerts to", "ops@example.com")?);
-                }
-                if a.email_from.is_none() {
-                    a.email_from = Some(text("Send alerts from", "alertmanager@example.com")?);
-                }
-                if a.email_smarthost.is_none() {
-                    a.email_smarthost = Some(host_port("SMTP server", "smtp.example.com:587")?);
-                }
-                if a.email_password_env.is_none() {
-                    a.email_password_env = Some(env_var(
-                        "Variable in .env holding the SMTP password",
-                        "SMTP_PASSWORD",
-                    )?);
-                }
-            }
-        }
+        // The flags given for this receiver are kept; the rest of its keys are asked.
+        let mut k = crate::cli::alerting_keys(args);
+        k.receiver = options[i];
+        ask_receiver(&mut k)?;
+        cfg.alerting = Alerting::try_from(k).map_err(Error::Input)?;
     }
     if args.retention.is_none() {
-        cfg.retention = Input::<String>::new()
-            .with_prompt("Retention of metrics, logs and traces (--retention)")
-            .default(cfg.retention.clone())
-            .validate_with(|s: &String| match parse_duration(s) {
-                Some(_) => Ok(()),
-                None => Err("a duration like 15d, 720h or 4w"),
-            })
-            .interact_text()
-            .map_err(io)?;
+        cfg.retention = typed::<Duration>(
+            "Retention of metrics, logs and traces (--retention)",
+            cfg.retention.as_str(),
+        )?;
     }
     if args.tracing.is_none() {
         cfg.tracing = yes_no("Tracing with Tempo and OTLP? (--tracing)", cfg.tracing)?;
     }
     if args.sentry.is_none() {
         cfg.sentry = yes_no("Do the services report to Sentry? (--sentry)", cfg.sentry)?;
+    }
+    Ok(())
+}
+
+/// Asks for the keys receiver `k.receiver` reads that no flag gave, and drops those of the
+/// other receivers.
+fn ask_receiver(k: &mut AlertingKeys) -> Result<(), Error> {
+    let kind = k.receiver;
+    if kind != ReceiverKind::Webhook {
+        k.webhook_url_env = None;
+    }
+    if kind != ReceiverKind::Slack {
+        (k.slack_api_url_env, k.slack_channel) = (None, None);
+    }
+    if kind != ReceiverKind::Email {
+        (k.email_to, k.email_from, k.email_smarthost) = (None, None, None);
+        (k.email_username, k.email_password_env) = (None, None);
+    }
+    match kind {
+        ReceiverKind::None => {}
+        ReceiverKind::Webhook => {
+            if k.webhook_url_env.is_none() {
+                k.webhook_url_env = Some(env_var(
+                    "Variable in .env holding the webhook URL",
+                    "ALERT_WEBHOOK_URL",
+                )?);
+            }
+        }
+        ReceiverKind::Slack => {
+            if k.slack_api_url_env.is_none() {
+                k.slack_api_url_env = Some(env_var(
+                    "Variable in .env holding the Slack webhook URL",
+                    "SLACK_WEBHOOK_URL",
+                )?);
+            }
+            if k.slack_channel.is_none() {
+                k.slack_channel = Some(text("Slack channel", "#alerts")?);
+            }
+        }
+        ReceiverKind::Email => {
+            if k.email_to.is_none() {
+                k.email_to = Some(text("Send alerts to", "ops@example.com")?);
+            }
+            if k.email_from.is_none() {
+                k.email_from = Some(text("Send alerts from", "alertmanager@example.com")?);
+            }
+            if k.email_smarthost.is_none() {
+                k.email_smarthost = Some(host_port("SMTP server", "smtp.example.com:587")?);
+            }
+            if k.email_password_env.is_none() {
+                k.email_password_env = Some(env_var(
+                    "Variable in .env holding the SMTP password",
+                    "SMTP_PASSWORD",
+                )?);
+            }
+        }
     }
     Ok(())
 }

@@ -137,6 +137,89 @@ fn unwritable_output_directory() {
     let _ = Path::new("");
 }
 
+#[test]
+fn durations_ports_and_addresses_are_refused_when_read() {
+    rejects(
+        &format!("project = \"x\"\nscrape_interval = \"5 minutes\"\n{SERVICE}"),
+        "obs.toml: scrape_interval: \"5 minutes\" is not a duration like 30s, 5m, 1h30m or 15d",
+    );
+    rejects(
+        &format!("project = \"x\"\n{SERVICE}[alerting]\ngroup_wait = \"1.5m\"\n"),
+        "obs.toml: alerting.group_wait: \"1.5m\" is not a duration",
+    );
+    rejects(
+        &format!("project = \"x\"\n{SERVICE}[ports]\ngrafana = 70000\n"),
+        "obs.toml: ports.grafana: 70000 is not a port (must be 1-65535)",
+    );
+    rejects(
+        &format!("project = \"x\"\n{SERVICE}[ports]\nloki = 0\n"),
+        "obs.toml: ports.loki: 0 is not a port (must be 1-65535)",
+    );
+    rejects(
+        &format!("project = \"x\"\nbind_address = \"localhost\"\n{SERVICE}"),
+        "obs.toml: bind_address: invalid IP address syntax",
+    );
+    rejects(
+        &format!("project = \"x\"\n{SERVICE}[databases.redis]\naddress = \"redis\"\n"),
+        "obs.toml: databases.redis.address: \"redis\" is not a valid host:port",
+    );
+    rejects(
+        &format!(
+            "project = \"x\"\n{SERVICE}[local]\nprometheus = \"127.0.0.1:9090\"\nalertmanager = \"127.0.0.1\"\n"
+        ),
+        "obs.toml: local.alertmanager: \"127.0.0.1\" is not a valid host:port",
+    );
+}
+
+#[test]
+fn the_receiver_carries_exactly_its_own_keys() {
+    rejects(
+        &format!("project = \"x\"\n{SERVICE}[alerting]\nreceiver = \"slack\"\n"),
+        "obs.toml: alerting.slack_channel: a Slack channel like \"#alerts\" is needed for receiver = \"slack\"",
+    );
+    rejects(
+        &format!(
+            "project = \"x\"\n{SERVICE}[alerting]\nreceiver = \"email\"\nemail_to = \"a@b.c\"\nemail_from = \"d@e.f\"\nemail_smarthost = \"smtp:99999\"\n"
+        ),
+        "obs.toml: alerting.email_smarthost: \"smtp:99999\" is not a valid host:port (port must be 1-65535)",
+    );
+    rejects(
+        &format!(
+            "project = \"x\"\n{SERVICE}[alerting]\nreceiver = \"webhook\"\nslack_channel = \"#alerts\"\n"
+        ),
+        "obs.toml: alerting.slack_channel: only read with receiver = \"slack\" (receiver is \"webhook\")",
+    );
+}
+
+#[test]
+fn flags_go_through_the_same_types() {
+    for (args, expected) in [
+        (
+            &["init", "--yes", "--retention", "5 minutes"][..],
+            "\"5 minutes\" is not a duration",
+        ),
+        (
+            &["init", "--yes", "--postgres", "db:70000"][..],
+            "\"db:70000\" is not a valid host:port (port must be 1-65535)",
+        ),
+        (
+            &["init", "--yes", "--bind-address", "everywhere"][..],
+            "--bind-address",
+        ),
+        (
+            &["init", "--yes", "--receiver", "slack"][..],
+            "alerting.slack_channel: a Slack channel like \"#alerts\" is needed",
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let res = obs_gen(tmp.path(), args);
+        let stderr = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(res.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!tmp.path().join("monitoring").exists(), "nothing written");
+    }
+}
+
 const K8S: &str = "project = \"x\"\ntarget = \"kubernetes\"\n";
 
 #[test]

@@ -1,6 +1,6 @@
 //! The repository README documents every key of obs.toml and every flag of `init`.
 
-use obs_gen::model::{Config, Database, Service};
+use obs_gen::model::{AlertingKeys, Config, Database, Service};
 
 fn keys(prefix: &str, value: &toml::Value, out: &mut Vec<String>) {
     match value {
@@ -24,12 +24,13 @@ fn readme_documents_every_obs_toml_key_and_init_flag() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     let mut cfg = Config::default();
-    cfg.services.push(Service::new("api", "api:1"));
+    cfg.services
+        .push(Service::new("api", "api:1".parse().unwrap()));
     cfg.databases.postgres = Some(Database {
-        address: "db:5432".into(),
+        address: "db:5432".parse().unwrap(),
     });
     cfg.databases.redis = Some(Database {
-        address: "r:6379".into(),
+        address: "r:6379".parse().unwrap(),
     });
     // The keys of the Kubernetes target and of remote write, each set once.
     cfg.kubernetes = Some(Default::default());
@@ -42,22 +43,31 @@ fn readme_documents_every_obs_toml_key_and_init_flag() {
         password_env: Some("X".into()),
         bearer_token_env: Some("X".into()),
     });
-    let a = &mut cfg.alerting;
-    for field in [
-        &mut a.webhook_url_env,
-        &mut a.slack_api_url_env,
-        &mut a.slack_channel,
-        &mut a.email_to,
-        &mut a.email_from,
-        &mut a.email_smarthost,
-        &mut a.email_username,
-        &mut a.email_password_env,
-    ] {
-        *field = Some("X".into());
-    }
     let value: toml::Value = toml::from_str(&cfg.to_toml()).unwrap();
     let mut all = Vec::new();
     keys("", &value, &mut all);
+    // `[alerting]` in its written form with every key set (each receiver reads only its own).
+    let x = || Some("X".to_string());
+    let d = || Some("1m".parse().unwrap());
+    let alerting = AlertingKeys {
+        webhook_url_env: x(),
+        slack_api_url_env: x(),
+        slack_channel: x(),
+        email_to: x(),
+        email_from: x(),
+        email_smarthost: Some("smtp:25".parse().unwrap()),
+        email_username: x(),
+        email_password_env: x(),
+        group_wait: d(),
+        group_interval: d(),
+        repeat_interval: d(),
+        ..AlertingKeys::default()
+    };
+    keys(
+        "alerting.",
+        &toml::Value::try_from(alerting).unwrap(),
+        &mut all,
+    );
     let thresholds = serde_json::to_value(obs_mixin::Thresholds::default()).unwrap();
     all.extend(thresholds.as_object().unwrap().keys().cloned());
     let mut missing = Vec::new();

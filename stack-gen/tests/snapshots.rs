@@ -45,6 +45,25 @@ fn thresholds_of_obs_toml_reach_the_rules() {
         );
     }
     assert!(rules.contains("0.02"), "error_ratio = 0.02 is used");
+    // The dashboards colour the same thresholds.
+    let thresholds = obs_gen::model::Config::from_toml(
+        &std::fs::read_to_string(fixture("all-options.toml")).unwrap(),
+        "fixture",
+    )
+    .unwrap()
+    .thresholds_for_rules();
+    for d in obs_mixin::dashboards_for(&thresholds) {
+        assert_eq!(
+            std::fs::read_to_string(out.join("grafana/dashboards").join(&d.file_name)).unwrap(),
+            d.to_json_string()
+        );
+    }
+    let service =
+        std::fs::read_to_string(out.join("grafana/dashboards/obs-service-overview.json")).unwrap();
+    assert!(
+        service.contains("\"value\": 0.02") && !service.contains("\"value\": 0.05"),
+        "the 5xx ratio stat turns red at error_ratio = 0.02"
+    );
     assert!(
         rules.contains("api|worker"),
         "the service jobs of obs.toml select the service alerts"

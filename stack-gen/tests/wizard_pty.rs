@@ -65,18 +65,21 @@ fn wizard_answers_land_in_obs_toml() -> Result<(), rexpect::error::Error> {
     assert_eq!(cfg.environment, "production");
     assert_eq!(cfg.services.len(), 1);
     assert_eq!(cfg.services[0].name, "api");
-    assert_eq!(cfg.services[0].target, "host.docker.internal:8080");
+    assert_eq!(
+        cfg.services[0].target.as_ref().unwrap().to_string(),
+        "host.docker.internal:8080"
+    );
     assert_eq!(
         cfg.log_shipper,
         obs_gen::model::LogShipper::Promtail,
         "taken from the flag, not asked"
     );
     assert_eq!(
-        cfg.databases.postgres.unwrap().address,
+        cfg.databases.postgres.unwrap().address.to_string(),
         "host.docker.internal:5432"
     );
     assert!(cfg.databases.redis.is_none());
-    assert_eq!(cfg.retention, "30d");
+    assert_eq!(cfg.retention.as_str(), "30d");
     assert!(cfg.tracing);
     assert!(!cfg.sentry);
     assert!(tmp.path().join("monitoring/tempo/config.yaml").exists());

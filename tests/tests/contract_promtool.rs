@@ -88,8 +88,8 @@ fn promtool_accepts_rules_for_other_thresholds() {
         service_job_regex: "api|worker".into(),
         latency_p99_seconds: 0.25,
         disk_fill_hours: 4.0,
-        disk_fill_window: "1h".into(),
-        restarts_for: "0s".into(),
+        disk_fill_window: obs_mixin::Duration::from_static("1h"),
+        restarts_for: obs_mixin::Duration::from_static("0s"),
         ..Default::default()
     };
     t.validate().unwrap();

@@ -15,7 +15,7 @@ mod service;
 
 use serde_json::{Value, json};
 
-use crate::Dashboard;
+use crate::{Dashboard, Thresholds};
 use panels::Panel;
 
 /// Tag on every bundled dashboard (and the tag the dashboard links filter on).
@@ -37,9 +37,9 @@ pub(crate) struct Spec {
 }
 
 /// Every dashboard, provisioned form.
-pub(crate) fn all() -> Vec<Dashboard> {
+pub(crate) fn all(thresholds: &Thresholds) -> Vec<Dashboard> {
     [
-        service::spec(),
+        service::spec(thresholds),
         logs::spec(),
         infra::spec(),
         database::spec(),
@@ -245,7 +245,7 @@ mod tests {
 
     #[test]
     fn dashboards_have_stable_unique_uids_and_the_shared_fields() {
-        let all = all();
+        let all = all(&Thresholds::default());
         assert_eq!(all.len(), 5);
         let mut uids = std::collections::HashSet::new();
         for d in &all {
@@ -260,7 +260,7 @@ mod tests {
 
     #[test]
     fn panels_do_not_overlap() {
-        for d in all() {
+        for d in all(&Thresholds::default()) {
             let mut cells = std::collections::HashSet::new();
             for p in crate::contract::panels(&d.json) {
                 let g = &p["gridPos"];
@@ -287,7 +287,7 @@ mod tests {
 
     #[test]
     fn import_form_asks_for_datasources_and_keeps_no_fixed_uid() {
-        for d in all() {
+        for d in all(&Thresholds::default()) {
             let import = crate::for_import(&d);
             let text = import.to_string();
             for fixed in [
@@ -311,7 +311,10 @@ mod tests {
             assert_eq!(import["__requires"][0]["id"], "grafana");
             assert_eq!(import["uid"], d.uid.as_str());
         }
-        let logs = all().into_iter().find(|d| d.uid == "obs-logs").unwrap();
+        let logs = all(&Thresholds::default())
+            .into_iter()
+            .find(|d| d.uid == "obs-logs")
+            .unwrap();
         let import = crate::for_import(&logs);
         assert!(
             import["__inputs"]

@@ -10,10 +10,14 @@ use super::panels::{
     row,
 };
 use super::{Spec, target_selector};
+use crate::Thresholds;
 use crate::rules::recording::{BUCKETS_BY_ROUTE, RATE_BY_ROUTE_CODE, SUM_BY_ROUTE};
 use obs_catalogue as catalogue;
 
-pub(crate) fn spec() -> Spec {
+/// The dashboard for `t`: the 5xx ratio and p99 latency stats turn red where `HighErrorRate`
+/// and `HighRequestLatency` fire, and orange at a fifth and at half of that, so a colour on the
+/// dashboard means what the alert means.
+pub(crate) fn spec(t: &Thresholds) -> Spec {
     let duration = catalogue::HTTP_SERVER_REQUEST_DURATION.name;
     let active = catalogue::HTTP_SERVER_ACTIVE_REQUESTS.name;
     let routed = target_selector(r#"http_route=~"$route""#);
@@ -55,7 +59,7 @@ pub(crate) fn spec() -> Spec {
             "percentunit",
             vec![prom(format!("(sum({}) or vector(0))\n/\nsum({})", rate(&five_xx), rate(&routed)), "5xx ratio")],
         )
-        .thresholds(&[("green", None), ("orange", Some(0.01)), ("red", Some(0.05))]),
+        .thresholds(&[("green", None), ("orange", Some(t.error_ratio / 5.0)), ("red", Some(t.error_ratio))]),
         Panel::new(
             Kind::Stat,
             "p99 latency",
@@ -63,7 +67,11 @@ pub(crate) fn spec() -> Spec {
             "s",
             vec![prom(quantile("0.99", "le"), "p99")],
         )
-        .thresholds(&[("green", None), ("orange", Some(0.5)), ("red", Some(1.0))]),
+        .thresholds(&[
+            ("green", None),
+            ("orange", Some(t.latency_p99_seconds / 2.0)),
+            ("red", Some(t.latency_p99_seconds)),
+        ]),
         Panel::new(
             Kind::Stat,
             "Active requests",

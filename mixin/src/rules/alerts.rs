@@ -69,7 +69,7 @@ pub struct Alert {
     /// PromQL expression.
     pub expr: String,
     /// `for` duration.
-    pub for_: String,
+    pub for_: crate::Duration,
     /// `summary` annotation (may use `{{ $labels.x }}`).
     pub summary: String,
     /// `description` annotation (may use `{{ $labels.x }}` and `{{ $value … }}`).

@@ -68,7 +68,7 @@ fn alert_rule(alert: &Alert) -> Value {
     let mut r = Mapping::new();
     r.insert(s("alert"), s(alert.name));
     r.insert(s("expr"), s(&alert.expr));
-    r.insert(s("for"), s(&alert.for_));
+    r.insert(s("for"), s(alert.for_.as_str()));
     let mut labels = Mapping::new();
     labels.insert(s("severity"), s(alert.severity.as_str()));
     r.insert(s("labels"), Value::Mapping(labels));
@@ -310,7 +310,7 @@ mod tests {
     fn thresholds_reach_the_rules() {
         let t = Thresholds {
             error_ratio: 0.125,
-            latency_p99_for: "17m".into(),
+            latency_p99_for: crate::Duration::from_static("17m"),
             node_job: "hosts".into(),
             ..Thresholds::default()
         };

@@ -28,18 +28,22 @@ pub enum Variant {
     SdkFull,
     /// axum-prometheus' metrics layer alone.
     AxumPrometheus,
+    /// The OpenTelemetry project's tower middleware, metrics only, into an SDK meter provider
+    /// that aggregates and never exports.
+    OtelMetrics,
     /// What users assemble by hand: tower-http request-id + TraceLayer at INFO, axum-prometheus,
     /// tracing-subscriber's JSON output through a non-blocking writer.
     HandAssembled,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 6] = [
+    pub const ALL: [Variant; 7] = [
         Variant::Bare,
         Variant::SdkMetricsIds,
         Variant::SdkSpan,
         Variant::SdkFull,
         Variant::AxumPrometheus,
+        Variant::OtelMetrics,
         Variant::HandAssembled,
     ];
 
@@ -50,6 +54,7 @@ impl Variant {
             Variant::SdkSpan => "obs_metrics_ids_span",
             Variant::SdkFull => "obs_full",
             Variant::AxumPrometheus => "axum_prometheus",
+            Variant::OtelMetrics => "otel_metrics",
             Variant::HandAssembled => "hand_assembled",
         }
     }
@@ -77,6 +82,22 @@ fn axum_prometheus_layer() -> axum_prometheus::PrometheusMetricLayer<'static> {
     static PAIR: OnceLock<axum_prometheus::PrometheusMetricLayer<'static>> = OnceLock::new();
     PAIR.get_or_init(|| axum_prometheus::PrometheusMetricLayer::pair().0)
         .clone()
+}
+
+fn otel_metrics_layer() -> opentelemetry_instrumentation_tower::http::server::Layer {
+    // The middleware reads the global meter provider, which is set once per process; the
+    // manual reader makes the SDK aggregate every measurement without ever exporting.
+    static PROVIDER: OnceLock<()> = OnceLock::new();
+    PROVIDER.get_or_init(|| {
+        let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+            .with_reader(opentelemetry_sdk::metrics::ManualReader::builder().build())
+            .build();
+        opentelemetry::global::set_meter_provider(provider);
+    });
+    opentelemetry_instrumentation_tower::http::server::LayerBuilder::builder()
+        .with_tracing(false)
+        .build()
+        .expect("the metrics-only layer builds")
 }
 
 fn sink_writer() -> (tracing_appender::non_blocking::NonBlocking, WorkerGuard) {
@@ -111,6 +132,11 @@ pub fn setup(variant: Variant) -> Setup {
         }
         Variant::AxumPrometheus => Setup {
             router: handler_router().layer(axum_prometheus_layer()),
+            _subscriber: None,
+            _writer: None,
+        },
+        Variant::OtelMetrics => Setup {
+            router: handler_router().layer(otel_metrics_layer()),
             _subscriber: None,
             _writer: None,
         },

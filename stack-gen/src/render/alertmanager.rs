@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use crate::model::{Config, Receiver};
+use crate::model::{Config, Duration, Receiver};
 
 /// Directory inside the container where the entrypoint writes secrets.
 pub const SECRETS_DIR: &str = "/tmp/obs-secrets";
@@ -30,9 +30,9 @@ struct AlertmanagerConfig {
 struct Route {
     receiver: &'static str,
     group_by: Vec<&'static str>,
-    group_wait: String,
-    group_interval: String,
-    repeat_interval: String,
+    group_wait: Duration,
+    group_interval: Duration,
+    repeat_interval: Duration,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     routes: Vec<SubRoute>,
 }
@@ -41,7 +41,7 @@ struct Route {
 struct SubRoute {
     matchers: Vec<&'static str>,
     receiver: &'static str,
-    repeat_interval: String,
+    repeat_interval: Duration,
 }
 
 #[derive(Serialize)]
@@ -96,21 +96,21 @@ fn receiver(cfg: &Config, name: &'static str) -> ReceiverDef {
         slack_configs: vec![],
         email_configs: vec![],
     };
-    match a.receiver {
+    match &a.receiver {
         Receiver::None => {}
-        Receiver::Webhook => r.webhook_configs.push(Webhook { url: WEBHOOK_PLACEHOLDER, send_resolved: true }),
-        Receiver::Slack => r.slack_configs.push(Slack {
+        Receiver::Webhook { .. } => r.webhook_configs.push(Webhook { url: WEBHOOK_PLACEHOLDER, send_resolved: true }),
+        Receiver::Slack { channel, .. } => r.slack_configs.push(Slack {
             api_url_file: format!("{SECRETS_DIR}/slack_api_url"),
-            channel: a.slack_channel.clone().unwrap_or_default(),
+            channel: channel.clone(),
             send_resolved: true,
             title: "{{ .Status | toUpper }}: {{ .CommonLabels.alertname }} ({{ .CommonLabels.severity }})",
             text: "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\n{{ end }}",
         }),
-        Receiver::Email => r.email_configs.push(Email {
-            to: a.email_to.clone().unwrap_or_default(),
-            from: a.email_from.clone().unwrap_or_default(),
-            smarthost: a.email_smarthost.clone().unwrap_or_default(),
-            auth_username: a.email_username.clone().or_else(|| a.email_from.clone()).unwrap_or_default(),
+        Receiver::Email { to, from, smarthost, username, .. } => r.email_configs.push(Email {
+            to: to.clone(),
+            from: from.clone(),
+            smarthost: smarthost.to_string(),
+            auth_username: username.clone().unwrap_or_else(|| from.clone()),
             auth_password_file: format!("{SECRETS_DIR}/smtp_password"),
             require_tls: true,
             send_resolved: true,
@@ -124,13 +124,18 @@ fn receiver(cfg: &Config, name: &'static str) -> ReceiverDef {
 /// goes nowhere.
 pub fn render(cfg: &Config) -> String {
     let a = &cfg.alerting;
-    let repeat = |default: &str| a.repeat_interval.clone().unwrap_or_else(|| default.into());
+    let or = |value: &Option<Duration>, default| {
+        value
+            .clone()
+            .unwrap_or_else(|| Duration::from_static(default))
+    };
+    let repeat = |default| or(&a.repeat_interval, default);
     let doc = AlertmanagerConfig {
         route: Route {
             receiver: "warning",
             group_by: vec!["alertname", "job"],
-            group_wait: a.group_wait.clone().unwrap_or_else(|| "30s".into()),
-            group_interval: a.group_interval.clone().unwrap_or_else(|| "5m".into()),
+            group_wait: or(&a.group_wait, "30s"),
+            group_interval: or(&a.group_interval, "5m"),
             repeat_interval: repeat("12h"),
             routes: vec![
                 SubRoute {
@@ -166,17 +171,17 @@ pub fn render(cfg: &Config) -> String {
             },
         ],
     };
-    let note: &[&str] = match cfg.alerting.receiver {
+    let note: &[&str] = match &cfg.alerting.receiver {
         Receiver::None => &[
             "No receiver is configured (obs.toml [alerting] receiver = \"none\"): alerts show in the",
             "Alertmanager UI only.",
         ],
-        Receiver::Webhook => &[
+        Receiver::Webhook { .. } => &[
             "The webhook URL below is a placeholder: entrypoint.sh replaces it with the value of the",
             "environment variable named in obs.toml (set it in .env) in a private copy of this file,",
             "because Alertmanager does not expand environment variables in its configuration.",
         ],
-        Receiver::Slack | Receiver::Email => &[
+        Receiver::Slack { .. } | Receiver::Email { .. } => &[
             "Secrets are read from files that entrypoint.sh writes from the environment (set in .env)",
             "at start, because Alertmanager does not expand environment variables in its configuration.",
         ],
@@ -205,9 +210,11 @@ pub fn entrypoint(cfg: &Config) -> String {
             "here=$(cd \"$(dirname \"$0\")\" && pwd)\nsecrets=\"$here/.secrets\"\nmkdir -p \"$secrets\"\nconfig=\"$here/alertmanager.yml\"\n",
         ),
     }
-    match a.receiver {
+    // The receiver's secret variable, as obs.toml names it.
+    let var = a.receiver.secret_var().map(|v| v.name).unwrap_or_default();
+    match &a.receiver {
         Receiver::None => {}
-        Receiver::Webhook => {
+        Receiver::Webhook { .. } => {
             let script = r#"url="${VAR:-}"
 case "$url" in
   '') echo "obs: VAR is not set in .env; webhook notifications will fail" >&2 ;;
@@ -219,19 +226,17 @@ esac
 "#;
             s.push_str(
                 &script
-                    .replace("VAR", a.webhook_url_env())
+                    .replace("VAR", var)
                     .replace("PLACEHOLDER", WEBHOOK_PLACEHOLDER),
             );
         }
-        Receiver::Slack => {
-            let var = a.slack_api_url_env();
+        Receiver::Slack { .. } => {
             s.push_str(&format!(
                 "[ -n \"${{{var}:-}}\" ] || echo \"obs: {var} is not set in .env; Slack notifications will fail\" >&2\n\
                  printf '%s' \"${{{var}:-}}\" > \"$secrets/slack_api_url\"\n"
             ));
         }
-        Receiver::Email => {
-            let var = a.email_password_env();
+        Receiver::Email { .. } => {
             s.push_str(&format!(
                 "[ -n \"${{{var}:-}}\" ] || echo \"obs: {var} is not set in .env; email notifications will fail\" >&2\n\
                  printf '%s' \"${{{var}:-}}\" > \"$secrets/smtp_password\"\n"

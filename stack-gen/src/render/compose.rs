@@ -3,11 +3,12 @@
 //! policies and memory limits.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use serde::Serialize;
 
 use super::{Image, images};
-use crate::model::{Config, LogShipper};
+use crate::model::{Config, LogShipper, Port};
 
 /// Port Grafana listens on inside its container.
 pub const GRAFANA_PORT: u16 = 3000;
@@ -116,11 +117,10 @@ fn check(test: Vec<String>) -> Healthcheck {
     }
 }
 
-fn publish(cfg: &Config, host: u32, container: u16) -> String {
-    let bind = if cfg.bind_address.contains(':') {
-        format!("[{}]", cfg.bind_address)
-    } else {
-        cfg.bind_address.clone()
+fn publish(cfg: &Config, host: Port, container: u16) -> String {
+    let bind = match cfg.bind_address {
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        IpAddr::V4(ip) => ip.to_string(),
     };
     format!("{bind}:{host}:{container}")
 }
@@ -165,9 +165,11 @@ pub fn app_healthchecks(cfg: &Config) -> Option<String> {
     let services = cfg
         .services
         .iter()
-        .map(|svc| {
+        // Validation gives every compose service a target.
+        .filter_map(|svc| Some((svc, svc.target.as_ref()?)))
+        .map(|(svc, target)| {
             // Inside its own container the service listens on the target's port.
-            let port = svc.target.rsplit(':').next().unwrap_or("80");
+            let port = target.port();
             let url = format!("http://127.0.0.1:{port}{}", svc.health_path);
             // Service images differ: busybox/alpine have wget, Debian-based ones often curl.
             let probe = format!("wget -q --spider {url} || curl -fsS -o /dev/null {url}");
@@ -250,9 +252,10 @@ pub fn render(cfg: &Config) -> String {
             cfg.ports.alertmanager
         ),
     )]);
-    for (var, _) in cfg.alerting.secret_vars() {
+    if let Some(var) = cfg.alerting.receiver.secret_var() {
+        let name = var.name;
         am.environment
-            .insert(var.to_string(), format!("${{{var}:-}}"));
+            .insert(name.to_string(), format!("${{{name}:-}}"));
     }
     services.insert("alertmanager".to_string(), am);
     volume("alertmanager-data");
@@ -475,11 +478,11 @@ pub fn render(cfg: &Config) -> String {
 }
 
 /// The host part of a URL for `bind_address` (`0.0.0.0` is shown as localhost).
-pub fn host_for_url(bind: &str) -> String {
+pub fn host_for_url(bind: &IpAddr) -> String {
     match bind {
-        "0.0.0.0" | "::" => "localhost".into(),
-        b if b.contains(':') => format!("[{b}]"),
-        b => b.into(),
+        b if b.is_unspecified() => "localhost".into(),
+        IpAddr::V6(b) => format!("[{b}]"),
+        IpAddr::V4(b) => b.to_string(),
     }
 }
 
@@ -490,9 +493,12 @@ mod tests {
     #[test]
     fn app_healthchecks_probe_each_service_on_its_liveness_path() {
         let mut cfg = Config::default();
-        let mut worker = crate::model::Service::new("worker", "10.0.0.5:9000");
+        let mut worker = crate::model::Service::new("worker", "10.0.0.5:9000".parse().unwrap());
         worker.health_path = "/live".into();
-        cfg.services = vec![crate::model::Service::new("api", "api:8080"), worker];
+        cfg.services = vec![
+            crate::model::Service::new("api", "api:8080".parse().unwrap()),
+            worker,
+        ];
         let text = app_healthchecks(&cfg).expect("services exist");
         let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
         let test = |name: &str| {

@@ -10,12 +10,9 @@ fn body(cfg: &Config, password: &str) -> String {
     let mut s = String::new();
     s.push_str("# Grafana admin password (user `admin`). obs-gen wrote a random one into .env.\n");
     s.push_str(&format!("{GRAFANA_PASSWORD_VAR}={password}\n"));
-    let secrets = cfg.alerting.secret_vars();
-    if !secrets.is_empty() {
+    if let Some(var) = cfg.alerting.receiver.secret_var() {
         s.push_str("\n# Alert receiver (read by alertmanager/entrypoint.sh, never written into a config file).\n");
-        for (var, what) in secrets {
-            s.push_str(&format!("# {what}\n{var}=\n"));
-        }
+        s.push_str(&format!("# {}\n{}=\n", var.holds, var.name));
     }
     if let Some(rw) = &cfg.remote_write {
         let vars = rw.secret_vars();

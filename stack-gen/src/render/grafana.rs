@@ -45,7 +45,15 @@ pub fn datasources_document(cfg: &Config, endpoints: &Endpoints) -> Value {
         "datasourceUid": datasource_uids::LOKI,
         "urlDisplayLabel": "All lines of this request"
     })];
-    let mut prometheus_json = json!({ "httpMethod": "POST", "timeInterval": "15s" });
+    // Grafana's `$__rate_interval` and minimum step build on the scrape interval. It reads a
+    // single unit only (`90s`, not `1m30s`), so the interval is given in seconds.
+    let scrape = &cfg.scrape_interval;
+    let time_interval = if scrape.as_millis() % 1000 == 0 {
+        format!("{}s", scrape.as_secs())
+    } else {
+        format!("{}ms", scrape.as_millis())
+    };
+    let mut prometheus_json = json!({ "httpMethod": "POST", "timeInterval": time_interval });
     let mut list: Vec<Value> = Vec::new();
     if cfg.tracing {
         derived.push(json!({
@@ -120,4 +128,25 @@ pub fn provider() -> String {
             "options": { "path": DASHBOARDS_PATH, "foldersFromFilesStructure": false }
         }]
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_time_interval_follows_the_scrape_interval() {
+        let mut cfg = Config::default();
+        for (scrape, expected) in [("15s", "15s"), ("1m30s", "90s"), ("1s500ms", "1500ms")] {
+            cfg.scrape_interval = scrape.parse().unwrap();
+            let doc: serde_json::Value = serde_yaml_ng::from_str(&datasources(&cfg)).unwrap();
+            let prometheus = doc["datasources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["type"] == "prometheus")
+                .unwrap();
+            assert_eq!(prometheus["jsonData"]["timeInterval"], expected, "{scrape}");
+        }
+    }
 }

@@ -176,13 +176,14 @@ fn compose_tree(cfg: &Config) -> Vec<OutFile> {
             contents: tempo::render(cfg),
         });
     }
-    for rule in obs_mixin::rule_files(&cfg.thresholds_for_rules()) {
+    let thresholds = cfg.thresholds_for_rules();
+    for rule in obs_mixin::rule_files(&thresholds) {
         files.push(OutFile {
             path: format!("prometheus/rules/{}", rule.file_name),
             contents: rule.yaml,
         });
     }
-    for d in obs_mixin::dashboards() {
+    for d in obs_mixin::dashboards_for(&thresholds) {
         let mut text = serde_json::to_string_pretty(&d.json).expect("dashboards serialise");
         text.push('\n');
         files.push(OutFile {

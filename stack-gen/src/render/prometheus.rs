@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{Config, Local, LogShipper, split_host_port};
+use crate::model::{Config, Duration, HostPort, Local, LogShipper};
 
 #[derive(Serialize)]
 struct PrometheusConfig {
@@ -19,8 +19,8 @@ struct PrometheusConfig {
 
 #[derive(Serialize)]
 struct Global {
-    scrape_interval: String,
-    evaluation_interval: String,
+    scrape_interval: Duration,
+    evaluation_interval: Duration,
     external_labels: BTreeMap<&'static str, String>,
 }
 
@@ -49,19 +49,19 @@ struct ScrapeConfig {
 
 /// The address Prometheus (in its container) uses for a service target: a loopback host means
 /// the docker host, which the container reaches as `host.docker.internal`.
-pub fn scrape_target(target: &str) -> String {
-    match split_host_port(target) {
-        Some(("localhost" | "127.0.0.1" | "::1", port)) => format!("host.docker.internal:{port}"),
-        _ => target.to_string(),
+pub fn scrape_target(target: &HostPort) -> HostPort {
+    match target.host() {
+        "localhost" | "127.0.0.1" | "::1" => HostPort::docker_host(target.port()),
+        _ => target.clone(),
     }
 }
 
-fn job(name: &str, target: &str) -> ScrapeConfig {
+fn job(name: &str, target: impl ToString) -> ScrapeConfig {
     ScrapeConfig {
         job_name: name.into(),
         metrics_path: None,
         static_configs: vec![Targets {
-            targets: vec![target.into()],
+            targets: vec![target.to_string()],
         }],
     }
 }
@@ -69,10 +69,15 @@ fn job(name: &str, target: &str) -> ScrapeConfig {
 /// Renders `prometheus.yml`.
 pub fn render(cfg: &Config) -> String {
     let mut scrape_configs = Vec::new();
-    for s in &cfg.services {
+    // Validation gives every compose service a target.
+    for (s, target) in cfg
+        .services
+        .iter()
+        .filter_map(|s| Some((s, s.target.as_ref()?)))
+    {
         let target = match cfg.local {
-            Some(_) => s.target.clone(),
-            None => scrape_target(&s.target),
+            Some(_) => target.to_string(),
+            None => scrape_target(target).to_string(),
         };
         scrape_configs.push(ScrapeConfig {
             job_name: s.name.clone(),
@@ -85,7 +90,7 @@ pub fn render(cfg: &Config) -> String {
     let alertmanager = match &cfg.local {
         Some(local) => {
             scrape_configs.extend(local_jobs(cfg, local));
-            local.alertmanager.clone()
+            local.alertmanager.to_string()
         }
         None => {
             scrape_configs.extend(compose_jobs(cfg));

@@ -1,7 +1,7 @@
 //! The `README.md` of the generated directory: how to start the stack, the URL of each UI and
 //! how a service joins.
 
-use crate::model::{Config, LogShipper, Receiver};
+use crate::model::{Config, LogShipper};
 use crate::render::compose::host_for_url;
 use crate::render::prometheus::scrape_target;
 
@@ -44,14 +44,18 @@ pub fn render(cfg: &Config) -> String {
         "\nEvery port is published on `{}` only (`bind_address` in obs.toml).\n\n## Scraped services\n\n| service | scraped at | metrics | liveness |\n|---|---|---|---|\n",
         cfg.bind_address
     ));
-    for svc in &cfg.services {
+    for (svc, target) in cfg
+        .services
+        .iter()
+        .filter_map(|s| Some((s, s.target.as_ref()?)))
+    {
         s.push_str(&format!(
             "| `{}` | `{}` | `{}` | `{}` |\n",
             svc.name,
             if cfg.local.is_some() {
-                svc.target.clone()
+                target.clone()
             } else {
-                scrape_target(&svc.target)
+                scrape_target(target)
             },
             svc.metrics_path,
             svc.health_path
@@ -79,18 +83,14 @@ pub fn render(cfg: &Config) -> String {
          `request_id`/`trace_id` structured metadata. Set `OBS_ENV={env}` in your services.\n",
         env = cfg.environment
     ));
-    let alerts = match cfg.alerting.receiver {
-        Receiver::None => "No receiver is configured: alerts are visible in Alertmanager only. Set `[alerting]` in obs.toml.".to_string(),
-        _ => {
-            let vars: Vec<String> = cfg.alerting.secret_vars().iter().map(|(v, _)| format!("`{v}`")).collect();
-            let name = match cfg.alerting.receiver {
-                Receiver::Webhook => "webhook",
-                Receiver::Slack => "slack",
-                Receiver::Email => "email",
-                Receiver::None => "none",
-            };
-            format!("Alerts go to the `{name}` receiver; set {} in `.env`.", vars.join(", "))
-        }
+    let receiver = &cfg.alerting.receiver;
+    let alerts = match receiver.secret_var() {
+        None => "No receiver is configured: alerts are visible in Alertmanager only. Set `[alerting]` in obs.toml.".to_string(),
+        Some(var) => format!(
+            "Alerts go to the `{}` receiver; set `{}` in `.env`.",
+            receiver.kind().as_str(),
+            var.name
+        ),
     };
     s.push_str(&format!(
         "\n## Alerts\n\n{alerts}\nThresholds come from the `[alerts]` table of obs.toml.\n"

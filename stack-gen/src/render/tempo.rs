@@ -4,12 +4,11 @@
 use serde_json::json;
 
 use crate::model::Config;
-use crate::validate::parse_duration;
 
 /// Renders Tempo's configuration.
 pub fn render(cfg: &Config) -> String {
     // Tempo takes Go durations, which have no `d` unit: convert to hours.
-    let hours = parse_duration(&cfg.retention).unwrap_or(15 * 86400) / 3600;
+    let hours = cfg.retention.as_secs() / 3600;
     let doc = json!({
         "server": { "http_listen_port": 3200, "log_level": "warn" },
         "distributor": { "receivers": { "otlp": { "protocols": {

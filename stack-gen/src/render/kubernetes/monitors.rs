@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{ALERTING_SECRET, RELEASE_LABEL, metadata, settings};
-use crate::model::{Config, KubernetesService, Receiver};
+use crate::model::{Config, Duration, KubernetesService, Receiver};
 
 /// One `ServiceMonitor` per service, by service name. Each scrapes the named port of the
 /// Services its selector matches in the service's namespace, and sets `job` to the service
@@ -65,35 +65,42 @@ fn secret_key(key: &str) -> Value {
     json!({ "name": ALERTING_SECRET, "key": key })
 }
 
-/// The receiver definition of `name` for obs.toml's `[alerting]`: secrets are keys of the
-/// `obs-alerting` Secret, named after the variables of obs.toml.
+/// The receiver definition of `name` for obs.toml's `[alerting]`: the secret is a key of the
+/// `obs-alerting` Secret, named after the variable of obs.toml.
 fn receiver(cfg: &Config, name: &str) -> Value {
-    let a = &cfg.alerting;
+    let receiver = &cfg.alerting.receiver;
     let mut r = json!({ "name": name });
-    match a.receiver {
+    let Some(secret) = receiver.secret_var() else {
+        return r;
+    };
+    let secret = secret_key(secret.name);
+    match receiver {
         Receiver::None => {}
-        Receiver::Webhook => {
-            r["webhookConfigs"] = json!([{
-                "urlSecret": secret_key(a.webhook_url_env()),
-                "sendResolved": true,
-            }]);
+        Receiver::Webhook { .. } => {
+            r["webhookConfigs"] = json!([{ "urlSecret": secret, "sendResolved": true }]);
         }
-        Receiver::Slack => {
+        Receiver::Slack { channel, .. } => {
             r["slackConfigs"] = json!([{
-                "apiURL": secret_key(a.slack_api_url_env()),
-                "channel": a.slack_channel.clone().unwrap_or_default(),
+                "apiURL": secret,
+                "channel": channel,
                 "sendResolved": true,
                 "title": "{{ .Status | toUpper }}: {{ .CommonLabels.alertname }} ({{ .CommonLabels.severity }})",
                 "text": "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\n{{ end }}",
             }]);
         }
-        Receiver::Email => {
+        Receiver::Email {
+            to,
+            from,
+            smarthost,
+            username,
+            ..
+        } => {
             r["emailConfigs"] = json!([{
-                "to": a.email_to.clone().unwrap_or_default(),
-                "from": a.email_from.clone().unwrap_or_default(),
-                "smarthost": a.email_smarthost.clone().unwrap_or_default(),
-                "authUsername": a.email_username.clone().or_else(|| a.email_from.clone()).unwrap_or_default(),
-                "authPassword": secret_key(a.email_password_env()),
+                "to": to,
+                "from": from,
+                "smarthost": smarthost.to_string(),
+                "authUsername": username.clone().unwrap_or_else(|| from.clone()),
+                "authPassword": secret,
                 "requireTLS": true,
                 "sendResolved": true,
             }]);
@@ -107,7 +114,12 @@ fn receiver(cfg: &Config, name: &str) -> Value {
 pub(super) fn alertmanager_config(cfg: &Config) -> Value {
     let a = &cfg.alerting;
     let release = settings(cfg).prometheus_release;
-    let repeat = |default: &str| a.repeat_interval.clone().unwrap_or_else(|| default.into());
+    let or = |value: &Option<Duration>, default| {
+        value
+            .clone()
+            .unwrap_or_else(|| Duration::from_static(default))
+    };
+    let repeat = |default| or(&a.repeat_interval, default);
     json!({
         "apiVersion": "monitoring.coreos.com/v1alpha1",
         "kind": "AlertmanagerConfig",
@@ -116,8 +128,8 @@ pub(super) fn alertmanager_config(cfg: &Config) -> Value {
             "route": {
                 "receiver": "warning",
                 "groupBy": ["alertname", "job"],
-                "groupWait": a.group_wait.clone().unwrap_or_else(|| "30s".into()),
-                "groupInterval": a.group_interval.clone().unwrap_or_else(|| "5m".into()),
+                "groupWait": or(&a.group_wait, "30s"),
+                "groupInterval": or(&a.group_interval, "5m"),
                 "repeatInterval": repeat("12h"),
                 "routes": [
                     { "matchers": [matcher("severity", "critical", false)], "receiver": "critical", "repeatInterval": repeat("1h") },

@@ -32,16 +32,11 @@ pub(super) fn render(cfg: &Config) -> String {
         project = cfg.project,
         env = cfg.environment,
     );
-    let alerting = cfg.alerting.secret_vars();
     let mut secrets = String::new();
-    if !alerting.is_empty() {
-        let literals: Vec<String> = alerting
-            .iter()
-            .map(|(v, _)| format!("--from-literal={v}=\"${v}\""))
-            .collect();
+    if let Some(var) = cfg.alerting.receiver.secret_var() {
         secrets.push_str(&format!(
-            "kubectl -n {ns} create secret generic {ALERTING_SECRET} {}\n",
-            literals.join(" ")
+            "kubectl -n {ns} create secret generic {ALERTING_SECRET} --from-literal={v}=\"${v}\"\n",
+            v = var.name
         ));
     }
     if let Some(rw) = &cfg.remote_write {
