@@ -1,5 +1,6 @@
 //! The obs name contract: every metric, log field, HTTP path and environment variable the
-//! SDK (`obs-service`) exposes, and the JSON shapes it answers with.
+//! SDK (`obs-service`) exposes, and the JSON shapes it answers with ([`wire`]); the
+//! environment variables are in [`env`].
 //!
 //! This crate is the single source of truth shared by the SDK (which emits these names), the
 //! mixin (`obs-mixin`, whose dashboards and rules query them) and the generator (`obs-gen`,
@@ -21,6 +22,7 @@
 
 use core::fmt;
 
+pub mod env;
 pub mod wire;
 
 /// Version of this catalogue. Bumped whenever a name, label or bucket layout changes, so the
@@ -198,7 +200,7 @@ pub mod labels {
     pub const CHECK: &str = "check";
     /// Whether a readiness check is critical (`true`) or only degrades the status (`false`).
     pub const CRITICAL: &str = "critical";
-    /// Which exporter or writer dropped data: one of [`super::EXPORTERS`].
+    /// Which exporter or writer dropped data: an [`Exporter`](super::Exporter)'s name.
     pub const EXPORTER: &str = "exporter";
 }
 
@@ -216,8 +218,55 @@ pub const KNOWN_METHODS: &[&str] = &[
 /// cannot collide with one.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
-/// Values of the `exporter` label of [`EXPORTER_DROPPED`].
-pub const EXPORTERS: &[&str] = &["stdout", "file", "loki", "sentry", "otlp"];
+/// What writes or exports the SDK's output: the values of the `exporter` label of
+/// [`EXPORTER_DROPPED`].
+///
+/// ```
+/// use obs_catalogue::Exporter;
+/// assert_eq!(Exporter::Loki.as_str(), "loki");
+/// assert_eq!(Exporter::ALL.len(), 5);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Exporter {
+    /// The log writer on stdout.
+    Stdout,
+    /// The optional log file.
+    File,
+    /// Log shipping to Loki.
+    Loki,
+    /// Error reporting to Sentry.
+    Sentry,
+    /// Trace export over OTLP.
+    Otlp,
+}
+
+impl Exporter {
+    /// Every exporter, in the order the reference lists them.
+    pub const ALL: [Exporter; 5] = [
+        Exporter::Stdout,
+        Exporter::File,
+        Exporter::Loki,
+        Exporter::Sentry,
+        Exporter::Otlp,
+    ];
+
+    /// The `exporter` label value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Exporter::Stdout => "stdout",
+            Exporter::File => "file",
+            Exporter::Loki => "loki",
+            Exporter::Sentry => "sentry",
+            Exporter::Otlp => "otlp",
+        }
+    }
+}
+
+impl fmt::Display for Exporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Bucket bounds of the request-duration histogram, in seconds: the boundaries the OpenTelemetry
 /// HTTP semantic conventions advise for `http.server.request.duration`.
@@ -634,83 +683,6 @@ pub mod paths {
     /// All of the above, the paths the access log leaves out by default.
     pub const ALL: &[&str] = &[METRICS, HEALTH_LIVE, HEALTH_READY, HEALTH];
 }
-
-/// Environment variables the SDK reads, with what each does. The generator's `.env.example`
-/// names the same variables.
-pub const ENV_VARS: &[(&str, &str)] = &[
-    (
-        "OBS_SERVICE_NAME",
-        "Service name (falls back to OTEL_SERVICE_NAME, then the package name).",
-    ),
-    (
-        "OTEL_SERVICE_NAME",
-        "Service name, if OBS_SERVICE_NAME is unset.",
-    ),
-    (
-        "OBS_SERVICE_VERSION",
-        "Service version (default: the package version).",
-    ),
-    ("OBS_ENV", "Deployment environment (default: development)."),
-    (
-        "OBS_LOG",
-        "Log filter, tracing-subscriber syntax (falls back to RUST_LOG, then info).",
-    ),
-    ("RUST_LOG", "Log filter, if OBS_LOG is unset."),
-    ("OBS_LOG_FORMAT", "json (default) or pretty."),
-    (
-        "OBS_LOG_FILE",
-        "Also write JSON logs to this file, rotated.",
-    ),
-    ("OBS_LOG_ROTATION", "daily (default) or hourly."),
-    (
-        "OBS_LOG_KEEP",
-        "How many rotated files to keep (default 7).",
-    ),
-    (
-        "OBS_COMMIT",
-        "Source revision for obs_build_info (falls back to GIT_COMMIT).",
-    ),
-    (
-        "OBS_SHUTDOWN_DRAIN",
-        "On SIGTERM or Ctrl-C, how long readiness answers 503 draining before the server stops accepting (e.g. 10s; default 0s).",
-    ),
-    (
-        "SENTRY_DSN",
-        "Turns Sentry reporting on (feature sentry): the project's DSN.",
-    ),
-    (
-        "SENTRY_SAMPLE_RATE",
-        "Fraction of error events sent to Sentry, 0 to 1 (default 1).",
-    ),
-    (
-        "SENTRY_TRACES_SAMPLE_RATE",
-        "Fraction of requests sent to Sentry as transactions, 0 to 1 (default 0).",
-    ),
-    (
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "Turns OTLP trace export on (feature otlp): the collector's base URL.",
-    ),
-    (
-        "OTEL_EXPORTER_OTLP_PROTOCOL",
-        "http/protobuf (default, port 4318) or grpc (port 4317).",
-    ),
-    (
-        "OTEL_TRACES_SAMPLER",
-        "always_on, always_off, traceidratio, parentbased_always_on (default), parentbased_always_off or parentbased_traceidratio.",
-    ),
-    (
-        "OTEL_TRACES_SAMPLER_ARG",
-        "The ratio of the ratio samplers, 0 to 1 (default 1).",
-    ),
-    (
-        "LOKI_URL",
-        "Turns Loki log shipping on (feature loki): Loki's base URL or push URL.",
-    ),
-    (
-        "LOKI_TENANT",
-        "Sent as X-Scope-OrgID to a multi-tenant Loki.",
-    ),
-];
 
 #[cfg(test)]
 mod tests {

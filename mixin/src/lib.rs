@@ -2,10 +2,11 @@
 //! generated from code the way the Prometheus monitoring mixins are, so every query names exactly
 //! what [`obs_catalogue`] lists.
 //!
-//! The JSON in `dashboards/` and the YAML in `alert-rules/` at the top of the repository are this
-//! crate's output for the default [`Thresholds`]; a test fails when they drift apart
-//! (`OBS_BLESS=1 cargo test -p obs-mixin` rewrites them). Both directories are also embedded
-//! ([`DASHBOARDS_DIR`], [`ALERT_RULES_DIR`]) so an installed `obs-gen` needs no checkout.
+//! Everything is rendered from code and data inside this crate, so it builds from its own
+//! package. The JSON in `dashboards/` and the YAML in `alert-rules/` at the top of the repository
+//! are this crate's output for the default [`Thresholds`], checked in for people to browse and
+//! import; a test fails when they drift apart (`OBS_BLESS=1 cargo test -p obs-mixin --test
+//! checked_in` rewrites them).
 //!
 //! ```
 //! let dashboards = obs_mixin::dashboards();
@@ -31,15 +32,6 @@ mod thresholds;
 
 pub use duration::{Duration, DurationError};
 pub use thresholds::{Thresholds, ThresholdsError};
-
-/// The checked-in `dashboards/` directory (provisioned form), embedded at build time.
-pub static DASHBOARDS_DIR: include_dir::Dir<'_> =
-    include_dir::include_dir!("$CARGO_MANIFEST_DIR/../dashboards");
-
-/// The checked-in `alert-rules/` directory (rules for [`Thresholds::default`] and their promtool
-/// unit tests under `tests/`), embedded at build time.
-pub static ALERT_RULES_DIR: include_dir::Dir<'_> =
-    include_dir::include_dir!("$CARGO_MANIFEST_DIR/../alert-rules");
 
 /// One bundled Grafana dashboard.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,6 +116,40 @@ pub struct RuleFile {
 /// Every rule file, with thresholds filled from `thresholds`.
 pub fn rule_files(thresholds: &Thresholds) -> Vec<RuleFile> {
     rules::files(thresholds)
+}
+
+/// The recording rules the dashboards read (`obs-recording-rules.yaml`; they do not depend on
+/// the thresholds). A Prometheus without them shows no data on the panels built on them.
+pub fn recording_rule_file() -> RuleFile {
+    rules::files(&Thresholds::default())
+        .into_iter()
+        .find(|f| f.file_name == rules::RECORDING_FILE)
+        .expect("the recording rules are a rule file")
+}
+
+/// The titles of the panels of `dashboard` that read a recording rule of
+/// [`recording_rule_file`].
+///
+/// ```
+/// let service = obs_mixin::dashboards().into_iter().find(|d| d.uid == "obs-service-overview").unwrap();
+/// assert!(obs_mixin::panels_on_recording_rules(&service).contains(&"Request rate".to_string()));
+/// ```
+pub fn panels_on_recording_rules(dashboard: &Dashboard) -> Vec<String> {
+    let records: Vec<&str> = rules::recordings().iter().map(|r| r.record).collect();
+    let mut titles: Vec<String> = contract::panels(&dashboard.json)
+        .into_iter()
+        .filter(|p| {
+            p["targets"].as_array().into_iter().flatten().any(|t| {
+                t["expr"].as_str().is_some_and(|e| {
+                    contract::metrics_in_expr(e)
+                        .is_ok_and(|names| names.iter().any(|n| records.contains(&n.as_str())))
+                })
+            })
+        })
+        .filter_map(|p| p["title"].as_str().map(String::from))
+        .collect();
+    titles.dedup();
+    titles
 }
 
 /// The promtool unit-test files (`alert-rules/tests/*.yaml`) for the rules of

@@ -2,9 +2,9 @@
 //! catalogue, so it lives here and not in the dependency-free contract crate.
 
 use obs_catalogue::{
-    ACCESS_LOG_TARGET, AUDIT_LOG_TARGET, ENV_VARS, EXPORTERS, Group, KNOWN_METHODS, LOG_FIELDS,
-    LokiPlacement, METRICS, OTEL_EXTRA_HTTP_LABELS, OTHER_METHOD, REQUEST_ID_HEADER,
-    REQUEST_ID_MAX_LEN, UNMATCHED_ROUTE, VERSION, paths,
+    ACCESS_LOG_TARGET, AUDIT_LOG_TARGET, Exporter, Group, KNOWN_METHODS, LOG_FIELDS, LokiPlacement,
+    METRICS, OTEL_EXTRA_HTTP_LABELS, OTHER_METHOD, REQUEST_ID_HEADER, REQUEST_ID_MAX_LEN,
+    UNMATCHED_ROUTE, VERSION, env, paths,
 };
 
 /// Renders the metrics reference page (`docs/metrics.md`) from the catalogue.
@@ -73,7 +73,8 @@ pub fn metrics_markdown() -> String {
         out,
         "- `http_route`: the route template (`/users/{{id}}`), never the raw path; requests that match no route share `{UNMATCHED_ROUTE}`."
     );
-    let _ = writeln!(out, "- `exporter`: {}.", EXPORTERS.join(", "));
+    let exporters: Vec<_> = Exporter::ALL.iter().map(|e| e.as_str()).collect();
+    let _ = writeln!(out, "- `exporter`: {}.", exporters.join(", "));
     let _ = writeln!(
         out,
         "- Services instrumented with an upstream OpenTelemetry SDK also carry {} on the HTTP metrics; queries aggregate them away and never select on them.\n",
@@ -123,10 +124,11 @@ pub fn metrics_markdown() -> String {
         "\nThe request ID travels in `{REQUEST_ID_HEADER}`: at most {REQUEST_ID_MAX_LEN} characters of letters, digits, `-`, `_`, `.` and `:`; anything else is replaced by a fresh ID.\n"
     );
     let _ = writeln!(out, "## Environment variables\n");
-    let _ = writeln!(out, "| variable | effect |");
-    let _ = writeln!(out, "|---|---|");
-    for (name, what) in ENV_VARS {
-        let _ = writeln!(out, "| `{name}` | {what} |");
+    let _ = writeln!(out, "| variable | read with feature | effect |");
+    let _ = writeln!(out, "|---|---|---|");
+    for var in env::ALL {
+        let feature = var.feature.map_or("–".to_owned(), |f| format!("`{f}`"));
+        let _ = writeln!(out, "| `{}` | {feature} | {} |", var.name, var.doc);
     }
     out
 }
@@ -145,8 +147,11 @@ mod tests {
         for f in obs_catalogue::LOG_FIELDS {
             assert!(page.contains(&format!("`{}`", f.name)), "{}", f.name);
         }
-        for (var, _) in obs_catalogue::ENV_VARS {
-            assert!(page.contains(&format!("`{var}`")), "{var}");
+        for var in obs_catalogue::env::ALL {
+            assert!(page.contains(&format!("`{}`", var.name)), "{}", var.name);
+        }
+        for exporter in obs_catalogue::Exporter::ALL {
+            assert!(page.contains(exporter.as_str()), "{exporter}");
         }
     }
 }

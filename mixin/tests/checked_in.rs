@@ -83,35 +83,6 @@ fn checked_in_assets_match_the_generator() {
 }
 
 #[test]
-fn embedded_dirs_hold_the_generated_files() {
-    for d in obs_mixin::dashboards() {
-        let file = obs_mixin::DASHBOARDS_DIR
-            .get_file(&d.file_name)
-            .expect("embedded");
-        assert_eq!(
-            file.contents_utf8(),
-            Some(d.to_json_string().as_str()),
-            "{}",
-            d.file_name
-        );
-    }
-    for f in obs_mixin::rule_files(&obs_mixin::Thresholds::default())
-        .into_iter()
-        .chain(obs_mixin::rule_test_files())
-    {
-        let file = obs_mixin::ALERT_RULES_DIR
-            .get_file(&f.file_name)
-            .expect("embedded");
-        assert_eq!(
-            file.contents_utf8(),
-            Some(f.yaml.as_str()),
-            "{}",
-            f.file_name
-        );
-    }
-}
-
-#[test]
 fn runbooks_have_a_section_for_every_alert() {
     let runbooks = std::fs::read_to_string(repo().join("docs/runbooks.md")).unwrap();
     for group in obs_mixin::rules::alert_groups(&obs_mixin::Thresholds::default()) {

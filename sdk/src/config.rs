@@ -1,6 +1,8 @@
 //! Configuration: read from the environment, adjustable in code.
 
 use std::path::PathBuf;
+
+use obs_catalogue::env::{self as vars, EnvVar};
 use std::time::Duration;
 
 /// Output format of the log lines written to stdout.
@@ -86,12 +88,9 @@ pub struct Config {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) shutdown_drain: Duration,
     pub(crate) redactor: std::sync::Arc<crate::redact::Redactor>,
-    #[cfg(feature = "sentry")]
-    pub(crate) sentry: Option<crate::sentry::SentryConfig>,
-    #[cfg(feature = "otlp")]
-    pub(crate) otlp: Option<crate::otlp::OtlpConfig>,
-    #[cfg(feature = "loki")]
-    pub(crate) loki: Option<crate::loki::LokiConfig>,
+    /// Sentry, OTLP, Loki: each integration's builder method (`Config::sentry`, …) lives in its
+    /// own module.
+    pub(crate) integrations: crate::integration::Configs,
     /// Exporter variables set in the environment of a build without their feature, as
     /// `(variable, feature)`: `init` warns about each.
     pub(crate) inactive_exporters: Vec<(&'static str, &'static str)>,
@@ -114,18 +113,13 @@ impl Config {
             shutdown_timeout: Duration::from_secs(5),
             shutdown_drain: Duration::ZERO,
             redactor: Default::default(),
-            #[cfg(feature = "sentry")]
-            sentry: None,
-            #[cfg(feature = "otlp")]
-            otlp: None,
-            #[cfg(feature = "loki")]
-            loki: None,
+            integrations: Default::default(),
             inactive_exporters: Vec::new(),
         }
     }
 
     /// Reads the configuration from the environment (the variables are listed in
-    /// [`catalogue::ENV_VARS`](crate::catalogue::ENV_VARS)). `package_name` and
+    /// [`catalogue::env`](crate::catalogue::env)). `package_name` and
     /// `package_version` are the fallbacks for the service name and version; the
     /// [`init!`](crate::init!) macro passes the calling crate's.
     pub fn from_env(package_name: &str, package_version: &str) -> Result<Self, ConfigError> {
@@ -138,62 +132,67 @@ impl Config {
         package_version: &str,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let get = |key: &str| {
-            lookup(key)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let service = get("OBS_SERVICE_NAME")
-            .or_else(|| get("OTEL_SERVICE_NAME"))
+        let env = Env::new(&lookup);
+        let service = env
+            .get(&vars::OBS_SERVICE_NAME)
+            .or_else(|| env.get(&vars::OTEL_SERVICE_NAME))
             .unwrap_or_else(|| package_name.to_owned());
         let mut config = Config::new(service);
-        config.version = get("OBS_SERVICE_VERSION").unwrap_or_else(|| package_version.to_owned());
-        if let Some(env) = get("OBS_ENV") {
-            config.env = env;
+        config.version = env
+            .get(&vars::OBS_SERVICE_VERSION)
+            .unwrap_or_else(|| package_version.to_owned());
+        if let Some(environment) = env.get(&vars::OBS_ENV) {
+            config.env = environment;
         }
-        if let Some(commit) = get("OBS_COMMIT").or_else(|| get("GIT_COMMIT")) {
+        if let Some(commit) = env
+            .get(&vars::OBS_COMMIT)
+            .or_else(|| env.get(&vars::GIT_COMMIT))
+        {
             config.commit = commit;
         }
-        if let Some(filter) = get("OBS_LOG") {
+        if let Some(filter) = env.get(&vars::OBS_LOG) {
             config.log_filter = filter;
-            config.log_filter_source = "OBS_LOG";
-        } else if let Some(filter) = get("RUST_LOG") {
+            config.log_filter_source = vars::OBS_LOG.name;
+        } else if let Some(filter) = env.get(&vars::RUST_LOG) {
             config.log_filter = filter;
-            config.log_filter_source = "RUST_LOG";
+            config.log_filter_source = vars::RUST_LOG.name;
         }
-        if let Some(format) = get("OBS_LOG_FORMAT") {
+        if let Some(format) = env.get(&vars::OBS_LOG_FORMAT) {
             config.log_format = match format.to_ascii_lowercase().as_str() {
                 "json" => LogFormat::Json,
                 "pretty" | "text" => LogFormat::Pretty,
                 _ => {
                     return Err(ConfigError::InvalidEnv {
-                        name: "OBS_LOG_FORMAT",
+                        name: vars::OBS_LOG_FORMAT.name,
                         value: format,
                         expected: "json or pretty",
                     });
                 }
             };
         }
-        if let Some(path) = get("OBS_LOG_FILE") {
-            let rotation = match get("OBS_LOG_ROTATION").map(|r| r.to_ascii_lowercase()) {
+        if let Some(path) = env.get(&vars::OBS_LOG_FILE) {
+            let rotation = match env
+                .get(&vars::OBS_LOG_ROTATION)
+                .map(|r| r.to_ascii_lowercase())
+            {
                 None => Rotation::Daily,
                 Some(r) if r == "daily" => Rotation::Daily,
                 Some(r) if r == "hourly" => Rotation::Hourly,
                 Some(r) => {
                     return Err(ConfigError::InvalidEnv {
-                        name: "OBS_LOG_ROTATION",
+                        name: vars::OBS_LOG_ROTATION.name,
                         value: r,
                         expected: "daily or hourly",
                     });
                 }
             };
-            let keep = match get("OBS_LOG_KEEP") {
+            let keep = match env.get(&vars::OBS_LOG_KEEP) {
                 None => 7,
                 Some(k) => match k.parse::<usize>() {
                     Ok(n) if n > 0 => n,
                     _ => {
                         return Err(ConfigError::InvalidEnv {
-                            name: "OBS_LOG_KEEP",
+                            name: vars::OBS_LOG_KEEP.name,
                             value: k,
                             expected: "a whole number of files, at least 1",
                         });
@@ -206,40 +205,17 @@ impl Config {
                 keep,
             });
         }
-        if let Some(drain) = get("OBS_SHUTDOWN_DRAIN") {
+        if let Some(drain) = env.get(&vars::OBS_SHUTDOWN_DRAIN) {
             config.shutdown_drain =
                 crate::shutdown::parse_drain(&drain).ok_or(ConfigError::InvalidEnv {
-                    name: "OBS_SHUTDOWN_DRAIN",
+                    name: vars::OBS_SHUTDOWN_DRAIN.name,
                     value: drain,
                     expected: "a duration like 10s, 500ms or 1m (0 for none)",
                 })?;
         }
-        // Exporters: each is on when its variable is set (and its feature compiled in).
-        #[cfg(feature = "sentry")]
-        {
-            config.sentry = crate::sentry::SentryConfig::from_lookup(&get)?;
-        }
-        #[cfg(feature = "otlp")]
-        {
-            config.otlp = crate::otlp::OtlpConfig::from_lookup(&get)?;
-        }
-        #[cfg(feature = "loki")]
-        {
-            config.loki = crate::loki::LokiConfig::from_lookup(&get);
-        }
-        for (variable, feature, built) in [
-            ("SENTRY_DSN", "sentry", cfg!(feature = "sentry")),
-            (
-                "OTEL_EXPORTER_OTLP_ENDPOINT",
-                "otlp",
-                cfg!(feature = "otlp"),
-            ),
-            ("LOKI_URL", "loki", cfg!(feature = "loki")),
-        ] {
-            if !built && get(variable).is_some() {
-                config.inactive_exporters.push((variable, feature));
-            }
-        }
+        // Integrations: each is on when its variable is set (and its feature compiled in).
+        config.integrations = crate::integration::Configs::from_env(&env)?;
+        config.inactive_exporters = crate::integration::not_built(&env);
         Ok(config)
     }
 
@@ -324,28 +300,6 @@ impl Config {
         self
     }
 
-    /// Reports errors to Sentry (what `SENTRY_DSN` turns on), or stops reporting with `None`.
-    #[cfg(feature = "sentry")]
-    pub fn sentry(mut self, sentry: impl Into<Option<crate::sentry::SentryConfig>>) -> Self {
-        self.sentry = sentry.into();
-        self
-    }
-
-    /// Exports traces over OTLP (what `OTEL_EXPORTER_OTLP_ENDPOINT` turns on), or stops with
-    /// `None`.
-    #[cfg(feature = "otlp")]
-    pub fn otlp(mut self, otlp: impl Into<Option<crate::otlp::OtlpConfig>>) -> Self {
-        self.otlp = otlp.into();
-        self
-    }
-
-    /// Ships logs to Loki (what `LOKI_URL` turns on), or stops with `None`.
-    #[cfg(feature = "loki")]
-    pub fn loki(mut self, loki: impl Into<Option<crate::loki::LokiConfig>>) -> Self {
-        self.loki = loki.into();
-        self
-    }
-
     /// The service name.
     pub fn service_name(&self) -> &str {
         &self.service
@@ -393,17 +347,34 @@ impl Config {
     }
 }
 
+/// The environment as [`Config::from_lookup`] reads it: values trimmed, empty ones unset.
+pub(crate) struct Env<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl<'a> Env<'a> {
+    /// The environment `lookup` reads.
+    pub(crate) fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        Self { lookup }
+    }
+
+    /// The value of `variable`, if it is set to something other than blanks.
+    pub(crate) fn get(&self, variable: &EnvVar) -> Option<String> {
+        (self.lookup)(variable.name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+}
+
 /// One of the two filters is set; see [`Config::filter_layers`].
 pub(crate) type LogFilter = (
     Option<tracing_subscriber::filter::Targets>,
     Option<tracing_subscriber::EnvFilter>,
 );
 
-// The catalogue documents these variables; keep the two lists in step.
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalogue;
     use std::collections::HashMap;
 
     fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -537,30 +508,5 @@ mod tests {
                 keep: 3
             })
         );
-    }
-
-    #[test]
-    fn every_variable_read_is_documented() {
-        let documented: Vec<&str> = catalogue::ENV_VARS.iter().map(|(k, _)| *k).collect();
-        let source = include_str!("config.rs");
-        for var in [
-            "OBS_SERVICE_NAME",
-            "OTEL_SERVICE_NAME",
-            "OBS_SERVICE_VERSION",
-            "OBS_ENV",
-            "OBS_LOG",
-            "RUST_LOG",
-            "OBS_LOG_FORMAT",
-            "OBS_LOG_FILE",
-            "OBS_LOG_ROTATION",
-            "OBS_LOG_KEEP",
-            "OBS_COMMIT",
-        ] {
-            assert!(
-                documented.contains(&var),
-                "{var} missing from catalogue::ENV_VARS"
-            );
-            assert!(source.contains(&format!("\"{var}\"")));
-        }
     }
 }

@@ -45,6 +45,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use http::StatusCode;
+pub use obs_catalogue::wire::{ErrorBody, ErrorDetail};
 
 use crate::RequestId;
 
@@ -308,11 +309,18 @@ impl ApiError {
 
     /// The JSON body, with `request_id` (or `null` outside a request).
     pub fn body(&self, request_id: Option<&RequestId>) -> serde_json::Value {
+        serde_json::to_value(self.wire_body(request_id)).expect("an error body always serialises")
+    }
+
+    /// The body as the catalogue's [`ErrorBody`](obs_catalogue::wire::ErrorBody), the type
+    /// `obs-gen doctor` reads it back into.
+    pub fn wire_body(&self, request_id: Option<&RequestId>) -> ErrorBody {
         error_body(self.code(), self.public_message(), request_id)
     }
 
     /// Logs the error as its kind requires (5xx at `ERROR` with the detail and the
-    /// `request_id`, 4xx at `DEBUG`) and hands a 5xx to the error-reporting hook.
+    /// `request_id`, 4xx at `DEBUG`) and hands a 5xx to the integrations that report errors
+    /// (Sentry, when it is on).
     /// [`IntoResponse`](axum::response::IntoResponse) does this; call it yourself when you turn
     /// an `ApiError` into a response another way.
     pub fn log(&self, request_id: Option<&RequestId>) {
@@ -328,7 +336,11 @@ impl ApiError {
                 error = %detail,
                 "request failed"
             );
-            report_error(self, request_id);
+            crate::hook::report(&crate::hook::Completion::ServerError {
+                detail: &detail,
+                status,
+                request_id,
+            });
         } else {
             tracing::debug!(
                 target: ERROR_LOG_TARGET,
@@ -342,30 +354,16 @@ impl ApiError {
     }
 }
 
-/// The JSON body shared by [`ApiError`] and the panic handler:
+/// The body shared by [`ApiError`] and the panic handler:
 /// `{"error": {"code", "message", "request_id"}}`.
-pub(crate) fn error_body(
-    code: &str,
-    message: &str,
-    request_id: Option<&RequestId>,
-) -> serde_json::Value {
-    serde_json::json!({
-        "error": {
-            "code": code,
-            "message": message,
-            "request_id": request_id.map(RequestId::as_str),
-        }
-    })
-}
-
-/// The error-reporting hook: every 5xx [`ApiError`] passes through here after it is logged.
-/// The Sentry integration captures it here (with the `request_id` tag); without it, this does
-/// nothing.
-pub(crate) fn report_error(error: &ApiError, request_id: &str) {
-    #[cfg(feature = "sentry")]
-    crate::sentry::capture_error(&error.detail(), error.status().as_u16(), request_id);
-    #[cfg(not(feature = "sentry"))]
-    let _ = (error, request_id);
+pub(crate) fn error_body(code: &str, message: &str, request_id: Option<&RequestId>) -> ErrorBody {
+    ErrorBody {
+        error: ErrorDetail {
+            code: code.to_owned(),
+            message: message.to_owned(),
+            request_id: request_id.map(|id| id.as_str().to_owned()),
+        },
+    }
 }
 
 impl fmt::Debug for ApiError {
@@ -448,7 +446,8 @@ impl axum::response::IntoResponse for ApiError {
         (
             self.status(),
             [(http::header::CONTENT_TYPE, "application/json")],
-            self.body(request_id.as_ref()).to_string(),
+            serde_json::to_string(&self.wire_body(request_id.as_ref()))
+                .expect("an error body always serialises"),
         )
             .into_response()
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tracing_subscriber::layer::SubscriberExt as _;
 
+use crate::catalogue::Exporter;
 use crate::config::{ConfigError, LogFormat, Rotation};
 use crate::logging::JsonLayer;
 use crate::writer::{BatchWriter, BatchWriterGuard};
@@ -60,8 +61,7 @@ pub struct Obs {
     metrics: Metrics,
     upkeep: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
     drain: crate::shutdown::Drain,
-    #[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]
-    exporters: crate::export::Exporters,
+    pub(crate) integrations: crate::integration::Running,
     // Dropped last: flushing waits for the writers' queues.
     _writers: Vec<BatchWriterGuard>,
 }
@@ -88,10 +88,7 @@ impl Obs {
     /// The HTTP layer, recording into [`Obs::metrics`] (and naming its spans for
     /// OpenTelemetry when OTLP export is on).
     pub fn layer(&self) -> HttpLayer {
-        let layer = HttpLayer::new(&self.metrics);
-        #[cfg(feature = "otlp")]
-        let layer = layer.otel(self.config.otlp.is_some());
-        layer
+        HttpLayer::new(&self.metrics).otel(self.config.integrations.exports_spans())
     }
 
     /// Routes of the SDK (`/metrics`), to merge into the service's router.
@@ -117,20 +114,12 @@ impl Obs {
     pub fn shutdown_signal(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         self.drain.on_signal(self.config.shutdown_drain)
     }
-
-    /// The running exporter whose drop counter has the label `exporter` (`sentry`, `otlp`,
-    /// `loki`), if it is on.
-    #[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]
-    pub fn exporter(&self, exporter: &str) -> Option<&crate::export::ExporterHandle> {
-        self.exporters.handle(exporter)
-    }
 }
 
 impl Drop for Obs {
     fn drop(&mut self) {
         // The exporters share one deadline, whatever runtime (if any) is still running.
-        #[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]
-        self.exporters
+        self.integrations
             .shutdown(std::time::Instant::now() + self.config.shutdown_timeout);
         if let Some((stop, handle)) = self.upkeep.take() {
             let _ = stop.send(());
@@ -164,7 +153,7 @@ impl Config {
         let mut guards = Vec::new();
         let mut counters: Vec<(&'static str, BatchWriter)> = Vec::new();
         let (stdout, guard) = self.batch_writer(std::io::stdout());
-        counters.push(("stdout", stdout.clone()));
+        counters.push((Exporter::Stdout.as_str(), stdout.clone()));
         guards.push(guard);
         let (json_stdout, pretty_stdout) = match self.log_format {
             LogFormat::Json => (Some(self.json_layer(stdout)), None),
@@ -182,18 +171,14 @@ impl Config {
             Some(file) => {
                 let appender = rolling_appender(file)?;
                 let (writer, guard) = self.batch_writer(appender);
-                counters.push(("file", writer.clone()));
+                counters.push((Exporter::File.as_str(), writer.clone()));
                 guards.push(guard);
                 Some(self.json_layer(writer))
             }
         };
 
-        #[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]
-        let mut exporters = crate::export::Exporters::start(&self, &metrics)?;
-        #[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]
-        let export_layer = exporters.take_layer();
-        #[cfg(not(any(feature = "sentry", feature = "otlp", feature = "loki")))]
-        let export_layer = tracing_subscriber::layer::Identity::new();
+        let mut integrations = self.integrations.start(&self, &metrics)?;
+        let export_layer = integrations.take_layer();
 
         let subscriber = tracing_subscriber::registry()
             .with(json_stdout)
@@ -231,8 +216,7 @@ impl Config {
             metrics,
             upkeep: Some(upkeep),
             drain: crate::shutdown::Drain::new(),
-            #[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]
-            exporters,
+            integrations,
             _writers: guards,
         })
     }
@@ -249,12 +233,10 @@ impl Config {
     }
 
     fn json_layer(&self, writer: BatchWriter) -> JsonLayer<BatchWriter> {
-        let layer = JsonLayer::new(writer)
+        JsonLayer::new(writer)
             .service(&self.service, &self.env, &self.version)
-            .redactor(self.redactor.clone());
-        #[cfg(feature = "otlp")]
-        let layer = layer.trace_ids(self.otlp.is_some());
-        layer
+            .redactor(self.redactor.clone())
+            .trace_ids(self.integrations.exports_spans())
     }
 }
 

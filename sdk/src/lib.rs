@@ -46,7 +46,11 @@ pub mod exposition;
 #[cfg(feature = "runtime")]
 pub mod health;
 #[cfg(feature = "runtime")]
+mod hook;
+#[cfg(feature = "runtime")]
 mod init;
+#[cfg(feature = "runtime")]
+mod integration;
 #[cfg(feature = "runtime")]
 pub mod layer;
 #[cfg(feature = "runtime")]

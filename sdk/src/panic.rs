@@ -62,13 +62,17 @@ impl ResponseForPanic for PanicResponse {
             panic = %message,
             "handler panicked"
         );
-        report_panic(&message, id);
+        crate::hook::report(&crate::hook::Completion::Panic {
+            message: &message,
+            request_id: id,
+        });
         let body = error_body(
             ErrorKind::Internal.code(),
             ErrorKind::Internal.default_message(),
             request_id.as_ref(),
         );
-        let mut response = Response::new(body.to_string());
+        let body = serde_json::to_string(&body).expect("an error body always serialises");
+        let mut response = Response::new(body);
         *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         response.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -76,14 +80,6 @@ impl ResponseForPanic for PanicResponse {
         );
         response
     }
-}
-
-/// The error-reporting hook for panics, called after the panic is logged. It does nothing
-/// today: the Sentry integration captures panics through the process's panic hook
-/// (`sentry-panic`) and the resulting 5xx through the [`HttpLayer`](crate::HttpLayer); a
-/// reporter without a panic hook would capture `message` here, tagged with `request_id`.
-pub(crate) fn report_panic(message: &str, request_id: &str) {
-    let _ = (message, request_id);
 }
 
 /// The text of a panic payload (`panic!("…")` carries a `&str` or a `String`).

@@ -163,8 +163,7 @@ where
                 .insert(REQUEST_ID_HEADER, id.header_value().clone());
         }
         // With tracing on, the current span's W3C `traceparent` goes along too.
-        #[cfg(feature = "otlp")]
-        crate::otlp::inject(request.headers_mut());
+        crate::integration::trace_context::inject(request.headers_mut());
         self.inner.call(request)
     }
 }
@@ -193,13 +192,13 @@ impl RequestBuilderExt for reqwest::RequestBuilder {
             None => self,
         };
         // With tracing on, the current span's W3C `traceparent` goes along too.
-        #[cfg(feature = "otlp")]
-        let builder = {
-            let mut headers = http::HeaderMap::new();
-            crate::otlp::inject(&mut headers);
+        let mut headers = http::HeaderMap::new();
+        crate::integration::trace_context::inject(&mut headers);
+        if headers.is_empty() {
+            builder
+        } else {
             builder.headers(headers)
-        };
-        builder
+        }
     }
 }
 

@@ -76,7 +76,8 @@ pub enum Command {
 pub enum DashboardsCommand {
     /// One line per dashboard: uid, file, what it answers.
     List,
-    /// Write the dashboards' JSON files.
+    /// Write the dashboards' JSON files, and the recording rules they read
+    /// (obs-recording-rules.yaml: load it into the Prometheus they query).
     Export {
         /// The form Grafana's "Import" accepts (datasources become inputs).
         #[arg(long)]
@@ -317,7 +318,7 @@ fn export_dashboards(
     for_import: bool,
     out: &mut dyn std::io::Write,
 ) -> Result<(), Error> {
-    let files: Vec<Planned> = obs_mixin::dashboards()
+    let mut files: Vec<Planned> = obs_mixin::dashboards()
         .iter()
         .map(|d| {
             let json = if for_import {
@@ -337,9 +338,42 @@ fn export_dashboards(
         })
         .collect();
     let n = files.len();
+    // The panels built on recording rules show nothing in a Prometheus without them, so the
+    // rules travel with the dashboards.
+    let rules = obs_mixin::recording_rule_file();
+    files.push(Planned {
+        file: OutFile {
+            path: rules.file_name.clone(),
+            contents: rules.yaml,
+        },
+        policy: Policy::Managed,
+    });
     let plan = write::plan(dir, files, false)?;
     plan.apply()?;
-    let _ = writeln!(out, "exported {n} dashboards to {}", dir.display());
+    let _ = writeln!(
+        out,
+        "exported {n} dashboards and {} (the recording rules they read) to {}",
+        rules.file_name,
+        dir.display()
+    );
+    let on_rules: Vec<String> = obs_mixin::dashboards()
+        .iter()
+        .map(|d| {
+            (
+                d.title.clone(),
+                obs_mixin::panels_on_recording_rules(d).len(),
+            )
+        })
+        .filter(|(_, n)| *n > 0)
+        .map(|(title, n)| format!("{n} of {title}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "note: add {} to the rule_files of the Prometheus the dashboards query; imported alone, the \
+         panels built on its recording rules ({}) show no data",
+        rules.file_name,
+        on_rules.join(", ")
+    );
     Ok(())
 }
 

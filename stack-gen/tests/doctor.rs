@@ -64,6 +64,23 @@ fn the_demo_passes_every_check_with_its_log_file() {
     );
     assert!(stdout.contains("skip  logs"), "{stdout}");
     assert!(stdout.contains("checks passed"), "{stdout}");
+    assert!(
+        !stdout.contains("error body"),
+        "a 200 has no error body: {stdout}"
+    );
+
+    // A failing route: its answer is read as the SDK's error body.
+    let (code, stdout, _) = doctor(&[&format!("{url}/fail"), "--json"]);
+    assert_eq!(code, 0, "{stdout}");
+    let body = status_of(&parse_checks(&stdout), "error body").clone();
+    assert_eq!(body["status"], "pass", "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("500 internal:"),
+        "{body}"
+    );
 }
 
 #[test]
@@ -117,9 +134,18 @@ fn broken_service(metrics: &'static str) -> String {
                 .route("/metrics", get(move || async move { metrics }))
                 .route("/health/live", get(|| async { "OK" }))
                 .route(
+                    "/fail",
+                    get(|| async {
+                        (
+                            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                            r#"{"error":{"code":"internal","msg":"boom"}}"#,
+                        )
+                    }),
+                )
+                .route(
                     "/health/ready",
                     get(|| async {
-                        r#"{"status":"down","timestamp":"2026-01-01T00:00:00Z","version":"1","uptime_seconds":3,"checks":{"db":{"status":"down","critical":true}}}"#
+                        r#"{"status":"down","timestamp":"2026-01-01T00:00:00Z","version":"1","uptime_seconds":3,"checks":{"db":{"status":"down","critical":true,"latency_ms":1.5}}}"#
                     }),
                 );
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
@@ -240,6 +266,19 @@ fn wrong_buckets_wrong_types_and_no_service_are_reported() {
             .unwrap()
             .contains("TYPE gauge, expected counter"),
         "{cpu}"
+    );
+
+    // An error answer that is not the SDK's error body.
+    let (code, stdout, _) = doctor(&[&format!("{url}/fail"), "--json", "--timeout", "1"]);
+    assert_eq!(code, 1, "{stdout}");
+    let body = status_of(&parse_checks(&stdout), "error body").clone();
+    assert_eq!(body["status"], "fail", "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not the SDK's error body (missing field `message`"),
+        "{body}"
     );
 
     // Nothing listening.

@@ -109,7 +109,7 @@ fn dashboards_list_and_export() {
             "{list}"
         );
     }
-    obs_gen_ok(
+    let said = obs_gen_ok(
         tmp.path(),
         &["dashboards", "export", "--for-import", "--out", "exported"],
     );
@@ -118,6 +118,22 @@ fn dashboards_list_and_export() {
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(json, obs_mixin::for_import(d));
     }
+    // The recording rules the dashboards read travel with them, with a note why.
+    let rules = obs_mixin::recording_rule_file();
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("exported").join(&rules.file_name)).unwrap(),
+        rules.yaml
+    );
+    let exported: Vec<String> = files(&tmp.path().join("exported"))
+        .into_iter()
+        .filter(|f| f != ".obs-manifest.json")
+        .collect();
+    assert_eq!(exported.len(), dashboards.len() + 1, "{exported:?}");
+    assert!(
+        said.contains("imported alone, the panels built on its recording rules")
+            && said.contains("of obs / Service overview"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@ use tracing::{Level, Span};
 use super::{Shared, labels};
 use crate::RequestId;
 use crate::catalogue::{self, fields};
+use crate::hook;
 
 /// Counts a request in `http_server_active_requests` for as long as it lives; dropping it, on
 /// any path (completion, client gone, panic), counts the request out.
@@ -118,18 +119,13 @@ impl Drop for Completion {
                 );
             }
         }
-        // A 5xx reaches Sentry once per request, tagged with request_id, route and method.
-        #[cfg(feature = "sentry")]
-        if self.status >= 500 {
-            let route = self.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE);
-            crate::sentry::capture_server_error(
-                &self.span,
-                self.status,
-                self.method,
-                route,
-                self.id.as_str(),
-            );
-        }
+        hook::report(&hook::Completion::Response {
+            span: &self.span,
+            method: self.method,
+            route: self.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE),
+            status: self.status,
+            request_id: self.id.as_str(),
+        });
     }
 }
 

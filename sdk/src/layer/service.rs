@@ -93,8 +93,7 @@ where
             )
         };
         // W3C trace context: the caller's `traceparent` becomes the span's parent.
-        #[cfg(feature = "otlp")]
-        crate::otlp::set_remote_parent(&span, request.headers());
+        crate::integration::trace_context::continue_remote(&span, request.headers());
         let path = request.uri().path();
         // The URI shares hyper's read buffer, so keeping it costs a reference count where a
         // copy of the path would cost an allocation.

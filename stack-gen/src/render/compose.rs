@@ -128,7 +128,7 @@ fn publish(cfg: &Config, host: Port, container: u16) -> String {
 fn base(images: &BTreeMap<String, Image>, component: &str, health: Healthcheck) -> Service {
     let img = images
         .get(component)
-        .unwrap_or_else(|| panic!("compose/images.toml lacks [{component}]"));
+        .unwrap_or_else(|| panic!("stack-gen/data/images.toml lacks [{component}]"));
     Service {
         image: img.image.clone(),
         restart: "unless-stopped",

@@ -48,7 +48,7 @@ pub fn datasources_document(cfg: &Config, endpoints: &Endpoints) -> Value {
     // Grafana's `$__rate_interval` and minimum step build on the scrape interval. It reads a
     // single unit only (`90s`, not `1m30s`), so the interval is given in seconds.
     let scrape = &cfg.scrape_interval;
-    let time_interval = if scrape.as_millis() % 1000 == 0 {
+    let time_interval = if scrape.as_millis().is_multiple_of(1000) {
         format!("{}s", scrape.as_secs())
     } else {
         format!("{}ms", scrape.as_millis())

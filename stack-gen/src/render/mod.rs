@@ -22,9 +22,9 @@ pub mod readme;
 pub mod remote_write;
 pub mod tempo;
 
-/// The assets under `compose/` at the top of the repository, embedded into the binary.
-pub static COMPOSE_ASSETS: include_dir::Dir<'_> =
-    include_dir::include_dir!("$CARGO_MANIFEST_DIR/../compose");
+/// The pinned container images and memory limits (`stack-gen/data/images.toml`), embedded so
+/// an installed `obs-gen` needs no checkout.
+pub const IMAGES_TOML: &str = include_str!("../../data/images.toml");
 
 /// One generated file: a path relative to the output directory and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,12 +73,9 @@ pub struct Image {
     pub memory: String,
 }
 
-/// The pinned images of `compose/images.toml`, by component name.
+/// The pinned images of [`IMAGES_TOML`], by component name.
 pub fn images() -> BTreeMap<String, Image> {
-    let file = COMPOSE_ASSETS
-        .get_file("images.toml")
-        .expect("compose/images.toml is embedded");
-    toml::from_str(file.contents_utf8().expect("utf-8")).expect("compose/images.toml is valid")
+    toml::from_str(IMAGES_TOML).expect("stack-gen/data/images.toml is valid")
 }
 
 /// Renders every file of the stack for `cfg` (which must have passed validation).

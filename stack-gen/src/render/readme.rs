@@ -74,8 +74,8 @@ pub fn render(cfg: &Config) -> String {
          2. Add it to `obs.toml`:\n\n   ```toml\n   [[services]]\n   name = \"api\"\n   target = \"host.docker.internal:8080\"\n   ```\n\n   \
          (re-running `obs-gen init` with new flags replaces obs.toml only with `--force`). A service on the docker host is\n   \
          reached as `host.docker.internal` (`localhost` targets are rewritten to it); it must listen on an\n   \
-         address the containers can reach (e.g. `0.0.0.0`), not only on 127.0.0.1. A service in another compose\n   \
-         project is reached by its container name once both share a network.\n\
+         address the containers can reach (see below). A service in another compose project is reached by its\n   \
+         container name once both share a network.\n\
          3. Run `obs-gen generate` and `docker compose up -d`. To health-check your own containers on their\n   \
          liveness path, start your app with the generated override as well:\n   \
          `docker compose -f compose.yaml -f monitoring/app-healthchecks.yaml up -d`.\n\n\
@@ -83,6 +83,9 @@ pub fn render(cfg: &Config) -> String {
          `request_id`/`trace_id` structured metadata. Set `OBS_ENV={env}` in your services.\n",
         env = cfg.environment
     ));
+    if cfg.local.is_none() {
+        s.push_str(HOST_SERVICES);
+    }
     let receiver = &cfg.alerting.receiver;
     let alerts = match receiver.secret_var() {
         None => "No receiver is configured: alerts are visible in Alertmanager only. Set `[alerting]` in obs.toml.".to_string(),
@@ -126,3 +129,31 @@ pub fn render(cfg: &Config) -> String {
     }
     s
 }
+
+/// How a service running on the docker host becomes reachable from the containers.
+const HOST_SERVICES: &str = r#"
+## A service on this host
+
+On Linux, `host.docker.internal` is the docker bridge's address on this host (compose maps it with
+`host-gateway`, usually `172.17.0.1`). A service listening on `127.0.0.1` only (the obs demo's
+default) does not answer there, and its target shows `down` in Prometheus. Bind it where the
+containers can reach it:
+
+- to the bridge address only: reachable from the containers and this host, not from other
+  machines (`ip -4 addr show docker0` shows it):
+
+  ```sh
+  DEMO_ADDR=172.17.0.1:3000 cargo run -p obs-service --example demo
+  ```
+
+- or to every interface, which also exposes the service (and its `/metrics`) to the network this
+  host is on; keep a firewall in front of the port:
+
+  ```sh
+  DEMO_ADDR=0.0.0.0:3000 cargo run -p obs-service --example demo
+  ```
+
+Docker Desktop (macOS, Windows) forwards `host.docker.internal` to the host's loopback, so a
+service on `127.0.0.1` is reached there as it is. A service in a container listens on `0.0.0.0`
+inside it.
+"#;

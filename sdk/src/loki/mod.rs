@@ -19,11 +19,18 @@
 //! ignores `Retry-After`, and its protobuf (`loki-api` 0.1) predates structured metadata. The
 //! shared [`export`] machinery meets all of these; this module only formats.
 //!
-//! No crate ships Loki's push protobuf with structured metadata, so the four messages below are
+//! No crate ships Loki's push protobuf with structured metadata, so the four messages (`proto`) are
 //! declared by hand with `prost` derive, after Loki's `pkg/push/push.proto`.
 
+//!
+//! The parts: the configuration, the layer and the writer that queues lines (here); the
+//! protobuf messages (`proto`); the sink that encodes and posts batches (`sink`).
+
+mod proto;
+mod sink;
+
 use std::io;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Metadata, Subscriber};
@@ -31,13 +38,16 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::catalogue::env as vars;
 use crate::catalogue::fields;
-use crate::export::{self, EXPORT_LOG_TARGET, ExportQueue, ExportSettings, ExporterHandle, Sink};
+use crate::config::{ConfigError, Env};
+use crate::export::{self, EXPORT_LOG_TARGET, ExportQueue, ExportSettings, ExporterHandle};
 use crate::logging::JsonLayer;
 use crate::{Config, Metrics};
+use sink::LokiSink;
 
 /// The `exporter` label of this exporter's drop counter.
-pub const EXPORTER: &str = "loki";
+pub const EXPORTER: &str = crate::catalogue::Exporter::Loki.as_str();
 
 /// Path of Loki's push API, appended to `LOKI_URL` unless it already ends with it.
 pub const PUSH_PATH: &str = "/loki/api/v1/push";
@@ -97,12 +107,67 @@ impl LokiConfig {
     }
 
     /// Reads `LOKI_URL` and `LOKI_TENANT`; `None` when `LOKI_URL` is unset.
-    pub(crate) fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Option<Self> {
-        let mut config = Self::new(get("LOKI_URL")?);
-        if let Some(tenant) = get("LOKI_TENANT") {
+    pub(crate) fn from_env(env: &Env<'_>) -> Option<Self> {
+        let mut config = Self::new(env.get(&vars::LOKI_URL)?);
+        if let Some(tenant) = env.get(&vars::LOKI_TENANT) {
             config = config.tenant(tenant);
         }
         Some(config)
+    }
+}
+
+impl Config {
+    /// Ships logs to Loki (what `LOKI_URL` turns on), or stops with `None`.
+    pub fn loki(mut self, loki: impl Into<Option<LokiConfig>>) -> Self {
+        self.integrations.loki = loki.into();
+        self
+    }
+}
+
+/// The Loki integration as the core sees it: the exporter, and its layer until the subscriber
+/// takes it.
+pub(crate) struct Loki {
+    layer: Option<LokiLayer>,
+    handle: ExporterHandle,
+}
+
+impl export::Integration for Loki {
+    type Config = LokiConfig;
+    type Layer<S>
+        = LokiLayer
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>;
+    const EXPORTER: crate::catalogue::Exporter = crate::catalogue::Exporter::Loki;
+
+    fn config_from_env(env: &Env<'_>) -> Result<Option<LokiConfig>, ConfigError> {
+        Ok(LokiConfig::from_env(env))
+    }
+
+    fn start(
+        loki: &LokiConfig,
+        config: &Config,
+        metrics: &Metrics,
+    ) -> Result<Self, crate::InitError> {
+        let (layer, handle) = LokiLayer::new(loki, config, metrics)?;
+        Ok(Self {
+            layer: Some(layer),
+            handle,
+        })
+    }
+
+    fn layer<S>(&mut self) -> Option<LokiLayer>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        self.layer.take()
+    }
+
+    fn handle(&self) -> &ExporterHandle {
+        &self.handle
+    }
+
+    fn shutdown(&self, deadline: std::time::Instant) {
+        self.handle.shutdown(deadline);
     }
 }
 
@@ -164,14 +229,13 @@ impl LokiLayer {
                 config.environment(),
                 config.service_version(),
             )
-            .redactor(config.redactor.clone());
-        #[cfg(feature = "otlp")]
-        let json = json.trace_ids(config.otlp.is_some());
+            .redactor(config.redactor.clone())
+            .trace_ids(config.integrations.exports_spans());
         Ok((Self { json }, handle))
     }
 
     fn ships(metadata: &Metadata<'_>) -> bool {
-        !metadata.target().starts_with(EXPORT_LOG_TARGET) && !export::on_export_thread()
+        !metadata.target().starts_with(EXPORT_LOG_TARGET) && !export::queue::on_export_thread()
     }
 }
 
@@ -263,187 +327,9 @@ fn string_field(line: &str, key: &str) -> Option<String> {
     (!value.contains('\\') && !value.is_empty()).then(|| value.to_owned())
 }
 
-/// Loki's push protobuf (`logproto`), the messages the push API reads.
-pub(crate) mod proto {
-    /// `logproto.PushRequest`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub(crate) struct PushRequest {
-        #[prost(message, repeated, tag = "1")]
-        pub(crate) streams: Vec<StreamAdapter>,
-    }
-
-    /// `logproto.StreamAdapter`: one stream (a label set) and its entries.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub(crate) struct StreamAdapter {
-        /// Labels in Prometheus text form: `{service="api", env="prod", level="INFO"}`.
-        #[prost(string, tag = "1")]
-        pub(crate) labels: String,
-        #[prost(message, repeated, tag = "2")]
-        pub(crate) entries: Vec<EntryAdapter>,
-        #[prost(uint64, tag = "3")]
-        pub(crate) hash: u64,
-    }
-
-    /// `logproto.EntryAdapter`: one line.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub(crate) struct EntryAdapter {
-        #[prost(message, optional, tag = "1")]
-        pub(crate) timestamp: Option<Timestamp>,
-        #[prost(string, tag = "2")]
-        pub(crate) line: String,
-        #[prost(message, repeated, tag = "3")]
-        pub(crate) structured_metadata: Vec<LabelPairAdapter>,
-    }
-
-    /// `logproto.LabelPairAdapter`: one structured-metadata pair.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub(crate) struct LabelPairAdapter {
-        #[prost(string, tag = "1")]
-        pub(crate) name: String,
-        #[prost(string, tag = "2")]
-        pub(crate) value: String,
-    }
-
-    /// `google.protobuf.Timestamp`.
-    #[derive(Clone, Copy, PartialEq, prost::Message)]
-    pub(crate) struct Timestamp {
-        #[prost(int64, tag = "1")]
-        pub(crate) seconds: i64,
-        #[prost(int32, tag = "2")]
-        pub(crate) nanos: i32,
-    }
-}
-
-/// Pushes batches to Loki.
-struct LokiSink {
-    client: reqwest::Client,
-    url: String,
-    tenant: Option<String>,
-    /// `service="…", env="…"`, rendered once; the level is added per stream.
-    static_labels: String,
-}
-
-impl LokiSink {
-    fn new(
-        config: &LokiConfig,
-        labels: Vec<(String, String)>,
-        settings: &ExportSettings,
-    ) -> Result<Self, String> {
-        let static_labels = labels
-            .iter()
-            .map(|(k, v)| format!("{k}=\"{}\"", escape_label(v)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let url = reqwest::Url::parse(&config.push_url)
-            .map_err(|e| format!("LOKI_URL {:?} is not a URL: {e}", config.push_url))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!(
-                "LOKI_URL {:?} is not an http:// or https:// URL",
-                config.push_url
-            ));
-        }
-        Ok(Self {
-            client: export::http_client(settings)?,
-            url: config.push_url.clone(),
-            tenant: config.tenant.clone(),
-            static_labels,
-        })
-    }
-
-    /// One stream per level, entries in the order they were logged.
-    fn encode(&self, batch: &[LokiEntry]) -> Vec<u8> {
-        let mut streams: Vec<(Level, proto::StreamAdapter)> = Vec::new();
-        for entry in batch {
-            let index = match streams.iter().position(|(level, _)| *level == entry.level) {
-                Some(index) => index,
-                None => {
-                    streams.push((
-                        entry.level,
-                        proto::StreamAdapter {
-                            labels: format!(
-                                "{{{}, {}=\"{}\"}}",
-                                self.static_labels,
-                                fields::LEVEL,
-                                entry.level.as_str()
-                            ),
-                            entries: Vec::new(),
-                            hash: 0,
-                        },
-                    ));
-                    streams.len() - 1
-                }
-            };
-            let since = entry
-                .time
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or(Duration::ZERO);
-            let mut metadata = Vec::new();
-            for (name, value) in [
-                (fields::REQUEST_ID, &entry.request_id),
-                (fields::TRACE_ID, &entry.trace_id),
-            ] {
-                if let Some(value) = value {
-                    metadata.push(proto::LabelPairAdapter {
-                        name: name.to_owned(),
-                        value: value.clone(),
-                    });
-                }
-            }
-            streams[index].1.entries.push(proto::EntryAdapter {
-                timestamp: Some(proto::Timestamp {
-                    seconds: since.as_secs() as i64,
-                    nanos: since.subsec_nanos() as i32,
-                }),
-                line: entry.line.clone(),
-                structured_metadata: metadata,
-            });
-        }
-        let request = proto::PushRequest {
-            streams: streams.into_iter().map(|(_, stream)| stream).collect(),
-        };
-        let body = prost::Message::encode_to_vec(&request);
-        snap::raw::Encoder::new()
-            .compress_vec(&body)
-            .expect("snappy compresses any input")
-    }
-}
-
-impl Sink for LokiSink {
-    type Item = LokiEntry;
-
-    async fn send(&mut self, batch: &[LokiEntry]) -> Result<(), export::SendError> {
-        let mut request = self
-            .client
-            .post(&self.url)
-            .header(http::header::CONTENT_TYPE, "application/x-protobuf")
-            .body(self.encode(batch));
-        if let Some(tenant) = &self.tenant {
-            request = request.header("X-Scope-OrgID", tenant);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| export::SendError::transient(format!("push failed: {e}")))?;
-        export::classify(response.status(), response.headers())
-    }
-}
-
-/// Escapes a label value for Loki's label text (`\`, `"` and line breaks).
-fn escape_label(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    use super::sink::escape_label;
     use super::*;
 
     #[test]

@@ -20,32 +20,37 @@
 //! and the `metrics` facade cannot attach one, so `http_server_request_duration_seconds` carries
 //! none. The `trace_id` in the access-log line links a slow request to its trace.
 
-use std::sync::{Arc, Mutex};
+//!
+//! The parts: the configuration and the pipeline the core starts (here); how finished spans
+//! travel through the export queue to the collector (`spans`); and W3C trace context
+//! (`context`).
+
+pub(crate) mod context;
+mod spans;
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use opentelemetry::propagation::TextMapPropagator as _;
-use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
-use opentelemetry::{Context as OtelContext, KeyValue};
+use opentelemetry::KeyValue;
+use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider, SpanData, SpanProcessor};
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::config::ConfigError;
-use crate::export::{self, ExportQueue, ExportSettings, ExporterHandle, Retry, SendError, Sink};
+use crate::catalogue::env as vars;
+use crate::config::{ConfigError, Env};
+use crate::export::{self, ExportSettings, ExporterHandle};
 use crate::{Config, Metrics};
 
+pub use context::inject;
+use spans::{OtlpSink, QueueProcessor};
+
 /// The `exporter` label of this exporter's drop counter.
-pub const EXPORTER: &str = "otlp";
+pub const EXPORTER: &str = crate::catalogue::Exporter::Otlp.as_str();
 
 /// The W3C trace-context header.
 pub const TRACEPARENT: &str = "traceparent";
-
-/// [`TRACEPARENT`] as a ready-made header name: every request looks it up, and a `&str` name
-/// is parsed on each look-up.
-const TRACEPARENT_HEADER: http::HeaderName = http::HeaderName::from_static(TRACEPARENT);
 
 /// How spans travel to the collector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -149,40 +154,38 @@ impl OtlpConfig {
 
     /// Reads `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_PROTOCOL`,
     /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`; `None` without an endpoint.
-    pub(crate) fn from_lookup(
-        get: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Option<Self>, ConfigError> {
-        let Some(endpoint) = get("OTEL_EXPORTER_OTLP_ENDPOINT") else {
+    pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<Self>, ConfigError> {
+        let Some(endpoint) = env.get(&vars::OTEL_EXPORTER_OTLP_ENDPOINT) else {
             return Ok(None);
         };
         let mut config = Self::new(endpoint);
-        if let Some(protocol) = get("OTEL_EXPORTER_OTLP_PROTOCOL") {
+        if let Some(protocol) = env.get(&vars::OTEL_EXPORTER_OTLP_PROTOCOL) {
             config.protocol = match protocol.to_ascii_lowercase().as_str() {
                 "http/protobuf" => OtlpProtocol::HttpProtobuf,
                 "grpc" => OtlpProtocol::Grpc,
                 _ => {
                     return Err(ConfigError::InvalidEnv {
-                        name: "OTEL_EXPORTER_OTLP_PROTOCOL",
+                        name: vars::OTEL_EXPORTER_OTLP_PROTOCOL.name,
                         value: protocol,
                         expected: "http/protobuf or grpc",
                     });
                 }
             };
         }
-        let ratio = match get("OTEL_TRACES_SAMPLER_ARG") {
+        let ratio = match env.get(&vars::OTEL_TRACES_SAMPLER_ARG) {
             None => 1.0,
             Some(arg) => match arg.parse::<f64>() {
                 Ok(r) if (0.0..=1.0).contains(&r) => r,
                 _ => {
                     return Err(ConfigError::InvalidEnv {
-                        name: "OTEL_TRACES_SAMPLER_ARG",
+                        name: vars::OTEL_TRACES_SAMPLER_ARG.name,
                         value: arg,
                         expected: "a ratio from 0 to 1",
                     });
                 }
             },
         };
-        if let Some(sampler) = get("OTEL_TRACES_SAMPLER") {
+        if let Some(sampler) = env.get(&vars::OTEL_TRACES_SAMPLER) {
             config.sampler = match sampler.to_ascii_lowercase().as_str() {
                 "always_on" => TraceSampler::AlwaysOn,
                 "always_off" => TraceSampler::AlwaysOff,
@@ -192,7 +195,7 @@ impl OtlpConfig {
                 "parentbased_traceidratio" => TraceSampler::ParentBasedTraceIdRatio(ratio),
                 _ => {
                     return Err(ConfigError::InvalidEnv {
-                        name: "OTEL_TRACES_SAMPLER",
+                        name: vars::OTEL_TRACES_SAMPLER.name,
                         value: sampler,
                         expected: "always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio",
                     });
@@ -200,6 +203,15 @@ impl OtlpConfig {
             };
         }
         Ok(Some(config))
+    }
+}
+
+impl Config {
+    /// Exports traces over OTLP (what `OTEL_EXPORTER_OTLP_ENDPOINT` turns on), or stops with
+    /// `None`.
+    pub fn otlp(mut self, otlp: impl Into<Option<OtlpConfig>>) -> Self {
+        self.integrations.otlp = otlp.into();
+        self
     }
 }
 
@@ -286,183 +298,41 @@ impl OtlpPipeline {
     }
 }
 
-/// Hands ended, sampled spans to the export queue; never blocks.
-#[derive(Debug)]
-struct QueueProcessor {
-    queue: ExportQueue<SpanData>,
-    handle: Arc<ExporterHandle>,
-}
+impl export::Integration for OtlpPipeline {
+    type Config = OtlpConfig;
+    type Layer<S>
+        = tracing_opentelemetry::OpenTelemetryLayer<S, SdkTracer>
+    where
+        S: tracing::Subscriber + for<'a> LookupSpan<'a>;
+    const EXPORTER: crate::catalogue::Exporter = crate::catalogue::Exporter::Otlp;
+    const EXPORTS_SPANS: bool = true;
 
-impl SpanProcessor for QueueProcessor {
-    fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &OtelContext) {}
-
-    fn on_end(&self, span: SpanData) {
-        if span.span_context.is_sampled() {
-            self.queue.push(span);
-        }
+    fn config_from_env(env: &Env<'_>) -> Result<Option<OtlpConfig>, ConfigError> {
+        OtlpConfig::from_env(env)
     }
 
-    fn force_flush(&self) -> OTelSdkResult {
-        let timeout = Duration::from_secs(5);
-        if self.handle.flush(timeout) {
-            Ok(())
-        } else {
-            Err(OTelSdkError::Timeout(timeout))
-        }
+    fn start(
+        otlp: &OtlpConfig,
+        config: &Config,
+        metrics: &Metrics,
+    ) -> Result<Self, crate::InitError> {
+        Self::new(otlp, config, metrics)
     }
 
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        if self.handle.shutdown(Instant::now() + timeout) {
-            Ok(())
-        } else {
-            Err(OTelSdkError::Timeout(timeout))
-        }
+    fn layer<S>(&mut self) -> Option<Self::Layer<S>>
+    where
+        S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    {
+        Some(OtlpPipeline::layer(self))
     }
-}
 
-/// Sends batches with `opentelemetry-otlp`'s exporter.
-struct OtlpSink {
-    exporter: opentelemetry_otlp::SpanExporter,
-    /// What the HTTP client saw on the last answer (to honour `Retry-After`).
-    last: Arc<Mutex<Option<Retry>>>,
-}
-
-impl OtlpSink {
-    fn new(
-        config: &OtlpConfig,
-        resource: &Resource,
-        settings: &ExportSettings,
-    ) -> Result<Self, String> {
-        use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
-        let last = Arc::new(Mutex::new(None));
-        let built = match config.protocol {
-            OtlpProtocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                .with_endpoint(config.traces_url())
-                .with_timeout(settings.request_timeout)
-                .with_http_client(HttpClient {
-                    client: export::http_client(settings)?,
-                    last: last.clone(),
-                })
-                .build(),
-            OtlpProtocol::Grpc => opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .with_protocol(opentelemetry_otlp::Protocol::Grpc)
-                .with_endpoint(config.traces_url())
-                .with_timeout(settings.request_timeout)
-                .build(),
-        };
-        let mut exporter = built.map_err(|e| format!("cannot build the OTLP exporter: {e}"))?;
-        opentelemetry_sdk::trace::SpanExporter::set_resource(&mut exporter, resource);
-        Ok(Self { exporter, last })
+    fn handle(&self) -> &ExporterHandle {
+        &self.handle
     }
-}
 
-impl Sink for OtlpSink {
-    type Item = SpanData;
-
-    async fn send(&mut self, batch: &[SpanData]) -> Result<(), SendError> {
-        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        let result =
-            opentelemetry_sdk::trace::SpanExporter::export(&self.exporter, batch.to_vec()).await;
-        let seen = self.last.lock().unwrap_or_else(|e| e.into_inner()).take();
-        match result {
-            Ok(()) => Ok(()),
-            Err(e) => Err(SendError {
-                retry: seen.unwrap_or(Retry::Backoff),
-                reason: format!("export failed: {e}"),
-            }),
-        }
+    fn shutdown(&self, deadline: Instant) {
+        OtlpPipeline::shutdown(self, deadline);
     }
-}
-
-/// The HTTP client of the OTLP/HTTP exporter: reqwest on the exporter's runtime, remembering
-/// how the collector answered so a 429's `Retry-After` is honoured.
-#[derive(Debug, Clone)]
-struct HttpClient {
-    client: reqwest::Client,
-    last: Arc<Mutex<Option<Retry>>>,
-}
-
-#[async_trait::async_trait]
-impl opentelemetry_http::HttpClient for HttpClient {
-    async fn send_bytes(
-        &self,
-        request: http::Request<bytes::Bytes>,
-    ) -> Result<http::Response<bytes::Bytes>, opentelemetry_http::HttpError> {
-        let request = reqwest::Request::try_from(request)?;
-        let response = self.client.execute(request).await?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.bytes().await?;
-        *self.last.lock().unwrap_or_else(|e| e.into_inner()) =
-            export::classify(status, &headers).err().map(|e| e.retry);
-        let mut answer = http::Response::new(body);
-        *answer.status_mut() = status;
-        *answer.headers_mut() = headers;
-        Ok(answer)
-    }
-}
-
-/// Makes `span` a child of the caller's span when `headers` carry a valid `traceparent`.
-/// Called by [`HttpLayer`](crate::HttpLayer) right after it opens the request span.
-pub(crate) fn set_remote_parent(span: &tracing::Span, headers: &http::HeaderMap) {
-    if span.is_none() || !headers.contains_key(&TRACEPARENT_HEADER) {
-        return;
-    }
-    let cx = TraceContextPropagator::new().extract(&opentelemetry_http::HeaderExtractor(headers));
-    if cx.span().span_context().is_valid() {
-        let _ = span.set_parent(cx);
-    }
-}
-
-/// Adds `traceparent` (and `tracestate`) for the current span to `headers`, unless they carry
-/// one already or no trace is active.
-///
-/// ```
-/// let mut headers = http::HeaderMap::new();
-/// obs_service::otlp::inject(&mut headers);
-/// assert!(headers.get("traceparent").is_none()); // no trace outside a traced span
-/// ```
-pub fn inject(headers: &mut http::HeaderMap) {
-    if headers.contains_key(&TRACEPARENT_HEADER) {
-        return;
-    }
-    let cx = tracing::Span::current().context();
-    if !cx.span().span_context().is_valid() {
-        return;
-    }
-    TraceContextPropagator::new()
-        .inject_context(&cx, &mut opentelemetry_http::HeaderInjector(headers));
-}
-
-/// The `trace_id` and `span_id` of the span an event belongs to, as JSON strings, for the log
-/// line. `dispatch` is the subscriber the JSON layer belongs to, when it was told.
-pub(crate) fn log_ids<S>(
-    event: &tracing_core::Event<'_>,
-    ctx: &tracing_subscriber::layer::Context<'_, S>,
-    dispatch: Option<&tracing::dispatcher::WeakDispatch>,
-) -> Option<(String, String)>
-where
-    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
-{
-    let id = ctx.event_span(event)?.id();
-    let lookup =
-        |dispatch: &tracing::Dispatch| tracing_opentelemetry::get_otel_context(&id, dispatch);
-    let cx = match dispatch.and_then(tracing::dispatcher::WeakDispatch::upgrade) {
-        Some(dispatch) => lookup(&dispatch),
-        // The global subscriber is found even from inside an event.
-        None => tracing::dispatcher::get_default(lookup),
-    }?;
-    let span = cx.span();
-    let context = span.span_context();
-    context.is_valid().then(|| {
-        (
-            format!("\"{}\"", context.trace_id()),
-            format!("\"{}\"", context.span_id()),
-        )
-    })
 }
 
 #[cfg(test)]
@@ -475,7 +345,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        OtlpConfig::from_lookup(&|k| map.get(k).cloned())
+        OtlpConfig::from_env(&Env::new(&|k| map.get(k).cloned()))
     }
 
     #[test]
@@ -507,36 +377,5 @@ mod tests {
                 from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c"), (name, bad)]).unwrap_err();
             assert!(err.to_string().contains(name), "{err}");
         }
-    }
-
-    #[test]
-    fn incoming_traceparent_becomes_the_parent_and_is_passed_on() {
-        use tracing_subscriber::layer::SubscriberExt as _;
-        let provider = SdkTracerProvider::builder().build();
-        let subscriber = tracing_subscriber::registry()
-            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
-        tracing::subscriber::with_default(subscriber, || {
-            let mut incoming = http::HeaderMap::new();
-            incoming.insert(
-                TRACEPARENT,
-                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-                    .parse()
-                    .unwrap(),
-            );
-            let span = tracing::info_span!("request");
-            set_remote_parent(&span, &incoming);
-            let _entered = span.enter();
-            let mut outgoing = http::HeaderMap::new();
-            inject(&mut outgoing);
-            let value = outgoing[TRACEPARENT].to_str().unwrap().to_owned();
-            assert!(
-                value.starts_with("00-0af7651916cd43dd8448eb211c80319c-"),
-                "{value}"
-            );
-            assert!(
-                !value.contains("b7ad6b7169203331"),
-                "a new span id: {value}"
-            );
-        });
     }
 }

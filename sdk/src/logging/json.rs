@@ -1,33 +1,9 @@
-//! JSON log lines with every field at the top level.
-//!
-//! tracing-subscriber's stock JSON formatter nests event fields under `fields` and span fields
-//! under `spans`, where log pipelines cannot find `request_id`. [`JsonLayer`] writes one flat
-//! object per event instead: the fixed fields of the catalogue, then the event's fields, then the
-//! fields of every enclosing span (innermost first; a key is written once, the innermost wins).
-//!
-//! ```
-//! use obs_service::logging::{JsonLayer, MemoryWriter};
-//! use tracing_subscriber::layer::SubscriberExt;
-//!
-//! let writer = MemoryWriter::new();
-//! let subscriber = tracing_subscriber::registry()
-//!     .with(JsonLayer::new(writer.clone()).service("billing", "production", "1.2.3"));
-//! tracing::subscriber::with_default(subscriber, || {
-//!     let span = tracing::info_span!("request", request_id = "req-1");
-//!     let _entered = span.enter();
-//!     tracing::info!(user = 42, "charged");
-//! });
-//! let line = &writer.json_lines()[0];
-//! assert_eq!(line["message"], "charged");
-//! assert_eq!(line["request_id"], "req-1");
-//! assert_eq!(line["user"], 42);
-//! assert_eq!(line["service"], "billing");
-//! ```
+//! [`JsonLayer`]: one flat JSON object per event.
 
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tracing_core::field::{Field, Visit};
 use tracing_core::span::{Attributes, Id, Record};
@@ -36,7 +12,11 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
+use super::escape::{write_json_number, write_json_str};
+use super::fields::{Fields, SpanFields};
+use super::is_tracer_field;
 use crate::catalogue::fields;
+use crate::integration::trace_context::LogIds;
 use crate::redact::Redactor;
 
 /// Keys the layer writes itself; an event or span field with one of these names is written as
@@ -71,12 +51,9 @@ pub struct JsonLayer<W> {
             rustc_hash::FxBuildHasher,
         >,
     >,
-    /// The subscriber this layer belongs to, to read the OpenTelemetry context of spans.
-    #[cfg(feature = "otlp")]
-    dispatch: std::sync::OnceLock<tracing::dispatcher::WeakDispatch>,
-    /// Whether to look up the OpenTelemetry ids of each line's span.
-    #[cfg(feature = "otlp")]
-    trace_ids: bool,
+    /// Looks up the trace and span IDs of each line's span, when an integration exports spans
+    /// (and this build has one that can).
+    trace_ids: Option<LogIds>,
 }
 
 impl<W> fmt::Debug for JsonLayer<W> {
@@ -99,10 +76,7 @@ where
             static_fields: String::new(),
             redactor: Arc::new(Redactor::default()),
             callsites: Default::default(),
-            #[cfg(feature = "otlp")]
-            dispatch: std::sync::OnceLock::new(),
-            #[cfg(feature = "otlp")]
-            trace_ids: true,
+            trace_ids: LogIds::new(),
         };
         layer = layer.service("unknown", "development", "0.0.0");
         layer
@@ -128,11 +102,11 @@ where
     }
 
     /// Whether lines carry the `trace_id` and `span_id` of their span's OpenTelemetry context
-    /// (default on). Finding them costs about half a microsecond per line even when no
-    /// tracing-opentelemetry layer is installed, so turn it off when there is none; `init` does.
-    #[cfg(feature = "otlp")]
+    /// (default on; without the `otlp` feature there are none). Finding them costs about half a
+    /// microsecond per line even when no tracing-opentelemetry layer is installed, so turn it
+    /// off when there is none; `init` does.
     pub fn trace_ids(mut self, enabled: bool) -> Self {
-        self.trace_ids = enabled;
+        self.trace_ids = if enabled { LogIds::new() } else { None };
         self
     }
 
@@ -143,82 +117,6 @@ where
         self
     }
 }
-
-/// Rendered fields, all in one buffer, each stored as its whole `"key":value` segment so that
-/// writing a line copies one slice per field: a span's fields cost two allocations however many
-/// there are, and the event being written (a per-thread, reused instance) costs none once the
-/// buffers have grown.
-#[derive(Debug, Default)]
-struct Fields {
-    /// Inline up to four: a request span's fields then need no allocation of their own.
-    entries: smallvec::SmallVec<[(&'static str, std::ops::Range<usize>); 4]>,
-    arena: Vec<u8>,
-    /// Bytes of the arena no entry points at any more (values replaced by `Span::record`).
-    stale: usize,
-}
-
-impl Fields {
-    /// Room for a typical request span (ID, method, route and a few more) in one allocation,
-    /// instead of the arena growing three or four times.
-    fn for_span(field_count: usize) -> Self {
-        Self {
-            entries: smallvec::SmallVec::new(),
-            arena: Vec::with_capacity(if field_count == 0 { 0 } else { 128 }),
-            stale: 0,
-        }
-    }
-
-    fn clear(&mut self) {
-        self.entries.clear();
-        self.arena.clear();
-        self.stale = 0;
-    }
-
-    /// `(name, "key":value)` pairs, in the order they were first stored.
-    fn iter(&self) -> impl Iterator<Item = (&'static str, &[u8])> {
-        self.entries
-            .iter()
-            .map(|(k, r)| (*k, &self.arena[r.clone()]))
-    }
-
-    /// Files the segment rendered at `start..` under `name`: appended for the fields of a new
-    /// span or event (their names are distinct, and the writer keeps the first of any repeat
-    /// anyway), replacing an earlier value for `Span::record`.
-    fn commit(&mut self, name: &'static str, start: usize, replace: bool) {
-        let range = start..self.arena.len();
-        let existing = if replace {
-            self.entries.iter_mut().find(|(k, _)| *k == name)
-        } else {
-            None
-        };
-        match existing {
-            Some(entry) => {
-                self.stale += entry.1.len();
-                entry.1 = range;
-                // A span re-recording a field in a loop must not grow without bound.
-                if self.stale > 4096 && self.stale > self.arena.len() / 2 {
-                    self.compact();
-                }
-            }
-            None => self.entries.push((name, range)),
-        }
-    }
-
-    fn compact(&mut self) {
-        let mut arena = Vec::with_capacity(self.arena.len() - self.stale);
-        for (_, range) in &mut self.entries {
-            let start = arena.len();
-            arena.extend_from_slice(&self.arena[range.clone()]);
-            *range = start..arena.len();
-        }
-        self.arena = arena;
-        self.stale = 0;
-    }
-}
-
-/// The fields of a span, in its extensions.
-#[derive(Debug, Default)]
-struct SpanFields(Fields);
 
 /// What the layer works out once per callsite: its field names never change, so neither does
 /// which of them are sensitive nor how their keys and the line's fixed parts are written.
@@ -267,12 +165,6 @@ impl Callsite {
             target: target.into(),
         }
     }
-}
-
-/// Fields that tell tracing-opentelemetry how to export a span (`otel.name`, `otel.kind`,
-/// `otel.status_code`): instructions to the tracer, not data, so log lines leave them out.
-fn is_tracer_field(name: &str) -> bool {
-    name.starts_with("otel.")
 }
 
 /// `"name":`, or `"field_name":` for a key the layer writes itself.
@@ -422,34 +314,6 @@ impl Visit for JsonVisitor<'_> {
     }
 }
 
-/// Writes `value` as a JSON string. serde_json's escaping turns CR, LF, quotes and control
-/// characters into escapes, so no value can end a line or forge a key.
-///
-/// Nearly every logged string (IDs, routes, messages) needs no escape at all; for those one
-/// branch-free scan and one copy replace serde_json's byte-at-a-time table walk, which was the
-/// largest single cost of a log line.
-fn write_json_str(out: &mut Vec<u8>, value: &str) {
-    let bytes = value.as_bytes();
-    // A fold rather than `any`: without the early exit the compiler turns it into SIMD.
-    let needs_escape = bytes.iter().fold(false, |acc, &b| {
-        acc | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    if needs_escape {
-        serde_json::to_writer(&mut *out, value).expect("writing to a Vec cannot fail");
-    } else {
-        out.reserve(bytes.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(bytes);
-        out.push(b'"');
-    }
-}
-
-/// Writes a number the way serde_json does (itoa and a shortest-round-trip float formatter),
-/// without `core::fmt`'s machinery.
-fn write_json_number(out: &mut Vec<u8>, value: impl serde::Serialize) {
-    serde_json::to_writer(&mut *out, &value).expect("writing to a Vec cannot fail");
-}
-
 fn level_str(level: &Level) -> &'static str {
     match *level {
         Level::TRACE => "TRACE",
@@ -560,9 +424,10 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     W: for<'w> MakeWriter<'w> + 'static,
 {
-    #[cfg(feature = "otlp")]
     fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
-        let _ = self.dispatch.set(subscriber.downgrade());
+        if let Some(ids) = &self.trace_ids {
+            ids.register(subscriber);
+        }
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
@@ -626,10 +491,8 @@ where
             for (name, segment) in event_fields.iter() {
                 push(buf, name, segment);
             }
-            #[cfg(feature = "otlp")]
-            if self.trace_ids
-                && let Some((trace_id, span_id)) =
-                    crate::otlp::log_ids(event, &ctx, self.dispatch.get())
+            if let Some((trace_id, span_id)) =
+                self.trace_ids.as_ref().and_then(|ids| ids.ids(event, &ctx))
             {
                 for (name, value) in [(fields::TRACE_ID, trace_id), (fields::SPAN_ID, span_id)] {
                     push(buf, name, format!("\"{name}\":{value}").as_bytes());
@@ -651,170 +514,10 @@ where
     }
 }
 
-/// Field formatting for the human-readable (`OBS_LOG_FORMAT=pretty`) output, with the same
-/// redaction as [`JsonLayer`]: `key=value` pairs, sensitive values written as `[REDACTED]`.
-///
-/// ```
-/// use std::sync::Arc;
-/// use obs_service::logging::{MemoryWriter, RedactingFields};
-/// use obs_service::redact::Redactor;
-/// use tracing_subscriber::layer::SubscriberExt;
-///
-/// let writer = MemoryWriter::new();
-/// let layer = tracing_subscriber::fmt::layer()
-///     .fmt_fields(RedactingFields::new(Arc::new(Redactor::default())))
-///     .with_ansi(false)
-///     .with_writer(writer.clone());
-/// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
-///     tracing::info!(password = "hunter2", user = "ann", "login");
-/// });
-/// let out = writer.contents();
-/// assert!(out.contains("password=[REDACTED]") && out.contains("user=\"ann\""), "{out}");
-/// assert!(!out.contains("hunter2"));
-/// ```
-#[derive(Debug, Clone)]
-pub struct RedactingFields {
-    redactor: Arc<Redactor>,
-}
-
-impl RedactingFields {
-    /// Formats fields, hiding the values `redactor` names.
-    pub fn new(redactor: Arc<Redactor>) -> Self {
-        Self { redactor }
-    }
-}
-
-impl<'w> tracing_subscriber::fmt::FormatFields<'w> for RedactingFields {
-    fn format_fields<R: tracing_subscriber::field::RecordFields>(
-        &self,
-        mut writer: tracing_subscriber::fmt::format::Writer<'w>,
-        fields: R,
-    ) -> fmt::Result {
-        let mut visitor = PrettyVisitor {
-            writer: &mut writer,
-            redactor: &self.redactor,
-            first: true,
-            result: Ok(()),
-        };
-        fields.record(&mut visitor);
-        visitor.result
-    }
-}
-
-struct PrettyVisitor<'a, 'w> {
-    writer: &'a mut tracing_subscriber::fmt::format::Writer<'w>,
-    redactor: &'a Redactor,
-    first: bool,
-    result: fmt::Result,
-}
-
-impl Visit for PrettyVisitor<'_, '_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if self.result.is_err() || is_tracer_field(field.name()) {
-            return;
-        }
-        let separator = if std::mem::take(&mut self.first) {
-            ""
-        } else {
-            " "
-        };
-        self.result = if field.name() == fields::MESSAGE {
-            write!(self.writer, "{separator}{value:?}")
-        } else if self.redactor.is_sensitive(field.name()) {
-            write!(
-                self.writer,
-                "{separator}{}={}",
-                field.name(),
-                crate::redact::REDACTED
-            )
-        } else {
-            write!(self.writer, "{separator}{}={value:?}", field.name())
-        };
-    }
-}
-
-/// An in-memory [`MakeWriter`] that keeps every line, for tests of what a service logs.
-///
-/// ```
-/// let writer = obs_service::logging::MemoryWriter::new();
-/// use std::io::Write;
-/// use tracing_subscriber::fmt::MakeWriter;
-/// writer.make_writer().write_all(b"{\"a\":1}\n").unwrap();
-/// assert_eq!(writer.json_lines()[0]["a"], 1);
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct MemoryWriter {
-    buf: Arc<Mutex<Vec<u8>>>,
-}
-
-impl MemoryWriter {
-    /// An empty writer.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Everything written so far, as text.
-    pub fn contents(&self) -> String {
-        String::from_utf8_lossy(&self.buf.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
-    }
-
-    /// Every line parsed as JSON. Panics on a line that is not JSON: in a test that is the
-    /// failure to report.
-    pub fn json_lines(&self) -> Vec<serde_json::Value> {
-        self.contents()
-            .lines()
-            .map(|line| {
-                serde_json::from_str(line)
-                    .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"))
-            })
-            .collect()
-    }
-}
-
-impl std::io::Write for MemoryWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The writer [`MemoryWriter`] hands out.
-#[derive(Debug)]
-pub struct MemoryWriterGuard<'a>(&'a MemoryWriter);
-
-impl std::io::Write for MemoryWriterGuard<'_> {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .buf
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for MemoryWriter {
-    type Writer = MemoryWriterGuard<'a>;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        MemoryWriterGuard(self)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::logging::{MemoryWriter, RedactingFields};
     use tracing_subscriber::layer::SubscriberExt;
 
     fn capture(f: impl FnOnce()) -> Vec<serde_json::Value> {
@@ -860,27 +563,6 @@ mod tests {
         assert_eq!(line["step"], 3);
         assert_eq!(line["answer"], true);
         assert!(line.get("spans").is_none() && line.get("fields").is_none());
-    }
-
-    #[test]
-    fn re_recording_a_span_field_keeps_memory_bounded() {
-        let mut fields = Fields::default();
-        let mut set = |name: &'static str, segment: &[u8]| {
-            let start = fields.arena.len();
-            fields.arena.extend_from_slice(segment);
-            fields.commit(name, start, true);
-        };
-        set("other", b"1");
-        for i in 0..10_000 {
-            set("counter", format!("{i}").as_bytes());
-        }
-        assert!(
-            fields.arena.len() < 16 * 1024,
-            "arena grew to {}",
-            fields.arena.len()
-        );
-        let values: Vec<_> = fields.iter().collect();
-        assert_eq!(values, [("other", &b"1"[..]), ("counter", &b"9999"[..])]);
     }
 
     #[test]
@@ -935,43 +617,6 @@ mod tests {
             pretty.contains("request_id=") && !pretty.contains("otel."),
             "{pretty}"
         );
-    }
-
-    #[test]
-    fn string_escaping_matches_serde_json() {
-        let mut samples: Vec<String> = [
-            "",
-            "plain",
-            "/users/{id}",
-            "tab\there",
-            "quote\"",
-            "back\\slash",
-            "nul\0",
-            "line\nbreak\r",
-            "del\u{7f}",
-            "unicode é ✓ \u{2028}",
-            "\u{1f}\u{20}",
-        ]
-        .map(String::from)
-        .to_vec();
-        // Every byte value below 0x80 at every position of a 40-byte string, so the vectorised
-        // scan's main loop and its tail both see each one.
-        for b in 0u8..0x80 {
-            for pos in [0, 15, 16, 31, 32, 39] {
-                let mut s = "x".repeat(40).into_bytes();
-                s[pos] = b;
-                samples.push(String::from_utf8(s).unwrap());
-            }
-        }
-        for sample in samples {
-            let mut ours = Vec::new();
-            write_json_str(&mut ours, &sample);
-            assert_eq!(
-                String::from_utf8(ours).unwrap(),
-                serde_json::to_string(&sample).unwrap(),
-                "{sample:?}"
-            );
-        }
     }
 
     #[test]

@@ -1,0 +1,187 @@
+//! The list of integrations (Sentry, OTLP, Loki): the one place that knows which are compiled
+//! in. The core (`config`, `init`, `logging`, the HTTP layer, errors, panics) goes through the
+//! types and functions here and never names an integration or its cargo feature.
+//!
+//! Each integration implements [`Integration`](crate::export::Integration): built from the
+//! environment or code, it gives a tracing layer, a handle with sent and dropped counts, and
+//! shuts down by a deadline. Integrations that want to hear about failed requests subscribe to
+//! the [completion hook](crate::hook). Everything here is static: an integration that is not
+//! compiled in costs nothing, and one that is costs nothing while it is off.
+
+use std::time::Instant;
+
+use crate::catalogue::env as vars;
+use crate::config::{ConfigError, Env};
+use crate::{Config, InitError, Metrics};
+
+macro_rules! integrations {
+    ($($feature:literal => $field:ident: $integration:ty, switched on by $switch:expr;)*) => {
+        /// The configuration of every integration compiled in; `None` is off.
+        #[derive(Debug, Clone, Default)]
+        pub(crate) struct Configs {
+            $(
+                #[cfg(feature = $feature)]
+                pub(crate) $field: Option<<$integration as crate::export::Integration>::Config>,
+            )*
+        }
+
+        impl Configs {
+            /// Each integration whose variable is set, configured from the environment.
+            pub(crate) fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+                let _ = env;
+                Ok(Self {
+                    $(
+                        #[cfg(feature = $feature)]
+                        $field: <$integration as crate::export::Integration>::config_from_env(env)?,
+                    )*
+                })
+            }
+
+            /// Whether an integration that is on exports spans: then request spans carry the
+            /// OpenTelemetry fields, and log lines their trace and span IDs.
+            pub(crate) fn exports_spans(&self) -> bool {
+                $(
+                    #[cfg(feature = $feature)]
+                    if <$integration as crate::export::Integration>::EXPORTS_SPANS
+                        && self.$field.is_some()
+                    {
+                        return true;
+                    }
+                )*
+                false
+            }
+
+            /// Starts every integration that is on.
+            pub(crate) fn start(
+                &self,
+                config: &Config,
+                metrics: &Metrics,
+            ) -> Result<Running, InitError> {
+                let _ = (config, metrics);
+                #[allow(unused_mut)]
+                let mut running = Running::default();
+                $(
+                    #[cfg(feature = $feature)]
+                    if let Some(settings) = &self.$field {
+                        running.$field = Some(<$integration as crate::export::Integration>::start(
+                            settings, config, metrics,
+                        )?);
+                    }
+                )*
+                Ok(running)
+            }
+        }
+
+        /// The integrations [`Config::init`] started, owned by the [`Obs`](crate::Obs) guard.
+        #[derive(Default)]
+        pub(crate) struct Running {
+            $(
+                #[cfg(feature = $feature)]
+                $field: Option<$integration>,
+            )*
+        }
+
+        impl Running {
+            /// The tracing layers of the started integrations, to add to the subscriber once.
+            pub(crate) fn take_layer<S>(&mut self) -> impl tracing_subscriber::Layer<S> + use<S>
+            where
+                S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+            {
+                #[allow(unused_imports)]
+                use tracing_subscriber::Layer as _;
+                let layer = tracing_subscriber::layer::Identity::new();
+                $(
+                    #[cfg(feature = $feature)]
+                    let layer = layer.and_then(
+                        self.$field
+                            .as_mut()
+                            .and_then(crate::export::Integration::layer::<S>),
+                    );
+                )*
+                layer
+            }
+
+            /// The running integration whose drop counter has the label `exporter`.
+            #[cfg(any($(feature = $feature),*))]
+            pub(crate) fn handle(&self, exporter: &str) -> Option<&crate::export::ExporterHandle> {
+                $(
+                    #[cfg(feature = $feature)]
+                    if let Some(running) = self.$field.as_ref().filter(|_| {
+                        exporter == <$integration as crate::export::Integration>::EXPORTER.as_str()
+                    }) {
+                        return Some(crate::export::Integration::handle(running));
+                    }
+                )*
+                None
+            }
+
+            /// Sends what every integration has queued until `deadline`, then stops them all.
+            pub(crate) fn shutdown(&self, deadline: Instant) {
+                let _ = deadline;
+                $(
+                    #[cfg(feature = $feature)]
+                    if let Some(running) = &self.$field {
+                        crate::export::Integration::shutdown(running, deadline);
+                    }
+                )*
+            }
+        }
+
+        /// The variables that would switch on an integration this build leaves out, as
+        /// `(variable, feature)`, when they are set: `init` warns about each.
+        pub(crate) fn not_built(env: &Env<'_>) -> Vec<(&'static str, &'static str)> {
+            [$(($switch, $feature, cfg!(feature = $feature))),*]
+                .into_iter()
+                .filter(|(variable, _, built)| !built && env.get(variable).is_some())
+                .map(|(variable, feature, _)| (variable.name, feature))
+                .collect()
+        }
+    };
+}
+
+// The order is the order of their tracing layers and of their start.
+integrations! {
+    "otlp" => otlp: crate::otlp::OtlpPipeline, switched on by vars::OTEL_EXPORTER_OTLP_ENDPOINT;
+    "loki" => loki: crate::loki::Loki, switched on by vars::LOKI_URL;
+    "sentry" => sentry: crate::sentry::Sentry, switched on by vars::SENTRY_DSN;
+}
+
+/// W3C trace context, for the one integration that exports spans (OTLP). Without it these do
+/// nothing and compile to nothing.
+#[cfg(feature = "otlp")]
+pub(crate) use crate::otlp::context as trace_context;
+
+/// W3C trace context without an integration that exports spans: nothing to continue or pass on.
+#[cfg(not(feature = "otlp"))]
+pub(crate) mod trace_context {
+    /// Would make `span` a child of the caller's span.
+    pub(crate) fn continue_remote(_span: &tracing::Span, _headers: &http::HeaderMap) {}
+
+    /// Would add the current span's `traceparent` to `headers`.
+    pub(crate) fn inject(_headers: &mut http::HeaderMap) {}
+
+    /// The trace and span IDs of log lines: none can exist in this build, so a layer's
+    /// `Option<LogIds>` is always `None` and its look-up is compiled out.
+    pub(crate) enum LogIds {}
+
+    impl LogIds {
+        pub(crate) fn new() -> Option<Self> {
+            None
+        }
+
+        pub(crate) fn register(&self, _dispatch: &tracing::Dispatch) {
+            match *self {}
+        }
+
+        pub(crate) fn ids<S>(
+            &self,
+            _event: &tracing_core::Event<'_>,
+            _ctx: &tracing_subscriber::layer::Context<'_, S>,
+        ) -> Option<(String, String)>
+        where
+            S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+        {
+            match *self {}
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! W3C trace context as the core uses it (through [`integration`](crate::integration)): the
+//! caller's `traceparent` continued, the current one passed on, and the IDs of log lines.
+
+use opentelemetry::propagation::TextMapPropagator as _;
+use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use tracing_subscriber::registry::LookupSpan;
+
+use super::TRACEPARENT;
+
+pub(crate) use set_remote_parent as continue_remote;
+
+/// [`TRACEPARENT`] as a ready-made header name: every request looks it up, and a `&str` name
+/// is parsed on each look-up.
+const TRACEPARENT_HEADER: http::HeaderName = http::HeaderName::from_static(TRACEPARENT);
+
+/// Finds the trace and span IDs of a log line's span, for [`JsonLayer`](crate::logging::JsonLayer).
+#[derive(Debug, Default)]
+pub(crate) struct LogIds {
+    /// The subscriber the JSON layer belongs to, to read the OpenTelemetry context of spans.
+    dispatch: std::sync::OnceLock<tracing::dispatcher::WeakDispatch>,
+}
+
+impl LogIds {
+    pub(crate) fn new() -> Option<Self> {
+        Some(Self::default())
+    }
+
+    pub(crate) fn register(&self, dispatch: &tracing::Dispatch) {
+        let _ = self.dispatch.set(dispatch.downgrade());
+    }
+
+    pub(crate) fn ids<S>(
+        &self,
+        event: &tracing_core::Event<'_>,
+        ctx: &tracing_subscriber::layer::Context<'_, S>,
+    ) -> Option<(String, String)>
+    where
+        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    {
+        log_ids(event, ctx, self.dispatch.get())
+    }
+}
+
+/// Makes `span` a child of the caller's span when `headers` carry a valid `traceparent`.
+/// Called by [`HttpLayer`](crate::HttpLayer) right after it opens the request span.
+pub(crate) fn set_remote_parent(span: &tracing::Span, headers: &http::HeaderMap) {
+    if span.is_none() || !headers.contains_key(&TRACEPARENT_HEADER) {
+        return;
+    }
+    let cx = TraceContextPropagator::new().extract(&opentelemetry_http::HeaderExtractor(headers));
+    if cx.span().span_context().is_valid() {
+        let _ = span.set_parent(cx);
+    }
+}
+
+/// Adds `traceparent` (and `tracestate`) for the current span to `headers`, unless they carry
+/// one already or no trace is active.
+///
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// obs_service::otlp::inject(&mut headers);
+/// assert!(headers.get("traceparent").is_none()); // no trace outside a traced span
+/// ```
+pub fn inject(headers: &mut http::HeaderMap) {
+    if headers.contains_key(&TRACEPARENT_HEADER) {
+        return;
+    }
+    let cx = tracing::Span::current().context();
+    if !cx.span().span_context().is_valid() {
+        return;
+    }
+    TraceContextPropagator::new()
+        .inject_context(&cx, &mut opentelemetry_http::HeaderInjector(headers));
+}
+
+/// The `trace_id` and `span_id` of the span an event belongs to, as JSON strings, for the log
+/// line. `dispatch` is the subscriber the JSON layer belongs to, when it was told.
+fn log_ids<S>(
+    event: &tracing_core::Event<'_>,
+    ctx: &tracing_subscriber::layer::Context<'_, S>,
+    dispatch: Option<&tracing::dispatcher::WeakDispatch>,
+) -> Option<(String, String)>
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+{
+    let id = ctx.event_span(event)?.id();
+    let lookup =
+        |dispatch: &tracing::Dispatch| tracing_opentelemetry::get_otel_context(&id, dispatch);
+    let cx = match dispatch.and_then(tracing::dispatcher::WeakDispatch::upgrade) {
+        Some(dispatch) => lookup(&dispatch),
+        // The global subscriber is found even from inside an event.
+        None => tracing::dispatcher::get_default(lookup),
+    }?;
+    let span = cx.span();
+    let context = span.span_context();
+    context.is_valid().then(|| {
+        (
+            format!("\"{}\"", context.trace_id()),
+            format!("\"{}\"", context.span_id()),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+
+    #[test]
+    fn incoming_traceparent_becomes_the_parent_and_is_passed_on() {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let mut incoming = http::HeaderMap::new();
+            incoming.insert(
+                TRACEPARENT,
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+                    .parse()
+                    .unwrap(),
+            );
+            let span = tracing::info_span!("request");
+            set_remote_parent(&span, &incoming);
+            let _entered = span.enter();
+            let mut outgoing = http::HeaderMap::new();
+            inject(&mut outgoing);
+            let value = outgoing[TRACEPARENT].to_str().unwrap().to_owned();
+            assert!(
+                value.starts_with("00-0af7651916cd43dd8448eb211c80319c-"),
+                "{value}"
+            );
+            assert!(
+                !value.contains("b7ad6b7169203331"),
+                "a new span id: {value}"
+            );
+        });
+    }
+}
