@@ -1,6 +1,6 @@
 //! The obs name contract: every metric, log field, HTTP path and environment variable the
 //! SDK (`obs-service`) exposes, and the JSON shapes it answers with ([`wire`]); the
-//! environment variables are in [`env`].
+//! environment variables are in [`env`](mod@env).
 //!
 //! This crate is the single source of truth shared by the SDK (which emits these names), the
 //! mixin (`obs-mixin`, whose dashboards and rules query them) and the generator (`obs-gen`,

@@ -3,7 +3,7 @@
 //! When Kubernetes stops a pod it sends SIGTERM and, at the same time, starts taking the pod out
 //! of its Services' endpoints; until every node has heard of that, new requests still arrive.
 //! So on SIGTERM (or Ctrl-C) the service first *drains*: readiness answers `503` with status
-//! `draining` for [`OBS_SHUTDOWN_DRAIN`](crate::catalogue::ENV_VARS) (default `0s`) while every
+//! `draining` for [`OBS_SHUTDOWN_DRAIN`](crate::catalogue::env::OBS_SHUTDOWN_DRAIN) (default `0s`) while every
 //! other route keeps serving; only then does the future [`Obs::shutdown_signal`] returns
 //! resolve, and axum's graceful shutdown stops accepting and lets the requests in flight finish.
 //! Liveness answers `200` throughout, so the kubelet does not restart a pod that is stopping.

@@ -18,7 +18,7 @@
 //! The parts: [`ExportSettings`] (`settings`); the bounded queue, its counters and the
 //! [`ExporterHandle`] (`queue`); the worker loop that batches, retries and drains by the
 //! deadline (`worker`); the HTTP client and how an answer is classified (`http`); and the
-//! [`Integration`] trait each exporter implements for the core (`integration`).
+//! `Integration` trait each exporter implements for the core (`integration`).
 
 mod http;
 mod integration;

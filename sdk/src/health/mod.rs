@@ -26,7 +26,7 @@
 //! ```
 //!
 //! Every run also records `obs_health_check_status{check, critical}` (1 passing, 0 failing) and
-//! `obs_health_check_duration_seconds{check}`, the [`catalogue`] metrics the
+//! `obs_health_check_duration_seconds{check}`, the [`catalogue`](crate::catalogue) metrics the
 //! bundled dashboards and alerts read.
 //!
 //! ```

@@ -51,7 +51,7 @@ struct Cache {
 }
 
 /// The registry of readiness checks and the handlers of the health endpoints. Cheap to clone;
-/// clones share the cache. See the [module documentation](self).
+/// clones share the cache. See the [module documentation](super).
 #[derive(Clone)]
 pub struct Health {
     settings: Arc<Settings>,

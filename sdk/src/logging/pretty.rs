@@ -10,7 +10,7 @@ use crate::catalogue::fields;
 use crate::redact::Redactor;
 
 /// Field formatting for the human-readable (`OBS_LOG_FORMAT=pretty`) output, with the same
-/// redaction as [`JsonLayer`]: `key=value` pairs, sensitive values written as `[REDACTED]`.
+/// redaction as [`JsonLayer`](super::JsonLayer): `key=value` pairs, sensitive values written as `[REDACTED]`.
 ///
 /// ```
 /// use std::sync::Arc;
