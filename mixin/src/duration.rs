@@ -14,7 +14,8 @@ use std::str::FromStr;
 /// assert_eq!(d.to_string(), "1h30m");
 /// assert!("5 minutes".parse::<obs_mixin::Duration>().is_err());
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Duration {
     text: String,
     millis: u64,
@@ -117,16 +118,16 @@ impl fmt::Debug for Duration {
     }
 }
 
-impl serde::Serialize for Duration {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.text)
+impl TryFrom<String> for Duration {
+    type Error = DurationError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
     }
 }
 
-impl<'de> serde::Deserialize<'de> for Duration {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
+impl From<Duration> for String {
+    fn from(d: Duration) -> String {
+        d.text
     }
 }
 

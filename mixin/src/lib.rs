@@ -2,6 +2,11 @@
 //! generated from code the way the Prometheus monitoring mixins are, so every query names exactly
 //! what [`obs_catalogue`] lists.
 //!
+//! Service level objectives ([`slo`]) ride in the same configuration object
+//! ([`Thresholds::slos`]): each becomes a multi-window multi-burn-rate rule group of
+//! [`rule_files`] with its promtool tests ([`slo_test_files`]), read by the "obs / SLOs"
+//! dashboard.
+//!
 //! Everything is rendered from code and data inside this crate, so it builds from its own
 //! package. The JSON in `dashboards/` and the YAML in `alert-rules/` at the top of the repository
 //! are this crate's output for the default [`Thresholds`], checked in for people to browse and
@@ -28,6 +33,7 @@ pub mod exporters;
 pub mod lint;
 pub mod reference;
 pub mod rules;
+pub mod slo;
 mod thresholds;
 
 pub use duration::{Duration, DurationError};
@@ -113,7 +119,8 @@ pub struct RuleFile {
     pub yaml: String,
 }
 
-/// Every rule file, with thresholds filled from `thresholds`.
+/// Every rule file, with thresholds filled from `thresholds`, and one per SLO of
+/// `thresholds.slos` ([`slo::rule_file`]).
 pub fn rule_files(thresholds: &Thresholds) -> Vec<RuleFile> {
     rules::files(thresholds)
 }
@@ -157,4 +164,11 @@ pub fn panels_on_recording_rules(dashboard: &Dashboard) -> Vec<String> {
 /// reference are named relative to the test file (`../<rule file>`).
 pub fn rule_test_files() -> Vec<RuleFile> {
     rules::test_files()
+}
+
+/// The promtool unit-test files of the SLOs of `thresholds.slos`, one per SLO
+/// (`tests/obs-slo-<name>.test.yaml`): a fast burn fires only the critical alert, a slow burn
+/// only the warning, half the budget nothing.
+pub fn slo_test_files(thresholds: &Thresholds) -> Vec<RuleFile> {
+    slo::test_files(&thresholds.slos)
 }

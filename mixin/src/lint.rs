@@ -8,7 +8,8 @@
 //! - only current panel types (timeseries, stat, table, bargauge, logs, state-timeline, row);
 //! - every panel has a description and a unit;
 //! - every selector of a panel query filters by `job=~"$job"` and `instance=~"$instance"` (as
-//!   dashboard-linter's target-job and target-instance rules ask);
+//!   dashboard-linter's target-job and target-instance rules ask), unless the series does not
+//!   carry that label (the SLO series, aggregated over every instance);
 //! - `rate`/`irate` use `$__rate_interval` (`increase` may also use `$__range`);
 //! - counters (catalogue counters and histogram series, exporter counters) appear only inside
 //!   `rate`, `irate`, `increase` or `resets`.
@@ -206,7 +207,13 @@ fn walk(e: &Expr, counter_fn: Option<&str>, out: &mut Vec<String>) {
     };
     if let Some((vs, range)) = selector {
         let name = vs.name.clone().unwrap_or_default();
+        // A series without the label (a per-SLO aggregate over every instance) cannot be
+        // filtered by it: `.+` would match nothing.
+        let carried = resolve(&name).map(|k| k.labels);
         for var in ["job", "instance"] {
+            if carried.as_ref().is_some_and(|l| !l.contains(var)) {
+                continue;
+            }
             let filtered = vs.matchers.matchers.iter().any(|m| {
                 m.name == var
                     && matches!(m.op, promql_parser::label::MatchOp::Re(_))

@@ -84,6 +84,7 @@ pub fn metrics_markdown() -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    out.push_str(&slo_series_markdown());
     let _ = writeln!(out, "## JSON log fields\n");
     let _ = writeln!(
         out,
@@ -133,6 +134,58 @@ pub fn metrics_markdown() -> String {
     out
 }
 
+/// The "SLO series" section of `docs/metrics.md`: what every `[[slo]]` group records
+/// ([`crate::slo`]).
+pub fn slo_series_markdown() -> String {
+    use crate::slo::{
+        BUDGET_REMAINING, ERROR_BUDGET, ERROR_RATIO_WINDOW, ERRORS_RATE, LABELS, OBJECTIVE,
+        REQUESTS_RATE, WINDOWS, error_ratio,
+    };
+    use std::fmt::Write as _;
+    let labels = LABELS
+        .iter()
+        .map(|l| format!("`{l}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut out = String::new();
+    let _ = writeln!(out, "## SLO series\n");
+    let _ = writeln!(
+        out,
+        "Recorded by the rule group of every `[[slo]]` of `obs.toml` (`prometheus/rules/obs-slo-<name>.yaml`), each with the labels {labels}. The error ratio is the share of bad requests: 5xx answers for `kind = \"availability\"`, requests slower than `threshold` for `kind = \"latency\"`. Window names are those of a 30-day SLO; for another `window` each range is scaled by `window / 30d` (`_rate1h` covers 14m for a 7-day SLO).\n"
+    );
+    let _ = writeln!(out, "| series | value |");
+    let _ = writeln!(out, "|---|---|");
+    for (series, what) in [
+        (REQUESTS_RATE, "requests per second over 5m (scaled)"),
+        (ERRORS_RATE, "bad requests per second over 5m (scaled)"),
+    ] {
+        let _ = writeln!(out, "| `{series}` | {what} |");
+    }
+    for (window, _) in WINDOWS {
+        let _ = writeln!(
+            out,
+            "| `{}` | error ratio over {window} (scaled) |",
+            error_ratio(window)
+        );
+    }
+    for (series, what) in [
+        (
+            ERROR_RATIO_WINDOW,
+            "error ratio over the whole SLO window: the two rates above, each summed over the window",
+        ),
+        (OBJECTIVE, "the objective as a ratio (`0.999`)"),
+        (ERROR_BUDGET, "the error budget, 1 − objective (`0.001`)"),
+        (
+            BUDGET_REMAINING,
+            "share of the budget left over the window: 1 untouched, 0 spent, negative overspent",
+        ),
+    ] {
+        let _ = writeln!(out, "| `{series}` | {what} |");
+    }
+    let _ = writeln!(out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -152,6 +205,21 @@ mod tests {
         }
         for exporter in obs_catalogue::Exporter::ALL {
             assert!(page.contains(exporter.as_str()), "{exporter}");
+        }
+    }
+
+    #[test]
+    fn lists_every_slo_series() {
+        let page = super::metrics_markdown();
+        for r in crate::slo::recorded_series()
+            .iter()
+            .filter(|r| r.record.starts_with("slo:"))
+        {
+            assert!(
+                page.contains(&format!("| `{}` |", r.record)),
+                "{}",
+                r.record
+            );
         }
     }
 }

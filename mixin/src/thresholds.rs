@@ -22,11 +22,15 @@ macro_rules! thresholds {
         #[serde(default, deny_unknown_fields)]
         pub struct Thresholds {
             $( $(#[doc = $doc])+ pub $field: $ty, )+
+            /// The service level objectives, each rendered as its own rule group
+            /// ([`crate::slo`]). Not part of `[alerts]`: `obs-gen` fills it from `[[slo]]`.
+            #[serde(skip)]
+            pub slos: Vec<crate::slo::Slo>,
         }
 
         impl Default for Thresholds {
             fn default() -> Self {
-                Self { $( $field: $default.into(), )+ }
+                Self { $( $field: $default.into(), )+ slos: Vec::new() }
             }
         }
 

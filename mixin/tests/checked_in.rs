@@ -26,6 +26,14 @@ fn expected() -> BTreeMap<PathBuf, String> {
     for f in obs_mixin::rule_test_files() {
         files.insert(repo().join("alert-rules").join(&f.file_name), f.yaml);
     }
+    // The README's example SLOs: their rules and generated promtool tests.
+    let examples = obs_mixin::slo::examples();
+    for f in obs_mixin::slo::rule_files(&examples)
+        .into_iter()
+        .chain(obs_mixin::slo::test_files(&examples))
+    {
+        files.insert(repo().join("alert-rules").join(&f.file_name), f.yaml);
+    }
     files.insert(
         repo().join("docs/metrics.md"),
         obs_mixin::reference::metrics_markdown(),
@@ -85,6 +93,13 @@ fn checked_in_assets_match_the_generator() {
 #[test]
 fn runbooks_have_a_section_for_every_alert() {
     let runbooks = std::fs::read_to_string(repo().join("docs/runbooks.md")).unwrap();
+    let slo_alerts = [obs_mixin::slo::FAST_BURN, obs_mixin::slo::SLOW_BURN];
+    for name in slo_alerts {
+        assert!(
+            runbooks.contains(&format!("\n## {name}\n")),
+            "docs/runbooks.md has no section for {name}"
+        );
+    }
     for group in obs_mixin::rules::alert_groups(&obs_mixin::Thresholds::default()) {
         for alert in group.alerts {
             // GitHub's anchor of `## Name` is `#name`, what runbook_url points at.

@@ -312,7 +312,7 @@ impl ApiError {
         serde_json::to_value(self.wire_body(request_id)).expect("an error body always serialises")
     }
 
-    /// The body as the catalogue's [`obs_catalogue::wire::ErrorBody`], the type
+    /// The body as the catalogue's [`ErrorBody`], the type
     /// `obs-gen doctor` reads it back into.
     pub fn wire_body(&self, request_id: Option<&RequestId>) -> ErrorBody {
         error_body(self.code(), self.public_message(), request_id)

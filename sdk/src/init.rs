@@ -177,6 +177,9 @@ impl Config {
             }
         };
 
+        // Before the integrations start: Sentry's hook then wraps this one, and the standard
+        // library's default hook, whose text this replaces, is not called by either.
+        crate::panic::install_hook();
         let mut integrations = self.integrations.start(&self, &metrics)?;
         let export_layer = integrations.take_layer();
 

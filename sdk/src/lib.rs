@@ -61,8 +61,7 @@ pub mod loki;
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub mod otlp;
-#[cfg(feature = "catch-panic")]
-#[cfg_attr(docsrs, doc(cfg(feature = "catch-panic")))]
+#[cfg(feature = "runtime")]
 pub mod panic;
 #[cfg(feature = "runtime")]
 pub mod redact;

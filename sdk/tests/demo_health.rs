@@ -192,10 +192,20 @@ async fn fail_and_panic_answer_with_the_same_safe_shape() {
         "loading the report: simulated failure: db-primary:5432 refused the connection"
     );
     let panicked = demo.wait_for_line("ERROR line of /panic", |l| {
-        l["level"] == "ERROR" && l["request_id"] == ids[1].as_str()
+        l["level"] == "ERROR"
+            && l["target"] == obs_service::error::ERROR_LOG_TARGET
+            && l["request_id"] == ids[1].as_str()
     });
     assert_eq!(panicked["message"], "handler panicked");
     assert_eq!(panicked["panic"], "simulated panic in a handler");
+    // The panic itself is a JSON line too, from the process hook, instead of stderr text.
+    let hook_line = demo.wait_for_line("the panic's own line", |l| {
+        l["target"] == obs_service::panic::PANIC_LOG_TARGET && l["request_id"] == ids[1].as_str()
+    });
+    assert_eq!(hook_line["level"], "ERROR");
+    assert_eq!(hook_line["panic"], "simulated panic in a handler");
+    let location = hook_line["location"].as_str().unwrap_or_default();
+    assert!(location.contains("demo.rs:"), "{hook_line}");
     let access = demo.wait_for_line("access line of /panic", |l| {
         l["target"] == catalogue::ACCESS_LOG_TARGET && l["request_id"] == ids[1].as_str()
     });

@@ -19,6 +19,9 @@ pub const REQUIRED: &[&str] = &[
     "grafana/provisioning/dashboards/obs.yaml",
 ];
 
+/// Where the generated promtool unit tests of the rules live (the SLOs' tests).
+const RULE_TESTS: &str = "prometheus/rules/tests/";
+
 /// Checks one file's text; returns the problems, each `path: message`.
 pub fn check_file_text(path: &str, text: &str) -> Vec<String> {
     let mut problems = Vec::new();
@@ -37,7 +40,7 @@ pub fn check_file_text(path: &str, text: &str) -> Vec<String> {
                 .into_iter()
                 .map(|v| format!("{path}: {v}")),
         );
-        if path.starts_with("prometheus/rules/") {
+        if path.starts_with("prometheus/rules/") && !path.starts_with(RULE_TESTS) {
             problems.extend(
                 mixin_rule_checks(text)
                     .into_iter()
@@ -293,11 +296,17 @@ pub fn check_dir(dir: &Path, out: &mut dyn std::io::Write) -> Result<(), Error> 
         "ok    {checked} files parse and keep the name contract"
     );
 
+    let yaml = |f: &&String| f.ends_with(".yml") || f.ends_with(".yaml");
     let rules: Vec<String> = files
         .iter()
-        .filter(|f| {
-            f.starts_with("prometheus/rules/") && (f.ends_with(".yml") || f.ends_with(".yaml"))
-        })
+        .filter(yaml)
+        .filter(|f| f.starts_with("prometheus/rules/") && !f.starts_with(RULE_TESTS))
+        .cloned()
+        .collect();
+    let rule_tests: Vec<String> = files
+        .iter()
+        .filter(yaml)
+        .filter(|f| f.starts_with(RULE_TESTS))
         .cloned()
         .collect();
     match find_tool("promtool") {
@@ -330,6 +339,20 @@ pub fn check_dir(dir: &Path, out: &mut dyn std::io::Write) -> Result<(), Error> 
                         let _ = writeln!(out, "ok    promtool check rules ({} files)", rules.len());
                     }
                     Err(e) => problems.push(format!("promtool check rules: {e}")),
+                }
+            }
+            if !rule_tests.is_empty() {
+                let mut args = vec!["test", "rules"];
+                args.extend(rule_tests.iter().map(String::as_str));
+                match run_tool(&promtool, &args, dir) {
+                    Ok(()) => {
+                        let _ = writeln!(
+                            out,
+                            "ok    promtool test rules ({} files)",
+                            rule_tests.len()
+                        );
+                    }
+                    Err(e) => problems.push(format!("promtool test rules: {e}")),
                 }
             }
         }

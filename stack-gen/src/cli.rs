@@ -172,6 +172,10 @@ pub struct InitArgs {
     /// `[remote_write] url`: also write every sample to this push URL (Mimir, Thanos, VictoriaMetrics).
     #[arg(long, value_name = "URL")]
     pub remote_write_url: Option<String>,
+    /// `[[slo]]`: SERVICE=OBJECTIVE, an availability SLO (percent of requests without a 5xx
+    /// over 30 days), repeatable; latency SLOs and other windows are written in obs.toml.
+    #[arg(long = "slo", value_name = "SERVICE=OBJECTIVE")]
+    pub slos: Vec<String>,
     /// `log_shipper`.
     #[arg(long, value_enum)]
     pub log_shipper: Option<LogShipper>,
@@ -374,6 +378,12 @@ fn export_dashboards(
         rules.file_name,
         on_rules.join(", ")
     );
+    // The SLO rules depend on the user's objectives, so no fixed file can travel with them.
+    let _ = writeln!(
+        out,
+        "note: obs / SLOs reads the rules obs-gen writes for the [[slo]] tables of obs.toml \
+         (prometheus/rules/obs-slo-<name>.yaml); without them it shows no SLO"
+    );
     Ok(())
 }
 
@@ -424,6 +434,18 @@ pub fn config_from_flags(a: &InitArgs) -> Result<Config, Error> {
             password_env: None,
             bearer_token_env: None,
         });
+    }
+    for (i, s) in a.slos.iter().enumerate() {
+        let parsed = s
+            .split_once('=')
+            .and_then(|(service, objective)| Some((service, objective.trim().parse().ok()?)));
+        let Some((service, objective)) = parsed else {
+            return Err(Error::Input(format!(
+                "--slo[{i}]: {s:?} must be SERVICE=OBJECTIVE, the objective in percent (api=99.9)"
+            )));
+        };
+        cfg.slo
+            .push(crate::slo::availability(service.trim(), objective));
     }
     if let Some(v) = a.log_shipper {
         cfg.log_shipper = v;
@@ -477,10 +499,7 @@ pub fn alerting_keys(a: &InitArgs) -> AlertingKeys {
 /// (on Kubernetes, the Service labelled `app.kubernetes.io/name: app`).
 pub fn default_service(target: Target) -> Service {
     match target {
-        Target::Compose => Service::new(
-            "app",
-            HostPort::docker_host(model::Port::new(3000).expect("3000 is a port")),
-        ),
+        Target::Compose => Service::new("app", HostPort::docker_host(model::Port::known(3000))),
         Target::Kubernetes => Service::kubernetes("app"),
     }
 }

@@ -1,7 +1,8 @@
 //! `obs-gen`: writes a complete self-hosted monitoring stack for services that use `obs-service`.
 //!
-//! The flow of every run: [`model`] reads `obs.toml` (or the wizard and flags build it),
-//! [`validate`] checks every field, [`render`] builds each output file from serde structures,
+//! The flow of every run: [`model`] reads `obs.toml` (or the wizard and flags build it) into
+//! typed values, so a duration, a port or an address is checked once, when it is read;
+//! [`validate`] checks what types cannot (clashing ports, duplicate names, required pairs), [`render`] builds each output file from serde structures,
 //! [`render::self_check`] re-parses them and runs the mixin's name-contract checks, and
 //! [`write`](mod@write) compares the result with the output directory, refuses to overwrite files the user
 //! changed, and writes atomically.
@@ -15,6 +16,7 @@ pub mod error;
 pub mod model;
 pub mod model_k8s;
 pub mod render;
+pub mod slo;
 pub mod validate;
 pub mod validate_k8s;
 pub mod wizard;

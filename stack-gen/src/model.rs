@@ -64,6 +64,10 @@ pub struct Config {
     /// Host ports the UIs and APIs are published on.
     #[serde(default)]
     pub ports: Ports,
+    /// Service level objectives (`[[slo]]`), each rendered as burn-rate rules with their
+    /// promtool tests ([`obs_mixin::slo`]); checked by [`crate::slo::validate`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slo: Vec<obs_mixin::slo::Slo>,
     /// How often Prometheus scrapes every target (Prometheus duration). Default `15s`.
     #[serde(
         default = "default_interval",
@@ -169,6 +173,7 @@ impl Default for Config {
             alerting: Alerting::default(),
             alerts: obs_mixin::Thresholds::default(),
             ports: Ports::default(),
+            slo: Vec::new(),
             scrape_interval: default_interval(),
             evaluation_interval: default_interval(),
             local: None,
@@ -224,6 +229,7 @@ impl Config {
                 .collect();
             t.service_job_regex = names.join("|");
         }
+        t.slos = self.slo.clone();
         t
     }
 }

@@ -183,6 +183,7 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
         errs.push(format!("{origin}: {e}"));
     }
     errs.extend(crate::validate_k8s::validate(cfg, origin));
+    crate::slo::validate(cfg, origin, &mut errs);
     let mut err = |field: &str, msg: String| errs.push(format!("{origin}: {field}: {msg}"));
 
     let mut seen: BTreeMap<Port, &str> = BTreeMap::new();

@@ -129,6 +129,31 @@ pub fn ask(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
             cfg.services.push(Service::new(name.trim(), target));
         }
     }
+    if args.slos.is_empty() {
+        for service in cfg.services.clone() {
+            let answer: String = Input::<String>::new()
+                .with_prompt(format!(
+                    "Availability objective of {} in percent, blank for none (--slo)",
+                    service.name
+                ))
+                .allow_empty(true)
+                .validate_with(|s: &String| -> Result<(), &str> {
+                    match s.trim() {
+                        "" => Ok(()),
+                        t => match t.parse::<f64>() {
+                            Ok(x) if x > 0.0 && x < 100.0 => Ok(()),
+                            _ => Err("a percentage between 0 and 100, e.g. 99.9"),
+                        },
+                    }
+                })
+                .interact_text()
+                .map_err(io)?;
+            if let Ok(objective) = answer.trim().parse::<f64>() {
+                cfg.slo
+                    .push(crate::slo::availability(&service.name, objective));
+            }
+        }
+    }
     if args.log_shipper.is_none() {
         let options = [LogShipper::Alloy, LogShipper::Promtail, LogShipper::None];
         let labels = [

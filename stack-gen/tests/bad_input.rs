@@ -105,6 +105,30 @@ fn bad_flag_value_names_the_flag() {
     let res = obs_gen(tmp.path(), &["init", "--yes", "--log-shipper", "fluentd"]);
     assert_eq!(res.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&res.stderr).contains("--log-shipper"));
+    for (slo, expected) in [
+        (
+            "app=high",
+            "--slo[0]: \"app=high\" must be SERVICE=OBJECTIVE",
+        ),
+        (
+            "app=100",
+            "obs.toml: slo[0].objective: 100 must be a percentage",
+        ),
+        (
+            "web=99",
+            "obs.toml: slo[0].service: \"web\" is not a [[services]] name",
+        ),
+    ] {
+        let res = obs_gen(tmp.path(), &["init", "--yes", "--slo", slo]);
+        let stderr = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(res.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{stderr:?} should contain {expected:?}"
+        );
+        assert!(!tmp.path().join("monitoring").exists(), "nothing written");
+    }
 }
 
 #[test]
@@ -135,6 +159,58 @@ fn unwritable_output_directory() {
         ""
     );
     let _ = Path::new("");
+}
+
+/// `[[slo]]` tables: every field is checked, the error names `slo[i].key`.
+#[test]
+fn bad_slos() {
+    let slo = |body: &str| {
+        format!(
+            "project = \"x\"\n{SERVICE}[[slo]]\nname = \"app-availability\"\nservice = \"app\"\n{body}"
+        )
+    };
+    rejects(
+        &slo("kind = \"availability\"\nobjective = 100\n"),
+        "obs.toml: slo[0].objective: 100 must be a percentage between 0 and 100",
+    );
+    rejects(
+        &slo("kind = \"availability\"\nobjective = 0\n"),
+        "obs.toml: slo[0].objective: 0 must be a percentage between 0 and 100",
+    );
+    rejects(
+        &slo("kind = \"latency\"\nthreshold = 0.3\nobjective = 99\n"),
+        "obs.toml: slo[0].threshold: 0.3 is not a bucket bound of http_server_request_duration_seconds (one of 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)",
+    );
+    rejects(
+        &slo("kind = \"availability\"\nobjective = 99\nwindow = \"12h\"\n"),
+        "obs.toml: slo[0].window: \"12h\" is shorter than one day (1d)",
+    );
+    rejects(
+        &format!(
+            "project = \"x\"\n{SERVICE}[[slo]]\nname = \"api-availability\"\nservice = \"api\"\nkind = \"availability\"\nobjective = 99\n"
+        ),
+        "obs.toml: slo[0].service: \"api\" is not a [[services]] name (one of app)",
+    );
+    let one = "[[slo]]\nname = \"a\"\nservice = \"app\"\nkind = \"availability\"\nobjective = 99\n";
+    rejects(
+        &format!("project = \"x\"\n{SERVICE}{one}{one}"),
+        "obs.toml: slo[1].name: \"a\" is already the name of slo[0]",
+    );
+    rejects(
+        &format!(
+            "project = \"x\"\n{SERVICE}[[slo]]\nname = \"App_SLO\"\nservice = \"app\"\nkind = \"availability\"\nobjective = 99\n"
+        ),
+        "obs.toml: slo[0].name: \"App_SLO\" must be lower-case letters, digits and '-' ([a-z0-9-])",
+    );
+    rejects(
+        &slo("kind = \"availability\"\nobjective = 99\nwindow = \"2d\"\n"),
+        "obs.toml: slo[0].window: \"2d\" makes the shortest burn-rate window (the 5m of a 30d SLO) 20s, under 4 scrapes of 15s",
+    );
+    rejects(&slo("kind = \"uptime\"\nobjective = 99\n"), "uptime");
+    rejects(
+        &slo("kind = \"availability\"\nobjective = 99\nwindow = \"a month\"\n"),
+        "obs.toml: slo[0].window: \"a month\" is not a duration like 30s, 5m, 1h30m or 15d",
+    );
 }
 
 #[test]

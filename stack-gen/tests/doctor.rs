@@ -70,17 +70,21 @@ fn the_demo_passes_every_check_with_its_log_file() {
     );
 
     // A failing route: its answer is read as the SDK's error body.
-    let (code, stdout, _) = doctor(&[&format!("{url}/fail"), "--json"]);
-    assert_eq!(code, 0, "{stdout}");
-    let body = status_of(&parse_checks(&stdout), "error body").clone();
-    assert_eq!(body["status"], "pass", "{body}");
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .starts_with("500 internal:"),
-        "{body}"
+    error_body_check(
+        &url,
+        0,
+        "pass",
+        "500 internal: code, message and the request_id sent",
     );
+}
+
+/// Runs the doctor against `url/fail` and checks its exit code and its "error body" finding.
+fn error_body_check(url: &str, code: i32, status: &str, detail: &str) {
+    let (got, stdout, _) = doctor(&[&format!("{url}/fail"), "--json", "--timeout", "1"]);
+    assert_eq!(got, code, "{stdout}");
+    let body = status_of(&parse_checks(&stdout), "error body").clone();
+    assert_eq!(body["status"], status, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains(detail), "{body}");
 }
 
 #[test]
@@ -269,16 +273,11 @@ fn wrong_buckets_wrong_types_and_no_service_are_reported() {
     );
 
     // An error answer that is not the SDK's error body.
-    let (code, stdout, _) = doctor(&[&format!("{url}/fail"), "--json", "--timeout", "1"]);
-    assert_eq!(code, 1, "{stdout}");
-    let body = status_of(&parse_checks(&stdout), "error body").clone();
-    assert_eq!(body["status"], "fail", "{body}");
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("not the SDK's error body (missing field `message`"),
-        "{body}"
+    error_body_check(
+        &url,
+        1,
+        "fail",
+        "not the SDK's error body (missing field `message`",
     );
 
     // Nothing listening.

@@ -134,6 +134,10 @@ fn dashboards_list_and_export() {
             && said.contains("of obs / Service overview"),
         "{said}"
     );
+    assert!(
+        said.contains("obs / SLOs reads the rules obs-gen writes for the [[slo]] tables"),
+        "{said}"
+    );
 }
 
 #[test]

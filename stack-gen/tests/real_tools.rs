@@ -23,10 +23,10 @@ fn run(tool: &Path, args: &[&str], dir: &Path) {
 }
 
 fn check_with_tools(dir: &Path) {
-    let rules: Vec<String> = files(dir)
+    let (tests, rules): (Vec<String>, Vec<String>) = files(dir)
         .into_iter()
         .filter(|f| f.starts_with("prometheus/rules/"))
-        .collect();
+        .partition(|f| f.starts_with("prometheus/rules/tests/"));
     assert!(!rules.is_empty(), "the bundled rules are written");
     if let Some(promtool) = obs_tests::require_tool("promtool") {
         run(
@@ -37,6 +37,12 @@ fn check_with_tools(dir: &Path) {
         let mut args = vec!["check", "rules"];
         args.extend(rules.iter().map(String::as_str));
         run(&promtool, &args, dir);
+        // The SLOs' generated unit tests pass against the generated rules.
+        if !tests.is_empty() {
+            let mut args = vec!["test", "rules"];
+            args.extend(tests.iter().map(String::as_str));
+            run(&promtool, &args, dir);
+        }
     }
     if let Some(amtool) = obs_tests::require_tool("amtool") {
         run(
@@ -47,6 +53,30 @@ fn check_with_tools(dir: &Path) {
     }
     let report = obs_gen_ok(dir, &["check", "."]);
     assert!(report.contains(".: ok"), "{report}");
+    if !tests.is_empty() && obs_tests::require_tool("promtool").is_some() {
+        assert!(
+            report.contains(&format!(
+                "ok    promtool test rules ({} files)",
+                tests.len()
+            )),
+            "{report}"
+        );
+    }
+}
+
+#[test]
+fn the_readme_slos_get_their_rule_and_test_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = generate_fixture(tmp.path(), "all-options.toml");
+    let written = files(&out);
+    for name in ["api-availability", "api-latency"] {
+        for f in [
+            format!("prometheus/rules/obs-slo-{name}.yaml"),
+            format!("prometheus/rules/tests/obs-slo-{name}.test.yaml"),
+        ] {
+            assert!(written.contains(&f), "{f} in {written:?}");
+        }
+    }
 }
 
 #[test]
@@ -334,7 +364,14 @@ fn real_prometheus_loads_the_config_and_rules() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let expected: usize = obs_mixin::rule_files(&obs_mixin::Thresholds::default())
+    // The bundled groups and one per [[slo]] of the fixture.
+    let cfg = obs_gen::model::Config::from_toml(
+        &std::fs::read_to_string(dir.join("obs.toml")).unwrap(),
+        "obs.toml",
+    )
+    .unwrap();
+    assert_eq!(cfg.slo.len(), 2, "the fixture's SLOs");
+    let expected: usize = obs_mixin::rule_files(&cfg.thresholds_for_rules())
         .iter()
         .map(|f| f.yaml.matches("- name:").count())
         .sum();

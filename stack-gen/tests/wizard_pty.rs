@@ -44,6 +44,8 @@ fn wizard_answers_land_in_obs_toml() -> Result<(), rexpect::error::Error> {
     p.exp_string("api=host.docker.internal:8080")?;
     p.exp_string("Service to scrape")?;
     p.send_line("")?; // empty: done
+    p.exp_string("Availability objective of api")?;
+    p.send_line("99.9")?;
     p.exp_string("Watch PostgreSQL?")?;
     key(&mut p, "y")?;
     p.exp_string("PostgreSQL address")?;
@@ -82,6 +84,19 @@ fn wizard_answers_land_in_obs_toml() -> Result<(), rexpect::error::Error> {
     assert_eq!(cfg.retention.as_str(), "30d");
     assert!(cfg.tracing);
     assert!(!cfg.sentry);
+    assert_eq!(
+        cfg.slo,
+        [obs_mixin::slo::Slo::availability(
+            "api-availability",
+            "api",
+            99.9
+        )]
+    );
+    assert!(
+        tmp.path()
+            .join("monitoring/prometheus/rules/obs-slo-api-availability.yaml")
+            .exists()
+    );
     assert!(tmp.path().join("monitoring/tempo/config.yaml").exists());
     assert!(tmp.path().join("monitoring/promtail/config.yml").exists());
     Ok(())

@@ -110,8 +110,10 @@ pub fn wait_for_port(addr: &str, timeout: Duration, proc: &mut Proc) {
     }
 }
 
-/// The SDK's demo example (`target/<profile>/examples/demo`), built with `--all-features` when
-/// `cargo test` did not build it already.
+/// The SDK's demo example (`target/<profile>/examples/demo`), built with `--all-features`.
+///
+/// Always built (cargo only relinks when it is up to date): `cargo run -p obs-service --example
+/// demo` leaves a demo without the exporters at the same path, which the tests must not pick up.
 pub fn demo_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let target = exe
@@ -121,20 +123,18 @@ pub fn demo_binary() -> PathBuf {
     let demo = target
         .join("examples")
         .join(format!("demo{}", std::env::consts::EXE_SUFFIX));
-    if !demo.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "-p",
-                "obs-service",
-                "--example",
-                "demo",
-                "--all-features",
-            ])
-            .status()
-            .expect("running cargo build --example demo");
-        assert!(status.success(), "building the demo failed");
-    }
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "-p",
+            "obs-service",
+            "--example",
+            "demo",
+            "--all-features",
+        ])
+        .status()
+        .expect("running cargo build --example demo");
+    assert!(status.success(), "building the demo failed");
     demo
 }
 

@@ -73,6 +73,20 @@ fn promtool_unit_tests_cover_every_alert_and_pass() {
             );
         }
     }
+    // Every example SLO has its three generated cases.
+    for slo in obs_mixin::slo::examples() {
+        for case in [
+            "a fast burn pages, and only pages",
+            "a slow burn opens a ticket, and does not page",
+            "half the budget fires nothing",
+        ] {
+            assert!(
+                all_tests.contains(&format!("name: '{}: {case}'", slo.name)),
+                "no `{case}` test for SLO {}",
+                slo.name
+            );
+        }
+    }
     let mut args = vec!["test", "rules"];
     args.extend(files.iter().map(String::as_str));
     let out = run(&promtool, &args, &dir);
@@ -90,6 +104,18 @@ fn promtool_accepts_rules_for_other_thresholds() {
         disk_fill_hours: 4.0,
         disk_fill_window: obs_mixin::Duration::from_static("1h"),
         restarts_for: obs_mixin::Duration::from_static("0s"),
+        // Windows that scale to odd durations (13d: the 5m window is 2m10s).
+        slos: vec![
+            obs_mixin::slo::Slo {
+                window: obs_mixin::Duration::from_static("13d"),
+                ..obs_mixin::slo::Slo::availability("odd-window", "api", 99.95)
+            },
+            obs_mixin::slo::Slo {
+                window: obs_mixin::Duration::from_static("90d"),
+                route: Some("/items/{id}".into()),
+                ..obs_mixin::slo::Slo::latency("long-window", "worker", 0.005, 99.99)
+            },
+        ],
         ..Default::default()
     };
     t.validate().unwrap();

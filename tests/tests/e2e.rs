@@ -9,7 +9,8 @@
 //! 1. Traffic (2xx, 4xx, 5xx, slow) to both demos; then every PromQL query of every bundled
 //!    dashboard panel returns data (LogQL panels are Loki's, out of scope here), and every
 //!    recording and alerting rule evaluates without error.
-//! 2. Things break: a burst of 5xx on one demo (`HighErrorRate`), the other demo killed
+//! 2. Things break: a burst of 5xx on one demo (`HighErrorRate`, and `SloErrorBudgetFastBurn`
+//!    of its 1-day availability SLO), the other demo killed
 //!    (`TargetDown`), node-exporter stopped (`HostDown`, `TargetDown`), and the connections
 //!    from postgres-exporter and redis-exporter to their databases cut (`PostgresDown`,
 //!    `RedisDown`). The matching alerts fire in Prometheus, reach Alertmanager and arrive at
@@ -138,6 +139,7 @@ redis_down_for = "3s"
 postgres_down_for = "3s"
 host_down_for = "3s"
 
+{slo}
 [local]
 prometheus = "{prometheus}"
 alertmanager = "{alertmanager}"
@@ -154,7 +156,28 @@ redis_exporter = "{redis}"
         node = s.node,
         postgres = s.postgres,
         redis = s.redis,
+        slo = SLO_TOML,
     )
+}
+
+/// demo-a's availability SLO, over the shortest window obs-gen accepts. Its burn-rate windows
+/// scale with it (1d / 30d): the page watches 2m and 10s, which the 2 s scrapes fill, so the
+/// 5xx burst fires it within seconds. The objective lets the demo's normal traffic (one
+/// request in eleven is a 5xx, 4.5 times the budget) stay below both page factors (14.4 and
+/// 6), while the burst (all 5xx, 50 times) exceeds them.
+const SLO_TOML: &str = r#"[[slo]]
+name = "demo-a-availability"
+service = "demo-a"
+kind = "availability"
+objective = 98
+window = "1d"
+"#;
+
+fn slo() -> obs_mixin::slo::Slo {
+    obs_mixin::slo::Slo {
+        window: obs_mixin::Duration::from_static("1d"),
+        ..obs_mixin::slo::Slo::availability("demo-a-availability", "demo-a", 98.0)
+    }
 }
 
 fn tool(name: &str) -> PathBuf {
@@ -507,25 +530,34 @@ async fn generated_stack_serves_every_panel_and_routes_every_alert() {
             );
         }
     }
+    let slo_group = obs_mixin::slo::group(&slo());
     let expected: usize = obs_mixin::rules::recordings().len()
         + obs_mixin::rules::alert_groups(&obs_mixin::Thresholds::default())
             .iter()
             .map(|g| g.alerts.len())
-            .sum::<usize>();
+            .sum::<usize>()
+        + slo_group.rules.len();
     assert_eq!(rules, expected, "every generated rule is loaded");
-    for r in obs_mixin::rules::recordings() {
-        let samples = prom.query(r.record).await.unwrap();
-        assert!(
-            !samples.is_empty(),
-            "recording rule {} has no data",
-            r.record
-        );
+    assert!(
+        groups.iter().any(|g| g["name"] == slo_group.name.as_str()),
+        "the SLO's group {} is loaded",
+        slo_group.name
+    );
+    let slo_records = slo_group.rules.iter().filter_map(|r| r.record.as_deref());
+    for record in obs_mixin::rules::recordings()
+        .iter()
+        .map(|r| r.record)
+        .chain(slo_records)
+    {
+        let samples = prom.query(record).await.unwrap();
+        assert!(!samples.is_empty(), "recording rule {record} has no data");
     }
 
     // Before anything breaks, none of the alerts below is active.
     let quiet = prom.alerts().await.unwrap();
     for name in [
         "HighErrorRate",
+        obs_mixin::slo::FAST_BURN,
         "TargetDown",
         "HostDown",
         "PostgresDown",
@@ -545,6 +577,16 @@ async fn generated_stack_serves_every_panel_and_routes_every_alert() {
     stack.redis_proxy.cut();
     let expected: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("HighErrorRate", vec![("job", "demo-a")]),
+        // The burst spends demo-a's error budget 50 times too fast: the SLO pages.
+        (
+            obs_mixin::slo::FAST_BURN,
+            vec![
+                ("slo", "demo-a-availability"),
+                ("service", "demo-a"),
+                ("job", "demo-a"),
+                ("severity", "critical"),
+            ],
+        ),
         (
             "TargetDown",
             vec![("job", "demo-b"), ("instance", stack.demo_b.1.as_str())],
@@ -705,6 +747,23 @@ async fn generated_stack_serves_every_panel_and_routes_every_alert() {
             "{a}"
         );
     }
+    // The SLO page says which SLO, how fast its budget burns and how long what is left lasts:
+    // Prometheus rendered the query templates, none came out empty.
+    let page = received
+        .iter()
+        .find(|a| a["labels"]["alertname"] == obs_mixin::slo::FAST_BURN)
+        .unwrap();
+    let description = page["annotations"]["description"].as_str().unwrap();
+    for part in [
+        "The error budget of demo-a-availability (98% of requests to demo-a answered without a 5xx over 1d) burns ",
+        " times as fast as the objective allows, over the last 2m and 10s, or 12m and 1m.",
+        "At this rate what is left of it (",
+        "%) is gone in ",
+        " hours.",
+    ] {
+        assert!(description.contains(part), "{part:?} in {description:?}");
+    }
+    assert!(!description.contains("()"), "{description}");
     // HighErrorRate's description states the measured ratio and the configured threshold.
     let high = received
         .iter()

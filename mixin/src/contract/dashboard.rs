@@ -154,7 +154,11 @@ pub fn catalogue_metrics_shown(dashboard: &serde_json::Value) -> BTreeSet<&'stat
     while let Some(name) = pending.pop() {
         if let Some(m) = catalogue::metric(&name) {
             shown.insert(m.name);
-        } else if let Some(r) = crate::rules::recordings().iter().find(|r| r.record == name) {
+        } else if let Some(r) = crate::rules::recordings()
+            .iter()
+            .chain(crate::slo::recorded_series())
+            .find(|r| r.record == name)
+        {
             pending.extend(metrics_in_expr(&r.expr).unwrap_or_default());
         }
     }

@@ -65,6 +65,7 @@ pub fn resolve(series: &str) -> Option<KnownSeries> {
     }
     if let Some(r) = crate::rules::recordings()
         .iter()
+        .chain(crate::slo::recorded_series())
         .find(|r| r.record == series)
     {
         labels = r.labels.iter().map(|l| l.to_string()).collect();

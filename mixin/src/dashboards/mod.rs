@@ -12,6 +12,7 @@ mod logs;
 pub(crate) mod panels;
 mod self_health;
 mod service;
+mod slo;
 
 use serde_json::{Value, json};
 
@@ -44,6 +45,7 @@ pub(crate) fn all(thresholds: &Thresholds) -> Vec<Dashboard> {
         infra::spec(),
         database::spec(),
         self_health::spec(),
+        slo::spec(),
     ]
     .into_iter()
     .map(finish)
@@ -246,7 +248,7 @@ mod tests {
     #[test]
     fn dashboards_have_stable_unique_uids_and_the_shared_fields() {
         let all = all(&Thresholds::default());
-        assert_eq!(all.len(), 5);
+        assert_eq!(all.len(), 6);
         let mut uids = std::collections::HashSet::new();
         for d in &all {
             assert!(uids.insert(d.uid.clone()), "duplicate uid {}", d.uid);

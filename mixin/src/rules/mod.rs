@@ -84,6 +84,16 @@ fn alert_rule(alert: &Alert) -> Value {
 /// one file per alert group. The one renderer of the rules; the compose target writes each as a
 /// rule file ([`crate::rule_files`]), the Kubernetes target puts them all into one `PrometheusRule`.
 pub fn groups(thresholds: &Thresholds) -> Vec<(String, Value)> {
+    let mut out = bundled_groups(thresholds);
+    for slo in &thresholds.slos {
+        let group = serde_yaml_ng::to_value(crate::slo::group(slo)).expect("rule groups convert");
+        out.push((crate::slo::rule_file_name(slo), group));
+    }
+    out
+}
+
+/// The recording rules and the alert groups, without the SLOs'.
+fn bundled_groups(thresholds: &Thresholds) -> Vec<(String, Value)> {
     let recording: Vec<Value> = recordings()
         .iter()
         .map(|r| {
@@ -104,15 +114,18 @@ pub fn groups(thresholds: &Thresholds) -> Vec<(String, Value)> {
     out
 }
 
-/// Every rule file for `thresholds`: each of [`groups`] in its file.
+/// Every rule file for `thresholds`: each of [`groups`] in its file (the SLOs' with their own
+/// header).
 pub(crate) fn files(thresholds: &Thresholds) -> Vec<RuleFile> {
-    groups(thresholds)
+    let mut out: Vec<RuleFile> = bundled_groups(thresholds)
         .into_iter()
         .map(|(file_name, g)| RuleFile {
             file_name,
             yaml: rule_file(vec![g]),
         })
-        .collect()
+        .collect();
+    out.extend(crate::slo::rule_files(&thresholds.slos));
+    out
 }
 
 /// Renders an annotation template the way Prometheus would for `scenario`: `{{ $labels.x }}`

@@ -24,7 +24,7 @@ pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<(), CheckError>> +
 /// }
 /// ```
 ///
-/// A check needs no timeout of its own: [`Health`](crate::Health) cancels it (drops its future) when its
+/// A check needs no timeout of its own: [`Health`](super::Health) cancels it (drops its future) when its
 /// timeout passes. Error messages end up in the readiness body and the log, so they must not
 /// carry secrets; the built-in checks hide connection passwords.
 pub trait HealthCheck: Send + Sync + 'static {

@@ -51,7 +51,7 @@ struct Cache {
 }
 
 /// The registry of readiness checks and the handlers of the health endpoints. Cheap to clone;
-/// clones share the cache. See the [module documentation](super).
+/// clones share the cache. See the [module documentation](crate::health).
 #[derive(Clone)]
 pub struct Health {
     settings: Arc<Settings>,
@@ -290,7 +290,7 @@ impl Health {
                         let reason = if error.is_panic() {
                             format!(
                                 "check panicked: {}",
-                                panic_text(error.into_panic().as_ref())
+                                crate::panic::panic_message(error.into_panic().as_ref())
                             )
                         } else {
                             "check was cancelled".to_owned()
@@ -425,16 +425,6 @@ impl Health {
                     async move { health.ready_response().await }
                 }),
             )
-    }
-}
-
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string payload".to_owned()
     }
 }
 

@@ -122,7 +122,12 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
-        if meta.target().starts_with(EXPORT_LOG_TARGET) || export::queue::on_export_thread() {
+        // A panic's own line is not an event of its own: sentry-panic's hook reports the panic,
+        // with its stack trace.
+        if meta.target().starts_with(EXPORT_LOG_TARGET)
+            || meta.target() == crate::panic::PANIC_LOG_TARGET
+            || export::queue::on_export_thread()
+        {
             return;
         }
         match *meta.level() {

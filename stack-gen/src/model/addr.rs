@@ -39,7 +39,7 @@ pub enum AddrError {
 }
 
 impl Port {
-    /// A port known to be valid at compile time (the defaults).
+    /// The port `port`; `None` for 0, which is no port.
     pub const fn new(port: u16) -> Option<Port> {
         if port == 0 { None } else { Some(Port(port)) }
     }
@@ -98,7 +98,8 @@ impl<'de> serde::Deserialize<'de> for Port {
 /// assert_eq!("[::1]:9".parse::<HostPort>().unwrap().to_string(), "[::1]:9");
 /// assert!("api:99999".parse::<HostPort>().is_err());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct HostPort {
     host: String,
     port: Port,
@@ -121,19 +122,6 @@ impl HostPort {
     /// The port.
     pub fn port(&self) -> Port {
         self.port
-    }
-
-    /// The same host with another port.
-    pub fn with_port(&self, port: Port) -> HostPort {
-        HostPort {
-            host: self.host.clone(),
-            port,
-        }
-    }
-
-    /// Whether the host is an IP address.
-    pub fn is_ip(&self) -> bool {
-        self.host.parse::<IpAddr>().is_ok()
     }
 }
 
@@ -183,16 +171,16 @@ impl fmt::Display for HostPort {
     }
 }
 
-impl serde::Serialize for HostPort {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+impl TryFrom<String> for HostPort {
+    type Error = AddrError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
     }
 }
 
-impl<'de> serde::Deserialize<'de> for HostPort {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
+impl From<HostPort> for String {
+    fn from(a: HostPort) -> String {
+        a.to_string()
     }
 }
 
@@ -206,7 +194,6 @@ mod tests {
         assert_eq!((a.host(), a.port().get()), ("a", 1));
         let v6: HostPort = "[::1]:9".parse().unwrap();
         assert_eq!((v6.host(), v6.to_string().as_str()), ("::1", "[::1]:9"));
-        assert!(v6.is_ip());
         for (bad, msg) in [
             ("::1:9", "\"::1:9\" is not a valid host:port"),
             ("nohost", "\"nohost\" is not a valid host:port"),

@@ -46,8 +46,8 @@ struct SubRoute {
 
 #[derive(Serialize)]
 struct InhibitRule {
-    source_matchers: Vec<&'static str>,
-    target_matchers: Vec<&'static str>,
+    source_matchers: Vec<String>,
+    target_matchers: Vec<String>,
     equal: Vec<&'static str>,
 }
 
@@ -119,9 +119,29 @@ fn receiver(cfg: &Config, name: &'static str) -> ReceiverDef {
     r
 }
 
+/// A critical alert silences the warning of the same alert and job; with SLOs, an SLO's fast
+/// burn (the page) also silences its slow burn (the ticket), which a burn fast enough to page
+/// usually sets off too.
+fn inhibit_rules(cfg: &Config) -> Vec<InhibitRule> {
+    let mut rules = vec![InhibitRule {
+        source_matchers: vec!["severity=\"critical\"".into()],
+        target_matchers: vec!["severity=\"warning\"".into()],
+        equal: vec!["alertname", "job"],
+    }];
+    if !cfg.slo.is_empty() {
+        let alert = |name: &str| vec![format!("alertname=\"{name}\"")];
+        rules.push(InhibitRule {
+            source_matchers: alert(obs_mixin::slo::FAST_BURN),
+            target_matchers: alert(obs_mixin::slo::SLOW_BURN),
+            equal: vec!["slo"],
+        });
+    }
+    rules
+}
+
 /// Renders `alertmanager.yml`: critical and warning alerts routed by severity (critical repeats
-/// more often), a critical alert inhibits the warning of the same alert and job, `severity="none"`
-/// goes nowhere.
+/// more often), a critical alert inhibits the warning of the same alert and job (and an SLO's
+/// fast burn its slow burn), `severity="none"` goes nowhere.
 pub fn render(cfg: &Config) -> String {
     let a = &cfg.alerting;
     let or = |value: &Option<Duration>, default| {
@@ -155,11 +175,7 @@ pub fn render(cfg: &Config) -> String {
                 },
             ],
         },
-        inhibit_rules: vec![InhibitRule {
-            source_matchers: vec!["severity=\"critical\""],
-            target_matchers: vec!["severity=\"warning\""],
-            equal: vec!["alertname", "job"],
-        }],
+        inhibit_rules: inhibit_rules(cfg),
         receivers: vec![
             receiver(cfg, "critical"),
             receiver(cfg, "warning"),

@@ -174,7 +174,11 @@ fn compose_tree(cfg: &Config) -> Vec<OutFile> {
         });
     }
     let thresholds = cfg.thresholds_for_rules();
-    for rule in obs_mixin::rule_files(&thresholds) {
+    // The SLOs' promtool tests sit in rules/tests/, beside the rules they name as `../…`.
+    for rule in obs_mixin::rule_files(&thresholds)
+        .into_iter()
+        .chain(obs_mixin::slo_test_files(&thresholds))
+    {
         files.push(OutFile {
             path: format!("prometheus/rules/{}", rule.file_name),
             contents: rule.yaml,

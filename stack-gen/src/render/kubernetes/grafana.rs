@@ -38,9 +38,9 @@ pub(super) fn datasources(cfg: &Config) -> Value {
 }
 
 /// One ConfigMap per bundled dashboard, by its uid; the JSON is the provisioned form the
-/// compose stack mounts, byte for byte.
+/// compose stack mounts (colours from the same thresholds), byte for byte.
 pub(super) fn dashboards(cfg: &Config) -> Vec<(String, Value)> {
-    obs_mixin::dashboards()
+    obs_mixin::dashboards_for(&cfg.thresholds_for_rules())
         .into_iter()
         .map(|d| {
             let mut meta = metadata(cfg, &d.uid, &[DASHBOARD_LABEL]);

@@ -1,0 +1,379 @@
+//! The promtool unit tests written with every SLO's rules: a fast burn fires only the
+//! critical alert, a slow burn only the warning, half the budget nothing.
+//!
+//! Every scenario is laid out on the SLO's own time scale (a step is 2 minutes of a 30-day SLO,
+//! scaled by `window / 30d` like the rules' windows), so the same sample counts prove the same
+//! thing for any window. Traffic is 1000 requests a step, split so that the tests also prove
+//! what the SLO selects:
+//! - good requests come half from an obs-service instance, whose `le` is written the
+//!   Prometheus 2 way (`1`), half from an OpenTelemetry-style instance with extra labels, whose
+//!   `le` is written the Prometheus 3 way (`1.0`): if the bucket regex missed one form, half
+//!   the good requests would count as slow and the quiet case would page;
+//! - a service's bad requests are requests no route matched (`http_route="unmatched"` from
+//!   obs-service, no `http_route` at all from OpenTelemetry), so the fast burn fires only if a
+//!   service SLO counts them;
+//! - a route SLO's bad requests are on its route, and every scenario adds as many unrouted
+//!   failures as the whole traffic, so the quiet case stays quiet only if a route SLO ignores
+//!   them.
+
+use std::collections::BTreeMap;
+
+use obs_catalogue as catalogue;
+use serde::Serialize;
+
+use super::{
+    Evaluated, FAST_BURN, FAST_WINDOWS, SLOW_BURN, SLOW_WINDOWS, Slo, SloKind, description,
+    duration, ratio, rule_file_name,
+};
+
+/// Requests per step.
+const TRAFFIC: f64 = 1000.0;
+/// One step of a 30-day SLO, in seconds: short enough that the 5m window holds three samples.
+const STEP: u64 = 120;
+/// Rules are evaluated every 5 steps (10 minutes of a 30-day SLO): promtool evaluates every
+/// rule at every evaluation, which is most of a test's cost, and the conditions hold for at
+/// least two evaluations before each check (the fast burn from 44 minutes into its hour, the
+/// slow one from 8 hours into its twelve), longer than each alert's `for`. Every scenario lasts
+/// a multiple of 5 steps, so the checks fall on an evaluation.
+const EVALUATION_STEPS: u32 = 5;
+/// Steps in a day, an hour and twelve hours of a 30-day SLO.
+const DAY: u32 = 720;
+const HOUR: u32 = 30;
+const HALF_DAY: u32 = 360;
+
+#[derive(Serialize)]
+struct TestFile {
+    rule_files: Vec<String>,
+    evaluation_interval: String,
+    tests: Vec<TestCase>,
+}
+
+#[derive(Serialize)]
+struct TestCase {
+    name: String,
+    interval: String,
+    input_series: Vec<InputSeries>,
+    alert_rule_test: Vec<AlertTest>,
+}
+
+#[derive(Serialize)]
+struct InputSeries {
+    series: String,
+    values: String,
+}
+
+#[derive(Serialize)]
+struct AlertTest {
+    eval_time: String,
+    alertname: String,
+    exp_alerts: Vec<ExpAlert>,
+}
+
+#[derive(Serialize)]
+struct ExpAlert {
+    exp_labels: BTreeMap<String, String>,
+    exp_annotations: BTreeMap<String, String>,
+}
+
+/// `%.4g` as Go prints it (what `humanizePercentage` uses), for the values the scenarios
+/// produce: four significant digits, trailing zeros dropped, no exponent.
+pub(crate) fn go_g4(x: f64) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    let decimals = (3 - x.abs().log10().floor() as i32).max(0) as usize;
+    let s = format!("{x:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').into()
+    } else {
+        s
+    }
+}
+
+/// A counter's values in promtool's notation: `(steps, increase per step)` segments from 0.
+fn counter(segments: &[(u32, f64)]) -> String {
+    let mut value = 0.0;
+    let mut out = Vec::new();
+    for (i, (steps, inc)) in segments.iter().enumerate() {
+        let (start, n) = if i == 0 {
+            (0.0, *steps)
+        } else {
+            (value + inc, steps - 1)
+        };
+        out.push(format!("{}+{}x{n}", ratio(start), ratio(*inc)));
+        value = start + inc * n as f64;
+    }
+    out.join(" ")
+}
+
+/// The error ratio of each segment of a scenario.
+struct Scenario {
+    /// `(steps, error ratio)`.
+    segments: Vec<(u32, f64)>,
+}
+
+impl Scenario {
+    fn steps(&self) -> u32 {
+        self.segments.iter().map(|(s, _)| s).sum()
+    }
+
+    fn scaled(&self, per_step: impl Fn(f64) -> f64) -> Vec<(u32, f64)> {
+        self.segments
+            .iter()
+            .map(|(steps, r)| (*steps, per_step(*r)))
+            .collect()
+    }
+
+    /// The error ratio over all of the scenario (every window reaching back to its start).
+    fn overall(&self) -> f64 {
+        let bad: f64 = self.segments.iter().map(|(s, r)| *s as f64 * r).sum();
+        bad / self.steps() as f64
+    }
+}
+
+/// The input series of `scenario` for `slo`.
+fn series(slo: &Slo, scenario: &Scenario) -> Vec<InputSeries> {
+    let duration = catalogue::HTTP_SERVER_REQUEST_DURATION.name;
+    let job = &slo.service;
+    let route = slo.route.as_deref().unwrap_or("/users/{id}");
+    let sdk = format!(r#"job="{job}",instance="sdk:8080",http_request_method="GET""#);
+    let otel = format!(
+        r#"job="{job}",instance="otel:8000",http_request_method="GET",url_scheme="http",network_protocol_version="1.1""#
+    );
+    let threshold = slo.threshold.unwrap_or_default();
+    // Prometheus 2 keeps the exporter's `1`; Prometheus 3 writes every bound with a fraction.
+    let (le2, le3) = {
+        let shortest = super::number(threshold);
+        let with_fraction = if shortest.contains('.') {
+            shortest.clone()
+        } else {
+            format!("{shortest}.0")
+        };
+        (shortest, with_fraction)
+    };
+    let good = scenario.scaled(|r| TRAFFIC * (1.0 - r) / 2.0);
+    let bad = scenario.scaled(|r| TRAFFIC * r / 2.0);
+    let none = scenario.scaled(|_| 0.0);
+    let noise = scenario.scaled(|_| TRAFFIC / 2.0);
+    let unmatched = catalogue::UNMATCHED_ROUTE;
+    // Where the bad requests are: unrouted for a service, on the route for a route SLO.
+    let (bad_sdk, bad_otel) = match slo.route {
+        None => (format!(r#"{sdk},http_route="{unmatched}""#), otel.clone()),
+        Some(_) => (
+            format!(r#"{sdk},http_route="{route}""#),
+            format!(r#"{otel},http_route="{route}""#),
+        ),
+    };
+    let good_sdk = format!(r#"{sdk},http_route="{route}""#);
+    let good_otel = format!(r#"{otel},http_route="{route}""#);
+    let mut out = Vec::new();
+    let mut push = |series: String, values: &[(u32, f64)]| {
+        out.push(InputSeries {
+            series,
+            values: counter(values),
+        })
+    };
+    match slo.kind {
+        SloKind::Availability => {
+            let ok = r#"http_response_status_code="200""#;
+            push(format!("{duration}_count{{{good_sdk},{ok}}}"), &good);
+            push(format!("{duration}_count{{{good_otel},{ok}}}"), &good);
+            push(
+                format!(r#"{duration}_count{{{bad_sdk},http_response_status_code="500"}}"#),
+                &bad,
+            );
+            push(
+                format!(
+                    r#"{duration}_count{{{bad_otel},http_response_status_code="503",error_type="503"}}"#
+                ),
+                &bad,
+            );
+            if slo.route.is_some() {
+                push(
+                    format!(
+                        r#"{duration}_count{{{sdk},http_route="{unmatched}",http_response_status_code="500"}}"#
+                    ),
+                    &noise,
+                );
+                push(
+                    format!(
+                        r#"{duration}_count{{{otel},http_response_status_code="503",error_type="503"}}"#
+                    ),
+                    &noise,
+                );
+            }
+        }
+        SloKind::Latency => {
+            let ok = r#"http_response_status_code="200""#;
+            // A good request lands in the threshold's bucket, a slow one only in the count.
+            for (labels, le, values, in_bucket) in [
+                (&good_sdk, &le2, &good, true),
+                (&good_otel, &le3, &good, true),
+                (&bad_sdk, &le2, &bad, false),
+                (&bad_otel, &le3, &bad, false),
+            ] {
+                let labels = format!("{labels},{ok}");
+                push(format!("{duration}_count{{{labels}}}"), values);
+                push(
+                    format!("{duration}_bucket{{{labels},le=\"{le}\"}}"),
+                    if in_bucket { values } else { &none },
+                );
+            }
+            if slo.route.is_some() {
+                for (labels, le) in [
+                    (format!(r#"{sdk},http_route="{unmatched}",{ok}"#), &le2),
+                    (format!("{otel},{ok}"), &le3),
+                ] {
+                    push(format!("{duration}_count{{{labels}}}"), &noise);
+                    push(format!("{duration}_bucket{{{labels},le=\"{le}\"}}"), &none);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn expect(
+    slo: &Slo,
+    alert: &str,
+    scenario: &Scenario,
+    firing: Option<(f64, &[super::BurnWindow])>,
+) -> AlertTest {
+    let step = slo.scaled_seconds(STEP);
+    let exp_alerts = firing
+        .map(|(burn, pairs)| {
+            let group = super::group(slo);
+            let rule = group
+                .rules
+                .iter()
+                .find(|r| r.alert.as_deref() == Some(alert))
+                .expect("the SLO group has the alert");
+            let mut annotations = rule.annotations.clone();
+            annotations.insert(
+                "description".into(),
+                description(
+                    slo,
+                    pairs,
+                    Some(Evaluated {
+                        burn,
+                        remaining: 1.0 - scenario.overall() / slo.budget(),
+                    }),
+                ),
+            );
+            ExpAlert {
+                exp_labels: rule.labels.clone(),
+                exp_annotations: annotations,
+            }
+        })
+        .into_iter()
+        .collect();
+    AlertTest {
+        eval_time: duration(step * scenario.steps() as u64),
+        alertname: alert.into(),
+        exp_alerts,
+    }
+}
+
+fn case(slo: &Slo, name: String, scenario: &Scenario, checks: Vec<AlertTest>) -> TestCase {
+    TestCase {
+        name,
+        interval: duration(slo.scaled_seconds(STEP)),
+        input_series: series(slo, scenario),
+        alert_rule_test: checks,
+    }
+}
+
+/// The promtool test file of one SLO (`tests/obs-slo-<name>.test.yaml`).
+pub fn test_file(slo: &Slo) -> crate::RuleFile {
+    let b = slo.budget();
+    let mut tests = Vec::new();
+    // A fast burn: a day of good traffic, then an hour at 20 × the budget. Over 1h and 5m it
+    // burns 20 × (> 14.4); over 6h only 20/6 ≈ 3.3 × (< 6), over 1d 0.8 × (< 3), over 3d
+    // (all of it) 0.8 × (< 1): only the page. Impossible when 20 × the budget exceeds every
+    // request (an objective under 95 %): then no test can burn that fast.
+    if 20.0 * b <= 1.0 {
+        let fast = Scenario {
+            segments: vec![(DAY, 0.0), (HOUR, 20.0 * b)],
+        };
+        tests.push(case(
+            slo,
+            format!("{}: a fast burn pages, and only pages", slo.name),
+            &fast,
+            vec![
+                expect(slo, FAST_BURN, &fast, Some((20.0, &FAST_WINDOWS))),
+                expect(slo, SLOW_BURN, &fast, None),
+            ],
+        ));
+    }
+    // A slow burn: a day of good traffic, then twelve hours at 4 × the budget. Over 3d (all of
+    // it) 4/3 × (> 1) and over 6h 4 × (> 1): the ticket; over 1d only 2 × (< 3), over 1h and
+    // 6h 4 × (< 14.4, < 6): no page.
+    let slow = Scenario {
+        segments: vec![(DAY, 0.0), (HALF_DAY, 4.0 * b)],
+    };
+    tests.push(case(
+        slo,
+        format!(
+            "{}: a slow burn opens a ticket, and does not page",
+            slo.name
+        ),
+        &slow,
+        vec![
+            expect(slo, SLOW_BURN, &slow, Some((4.0 / 3.0, &SLOW_WINDOWS))),
+            expect(slo, FAST_BURN, &slow, None),
+        ],
+    ));
+    // Half the budget for twelve hours: every window burns 0.5 ×, nothing fires.
+    let half = Scenario {
+        segments: vec![(HALF_DAY, 0.5 * b)],
+    };
+    tests.push(case(
+        slo,
+        format!("{}: half the budget fires nothing", slo.name),
+        &half,
+        vec![
+            expect(slo, FAST_BURN, &half, None),
+            expect(slo, SLOW_BURN, &half, None),
+        ],
+    ));
+    let doc = TestFile {
+        rule_files: vec![format!("../{}", rule_file_name(slo))],
+        evaluation_interval: duration(EVALUATION_STEPS as u64 * slo.scaled_seconds(STEP)),
+        tests,
+    };
+    crate::RuleFile {
+        file_name: format!("tests/obs-slo-{}.test.yaml", slo.name),
+        yaml: format!(
+            "{}{}",
+            super::HEADER,
+            serde_yaml_ng::to_string(&doc).expect("tests serialise")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_continue_across_segments() {
+        assert_eq!(counter(&[(3, 1.0), (2, 5.0)]), "0+1x3 8+5x1");
+        assert_eq!(counter(&[(720, 0.0), (30, 10.0)]), "0+0x720 10+10x29");
+    }
+
+    #[test]
+    fn go_percent_format() {
+        assert_eq!(go_g4(20.000000000000004), "20");
+        assert_eq!(go_g4(12.5), "12.5");
+        assert_eq!(go_g4(0.0), "0");
+        assert_eq!(go_g4(33.33333), "33.33");
+    }
+
+    #[test]
+    fn scenarios_follow_the_workbook_arithmetic() {
+        let slow = Scenario {
+            segments: vec![(DAY, 0.0), (HALF_DAY, 0.004)],
+        };
+        assert!((slow.overall() / 0.001 - 4.0 / 3.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,221 @@
+//! Configuration: read from the environment (`env`), adjustable in code (here), with the
+//! log filter in its cheapest form (`filter`).
+
+mod env;
+mod filter;
+
+pub(crate) use env::Env;
+
+use std::path::PathBuf;
+
+use std::time::Duration;
+
+/// Output format of the log lines written to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One JSON object per line, every field at the top level. The default.
+    #[default]
+    Json,
+    /// Human-readable, coloured when stdout is a terminal: for local development.
+    Pretty,
+}
+
+/// How often the optional log file rotates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rotation {
+    /// A new file every day (UTC). The default.
+    #[default]
+    Daily,
+    /// A new file every hour.
+    Hourly,
+}
+
+/// Optional JSON log file, in addition to stdout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFile {
+    /// Path of the log file; rotated files get a date suffix.
+    pub path: PathBuf,
+    /// How often to rotate.
+    pub rotation: Rotation,
+    /// How many rotated files to keep.
+    pub keep: usize,
+}
+
+/// A configuration value that could not be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// An environment variable holds a value outside its allowed set.
+    #[error("environment variable {name}={value:?} is not valid: expected {expected}")]
+    InvalidEnv {
+        /// The variable.
+        name: &'static str,
+        /// What it held.
+        value: String,
+        /// What it may hold.
+        expected: &'static str,
+    },
+    /// The log filter does not parse.
+    #[error("log filter {filter:?} (from {source_var}) is not valid: {reason}")]
+    InvalidLogFilter {
+        /// The filter text.
+        filter: String,
+        /// Where it came from: `OBS_LOG`, `RUST_LOG` or code.
+        source_var: &'static str,
+        /// What the parser said.
+        reason: String,
+    },
+}
+
+/// Everything [`init`](crate::init) needs. Start from [`Config::from_env`] (what services
+/// normally do) or [`Config::new`] (ignores the environment), then adjust in code:
+///
+/// ```
+/// use obs_service::{Config, LogFormat};
+///
+/// let config = Config::new("billing")
+///     .version("1.4.2")
+///     .env("staging")
+///     .log_filter("info,sqlx=warn")
+///     .log_format(LogFormat::Json);
+/// assert_eq!(config.service_name(), "billing");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) service: String,
+    pub(crate) version: String,
+    pub(crate) env: String,
+    pub(crate) commit: String,
+    pub(crate) log_filter: String,
+    pub(crate) log_filter_source: &'static str,
+    pub(crate) log_format: LogFormat,
+    pub(crate) log_file: Option<LogFile>,
+    pub(crate) upkeep_interval: Duration,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) shutdown_drain: Duration,
+    pub(crate) redactor: std::sync::Arc<crate::redact::Redactor>,
+    /// Sentry, OTLP, Loki: each integration's builder method (`Config::sentry`, …) lives in its
+    /// own module.
+    pub(crate) integrations: crate::integration::Configs,
+    /// Exporter variables set in the environment of a build without their feature, as
+    /// `(variable, feature)`: `init` warns about each.
+    pub(crate) inactive_exporters: Vec<(&'static str, &'static str)>,
+}
+
+impl Config {
+    /// A configuration for `service` that ignores the environment: version `0.0.0`, environment
+    /// `development`, log filter `info`, JSON logs to stdout only.
+    pub fn new(service: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+            version: "0.0.0".into(),
+            env: "development".into(),
+            commit: "unknown".into(),
+            log_filter: "info".into(),
+            log_filter_source: "default",
+            log_format: LogFormat::Json,
+            log_file: None,
+            upkeep_interval: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(5),
+            shutdown_drain: Duration::ZERO,
+            redactor: Default::default(),
+            integrations: Default::default(),
+            inactive_exporters: Vec::new(),
+        }
+    }
+
+    /// Sets the service name (the `service` log field and build-info label).
+    pub fn service(mut self, name: impl Into<String>) -> Self {
+        self.service = name.into();
+        self
+    }
+
+    /// Sets the service version.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// Sets the deployment environment.
+    pub fn env(mut self, env: impl Into<String>) -> Self {
+        self.env = env.into();
+        self
+    }
+
+    /// Sets the source revision shown by `obs_build_info`.
+    pub fn commit(mut self, commit: impl Into<String>) -> Self {
+        self.commit = commit.into();
+        self
+    }
+
+    /// Sets the log filter (`tracing-subscriber` `EnvFilter` syntax, e.g. `info,hyper=warn`).
+    pub fn log_filter(mut self, filter: impl Into<String>) -> Self {
+        self.log_filter = filter.into();
+        self.log_filter_source = "code";
+        self
+    }
+
+    /// Chooses JSON or pretty output on stdout.
+    pub fn log_format(mut self, format: LogFormat) -> Self {
+        self.log_format = format;
+        self
+    }
+
+    /// Also writes JSON lines to a rotating file.
+    pub fn log_file(mut self, path: impl Into<PathBuf>, rotation: Rotation, keep: usize) -> Self {
+        self.log_file = Some(LogFile {
+            path: path.into(),
+            rotation,
+            keep: keep.max(1),
+        });
+        self
+    }
+
+    /// How often histogram upkeep runs (default 5 s). Upkeep runs on a timer so memory stays flat
+    /// even when nobody scrapes `/metrics` for hours.
+    pub fn upkeep_interval(mut self, interval: Duration) -> Self {
+        self.upkeep_interval = interval;
+        self
+    }
+
+    /// The longest the guard waits for buffered output when it is dropped (default 5 s). The
+    /// exporters (Sentry, OTLP, Loki) share this deadline.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// How long readiness answers `503 draining` after SIGTERM before the server stops
+    /// accepting (default 0 s; `OBS_SHUTDOWN_DRAIN`). See [`shutdown`](crate::shutdown).
+    pub fn shutdown_drain(mut self, drain: Duration) -> Self {
+        self.shutdown_drain = drain;
+        self
+    }
+
+    /// Which field and header values are hidden in logs, spans and error reports (default
+    /// [`Redactor::default`](crate::redact::Redactor::default)). [`init`](crate::init!) hands it
+    /// to the log layers and [installs](crate::redact::installed) it for the integrations.
+    ///
+    /// ```
+    /// use obs_service::{redact::Redactor, Config};
+    /// let config = Config::new("billing").redactor(Redactor::default().deny("iban"));
+    /// ```
+    pub fn redactor(mut self, redactor: crate::redact::Redactor) -> Self {
+        self.redactor = std::sync::Arc::new(redactor);
+        self
+    }
+
+    /// The service name.
+    pub fn service_name(&self) -> &str {
+        &self.service
+    }
+
+    /// The service version.
+    pub fn service_version(&self) -> &str {
+        &self.version
+    }
+
+    /// The deployment environment.
+    pub fn environment(&self) -> &str {
+        &self.env
+    }
+}
