@@ -12,7 +12,6 @@
 //! - Envelopes travel through the shared [`export`] queue: never on the request
 //!   path, bounded, drops counted in `obs_exporter_dropped_total{exporter="sentry"}`, 429s and
 //!   rate limits honoured, shutdown within the deadline on any runtime.
-
 //!
 //! The parts: the configuration, the reporter and the integration the core starts (here); the
 //! transport through the export queue (`transport`); and what Sentry events say: request
