@@ -295,3 +295,163 @@ fn flags_go_through_the_same_types() {
         assert!(!tmp.path().join("monitoring").exists(), "nothing written");
     }
 }
+
+#[test]
+fn frontend_without_sentry() {
+    rejects(
+        &format!("project = \"x\"\nfrontend = \"nextjs\"\n{SERVICE}"),
+        "obs.toml: frontend: \"nextjs\" sets up Sentry in the frontend and needs sentry = true",
+    );
+}
+
+#[test]
+fn unknown_frontend() {
+    rejects(
+        &format!("project = \"x\"\nsentry = true\nfrontend = \"vue\"\n{SERVICE}"),
+        "frontend: \"vue\" is not a frontend obs-gen writes (known: nextjs)",
+    );
+}
+
+#[test]
+fn malformed_public_url() {
+    for (url, why) in [
+        ("api.example.com", "is not a URL"),
+        ("ftp://api.example.com", "is not an http or https URL"),
+        (
+            "https://api.example.com/?x=1",
+            "must not have a query or fragment",
+        ),
+    ] {
+        rejects(
+            &format!(
+                "project = \"x\"\nsentry = true\nfrontend = \"nextjs\"\n{SERVICE}public_url = \"{url}\"\n"
+            ),
+            &format!("obs.toml: services[0].public_url: \"{url}\" {why}"),
+        );
+    }
+    // A password in the URL is refused without being repeated.
+    let toml = format!(
+        "project = \"x\"\nsentry = true\nfrontend = \"nextjs\"\n{SERVICE}public_url = \"https://user:hunter2@api.example.com\"\n"
+    );
+    rejects(
+        &toml,
+        "services[0].public_url: carries a user name or password",
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("monitoring")).unwrap();
+    std::fs::write(tmp.path().join("monitoring/obs.toml"), toml).unwrap();
+    let res = obs_gen(tmp.path(), &["generate"]);
+    assert!(!String::from_utf8_lossy(&res.stderr).contains("hunter2"));
+}
+
+#[test]
+fn sample_rate_out_of_range() {
+    rejects(
+        &format!(
+            "project = \"x\"\nsentry = true\nfrontend = \"nextjs\"\n{SERVICE}[sentry_sampling]\ntraces_sample_rate = 1.5\n"
+        ),
+        "obs.toml: sentry_sampling.traces_sample_rate: 1.5 is not a rate from 0 to 1",
+    );
+}
+
+#[test]
+fn frontend_flags_name_the_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (args, expected) in [
+        (&["--frontend", "nextjs"][..], "frontend: \"nextjs\""),
+        (&["--frontend", "vue"][..], "--frontend"),
+        (
+            &[
+                "--sentry",
+                "--frontend",
+                "nextjs",
+                "--public-url",
+                "web=https://x.example",
+            ][..],
+            "--public-url[0]: no service is named \"web\"",
+        ),
+    ] {
+        let res = obs_gen(tmp.path(), &[&["init", "--yes"][..], args].concat());
+        let stderr = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(res.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!tmp.path().join("monitoring").exists(), "nothing written");
+    }
+}
+
+const K8S: &str = "project = \"x\"\ntarget = \"kubernetes\"\n";
+
+#[test]
+fn kubernetes_names_must_be_rfc_1123() {
+    rejects(
+        &format!("{K8S}[[services]]\nname = \"Api_1\"\n"),
+        "obs.toml: services[0].name: \"Api_1\" is not a Kubernetes name (RFC 1123",
+    );
+    rejects(
+        &format!("{K8S}[kubernetes]\nnamespace = \"Monitoring\"\n[[services]]\nname = \"api\"\n"),
+        "obs.toml: kubernetes.namespace: \"Monitoring\" is not a Kubernetes name",
+    );
+    rejects(
+        &format!("{K8S}[[services]]\nname = \"api\"\nnamespace = \"team_a\"\n"),
+        "obs.toml: services[0].namespace: \"team_a\" is not a Kubernetes name",
+    );
+}
+
+#[test]
+fn kubernetes_selectors_must_be_labels() {
+    rejects(
+        &format!(
+            "{K8S}[[services]]\nname = \"api\"\n[services.selector]\n\"bad key!\" = \"api\"\n"
+        ),
+        "obs.toml: services[0].selector: label key \"bad key!\"",
+    );
+    rejects(
+        &format!("{K8S}[[services]]\nname = \"api\"\n[services.selector]\napp = \"-api\"\n"),
+        "obs.toml: services[0].selector: label \"app\": the value \"-api\"",
+    );
+}
+
+#[test]
+fn keys_of_the_other_target() {
+    rejects(
+        &format!("project = \"x\"\n{SERVICE}[kubernetes]\nnamespace = \"monitoring\"\n"),
+        "obs.toml: kubernetes: only for target = \"kubernetes\" (this file has target = \"compose\")",
+    );
+    rejects(
+        &format!("project = \"x\"\n{SERVICE}port = \"http\"\n"),
+        "obs.toml: services[0].port: only for target = \"kubernetes\"",
+    );
+    rejects(
+        &format!("{K8S}{SERVICE}"),
+        "obs.toml: services[0].target: only for target = \"compose\" (this file has target = \"kubernetes\")",
+    );
+    rejects(
+        &format!("{K8S}bind_address = \"0.0.0.0\"\n[[services]]\nname = \"api\"\n"),
+        "obs.toml: bind_address: only for target = \"compose\"",
+    );
+}
+
+#[test]
+fn remote_write_url_must_be_http() {
+    rejects(
+        &format!("project = \"x\"\n{SERVICE}[remote_write]\nurl = \"mimir:9009/api/v1/push\"\n"),
+        "obs.toml: remote_write.url: \"mimir:9009/api/v1/push\" must start with http:// or https://",
+    );
+    rejects(
+        &format!("{K8S}[[services]]\nname = \"api\"\n[remote_write]\nurl = \"ftp://mimir/push\"\n"),
+        "obs.toml: remote_write.url: \"ftp://mimir/push\" must start with http",
+    );
+}
+
+#[test]
+fn kubernetes_flag_with_compose_names_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let res = obs_gen(tmp.path(), &["init", "--yes", "--namespace", "obs"]);
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("kubernetes: only for target = \"kubernetes\""),
+        "{stderr}"
+    );
+    assert!(!tmp.path().join("monitoring").exists(), "nothing written");
+}

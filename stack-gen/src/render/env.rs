@@ -14,6 +14,15 @@ fn body(cfg: &Config, password: &str) -> String {
         s.push_str("\n# Alert receiver (read by alertmanager/entrypoint.sh, never written into a config file).\n");
         s.push_str(&format!("# {}\n{}=\n", var.holds, var.name));
     }
+    if let Some(rw) = &cfg.remote_write {
+        let vars = rw.secret_vars();
+        if !vars.is_empty() {
+            s.push_str("\n# Remote write (compose passes these to Prometheus as secrets).\n");
+            for (var, what) in vars {
+                s.push_str(&format!("# {what}\n{var}=\n"));
+            }
+        }
+    }
     if cfg.databases.postgres.is_some() {
         s.push_str("\n# postgres-exporter login (a read-only role with pg_monitor is enough).\n");
         s.push_str("POSTGRES_EXPORTER_USER=postgres\nPOSTGRES_EXPORTER_PASSWORD=\nPOSTGRES_EXPORTER_SSLMODE=disable\n");
@@ -36,8 +45,24 @@ fn body(cfg: &Config, password: &str) -> String {
     }
     if cfg.sentry {
         s.push_str("# Sentry project DSN:\nSENTRY_DSN=\n");
+        if cfg.frontend.is_some() {
+            s.push_str(&format!(
+                "# Share of requests sent as Sentry transactions, in the browser's traces ([sentry_sampling]):\nSENTRY_TRACES_SAMPLE_RATE={}\n",
+                cfg.sentry_sampling.traces_sample_rate
+            ));
+        }
     } else {
         s.push_str("# Sentry project DSN (sentry = true in obs.toml):\n# SENTRY_DSN=\n");
+    }
+    if cfg.frontend.is_some() {
+        s.push_str("\n# For the Next.js app (frontend/nextjs/README.md): set these where it is built and runs.\n");
+        for (var, what) in super::frontend::ENV_VARS {
+            let value = match *var {
+                "NEXT_PUBLIC_SENTRY_ENVIRONMENT" => cfg.environment.as_str(),
+                _ => "",
+            };
+            s.push_str(&format!("# {what}\n{var}={value}\n"));
+        }
     }
     s
 }
