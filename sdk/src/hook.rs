@@ -63,6 +63,12 @@ static SUBSCRIBERS: RwLock<Vec<(usize, Arc<dyn OnCompletion>)>> = RwLock::new(Ve
 )]
 static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 
+/// Whether anyone subscribes: a caller whose [`Completion`] costs something to build (the
+/// request ID's text is validated again on every `as_str`) asks first.
+pub(crate) fn subscribed() -> bool {
+    SUBSCRIBED.load(Ordering::Relaxed) != 0
+}
+
 /// Hands `completion` to every subscriber.
 pub(crate) fn report(completion: &Completion<'_>) {
     if SUBSCRIBED.load(Ordering::Relaxed) == 0 {

@@ -26,6 +26,10 @@ pub(crate) const SENTRY_TRACE: &str = "sentry-trace";
 pub(crate) const BAGGAGE: &str = "baggage";
 /// The W3C trace-context header.
 const TRACEPARENT: &str = "traceparent";
+/// The two names as ready `HeaderName`s for the check every request makes: a `&str` name is
+/// parsed (and checked for upper case) on each look-up.
+const TRACEPARENT_NAME: http::HeaderName = http::HeaderName::from_static(TRACEPARENT);
+const SENTRY_TRACE_NAME: http::HeaderName = http::HeaderName::from_static(SENTRY_TRACE);
 
 /// The trace of the caller a request continues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,7 +248,7 @@ pub(crate) fn parse_baggage(value: &str) -> Option<Baggage> {
 /// for sentry-tracing's transaction (read when the span opens) and, unless OpenTelemetry writes
 /// the log lines' ids (`otel`), `trace_id`.
 pub(crate) fn span_fields(headers: &HeaderMap, otel: bool) -> (Option<String>, Option<String>) {
-    if !headers.contains_key(TRACEPARENT) && !headers.contains_key(SENTRY_TRACE) {
+    if !headers.contains_key(&TRACEPARENT_NAME) && !headers.contains_key(&SENTRY_TRACE_NAME) {
         return (None, None);
     }
     let Some(trace) = active_org().and_then(|org| Incoming::from_headers(headers, org.as_deref()))

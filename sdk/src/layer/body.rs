@@ -119,13 +119,15 @@ impl Drop for Completion {
                 );
             }
         }
-        hook::report(&hook::Completion::Response {
-            span: &self.span,
-            method: self.method,
-            route: self.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE),
-            status: self.status,
-            request_id: self.id.as_str(),
-        });
+        if hook::subscribed() {
+            hook::report(&hook::Completion::Response {
+                span: &self.span,
+                method: self.method,
+                route: self.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE),
+                status: self.status,
+                request_id: self.id.as_str(),
+            });
+        }
     }
 }
 
