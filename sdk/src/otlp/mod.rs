@@ -93,6 +93,9 @@ impl TraceSampler {
     }
 }
 
+/// The default bound of the OTLP span queue in bytes: 2048 spans of about 4 KiB each.
+pub const QUEUE_BYTES: usize = 8 * 1024 * 1024;
+
 /// Where and how to export traces.
 ///
 /// ```
@@ -119,7 +122,10 @@ impl OtlpConfig {
             endpoint: endpoint.into().trim_end_matches('/').to_owned(),
             protocol: OtlpProtocol::default(),
             sampler: TraceSampler::ParentBasedAlwaysOn,
-            export: ExportSettings::default(),
+            export: ExportSettings {
+                queue_bytes: Some(QUEUE_BYTES),
+                ..ExportSettings::default()
+            },
         }
     }
 
