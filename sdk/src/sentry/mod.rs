@@ -10,8 +10,9 @@
 //!   installed [`Redactor`](crate::redact::Redactor); no default PII is sent.
 //! - `SENTRY_SAMPLE_RATE` and `SENTRY_TRACES_SAMPLE_RATE` set the sample rates.
 //! - Envelopes travel through the shared [`export`] queue: never on the request
-//!   path, bounded, drops counted in `obs_exporter_dropped_total{exporter="sentry"}`, 429s and
-//!   rate limits honoured, shutdown within the deadline on any runtime.
+//!   path, bounded (100 events by default), retried through an outage, drops counted in
+//!   `obs_exporter_dropped_total{exporter="sentry", reason}`, 429s and rate limits honoured,
+//!   shutdown within the deadline on any runtime.
 
 //!
 //! The parts: the configuration, the reporter and the integration the core starts (here); the
