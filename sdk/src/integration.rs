@@ -146,6 +146,26 @@ integrations! {
     "sentry" => sentry: crate::sentry::Sentry, switched on by vars::SENTRY_DSN;
 }
 
+/// A caller's trace that Sentry continues (`sentry-trace`, `baggage`, or a W3C `traceparent`).
+/// Without Sentry these do nothing and compile to nothing.
+#[cfg(feature = "sentry")]
+pub(crate) use crate::sentry_trace as caller_trace;
+
+/// A caller's trace without Sentry: nothing is continued.
+#[cfg(not(feature = "sentry"))]
+pub(crate) mod caller_trace {
+    /// Would give the request span's `sentry.trace` and `trace_id` fields.
+    pub(crate) fn span_fields(
+        _headers: &http::HeaderMap,
+        _otel: bool,
+    ) -> (Option<String>, Option<String>) {
+        (None, None)
+    }
+
+    /// Would make the OpenTelemetry span continue a `sentry-trace`.
+    pub(crate) fn continue_in_otel(_span: &tracing::Span, _headers: &http::HeaderMap) {}
+}
+
 /// W3C trace context, for the one integration that exports spans (OTLP). Without it these do
 /// nothing and compile to nothing.
 #[cfg(feature = "otlp")]

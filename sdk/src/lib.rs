@@ -70,6 +70,8 @@ pub mod request_id;
 #[cfg(feature = "sentry")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sentry")))]
 pub mod sentry;
+#[cfg(feature = "sentry")]
+mod sentry_trace;
 #[cfg(feature = "runtime")]
 pub mod writer;
 

@@ -98,3 +98,161 @@ async fn without_the_variable_nothing_is_sent() {
     assert!(demo.terminate());
     assert!(receiver.requests().is_empty());
 }
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT_ID: &str = "00f067aa0ba902b7";
+
+/// The envelope items of type `kind` so far.
+fn items(receiver: &Receiver, kind: &str) -> Vec<serde_json::Value> {
+    receiver
+        .requests()
+        .iter()
+        .flat_map(|r| receivers::decode_envelope(&r.body).1)
+        .filter(|item| item.header["type"] == kind)
+        .map(|item| item.payload)
+        .collect()
+}
+
+/// Every log line of the request `id`, once its access line is written.
+fn lines_of(demo: &common::Demo, id: &str) -> Vec<serde_json::Value> {
+    demo.wait_for_line("the access line", |l| {
+        l["request_id"] == id && l["message"] == "request completed"
+    });
+    demo.json_lines()
+        .into_iter()
+        .filter(|l| l["request_id"] == id)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_incoming_sentry_trace_is_continued_by_events_transactions_and_logs() {
+    let receiver = Receiver::start(Mode::Accept);
+    let dsn = format!("http://publickey@{}/42", receiver.addr);
+    let demo = common::Demo::start(&[("SENTRY_DSN", &dsn), ("SENTRY_TRACES_SAMPLE_RATE", "1")]);
+    let (status, id) = get(
+        &demo.url("/fail"),
+        &[
+            ("sentry-trace", &format!("{TRACE_ID}-{PARENT_ID}-1")),
+            (
+                "baggage",
+                &format!("sentry-trace_id={TRACE_ID},sentry-sampled=true"),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, 500);
+
+    let event = event_of(&receiver, &id);
+    assert_eq!(
+        event["contexts"]["trace"]["trace_id"], TRACE_ID,
+        "{event:#}"
+    );
+    let transaction = {
+        receiver.wait_for("the request's transaction", |_| {
+            !items(&receiver, "transaction").is_empty()
+        });
+        items(&receiver, "transaction").remove(0)
+    };
+    let trace = &transaction["contexts"]["trace"];
+    assert_eq!(trace["trace_id"], TRACE_ID, "{transaction:#}");
+    assert_eq!(trace["parent_span_id"], PARENT_ID, "{transaction:#}");
+
+    let lines = lines_of(&demo, &id);
+    assert!(
+        lines.len() >= 2,
+        "the error line and the access line: {lines:#?}"
+    );
+    for line in &lines {
+        assert_eq!(line["trace_id"], TRACE_ID, "{line}");
+        assert!(line.get("sentry.trace").is_none(), "{line}");
+    }
+    assert!(demo.terminate());
+}
+
+#[tokio::test]
+async fn traceparent_wins_and_malformed_headers_start_a_fresh_trace() {
+    let receiver = Receiver::start(Mode::Accept);
+    let dsn = format!("http://publickey@{}/42", receiver.addr);
+    let demo = common::Demo::start(&[("SENTRY_DSN", &dsn)]);
+
+    // Both headers, naming different traces: the W3C one is joined.
+    let other = "11111111111111111111111111111111";
+    let (_, both) = get(
+        &demo.url("/fail"),
+        &[
+            ("traceparent", &format!("00-{TRACE_ID}-{PARENT_ID}-01")),
+            ("sentry-trace", &format!("{other}-{PARENT_ID}-1")),
+        ],
+    )
+    .await;
+    let event = event_of(&receiver, &both);
+    assert_eq!(
+        event["contexts"]["trace"]["trace_id"], TRACE_ID,
+        "{event:#}"
+    );
+    assert_eq!(event["contexts"]["trace"]["parent_span_id"], PARENT_ID);
+    for line in lines_of(&demo, &both) {
+        assert_eq!(line["trace_id"], TRACE_ID, "{line}");
+    }
+
+    // A forged value: not continued, not logged, no panic.
+    let forged = format!("{TRACE_ID}-{PARENT_ID}-1\",\"level\":\"FORGED");
+    let (status, bad) = get(
+        &demo.url("/fail"),
+        &[
+            ("sentry-trace", &forged),
+            ("baggage", "sentry-sampled=maybe,,"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 500);
+    let event = event_of(&receiver, &bad);
+    assert_ne!(
+        event["contexts"]["trace"]["trace_id"], TRACE_ID,
+        "{event:#}"
+    );
+    for line in lines_of(&demo, &bad) {
+        assert!(line.get("trace_id").is_none(), "{line}");
+    }
+    let all = demo.lines().join("\n");
+    assert!(!all.contains("FORGED"), "the raw header reached the log");
+    assert!(demo.terminate());
+}
+
+#[cfg(feature = "otlp")]
+#[tokio::test]
+async fn with_otlp_too_the_opentelemetry_span_continues_a_sentry_trace() {
+    use receivers::{hex, otlp_spans};
+    let sentry = Receiver::start(Mode::Accept);
+    let collector = Receiver::start(Mode::Accept);
+    let dsn = format!("http://publickey@{}/42", sentry.addr);
+    let demo = common::Demo::start(&[
+        ("SENTRY_DSN", &dsn),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &collector.url()),
+    ]);
+    let (_, id) = get(
+        &demo.url("/fail"),
+        &[("sentry-trace", &format!("{TRACE_ID}-{PARENT_ID}"))],
+    )
+    .await;
+    let event = event_of(&sentry, &id);
+    assert_eq!(
+        event["contexts"]["trace"]["trace_id"], TRACE_ID,
+        "{event:#}"
+    );
+    for line in lines_of(&demo, &id) {
+        assert_eq!(line["trace_id"], TRACE_ID, "{line}");
+    }
+    assert!(demo.terminate());
+    let requests = collector.wait_for("the request span", |r| {
+        otlp_spans(r)
+            .iter()
+            .any(|(_, s)| hex(&s.trace_id) == TRACE_ID)
+    });
+    let spans = otlp_spans(&requests);
+    let (_, span) = spans
+        .iter()
+        .find(|(_, s)| hex(&s.trace_id) == TRACE_ID && s.name == "GET /fail")
+        .expect("the request span in the browser's trace");
+    assert_eq!(hex(&span.parent_span_id), PARENT_ID);
+}

@@ -213,6 +213,13 @@ pub struct InitArgs {
     /// `sentry`: the services report to Sentry.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub sentry: Option<bool>,
+    /// `frontend`: write a Sentry setup for this web front end (needs --sentry).
+    #[arg(long, value_enum)]
+    pub frontend: Option<model::Frontend>,
+    /// `[[services]]` `public_url`: NAME=URL, the URL browsers call a service at (repeatable);
+    /// its origin goes into the frontend's `tracePropagationTargets`.
+    #[arg(long = "public-url", value_name = "NAME=URL")]
+    pub public_urls: Vec<String>,
     /// `bind_address`: where the UIs and APIs are published.
     #[arg(long, value_name = "IP")]
     pub bind_address: Option<std::net::IpAddr>,
@@ -440,7 +447,28 @@ pub fn config_from_flags(a: &InitArgs) -> Result<Config, Error> {
     if let Some(v) = a.bind_address {
         cfg.bind_address = v;
     }
+    cfg.frontend = a.frontend;
     Ok(cfg)
+}
+
+/// Sets the `public_url` of the services named by `--public-url NAME=URL`. Runs once the
+/// services are known (after the wizard and the `--yes` default), since a flag may name the
+/// default service.
+fn apply_public_urls(cfg: &mut Config, public_urls: &[String]) -> Result<(), Error> {
+    for (i, entry) in public_urls.iter().enumerate() {
+        let Some((name, url)) = entry.split_once('=') else {
+            return Err(Error::Input(format!(
+                "--public-url[{i}]: {entry:?} must be NAME=URL"
+            )));
+        };
+        let Some(service) = cfg.services.iter_mut().find(|s| s.name == name) else {
+            return Err(Error::Input(format!(
+                "--public-url[{i}]: no service is named {name:?} (give it with --service)"
+            )));
+        };
+        service.public_url = Some(url.to_owned());
+    }
+    Ok(())
 }
 
 /// The `[alerting]` keys the flags give, in the form obs.toml is read in.
@@ -477,6 +505,7 @@ fn init(args: InitArgs, out: &mut dyn std::io::Write) -> Result<(), Error> {
     if cfg.services.is_empty() {
         cfg.services.push(default_service());
     }
+    apply_public_urls(&mut cfg, &args.public_urls)?;
     let config_text = cfg.to_toml();
     // What init writes must read back as the same configuration.
     debug_assert_eq!(

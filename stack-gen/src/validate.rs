@@ -179,6 +179,10 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
         }
     }
 
+    for (field, msg) in frontend_problems(cfg) {
+        err(&field, msg);
+    }
+
     if let Err(e) = cfg.alerts.validate() {
         errs.push(format!("{origin}: {e}"));
     }
@@ -212,6 +216,76 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
         }
     }
     if errs.is_empty() { Ok(()) } else { Err(errs) }
+}
+
+/// The problems of the frontend keys, as (field, message): `frontend` needs `sentry = true`,
+/// each `public_url` must be a plain http(s) URL, and the `[sentry_sampling]` rates must lie
+/// between 0 and 1.
+fn frontend_problems(cfg: &Config) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    if let Some(frontend) = cfg.frontend
+        && !cfg.sentry
+    {
+        problems.push((
+            "frontend".to_owned(),
+            format!(
+                "{:?} sets up Sentry in the frontend and needs sentry = true (or --sentry)",
+                frontend.as_str()
+            ),
+        ));
+    }
+    for (i, s) in cfg.services.iter().enumerate() {
+        if let Some(url) = &s.public_url
+            && let Err(msg) = public_origin(url)
+        {
+            problems.push((format!("services[{i}].public_url"), msg));
+        }
+    }
+    let rates = &cfg.sentry_sampling;
+    for (key, rate) in [
+        ("sample_rate", rates.sample_rate),
+        ("traces_sample_rate", rates.traces_sample_rate),
+    ] {
+        if !(0.0..=1.0).contains(&rate) {
+            problems.push((
+                format!("sentry_sampling.{key}"),
+                format!("{rate} is not a rate from 0 to 1"),
+            ));
+        }
+    }
+    problems
+}
+
+/// The origin (`https://api.example.com`, `http://localhost:8080`) of a service's
+/// `public_url`, or why it is not one: an absolute http or https URL with a host, without user
+/// name, password, query or fragment (a base URL; a path is allowed and ignored).
+pub fn public_origin(s: &str) -> Result<String, String> {
+    let bad = |why: &str| {
+        Err(format!(
+            "{s:?} {why}; write an http(s) URL like https://api.example.com"
+        ))
+    };
+    let url = match url::Url::parse(s) {
+        Ok(url) => url,
+        Err(e) => return bad(&format!("is not a URL ({e})")),
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return bad("is not an http or https URL");
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return bad("has no host");
+    }
+    // Secrets never go into generated files (nor into this message), and a URL with
+    // credentials is one.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "carries a user name or password (not repeated here); write the URL without them, like https://api.example.com".into(),
+        );
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return bad("must not have a query or fragment");
+    }
+    Ok(url.origin().ascii_serialization())
 }
 
 /// Whether `s` is a conventional environment variable name.

@@ -6,10 +6,10 @@ use dialoguer::{Confirm, Input, Select};
 use crate::cli::InitArgs;
 use crate::error::Error;
 use crate::model::{
-    self, Alerting, AlertingKeys, Config, Database, Duration, HostPort, LogShipper, ReceiverKind,
-    Service,
+    self, Alerting, AlertingKeys, Config, Database, Duration, Frontend, HostPort, LogShipper,
+    ReceiverKind, Service,
 };
-use crate::validate::is_env_name;
+use crate::validate::{is_env_name, public_origin};
 
 fn io(e: dialoguer::Error) -> Error {
     Error::Io(format!("wizard: {e}"))
@@ -211,6 +211,40 @@ pub fn ask(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
     }
     if args.sentry.is_none() {
         cfg.sentry = yes_no("Do the services report to Sentry? (--sentry)", cfg.sentry)?;
+    }
+    if cfg.sentry && args.frontend.is_none() {
+        let options = [None, Some(Frontend::Nextjs)];
+        let labels = [
+            "none",
+            "nextjs (@sentry/nextjs, traces continued into the services)",
+        ];
+        let i = Select::new()
+            .with_prompt("Set up Sentry in a web front end too? (--frontend)")
+            .items(labels)
+            .default(0)
+            .interact()
+            .map_err(io)?;
+        cfg.frontend = options[i];
+        if cfg.frontend.is_some() && args.public_urls.is_empty() {
+            for service in &mut cfg.services {
+                let answer: String = Input::<String>::new()
+                    .with_prompt(format!(
+                        "URL browsers call {} at, e.g. https://api.example.com (empty: none) (--public-url)",
+                        service.name
+                    ))
+                    .allow_empty(true)
+                    .validate_with(|s: &String| {
+                        if s.is_empty() {
+                            Ok(())
+                        } else {
+                            public_origin(s).map(|_| ())
+                        }
+                    })
+                    .interact_text()
+                    .map_err(io)?;
+                service.public_url = (!answer.is_empty()).then_some(answer);
+            }
+        }
     }
     Ok(())
 }

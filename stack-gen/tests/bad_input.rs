@@ -295,3 +295,86 @@ fn flags_go_through_the_same_types() {
         assert!(!tmp.path().join("monitoring").exists(), "nothing written");
     }
 }
+
+#[test]
+fn frontend_without_sentry() {
+    rejects(
+        &format!("project = \"x\"\nfrontend = \"nextjs\"\n{SERVICE}"),
+        "obs.toml: frontend: \"nextjs\" sets up Sentry in the frontend and needs sentry = true",
+    );
+}
+
+#[test]
+fn unknown_frontend() {
+    rejects(
+        &format!("project = \"x\"\nsentry = true\nfrontend = \"vue\"\n{SERVICE}"),
+        "frontend: \"vue\" is not a frontend obs-gen writes (known: nextjs)",
+    );
+}
+
+#[test]
+fn malformed_public_url() {
+    for (url, why) in [
+        ("api.example.com", "is not a URL"),
+        ("ftp://api.example.com", "is not an http or https URL"),
+        (
+            "https://api.example.com/?x=1",
+            "must not have a query or fragment",
+        ),
+    ] {
+        rejects(
+            &format!(
+                "project = \"x\"\nsentry = true\nfrontend = \"nextjs\"\n{SERVICE}public_url = \"{url}\"\n"
+            ),
+            &format!("obs.toml: services[0].public_url: \"{url}\" {why}"),
+        );
+    }
+    // A password in the URL is refused without being repeated.
+    let toml = format!(
+        "project = \"x\"\nsentry = true\nfrontend = \"nextjs\"\n{SERVICE}public_url = \"https://user:hunter2@api.example.com\"\n"
+    );
+    rejects(
+        &toml,
+        "services[0].public_url: carries a user name or password",
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("monitoring")).unwrap();
+    std::fs::write(tmp.path().join("monitoring/obs.toml"), toml).unwrap();
+    let res = obs_gen(tmp.path(), &["generate"]);
+    assert!(!String::from_utf8_lossy(&res.stderr).contains("hunter2"));
+}
+
+#[test]
+fn sample_rate_out_of_range() {
+    rejects(
+        &format!(
+            "project = \"x\"\nsentry = true\nfrontend = \"nextjs\"\n{SERVICE}[sentry_sampling]\ntraces_sample_rate = 1.5\n"
+        ),
+        "obs.toml: sentry_sampling.traces_sample_rate: 1.5 is not a rate from 0 to 1",
+    );
+}
+
+#[test]
+fn frontend_flags_name_the_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (args, expected) in [
+        (&["--frontend", "nextjs"][..], "frontend: \"nextjs\""),
+        (&["--frontend", "vue"][..], "--frontend"),
+        (
+            &[
+                "--sentry",
+                "--frontend",
+                "nextjs",
+                "--public-url",
+                "web=https://x.example",
+            ][..],
+            "--public-url[0]: no service is named \"web\"",
+        ),
+    ] {
+        let res = obs_gen(tmp.path(), &[&["init", "--yes"][..], args].concat());
+        let stderr = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(res.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!tmp.path().join("monitoring").exists(), "nothing written");
+    }
+}

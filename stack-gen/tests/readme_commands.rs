@@ -245,9 +245,9 @@ fn every_command_of_the_readme_works_as_written() {
     if scratch.path().join("monitoring/compose.yaml").exists() {
         wrote_a_stack += 1;
     }
-    // The quick start's `cargo run … init --yes` and the generator's block each wrote a stack,
-    // which the block's `check monitoring` then validated.
-    assert_eq!(wrote_a_stack, 2, "{ran:#?}");
+    // The quick start's `cargo run … init --yes`, the generator's block (whose `check
+    // monitoring` then validated it) and the frontend example each wrote a stack.
+    assert_eq!(wrote_a_stack, 3, "{ran:#?}");
     assert!(
         ran.iter().any(|c| c.starts_with("obs-gen check")),
         "{ran:?}"

@@ -96,3 +96,71 @@ fn wizard_answers_land_in_obs_toml() -> Result<(), rexpect::error::Error> {
     assert!(tmp.path().join("monitoring/promtail/config.yml").exists());
     Ok(())
 }
+
+#[test]
+fn with_sentry_on_the_wizard_asks_for_a_frontend_and_the_public_urls()
+-> Result<(), rexpect::error::Error> {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_obs-gen"));
+    cmd.args([
+        "init",
+        "--project",
+        "shop",
+        "--environment",
+        "production",
+        "--service",
+        "api=host.docker.internal:8080",
+        "--slo",
+        "api=99.9",
+        "--log-shipper",
+        "none",
+        "--postgres",
+        "--redis",
+        "--receiver",
+        "none",
+        "--retention",
+        "15d",
+        "--tracing",
+        "false",
+        "--sentry",
+    ])
+    .current_dir(tmp.path())
+    .env("TERM", "xterm")
+    .env("NO_COLOR", "1");
+    let mut p = spawn_with_options(
+        cmd,
+        Options::new()
+            .timeout_ms(Some(30_000))
+            .strip_ansi_escape_codes(true),
+    )?;
+    p.exp_string("web front end")?;
+    // A selection reads keys in raw mode: `j` moves to the next item (nextjs), Enter takes it.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    p.send("j")?;
+    p.flush()?;
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    p.send("\r")?;
+    p.flush()?;
+    p.exp_string("URL browsers call api at")?;
+    p.send_line("https://api.example.com/v1")?;
+    p.exp_string("wrote monitoring")?;
+    p.exp_eof()?;
+
+    let text = std::fs::read_to_string(tmp.path().join("monitoring/obs.toml")).unwrap();
+    let cfg = obs_gen::model::Config::from_toml(&text, "obs.toml").unwrap();
+    assert_eq!(cfg.frontend, Some(obs_gen::model::Frontend::Nextjs));
+    assert_eq!(
+        cfg.services[0].public_url.as_deref(),
+        Some("https://api.example.com/v1")
+    );
+    let shared = std::fs::read_to_string(
+        tmp.path()
+            .join("monitoring/frontend/nextjs/sentry.shared.ts"),
+    )
+    .unwrap();
+    assert!(
+        shared.contains(r"/^https:\/\/api\.example\.com(?:[\/?#]|$)/"),
+        "{shared}"
+    );
+    Ok(())
+}

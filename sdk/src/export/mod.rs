@@ -17,7 +17,6 @@
 //! - **Shutdown has a deadline.** [`ExporterHandle::shutdown`] sends what is queued until the
 //!   deadline and then returns, even if the endpoint hangs; the worker thread is left to finish
 //!   on its own, and what it could not send counts with reason `shutdown`.
-
 //!
 //! The parts: [`ExportSettings`] (`settings`); the bounded queue, its counters and the
 //! [`ExporterHandle`] (`queue`); the worker loop that batches, retries and drains by the

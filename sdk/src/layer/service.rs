@@ -63,6 +63,10 @@ where
             .metrics
             .as_ref()
             .map(|m| ActiveGuard::new(m.active[labels::method_index(method)].clone()));
+        // With Sentry on, a trace the caller started (W3C `traceparent` first, then
+        // `sentry-trace`) goes on the span, for sentry-tracing and the log lines.
+        let (sentry_trace, trace_id) =
+            crate::integration::caller_trace::span_fields(request.headers(), self.shared.otel);
         let span = if !self.shared.span {
             Span::none()
         } else if self.shared.otel {
@@ -82,6 +86,8 @@ where
                 otel.name = %format_args!("{method}{separator}{named_route}"),
                 otel.kind = "server",
                 otel.status_code = tracing::field::Empty,
+                sentry.trace = sentry_trace.as_deref(),
+                trace_id = trace_id.as_deref(),
             )
         } else {
             tracing::info_span!(
@@ -90,10 +96,17 @@ where
                 request_id = id.as_str(),
                 method,
                 route = route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE),
+                sentry.trace = sentry_trace.as_deref(),
+                trace_id = trace_id.as_deref(),
             )
         };
         // W3C trace context: the caller's `traceparent` becomes the span's parent.
         crate::integration::trace_context::continue_remote(&span, request.headers());
+        // A `sentry-trace` the span continues in Sentry, continued by OpenTelemetry too when no
+        // `traceparent` came, so the log lines' `trace_id` stays the one Sentry shows.
+        if self.shared.otel && sentry_trace.is_some() {
+            crate::integration::caller_trace::continue_in_otel(&span, request.headers());
+        }
         let path = request.uri().path();
         // The URI shares hyper's read buffer, so keeping it costs a reference count where a
         // copy of the path would cost an allocation.

@@ -42,13 +42,19 @@ impl MemoryWriter {
     }
 }
 
-impl std::io::Write for MemoryWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+impl MemoryWriter {
+    fn append(&self, data: &[u8]) -> std::io::Result<usize> {
         self.buf
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .extend_from_slice(data);
         Ok(data.len())
+    }
+}
+
+impl std::io::Write for MemoryWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.append(data)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
@@ -62,12 +68,7 @@ pub struct MemoryWriterGuard<'a>(&'a MemoryWriter);
 
 impl std::io::Write for MemoryWriterGuard<'_> {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .buf
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(data);
-        Ok(data.len())
+        self.0.append(data)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {

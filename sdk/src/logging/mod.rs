@@ -40,8 +40,9 @@ pub use json::JsonLayer;
 pub use memory::{MemoryWriter, MemoryWriterGuard};
 pub use pretty::RedactingFields;
 
-/// Fields that tell tracing-opentelemetry how to export a span (`otel.name`, `otel.kind`,
-/// `otel.status_code`): instructions to the tracer, not data, so log lines leave them out.
+/// Fields that tell tracing-opentelemetry or sentry-tracing how to export a span (`otel.name`,
+/// `otel.kind`, `otel.status_code`, `sentry.trace`): instructions to the tracer, not data, so
+/// log lines leave them out.
 fn is_tracer_field(name: &str) -> bool {
-    name.starts_with("otel.")
+    name.starts_with("otel.") || name.starts_with("sentry.")
 }

@@ -19,9 +19,8 @@
 //! ignores `Retry-After`, and its protobuf (`loki-api` 0.1) predates structured metadata. The
 //! shared [`export`] machinery meets all of these; this module only formats.
 //!
-//! No crate ships Loki's push protobuf with structured metadata, so the four messages (`proto`) are
-//! declared by hand with `prost` derive, after Loki's `pkg/push/push.proto`.
-
+//! No crate ships Loki's push protobuf with structured metadata, so the four messages
+//! (`proto`) are declared by hand with `prost` derive, after Loki's `pkg/push/push.proto`.
 //!
 //! The parts: the configuration, the layer and the writer that queues lines (here); the
 //! protobuf messages (`proto`); the sink that encodes and posts batches (`sink`).

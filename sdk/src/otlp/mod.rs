@@ -21,7 +21,6 @@
 //! format 0.0.4, which has no exemplars; neither its text nor its protobuf rendering fills them
 //! and the `metrics` facade cannot attach one, so `http_server_request_duration_seconds` carries
 //! none. The `trace_id` in the access-log line links a slow request to its trace.
-
 //!
 //! The parts: the configuration and the pipeline the core starts (here); how finished spans
 //! travel through the export queue to the collector (`spans`); and W3C trace context

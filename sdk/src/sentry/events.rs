@@ -5,7 +5,9 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use sentry::protocol::{Event as SentryEvent, Value};
+use sentry::protocol::{
+    Context as EventContext, Event as SentryEvent, SpanId, TraceContext, TraceId, Value,
+};
 use tracing_core::field::{Field, Visit};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Subscriber};
@@ -22,12 +24,35 @@ struct RequestTags {
     request_id: String,
     method: String,
     route: String,
+    /// The caller's trace the request continues (`sentry.trace`, see [`crate::sentry_trace`]).
+    trace: Option<crate::sentry_trace::Incoming>,
+    /// The request's own span in that trace, for events sent outside a transaction.
+    span_id: SpanId,
     /// Whether an event of this request reached Sentry already.
     captured: AtomicBool,
 }
 
 impl RequestTags {
+    /// Puts an event sent outside the request's transaction (none when traces are off) into the
+    /// caller's trace; one inside it carries the transaction's context, in that trace already.
+    fn join_trace(&self, event: &mut SentryEvent<'static>) {
+        let Some(trace) = &self.trace else { return };
+        let trace_id = TraceId::from(trace.trace_id);
+        if matches!(event.contexts.get("trace"), Some(EventContext::Trace(t)) if t.trace_id == trace_id)
+        {
+            return;
+        }
+        let context = TraceContext {
+            trace_id,
+            span_id: self.span_id,
+            parent_span_id: Some(SpanId::from(trace.parent_span_id)),
+            ..Default::default()
+        };
+        event.contexts.insert("trace".into(), context.into());
+    }
+
     fn apply(&self, event: &mut SentryEvent<'static>) {
+        self.join_trace(event);
         for (name, value) in [
             (tags::REQUEST_ID, &self.request_id),
             (tags::ROUTE, &self.route),
@@ -50,6 +75,8 @@ impl Visit for RequestTags {
             "request_id" => self.request_id = value.to_owned(),
             "method" => self.method = value.to_owned(),
             "route" => self.route = value.to_owned(),
+            // Rendered by the SDK itself from the parsed header, never the raw header.
+            "sentry.trace" => self.trace = crate::sentry_trace::parse_sentry_trace(value),
             _ => {}
         }
     }
@@ -247,9 +274,15 @@ fn capture_server_error(
     if hub.client().is_none() {
         return;
     }
-    if span_tags(span).is_some_and(|tags| tags.captured.swap(true, Ordering::AcqRel)) {
+    let tags = span_tags(span);
+    if tags
+        .as_ref()
+        .is_some_and(|tags| tags.captured.swap(true, Ordering::AcqRel))
+    {
         return;
     }
+    // The request span has ended, so `before_send` finds its tags (and trace) only here.
+    let _ = EVENT_TAGS.try_with(|slot| *slot.borrow_mut() = tags);
     hub.with_scope(
         |scope| {
             scope.set_tag(tags::REQUEST_ID, request_id);
@@ -264,6 +297,7 @@ fn capture_server_error(
             )
         },
     );
+    let _ = EVENT_TAGS.try_with(|slot| slot.borrow_mut().take());
 }
 
 /// Reports a server error of the handler's error type, unless an event of the same request
@@ -346,6 +380,45 @@ mod tests {
             !text.contains("hunter2") && !text.contains("Bearer abc"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn events_of_a_request_join_the_callers_trace() {
+        const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+        const PARENT: &str = "b7ad6b7169203331";
+        let events = captured(|| {
+            let continued = |id: &str| {
+                tracing::info_span!(
+                    target: "obs::http",
+                    "request",
+                    request_id = id,
+                    method = "GET",
+                    route = "/",
+                    sentry.trace = format!("{TRACE}-{PARENT}-1").as_str(),
+                )
+            };
+            continued("req-1").in_scope(|| tracing::error!("handler failed"));
+            let span = continued("req-2");
+            capture_server_error(&span, 502, "GET", "/", "req-2");
+            let fresh = tracing::info_span!(target: "obs::http", "request", request_id = "req-3");
+            fresh.in_scope(|| tracing::error!("no caller"));
+        });
+        assert_eq!(events.len(), 3, "{events:#?}");
+        let trace_of = |event: &SentryEvent<'static>| match event.contexts.get("trace") {
+            Some(EventContext::Trace(t)) => (
+                t.trace_id.to_string(),
+                t.parent_span_id.map(|s| s.to_string()),
+            ),
+            other => panic!("no trace context: {other:?}"),
+        };
+        for event in &events[..2] {
+            assert_eq!(
+                trace_of(event),
+                (TRACE.to_owned(), Some(PARENT.to_owned())),
+                "{event:#?}"
+            );
+        }
+        assert_ne!(trace_of(&events[2]).0, TRACE);
     }
 
     #[test]

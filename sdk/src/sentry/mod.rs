@@ -9,11 +9,14 @@
 //! - Sensitive headers, extra data and breadcrumb data are redacted in `before_send` with the
 //!   installed [`Redactor`](crate::redact::Redactor); no default PII is sent.
 //! - `SENTRY_SAMPLE_RATE` and `SENTRY_TRACES_SAMPLE_RATE` set the sample rates.
+//! - A request carrying a caller's trace (W3C `traceparent`, else `sentry-trace` and
+//!   `baggage`, as a browser with `@sentry/nextjs` sends them) joins it: its events, its
+//!   transaction and its JSON log lines (`trace_id`) carry the caller's trace id. When both
+//!   headers are present and disagree, the W3C one wins; a malformed header is ignored.
 //! - Envelopes travel through the shared [`export`] queue: never on the request
 //!   path, bounded (100 events by default), retried through an outage, drops counted in
 //!   `obs_exporter_dropped_total{exporter="sentry", reason}`, 429s and rate limits honoured,
 //!   shutdown within the deadline on any runtime.
-
 //!
 //! The parts: the configuration, the reporter and the integration the core starts (here); the
 //! transport through the export queue (`transport`); and what Sentry events say: request

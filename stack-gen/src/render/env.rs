@@ -36,8 +36,24 @@ fn body(cfg: &Config, password: &str) -> String {
     }
     if cfg.sentry {
         s.push_str("# Sentry project DSN:\nSENTRY_DSN=\n");
+        if cfg.frontend.is_some() {
+            s.push_str(&format!(
+                "# Share of requests sent as Sentry transactions, in the browser's traces ([sentry_sampling]):\nSENTRY_TRACES_SAMPLE_RATE={}\n",
+                cfg.sentry_sampling.traces_sample_rate
+            ));
+        }
     } else {
         s.push_str("# Sentry project DSN (sentry = true in obs.toml):\n# SENTRY_DSN=\n");
+    }
+    if cfg.frontend.is_some() {
+        s.push_str("\n# For the Next.js app (frontend/nextjs/README.md): set these where it is built and runs.\n");
+        for (var, what) in super::frontend::ENV_VARS {
+            let value = match *var {
+                "NEXT_PUBLIC_SENTRY_ENVIRONMENT" => cfg.environment.as_str(),
+                _ => "",
+            };
+            s.push_str(&format!("# {what}\n{var}={value}\n"));
+        }
     }
     s
 }

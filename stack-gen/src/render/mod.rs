@@ -13,6 +13,7 @@ pub mod alertmanager;
 pub mod alloy;
 pub mod compose;
 pub mod env;
+pub mod frontend;
 pub mod grafana;
 pub mod loki;
 pub mod prometheus;
@@ -147,6 +148,7 @@ pub fn render(cfg: &Config) -> Result<Vec<OutFile>, Error> {
         }),
         LogShipper::None => {}
     }
+    files.extend(frontend::render(cfg));
     if cfg.tracing {
         files.push(OutFile {
             path: "tempo/config.yaml".into(),

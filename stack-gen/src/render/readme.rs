@@ -94,6 +94,14 @@ pub fn render(cfg: &Config) -> String {
     s.push_str(&format!(
         "\n## Alerts\n\n{alerts}\nThresholds come from the `[alerts]` table of obs.toml.\n"
     ));
+    if cfg.frontend.is_some() {
+        s.push_str(&format!(
+            "\n## Frontend\n\n\
+             `{dir}/` holds the Sentry setup of your Next.js app; its README says where each file goes.\n\
+             The browser's trace continues into the services with a `public_url` in obs.toml.\n",
+            dir = crate::render::frontend::DIR
+        ));
+    }
     if let Some(local) = &cfg.local {
         s.push_str(&format!(
             "\n## Local mode\n\n\

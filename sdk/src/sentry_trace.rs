@@ -1,0 +1,479 @@
+//! Continuing a caller's trace in Sentry (feature `sentry`): a browser running `@sentry/nextjs`
+//! sends `sentry-trace` and `baggage` (and, with `propagateTraceparent`, W3C `traceparent`), and
+//! the request's Sentry events, its transaction and its JSON log lines join that trace.
+//!
+//! Which trace a request joins:
+//! - a valid W3C `traceparent` wins, also over a `sentry-trace` that names another trace, so
+//!   Sentry and an OpenTelemetry collector (which continues `traceparent`) see one trace;
+//! - otherwise a valid `sentry-trace`; with OTLP on, the OpenTelemetry span continues it too,
+//!   so the log lines' `trace_id` stays the one Sentry shows;
+//! - otherwise none: Sentry starts a trace of its own, as without these headers.
+//!
+//! `baggage` (W3C baggage, Sentry's `sentry-*` members) adds the sampling decision when
+//! `sentry-trace` has none (`sentry-sampled`), and stops the continuation of a trace from
+//! another Sentry organisation (`sentry-org_id` differing from the DSN's). Baggage that names
+//! another trace than the one joined is not used.
+//!
+//! Malformed headers are ignored (the request goes on as if they were absent). Nothing of a
+//! header is logged or sent as it came: only the ids parsed from it, rendered anew.
+
+use http::HeaderMap;
+use sentry::protocol::{SpanId, TraceId};
+
+/// The `sentry-trace` header: `{trace_id}-{span_id}` with an optional `-{sampled}`.
+pub(crate) const SENTRY_TRACE: &str = "sentry-trace";
+/// The W3C baggage header.
+pub(crate) const BAGGAGE: &str = "baggage";
+/// The W3C trace-context header.
+const TRACEPARENT: &str = "traceparent";
+
+/// The trace of the caller a request continues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Incoming {
+    pub(crate) trace_id: [u8; 16],
+    /// The caller's span, the parent of the request's.
+    pub(crate) parent_span_id: [u8; 8],
+    /// The caller's sampling decision, when it made one.
+    pub(crate) sampled: Option<bool>,
+}
+
+impl Incoming {
+    /// The trace `headers` continue, by the rules of the module docs, for a Sentry client whose
+    /// DSN belongs to organisation `org_id`.
+    pub(crate) fn from_headers(headers: &HeaderMap, org_id: Option<&str>) -> Option<Self> {
+        let traceparent = single(headers, TRACEPARENT).and_then(parse_traceparent);
+        let mut trace =
+            traceparent.or_else(|| single(headers, SENTRY_TRACE).and_then(parse_sentry_trace))?;
+        let baggage = baggage(headers).filter(|b| b.trace_id.is_none_or(|id| id == trace.trace_id));
+        if let Some(baggage) = baggage {
+            if let (Some(theirs), Some(ours)) = (&baggage.org_id, org_id)
+                && theirs != ours
+            {
+                return None;
+            }
+            trace.sampled = trace.sampled.or(baggage.sampled);
+        }
+        Some(trace)
+    }
+
+    /// The trace id as 32 hex digits, as log lines and Sentry show it.
+    pub(crate) fn trace_id_hex(&self) -> String {
+        TraceId::from(self.trace_id).to_string()
+    }
+
+    /// The `sentry-trace` value of this trace, rendered from the parsed ids.
+    pub(crate) fn header(&self) -> String {
+        let (trace, span) = (self.trace_id_hex(), SpanId::from(self.parent_span_id));
+        match self.sampled {
+            Some(sampled) => format!("{trace}-{span}-{}", u8::from(sampled)),
+            None => format!("{trace}-{span}"),
+        }
+    }
+}
+
+/// The one value of `name`, as text; `None` when absent, repeated or not visible ASCII.
+fn single<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    let mut values = headers.get_all(name).iter();
+    let value = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    value.to_str().ok()
+}
+
+/// `2 * N` lower-case hex digits (what both formats write; upper case is invalid in W3C).
+fn hex_bytes<const N: usize>(s: &str) -> Option<[u8; N]> {
+    if s.len() != 2 * N || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (i, byte) in out.iter_mut().enumerate() {
+        // All ASCII, checked above, so every index is a character boundary.
+        *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+/// An id: hex as [`hex_bytes`], not all zero (both formats reserve the zero id as invalid).
+fn hex_id<const N: usize>(s: &str) -> Option<[u8; N]> {
+    hex_bytes::<N>(s).filter(|id| *id != [0u8; N])
+}
+
+/// Parses `{32 hex trace id}-{16 hex span id}[-{0|1}]`, surrounding blanks allowed.
+pub(crate) fn parse_sentry_trace(value: &str) -> Option<Incoming> {
+    let value = value.trim_matches([' ', '\t']);
+    // The longest valid value is 51 characters; a longer one is not looked into.
+    if value.len() > 51 {
+        return None;
+    }
+    let mut parts = value.split('-');
+    let trace_id = hex_id::<16>(parts.next()?)?;
+    let parent_span_id = hex_id::<8>(parts.next()?)?;
+    let sampled = match parts.next() {
+        None => None,
+        Some("1") => Some(true),
+        Some("0") => Some(false),
+        Some(_) => return None,
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(Incoming {
+        trace_id,
+        parent_span_id,
+        sampled,
+    })
+}
+
+/// Parses a W3C `traceparent` (`{version}-{trace id}-{parent id}-{flags}`): version `00` is
+/// exactly that; a later version may append `-…` fields, which are ignored; `ff` is invalid.
+pub(crate) fn parse_traceparent(value: &str) -> Option<Incoming> {
+    let value = value.trim_matches([' ', '\t']);
+    // ASCII only, so the fixed offsets below are character boundaries.
+    if !value.is_ascii() || value.len() < 55 {
+        return None;
+    }
+    let (head, rest) = value.split_at(55);
+    let [version] = hex_bytes::<1>(&head[..2])?;
+    match version {
+        0 if !rest.is_empty() => return None,
+        0xff => return None,
+        _ if !rest.is_empty() && !rest.starts_with('-') => return None,
+        _ => {}
+    }
+    let bytes = head.as_bytes();
+    if bytes[2] != b'-' || bytes[35] != b'-' || bytes[52] != b'-' {
+        return None;
+    }
+    let trace_id = hex_id::<16>(&head[3..35])?;
+    let parent_span_id = hex_id::<8>(&head[36..52])?;
+    let [flags] = hex_bytes::<1>(&head[53..55])?;
+    Some(Incoming {
+        trace_id,
+        parent_span_id,
+        sampled: Some(flags & 1 == 1),
+    })
+}
+
+/// What `baggage` says about a Sentry trace.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Baggage {
+    pub(crate) trace_id: Option<[u8; 16]>,
+    pub(crate) sampled: Option<bool>,
+    pub(crate) org_id: Option<String>,
+}
+
+/// Reads the `sentry-*` members of every `baggage` header; `None` when the baggage is
+/// malformed or has no Sentry member.
+fn baggage(headers: &HeaderMap) -> Option<Baggage> {
+    let mut found = None;
+    let mut total = 0;
+    for value in headers.get_all(BAGGAGE) {
+        total += value.len();
+        let parsed = parse_baggage(value.to_str().ok()?)?;
+        if total > MAX_BAGGAGE {
+            return None;
+        }
+        let merged: &mut Baggage = found.get_or_insert_with(Baggage::default);
+        merged.trace_id = merged.trace_id.or(parsed.trace_id);
+        merged.sampled = merged.sampled.or(parsed.sampled);
+        merged.org_id = merged.org_id.take().or(parsed.org_id);
+    }
+    found.filter(|b| *b != Baggage::default())
+}
+
+/// The W3C baggage limits: 8192 bytes and 180 list members.
+const MAX_BAGGAGE: usize = 8192;
+const MAX_MEMBERS: usize = 180;
+
+/// Parses one `baggage` value (`key=value;property,…`), keeping the Sentry members; `None` when
+/// any member is malformed, as the W3C format asks.
+pub(crate) fn parse_baggage(value: &str) -> Option<Baggage> {
+    if value.len() > MAX_BAGGAGE {
+        return None;
+    }
+    let mut out = Baggage::default();
+    for (i, member) in value.split(',').enumerate() {
+        if i >= MAX_MEMBERS {
+            return None;
+        }
+        // Properties (`;…`) carry nothing Sentry reads.
+        let member = member.split(';').next().unwrap_or_default();
+        let (key, value) = member.split_once('=')?;
+        let (key, value) = (
+            key.trim_matches([' ', '\t']),
+            value.trim_matches([' ', '\t']),
+        );
+        let is_token = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        };
+        // baggage-octet: visible ASCII but `"`, `,`, `;` and `\`.
+        let is_octets = value
+            .bytes()
+            .all(|b| matches!(b, 0x21 | 0x23..=0x2b | 0x2d..=0x3a | 0x3c..=0x5b | 0x5d..=0x7e));
+        if !is_token(key) || !is_octets {
+            return None;
+        }
+        match key {
+            "sentry-trace_id" => out.trace_id = Some(hex_id::<16>(value)?),
+            "sentry-sampled" => {
+                out.sampled = Some(match value {
+                    "true" => true,
+                    "false" => false,
+                    _ => return None,
+                })
+            }
+            "sentry-org_id" => {
+                if !value.bytes().all(|b| b.is_ascii_digit())
+                    || value.is_empty()
+                    || value.len() > 20
+                {
+                    return None;
+                }
+                out.org_id = Some(value.to_owned());
+            }
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+/// The fields the request span records of a continued trace, when Sentry is on: `sentry.trace`
+/// for sentry-tracing's transaction (read when the span opens) and, unless OpenTelemetry writes
+/// the log lines' ids (`otel`), `trace_id`.
+pub(crate) fn span_fields(headers: &HeaderMap, otel: bool) -> (Option<String>, Option<String>) {
+    if !headers.contains_key(TRACEPARENT) && !headers.contains_key(SENTRY_TRACE) {
+        return (None, None);
+    }
+    let Some(trace) = active_org().and_then(|org| Incoming::from_headers(headers, org.as_deref()))
+    else {
+        return (None, None);
+    };
+    (Some(trace.header()), (!otel).then(|| trace.trace_id_hex()))
+}
+
+/// `Some(org id of the DSN)` while a Sentry client is bound, `None` when Sentry is off.
+fn active_org() -> Option<Option<String>> {
+    sentry::Hub::with_active(|hub| {
+        hub.client()
+            .map(|client| client.dsn().and_then(|d| d.org_id()).map(|o| o.to_string()))
+    })
+}
+
+/// With OTLP on, makes `span` continue a `sentry-trace` when no valid `traceparent` came (that
+/// case [`crate::otlp`] handles), so its OpenTelemetry trace, and with it the log lines'
+/// `trace_id`, is the one Sentry shows. A trace whose caller left the decision open is sampled.
+#[cfg(feature = "otlp")]
+pub(crate) fn continue_in_otel(span: &tracing::Span, headers: &HeaderMap) {
+    use opentelemetry::trace::{
+        SpanContext, SpanId as OtelSpanId, TraceContextExt as _, TraceFlags,
+        TraceId as OtelTraceId, TraceState,
+    };
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+    if span.is_none()
+        || single(headers, TRACEPARENT)
+            .and_then(parse_traceparent)
+            .is_some()
+    {
+        return;
+    }
+    let Some(trace) = active_org().and_then(|org| Incoming::from_headers(headers, org.as_deref()))
+    else {
+        return;
+    };
+    let flags = match trace.sampled {
+        Some(false) => TraceFlags::default(),
+        _ => TraceFlags::SAMPLED,
+    };
+    let context = SpanContext::new(
+        OtelTraceId::from_bytes(trace.trace_id),
+        OtelSpanId::from_bytes(trace.parent_span_id),
+        flags,
+        true,
+        TraceState::default(),
+    );
+    let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(context));
+}
+
+/// Without OTLP there is no OpenTelemetry span to continue the trace.
+#[cfg(not(feature = "otlp"))]
+pub(crate) fn continue_in_otel(_span: &tracing::Span, _headers: &HeaderMap) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+    const SPAN: &str = "b7ad6b7169203331";
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                http::HeaderValue::from_bytes(v.as_bytes()).unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn sentry_trace_with_and_without_a_sampling_decision() {
+        let t = parse_sentry_trace(&format!("{TRACE}-{SPAN}-1")).unwrap();
+        assert_eq!(t.trace_id_hex(), TRACE);
+        assert_eq!(SpanId::from(t.parent_span_id).to_string(), SPAN);
+        assert_eq!(t.sampled, Some(true));
+        assert_eq!(t.header(), format!("{TRACE}-{SPAN}-1"));
+        let t = parse_sentry_trace(&format!(" {TRACE}-{SPAN} ")).unwrap();
+        assert_eq!((t.sampled, t.header()), (None, format!("{TRACE}-{SPAN}")));
+        assert_eq!(
+            parse_sentry_trace(&format!("{TRACE}-{SPAN}-0"))
+                .unwrap()
+                .sampled,
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn malformed_sentry_trace_values_are_refused() {
+        for bad in [
+            String::new(),
+            "garbage".into(),
+            TRACE.into(),
+            format!("{TRACE}-"),
+            format!("{TRACE}-{SPAN}-2"),
+            format!("{TRACE}-{SPAN}-1-extra"),
+            format!("{}-{SPAN}", TRACE.to_uppercase()),
+            format!("{}-{SPAN}", &TRACE[1..]),
+            format!("{TRACE}0-{SPAN}"),
+            format!("{}-{SPAN}", "0".repeat(32)),
+            format!("{TRACE}-{}", "0".repeat(16)),
+            format!("{TRACE}-{SPAN}\n{{\"level\":\"ERROR\"}}"),
+            format!("{}-{SPAN}", "é".repeat(16)),
+            "x".repeat(10_000),
+        ] {
+            assert_eq!(parse_sentry_trace(&bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn traceparent_by_the_w3c_rules() {
+        let t = parse_traceparent(&format!("00-{TRACE}-{SPAN}-01")).unwrap();
+        assert_eq!(
+            (t.trace_id_hex(), t.sampled),
+            (TRACE.to_owned(), Some(true))
+        );
+        assert_eq!(
+            parse_traceparent(&format!("00-{TRACE}-{SPAN}-00"))
+                .unwrap()
+                .sampled,
+            Some(false)
+        );
+        // A later version may carry more fields.
+        assert!(parse_traceparent(&format!("01-{TRACE}-{SPAN}-01-what-ever")).is_some());
+        for bad in [
+            format!("00-{TRACE}-{SPAN}-01-extra"),
+            format!("ff-{TRACE}-{SPAN}-01"),
+            format!("01-{TRACE}-{SPAN}-01x"),
+            format!("00-{TRACE}-{SPAN}-1"),
+            format!("00_{TRACE}-{SPAN}-01"),
+            format!("00-{}-{SPAN}-01", "0".repeat(32)),
+            format!("00-{TRACE}-{}-01", "0".repeat(16)),
+            format!("00-{TRACE}-{SPAN}-zz"),
+            format!("00-{}-{SPAN}-01", "é".repeat(16)),
+            "00".into(),
+        ] {
+            assert_eq!(parse_traceparent(&bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn baggage_gives_the_sentry_members_and_refuses_malformed_lists() {
+        let b = parse_baggage(&format!(
+            "other=1, sentry-trace_id={TRACE};prop=x, sentry-sampled=true,sentry-org_id=42"
+        ))
+        .unwrap();
+        assert_eq!(
+            b.trace_id.map(|t| TraceId::from(t).to_string()).as_deref(),
+            Some(TRACE)
+        );
+        assert_eq!(b.sampled, Some(true));
+        assert_eq!(b.org_id.as_deref(), Some("42"));
+        for bad in [
+            "novalue".to_owned(),
+            "a=1,,b=2".into(),
+            "sp ace=1".into(),
+            "k=\"quoted\"".into(),
+            "sentry-sampled=yes".into(),
+            "sentry-trace_id=123".into(),
+            "sentry-org_id=o1".into(),
+            (0..181)
+                .map(|i| format!("k{i}=v"))
+                .collect::<Vec<_>>()
+                .join(","),
+            format!("k={}", "v".repeat(8200)),
+        ] {
+            assert_eq!(parse_baggage(&bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_w3c_trace_wins_over_a_disagreeing_sentry_trace() {
+        let other = "11111111111111111111111111111111";
+        let h = headers(&[
+            ("traceparent", &format!("00-{TRACE}-{SPAN}-01")),
+            ("sentry-trace", &format!("{other}-{SPAN}-0")),
+        ]);
+        let t = Incoming::from_headers(&h, None).unwrap();
+        assert_eq!(
+            (t.trace_id_hex(), t.sampled),
+            (TRACE.to_owned(), Some(true))
+        );
+        // A malformed traceparent leaves the sentry-trace.
+        let h = headers(&[
+            ("traceparent", "00-nonsense"),
+            ("sentry-trace", &format!("{other}-{SPAN}")),
+        ]);
+        assert_eq!(
+            Incoming::from_headers(&h, None).unwrap().trace_id_hex(),
+            other
+        );
+    }
+
+    #[test]
+    fn baggage_adds_the_decision_and_guards_the_organisation() {
+        let trace = format!("{TRACE}-{SPAN}");
+        let with = |baggage: &str, org: Option<&str>| {
+            Incoming::from_headers(
+                &headers(&[("sentry-trace", &trace), ("baggage", baggage)]),
+                org,
+            )
+        };
+        assert_eq!(
+            with("sentry-sampled=false", None).unwrap().sampled,
+            Some(false)
+        );
+        // Baggage of another trace, or malformed baggage, is not used; the trace still is.
+        let other = "sentry-trace_id=11111111111111111111111111111111,sentry-sampled=true";
+        assert_eq!(with(other, None).unwrap().sampled, None);
+        assert_eq!(with("sentry-sampled=maybe", None).unwrap().sampled, None);
+        // A trace of another Sentry organisation starts afresh.
+        assert_eq!(with("sentry-org_id=7", Some("8")), None);
+        assert!(with("sentry-org_id=7", Some("7")).is_some());
+        assert!(with("sentry-org_id=7", None).is_some());
+    }
+
+    #[test]
+    fn repeated_or_absent_headers_continue_nothing() {
+        let value = format!("{TRACE}-{SPAN}");
+        let h = headers(&[("sentry-trace", &value), ("sentry-trace", &value)]);
+        assert_eq!(Incoming::from_headers(&h, None), None);
+        assert_eq!(Incoming::from_headers(&HeaderMap::new(), None), None);
+        // Without a Sentry client nothing is recorded on the span.
+        let h = headers(&[("sentry-trace", &value)]);
+        assert_eq!(span_fields(&h, false), (None, None));
+    }
+}
