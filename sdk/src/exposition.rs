@@ -147,7 +147,7 @@ impl Metrics {
     }
 
     /// Adds `n` to `obs_exporter_send_failures_total{exporter}`.
-    pub(crate) fn record_send_failures(&self, exporter: &'static str, n: u64) {
+    pub fn record_send_failures(&self, exporter: &'static str, n: u64) {
         let key = Key::from_parts(
             catalogue::EXPORTER_SEND_FAILURES.name,
             vec![Label::new(catalogue::labels::EXPORTER, exporter)],
@@ -158,7 +158,7 @@ impl Metrics {
     }
 
     /// Sets `obs_exporter_queue_items{exporter}`.
-    pub(crate) fn set_queue_items(&self, exporter: &'static str, items: u64) {
+    pub fn set_queue_items(&self, exporter: &'static str, items: u64) {
         let key = Key::from_parts(
             catalogue::EXPORTER_QUEUE_ITEMS.name,
             vec![Label::new(catalogue::labels::EXPORTER, exporter)],
