@@ -82,6 +82,11 @@ pub const OBS_COMMIT: EnvVar = var(
 );
 /// The source revision as many CI systems set it, the fallback of [`OBS_COMMIT`].
 pub const GIT_COMMIT: EnvVar = var("GIT_COMMIT", "Source revision, if OBS_COMMIT is unset.");
+/// How long the service drains after SIGTERM.
+pub const OBS_SHUTDOWN_DRAIN: EnvVar = var(
+    "OBS_SHUTDOWN_DRAIN",
+    "On SIGTERM or Ctrl-C, how long readiness answers 503 draining before the server stops accepting (e.g. 10s; default 0s).",
+);
 /// Turns Sentry reporting on.
 pub const SENTRY_DSN: EnvVar = of(
     "sentry",
@@ -151,6 +156,7 @@ pub const ALL: &[EnvVar] = &[
     OBS_LOG_KEEP,
     OBS_COMMIT,
     GIT_COMMIT,
+    OBS_SHUTDOWN_DRAIN,
     SENTRY_DSN,
     SENTRY_SAMPLE_RATE,
     SENTRY_TRACES_SAMPLE_RATE,

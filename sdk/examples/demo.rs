@@ -22,6 +22,10 @@
 //! | `DISK_MIN_FREE_MB` | the disk check fails below this many free MiB (default 100) |
 //! | `DEMO_TRUSTED_PROXIES` | comma-separated proxies whose `X-Forwarded-For` the audit log believes |
 //!
+//! On SIGTERM or Ctrl-C the demo drains as every SDK service can: readiness answers `503`
+//! `draining` for `OBS_SHUTDOWN_DRAIN` while the other routes serve, then it stops accepting
+//! and finishes the requests in flight.
+//!
 //! Audit events (`POST /items`) go to stdout with the other JSON lines (target `obs::audit`);
 //! the demo takes the user id from an `X-User-Id` header, where a real service would take it
 //! from its authentication.
@@ -142,27 +146,6 @@ fn app(obs: &obs_service::Obs) -> Result<Router, Box<dyn std::error::Error>> {
         .layer(obs.layer()))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let obs = obs_service::Config::from_env("demo", env!("CARGO_PKG_VERSION"))?.init()?;
@@ -174,7 +157,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // With the peer address, so the audit log knows the client IP.
     let app = app(&obs)?.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        // SIGTERM: readiness 503 `draining` for OBS_SHUTDOWN_DRAIN, then the requests in
+        // flight finish.
+        .with_graceful_shutdown(obs.shutdown_signal())
         .await?;
     tracing::info!("shut down");
     Ok(())

@@ -60,6 +60,7 @@ pub struct Obs {
     config: Config,
     metrics: Metrics,
     upkeep: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
+    drain: crate::shutdown::Drain,
     pub(crate) integrations: crate::integration::Running,
     // Dropped last: flushing waits for the writers' queues.
     _writers: Vec<BatchWriterGuard>,
@@ -100,7 +101,18 @@ impl Obs {
     /// check metrics into [`Obs::metrics`]; add checks, then merge its
     /// [`router`](crate::Health::router).
     pub fn health(&self) -> crate::Health {
-        crate::Health::new(self.config.version.clone()).metrics(&self.metrics)
+        crate::Health::new(self.config.version.clone())
+            .metrics(&self.metrics)
+            .drain(&self.drain)
+    }
+
+    /// The future to pass to axum's `with_graceful_shutdown`: on SIGTERM or Ctrl-C, readiness
+    /// of every [`Obs::health`] answers `503 draining` for the configured drain period
+    /// (`OBS_SHUTDOWN_DRAIN`) while the other routes keep serving; then it resolves, so the
+    /// server stops accepting and finishes the requests in flight. See
+    /// [`shutdown`](crate::shutdown).
+    pub fn shutdown_signal(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.drain.on_signal(self.config.shutdown_drain)
     }
 }
 
@@ -206,6 +218,7 @@ impl Config {
             config: self,
             metrics,
             upkeep: Some(upkeep),
+            drain: crate::shutdown::Drain::new(),
             integrations,
             _writers: guards,
         })

@@ -73,6 +73,8 @@ pub mod sentry;
 #[cfg(feature = "sentry")]
 mod sentry_trace;
 #[cfg(feature = "runtime")]
+pub mod shutdown;
+#[cfg(feature = "runtime")]
 pub mod writer;
 
 #[cfg(feature = "runtime")]

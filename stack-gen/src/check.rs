@@ -35,6 +35,11 @@ pub fn check_file_text(path: &str, text: &str) -> Vec<String> {
                 )];
             }
         };
+        problems.extend(
+            crate::check_k8s::check_object(&value)
+                .into_iter()
+                .map(|v| format!("{path}: {v}")),
+        );
         if path.starts_with("prometheus/rules/") && !path.starts_with(RULE_TESTS) {
             problems.extend(
                 mixin_rule_checks(text)
@@ -250,11 +255,19 @@ pub fn check_dir(dir: &Path, out: &mut dyn std::io::Write) -> Result<(), Error> 
     }
     let mut problems = Vec::new();
     // A stack generated in local mode (obs.toml [local]) has no compose.yaml.
-    let local = std::fs::read_to_string(dir.join(crate::model::CONFIG_FILE))
+    let cfg = std::fs::read_to_string(dir.join(crate::model::CONFIG_FILE))
         .ok()
-        .and_then(|text| crate::model::Config::from_toml(&text, "obs.toml").ok())
-        .is_some_and(|cfg| cfg.local.is_some());
-    for f in REQUIRED {
+        .and_then(|text| crate::model::Config::from_toml(&text, "obs.toml").ok());
+    let local = cfg.as_ref().is_some_and(|cfg| cfg.local.is_some());
+    let kubernetes = cfg
+        .as_ref()
+        .is_some_and(|cfg| cfg.target == crate::model::Target::Kubernetes);
+    let required: &[&str] = if kubernetes {
+        &["kustomization.yaml", "prometheusrule.yaml"]
+    } else {
+        REQUIRED
+    };
+    for f in required {
         if local && *f == "compose.yaml" {
             continue;
         }
@@ -297,6 +310,16 @@ pub fn check_dir(dir: &Path, out: &mut dyn std::io::Write) -> Result<(), Error> 
         .cloned()
         .collect();
     match find_tool("promtool") {
+        // Kubernetes: no prometheus.yml (the Operator writes it); the rules are in the
+        // PrometheusRule.
+        Some(promtool) if kubernetes => {
+            match crate::check_k8s::promtool_check_rules(&promtool, dir) {
+                Ok(_) => {
+                    let _ = writeln!(out, "ok    promtool check rules (prometheusrule.yaml)");
+                }
+                Err(e) => problems.push(format!("promtool check rules prometheusrule.yaml: {e}")),
+            }
+        }
         Some(promtool) => {
             match run_tool(
                 &promtool,
@@ -338,6 +361,7 @@ pub fn check_dir(dir: &Path, out: &mut dyn std::io::Write) -> Result<(), Error> 
         }
     }
     match find_tool("amtool") {
+        Some(_) if kubernetes => {}
         Some(amtool) => match run_tool(
             &amtool,
             &["check-config", "alertmanager/alertmanager.yml"],

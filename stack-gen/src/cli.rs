@@ -158,9 +158,20 @@ pub struct InitArgs {
     /// `target`: what to write for.
     #[arg(long, value_enum)]
     pub target: Option<Target>,
-    /// `[[services]]`: NAME=HOST:PORT, repeatable (metrics at /metrics, liveness at /health/live).
+    /// `[[services]]`: NAME=HOST:PORT, repeatable (metrics at /metrics, liveness at /health/live);
+    /// NAME alone with `--target kubernetes`.
     #[arg(long = "service", value_name = "NAME=HOST:PORT")]
     pub services: Vec<String>,
+    /// `kubernetes.namespace`: the namespace of the manifests (default monitoring).
+    #[arg(long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// `kubernetes.prometheus_release`: the kube-prometheus-stack release whose selectors must
+    /// match (default kube-prometheus-stack).
+    #[arg(long, value_name = "RELEASE")]
+    pub prometheus_release: Option<String>,
+    /// `[remote_write] url`: also write every sample to this push URL (Mimir, Thanos, VictoriaMetrics).
+    #[arg(long, value_name = "URL")]
+    pub remote_write_url: Option<String>,
     /// `[[slo]]`: SERVICE=OBJECTIVE, an availability SLO (percent of requests without a 5xx
     /// over 30 days), repeatable; latency SLOs and other windows are written in obs.toml.
     #[arg(long = "slo", value_name = "SERVICE=OBJECTIVE")]
@@ -396,15 +407,40 @@ pub fn config_from_flags(a: &InitArgs) -> Result<Config, Error> {
         cfg.target = v;
     }
     for (i, s) in a.services.iter().enumerate() {
-        let Some((name, target)) = s.split_once('=') else {
-            return Err(Error::Input(format!(
-                "--service[{i}]: {s:?} must be NAME=HOST:PORT"
-            )));
+        let service = match (s.split_once('='), cfg.target) {
+            (Some((name, target)), _) => {
+                let target = target
+                    .parse()
+                    .map_err(|e| Error::Input(format!("--service: services[{i}].target: {e}")))?;
+                Service::new(name, target)
+            }
+            // Kubernetes finds a service by its Service labels, not an address.
+            (None, Target::Kubernetes) => Service::kubernetes(s),
+            (None, Target::Compose) => {
+                return Err(Error::Input(format!(
+                    "--service[{i}]: {s:?} must be NAME=HOST:PORT"
+                )));
+            }
         };
-        let target = target
-            .parse()
-            .map_err(|e| Error::Input(format!("--service: services[{i}].target: {e}")))?;
-        cfg.services.push(Service::new(name, target));
+        cfg.services.push(service);
+    }
+    // A Kubernetes obs.toml shows its [kubernetes] table, defaults included.
+    if a.namespace.is_some() || a.prometheus_release.is_some() || cfg.target == Target::Kubernetes {
+        let k = cfg.kubernetes.get_or_insert_with(Default::default);
+        if let Some(v) = &a.namespace {
+            k.namespace = v.clone();
+        }
+        if let Some(v) = &a.prometheus_release {
+            k.prometheus_release = v.clone();
+        }
+    }
+    if let Some(url) = &a.remote_write_url {
+        cfg.remote_write = Some(crate::model::RemoteWrite {
+            url: url.clone(),
+            username: None,
+            password_env: None,
+            bearer_token_env: None,
+        });
     }
     for (i, s) in a.slos.iter().enumerate() {
         let parsed = s
@@ -487,9 +523,13 @@ pub fn alerting_keys(a: &InitArgs) -> AlertingKeys {
     }
 }
 
-/// The service `--yes` adds when none is given: the demo's default port on the docker host.
-pub fn default_service() -> Service {
-    Service::new("app", HostPort::docker_host(model::Port::known(3000)))
+/// The service `--yes` adds when none is given: the demo's default port on the docker host
+/// (on Kubernetes, the Service labelled `app.kubernetes.io/name: app`).
+pub fn default_service(target: Target) -> Service {
+    match target {
+        Target::Compose => Service::new("app", HostPort::docker_host(model::Port::known(3000))),
+        Target::Kubernetes => Service::kubernetes("app"),
+    }
 }
 
 fn init(args: InitArgs, out: &mut dyn std::io::Write) -> Result<(), Error> {
@@ -503,7 +543,7 @@ fn init(args: InitArgs, out: &mut dyn std::io::Write) -> Result<(), Error> {
         crate::wizard::ask(&mut cfg, &args)?;
     }
     if cfg.services.is_empty() {
-        cfg.services.push(default_service());
+        cfg.services.push(default_service(cfg.target));
     }
     apply_public_urls(&mut cfg, &args.public_urls)?;
     let config_text = cfg.to_toml();
@@ -563,19 +603,22 @@ fn build(
             policy: Policy::Config,
         });
     }
-    let env_path = w.output.join(".env");
-    let password = if env_path.exists() {
-        String::new()
-    } else {
-        crate::render::env::random_password()?
-    };
-    planned.push(Planned {
-        file: OutFile {
-            path: ".env".into(),
-            contents: crate::render::env::dotenv(cfg, &password),
-        },
-        policy: Policy::CreateOnce,
-    });
+    // The Kubernetes target keeps every secret in Secrets the user creates: no .env.
+    if cfg.target == Target::Compose {
+        let env_path = w.output.join(".env");
+        let password = if env_path.exists() {
+            String::new()
+        } else {
+            crate::render::env::random_password()?
+        };
+        planned.push(Planned {
+            file: OutFile {
+                path: ".env".into(),
+                contents: crate::render::env::dotenv(cfg, &password),
+            },
+            policy: Policy::CreateOnce,
+        });
+    }
     let plan = write::plan(&w.output, planned, w.force)?;
     if w.dry_run {
         let _ = write!(out, "{}", plan.diff());
@@ -588,7 +631,12 @@ fn build(
     }
     let dir = w.output.display();
     let _ = writeln!(out, "wrote {dir}: {}", plan.summary());
-    if cfg.local.is_some() {
+    if cfg.target == Target::Kubernetes {
+        let _ = writeln!(
+            out,
+            "next: install the charts and create the Secrets as {dir}/README.md shows, then kubectl apply --server-side -k {dir}"
+        );
+    } else if cfg.local.is_some() {
         let _ = writeln!(
             out,
             "next: start Prometheus and Alertmanager as {dir}/README.md (\"Local mode\") shows"

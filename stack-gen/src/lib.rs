@@ -9,12 +9,15 @@
 #![deny(missing_docs, unreachable_pub)]
 
 pub mod check;
+pub mod check_k8s;
 pub mod cli;
 pub mod doctor;
 pub mod error;
 pub mod model;
+pub mod model_k8s;
 pub mod render;
 pub mod slo;
 pub mod validate;
+pub mod validate_k8s;
 pub mod wizard;
 pub mod write;

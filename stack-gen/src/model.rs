@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+pub use crate::model_k8s::{Kubernetes, KubernetesService, RemoteWrite};
 
 mod addr;
 mod alerting;
@@ -84,6 +85,13 @@ pub struct Config {
     /// default; see [`Local`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local: Option<Local>,
+    /// `[kubernetes]`: where the manifests go (`target = "kubernetes"` only; defaults apply when
+    /// absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<Kubernetes>,
+    /// `[remote_write]`: Prometheus also sends its samples to a scale-out store (both targets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_write: Option<RemoteWrite>,
     /// The web front end to write a Sentry setup for (`frontend = "nextjs"`, under
     /// `frontend/nextjs/`). Needs `sentry = true`. Absent by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -237,6 +245,8 @@ impl Default for Config {
             scrape_interval: default_interval(),
             evaluation_interval: default_interval(),
             local: None,
+            kubernetes: None,
+            remote_write: None,
             frontend: None,
             sentry_sampling: SentrySampling::default(),
         }
@@ -255,7 +265,19 @@ impl Config {
 
     /// Renders the configuration as `obs.toml` text with a header comment.
     pub fn to_toml(&self) -> String {
-        let body = toml::to_string_pretty(self).expect("the configuration always serialises");
+        let mut body = toml::to_string_pretty(self).expect("the configuration always serialises");
+        if self.target == Target::Kubernetes {
+            // Compose-only keys at their defaults mean nothing there; leaving them out keeps a
+            // Kubernetes obs.toml free of keys it does not read.
+            let mut table = toml::Table::try_from(self).expect("serialises");
+            let defaults = toml::Table::try_from(Config::default()).expect("serialises");
+            for key in ["bind_address", "ports"] {
+                if table.get(key) == defaults.get(key) {
+                    table.remove(key);
+                }
+            }
+            body = toml::to_string_pretty(&table).expect("serialises");
+        }
         format!(
             "# obs.toml: the answers of `obs-gen init`. Edit it, then run `obs-gen generate`.\n\
              # Every key is documented in the obs README (\"Generating the stack\"); [alerts] lists\n\
@@ -318,14 +340,26 @@ fn format_toml_error(origin: &str, text: &str, e: &toml::de::Error, path: &str) 
     format!("{origin}:{location} {message}")
 }
 
-/// What the stack is written for. Only docker compose today; the model keeps nothing
-/// compose-specific outside the renderers, so Kubernetes can follow.
+/// What the stack is written for. The model keeps nothing target-specific outside the
+/// renderers, except the keys each target alone reads (checked by validation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
     /// A docker compose project.
     #[default]
     Compose,
+    /// Manifests for a cluster running kube-prometheus-stack, Grafana's sidecar, Loki and Alloy.
+    Kubernetes,
+}
+
+impl Target {
+    /// The name used in obs.toml and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Compose => "compose",
+            Target::Kubernetes => "kubernetes",
+        }
+    }
 }
 
 /// Which program ships the containers' logs to Loki.
@@ -358,8 +392,10 @@ impl LogShipper {
 pub struct Service {
     /// The service name; also its Prometheus `job`.
     pub name: String,
-    /// `host:port` Prometheus scrapes, as seen from the Prometheus container.
-    pub target: HostPort,
+    /// `host:port` Prometheus scrapes, as seen from the Prometheus container. Compose only
+    /// (required there); on Kubernetes the ServiceMonitor finds the Service by its selector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<HostPort>,
     /// Path of the metrics endpoint.
     #[serde(default = "default_metrics_path")]
     pub metrics_path: String,
@@ -367,6 +403,15 @@ pub struct Service {
     /// `app-healthchecks.yaml`).
     #[serde(default = "default_health_path")]
     pub health_path: String,
+    /// Kubernetes: namespace of the service's Service. Default `default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Kubernetes: labels of the service's Service. Default `app.kubernetes.io/name = <name>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<std::collections::BTreeMap<String, String>>,
+    /// Kubernetes: name of the Service port serving the metrics. Default `http`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
     /// The URL browsers call the service at (e.g. `https://api.example.com`); its origin goes
     /// into the frontend's `tracePropagationTargets`, so the browser's trace headers reach it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -384,10 +429,21 @@ impl Service {
     /// A service with the SDK's default paths.
     pub fn new(name: &str, target: HostPort) -> Service {
         Service {
+            target: Some(target),
+            ..Service::kubernetes(name)
+        }
+    }
+
+    /// A service of the Kubernetes target: no `target`, the default selector and port.
+    pub fn kubernetes(name: &str) -> Service {
+        Service {
             name: name.into(),
-            target,
+            target: None,
             metrics_path: default_metrics_path(),
             health_path: default_health_path(),
+            namespace: None,
+            selector: None,
+            port: None,
             public_url: None,
         }
     }

@@ -186,6 +186,7 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
     if let Err(e) = cfg.alerts.validate() {
         errs.push(format!("{origin}: {e}"));
     }
+    errs.extend(crate::validate_k8s::validate(cfg, origin));
     crate::slo::validate(cfg, origin, &mut errs);
     let mut err = |field: &str, msg: String| errs.push(format!("{origin}: {field}: {msg}"));
 
@@ -198,19 +199,24 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
             );
         }
     }
-    for (i, s) in cfg.services.iter().enumerate() {
-        let host = s.target.host();
+    for (i, target) in cfg
+        .services
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| Some((i, s.target.as_ref()?)))
+    {
+        let host = target.host();
         let on_host = matches!(
             host,
             "host.docker.internal" | "localhost" | "127.0.0.1" | "0.0.0.0" | "::1"
         ) || host.parse().ok() == Some(cfg.bind_address);
-        let port = s.target.port();
+        let port = target.port();
         if on_host && let Some(key) = seen.get(&port) {
             err(
                 &format!("ports.{key}"),
                 format!(
                     "{port} clashes with services[{i}].target {:?} on the same host; pick another port",
-                    s.target
+                    target.to_string()
                 ),
             );
         }

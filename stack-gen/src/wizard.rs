@@ -7,7 +7,7 @@ use crate::cli::InitArgs;
 use crate::error::Error;
 use crate::model::{
     self, Alerting, AlertingKeys, Config, Database, Duration, Frontend, HostPort, LogShipper,
-    ReceiverKind, Service,
+    ReceiverKind, Service, Target,
 };
 use crate::validate::{is_env_name, public_origin};
 
@@ -77,6 +77,23 @@ pub fn ask(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
     }
     if args.environment.is_none() {
         cfg.environment = text("Environment (--environment)", &cfg.environment)?;
+    }
+    if args.target.is_none() {
+        let options = [Target::Compose, Target::Kubernetes];
+        let labels = [
+            "compose (docker compose on one host)",
+            "kubernetes (manifests for kube-prometheus-stack)",
+        ];
+        let i = Select::new()
+            .with_prompt("Target (--target)")
+            .items(labels)
+            .default(0)
+            .interact()
+            .map_err(io)?;
+        cfg.target = options[i];
+    }
+    if cfg.target == Target::Kubernetes {
+        return ask_kubernetes(cfg, args);
     }
     if args.services.is_empty() {
         loop {
@@ -180,6 +197,53 @@ pub fn ask(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
             cfg.databases.redis = None;
         }
     }
+    ask_alerting_and_rest(cfg, args)
+}
+
+/// The questions of the Kubernetes target: where the manifests go, which release selects them,
+/// the services by name (their Service labels and port take the defaults; see obs.toml), and
+/// Alloy or no log shipper. The rest is shared with compose.
+fn ask_kubernetes(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
+    let k = cfg.kubernetes.get_or_insert_with(Default::default);
+    if args.namespace.is_none() {
+        k.namespace = text("Namespace of the manifests (--namespace)", &k.namespace)?;
+    }
+    if args.prometheus_release.is_none() {
+        k.prometheus_release = text(
+            "Release name of kube-prometheus-stack (--prometheus-release)",
+            &k.prometheus_release,
+        )?;
+    }
+    if args.services.is_empty() {
+        loop {
+            let default = if cfg.services.is_empty() { "app" } else { "" };
+            let answer: String = Input::<String>::new()
+                .with_prompt("Service to scrape, NAME (empty to finish) (--service)")
+                .default(default.to_string())
+                .allow_empty(true)
+                .interact_text()
+                .map_err(io)?;
+            if answer.trim().is_empty() {
+                break;
+            }
+            cfg.services.push(Service::kubernetes(answer.trim()));
+        }
+    }
+    if args.log_shipper.is_none() {
+        let options = [LogShipper::Alloy, LogShipper::None];
+        let i = Select::new()
+            .with_prompt("Log shipper (--log-shipper)")
+            .items(["alloy (a DaemonSet, default)", "none"])
+            .default(0)
+            .interact()
+            .map_err(io)?;
+        cfg.log_shipper = options[i];
+    }
+    ask_alerting_and_rest(cfg, args)
+}
+
+/// The questions both targets ask last: the alert receiver, retention, tracing and Sentry.
+fn ask_alerting_and_rest(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
     if args.receiver.is_none() {
         let options = [
             ReceiverKind::None,

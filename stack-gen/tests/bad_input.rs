@@ -378,3 +378,80 @@ fn frontend_flags_name_the_flag() {
         assert!(!tmp.path().join("monitoring").exists(), "nothing written");
     }
 }
+
+const K8S: &str = "project = \"x\"\ntarget = \"kubernetes\"\n";
+
+#[test]
+fn kubernetes_names_must_be_rfc_1123() {
+    rejects(
+        &format!("{K8S}[[services]]\nname = \"Api_1\"\n"),
+        "obs.toml: services[0].name: \"Api_1\" is not a Kubernetes name (RFC 1123",
+    );
+    rejects(
+        &format!("{K8S}[kubernetes]\nnamespace = \"Monitoring\"\n[[services]]\nname = \"api\"\n"),
+        "obs.toml: kubernetes.namespace: \"Monitoring\" is not a Kubernetes name",
+    );
+    rejects(
+        &format!("{K8S}[[services]]\nname = \"api\"\nnamespace = \"team_a\"\n"),
+        "obs.toml: services[0].namespace: \"team_a\" is not a Kubernetes name",
+    );
+}
+
+#[test]
+fn kubernetes_selectors_must_be_labels() {
+    rejects(
+        &format!(
+            "{K8S}[[services]]\nname = \"api\"\n[services.selector]\n\"bad key!\" = \"api\"\n"
+        ),
+        "obs.toml: services[0].selector: label key \"bad key!\"",
+    );
+    rejects(
+        &format!("{K8S}[[services]]\nname = \"api\"\n[services.selector]\napp = \"-api\"\n"),
+        "obs.toml: services[0].selector: label \"app\": the value \"-api\"",
+    );
+}
+
+#[test]
+fn keys_of_the_other_target() {
+    rejects(
+        &format!("project = \"x\"\n{SERVICE}[kubernetes]\nnamespace = \"monitoring\"\n"),
+        "obs.toml: kubernetes: only for target = \"kubernetes\" (this file has target = \"compose\")",
+    );
+    rejects(
+        &format!("project = \"x\"\n{SERVICE}port = \"http\"\n"),
+        "obs.toml: services[0].port: only for target = \"kubernetes\"",
+    );
+    rejects(
+        &format!("{K8S}{SERVICE}"),
+        "obs.toml: services[0].target: only for target = \"compose\" (this file has target = \"kubernetes\")",
+    );
+    rejects(
+        &format!("{K8S}bind_address = \"0.0.0.0\"\n[[services]]\nname = \"api\"\n"),
+        "obs.toml: bind_address: only for target = \"compose\"",
+    );
+}
+
+#[test]
+fn remote_write_url_must_be_http() {
+    rejects(
+        &format!("project = \"x\"\n{SERVICE}[remote_write]\nurl = \"mimir:9009/api/v1/push\"\n"),
+        "obs.toml: remote_write.url: \"mimir:9009/api/v1/push\" must start with http:// or https://",
+    );
+    rejects(
+        &format!("{K8S}[[services]]\nname = \"api\"\n[remote_write]\nurl = \"ftp://mimir/push\"\n"),
+        "obs.toml: remote_write.url: \"ftp://mimir/push\" must start with http",
+    );
+}
+
+#[test]
+fn kubernetes_flag_with_compose_names_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let res = obs_gen(tmp.path(), &["init", "--yes", "--namespace", "obs"]);
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("kubernetes: only for target = \"kubernetes\""),
+        "{stderr}"
+    );
+    assert!(!tmp.path().join("monitoring").exists(), "nothing written");
+}

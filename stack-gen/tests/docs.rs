@@ -32,6 +32,17 @@ fn readme_documents_every_obs_toml_key_and_init_flag() {
     cfg.databases.redis = Some(Database {
         address: "r:6379".parse().unwrap(),
     });
+    // The keys of the Kubernetes target and of remote write, each set once.
+    cfg.kubernetes = Some(Default::default());
+    cfg.services[0].namespace = Some("shop".into());
+    cfg.services[0].selector = Some([("app".to_string(), "api".to_string())].into());
+    cfg.services[0].port = Some("http".into());
+    cfg.remote_write = Some(obs_gen::model::RemoteWrite {
+        url: "https://mimir.example.com/api/v1/push".into(),
+        username: Some("tenant".into()),
+        password_env: Some("X".into()),
+        bearer_token_env: Some("X".into()),
+    });
     let value: toml::Value = toml::from_str(&cfg.to_toml()).unwrap();
     let mut all = Vec::new();
     keys("", &value, &mut all);

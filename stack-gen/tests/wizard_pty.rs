@@ -34,6 +34,11 @@ fn wizard_answers_land_in_obs_toml() -> Result<(), rexpect::error::Error> {
     p.send_line("shop")?;
     p.exp_string("Environment")?;
     p.send_line("")?; // Enter takes the default
+    p.exp_string("Target")?;
+    // A selection list reads keys in raw mode, as a yes/no question does: Enter takes compose.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    p.send("\r")?;
+    p.flush()?;
     p.exp_string("Service to scrape")?;
     p.send_line("api=host.docker.internal:8080")?;
     p.exp_string("api=host.docker.internal:8080")?;
@@ -63,7 +68,7 @@ fn wizard_answers_land_in_obs_toml() -> Result<(), rexpect::error::Error> {
     assert_eq!(cfg.services.len(), 1);
     assert_eq!(cfg.services[0].name, "api");
     assert_eq!(
-        cfg.services[0].target.to_string(),
+        cfg.services[0].target.as_ref().unwrap().to_string(),
         "host.docker.internal:8080"
     );
     assert_eq!(
@@ -108,6 +113,8 @@ fn with_sentry_on_the_wizard_asks_for_a_frontend_and_the_public_urls()
         "shop",
         "--environment",
         "production",
+        "--target",
+        "compose",
         "--service",
         "api=host.docker.internal:8080",
         "--slo",

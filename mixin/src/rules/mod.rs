@@ -39,16 +39,14 @@ fn s(text: &str) -> Value {
     Value::String(text.to_string())
 }
 
-fn rule_file(groups: Vec<(String, Vec<Value>)>) -> String {
-    let groups: Vec<Value> = groups
-        .into_iter()
-        .map(|(name, rules)| {
-            let mut g = Mapping::new();
-            g.insert(s("name"), s(&name));
-            g.insert(s("rules"), Value::Sequence(rules));
-            Value::Mapping(g)
-        })
-        .collect();
+fn group(name: &str, rules: Vec<Value>) -> Value {
+    let mut g = Mapping::new();
+    g.insert(s("name"), s(name));
+    g.insert(s("rules"), Value::Sequence(rules));
+    Value::Mapping(g)
+}
+
+fn rule_file(groups: Vec<Value>) -> String {
     let mut doc = Mapping::new();
     doc.insert(s("groups"), Value::Sequence(groups));
     format!(
@@ -82,8 +80,20 @@ fn alert_rule(alert: &Alert) -> Value {
     Value::Mapping(r)
 }
 
-/// Every rule file for `thresholds`: the recording rules, then one file per alert group.
-pub(crate) fn files(thresholds: &Thresholds) -> Vec<RuleFile> {
+/// Every rule group for `thresholds`, with the file each goes into: the recording rules, then
+/// one file per alert group. The one renderer of the rules; the compose target writes each as a
+/// rule file ([`crate::rule_files`]), the Kubernetes target puts them all into one `PrometheusRule`.
+pub fn groups(thresholds: &Thresholds) -> Vec<(String, Value)> {
+    let mut out = bundled_groups(thresholds);
+    for slo in &thresholds.slos {
+        let group = serde_yaml_ng::to_value(crate::slo::group(slo)).expect("rule groups convert");
+        out.push((crate::slo::rule_file_name(slo), group));
+    }
+    out
+}
+
+/// The recording rules and the alert groups, without the SLOs'.
+fn bundled_groups(thresholds: &Thresholds) -> Vec<(String, Value)> {
     let recording: Vec<Value> = recordings()
         .iter()
         .map(|r| {
@@ -93,17 +103,27 @@ pub(crate) fn files(thresholds: &Thresholds) -> Vec<RuleFile> {
             Value::Mapping(m)
         })
         .collect();
-    let mut out = vec![RuleFile {
-        file_name: RECORDING_FILE.into(),
-        yaml: rule_file(vec![("obs-red-recording".into(), recording)]),
-    }];
-    for group in alert_groups(thresholds) {
-        let rules = group.alerts.iter().map(alert_rule).collect();
-        out.push(RuleFile {
-            file_name: group.file_name.into(),
-            yaml: rule_file(vec![(group.name.into(), rules)]),
-        });
+    let mut out = vec![(
+        RECORDING_FILE.to_string(),
+        group("obs-red-recording", recording),
+    )];
+    for g in alert_groups(thresholds) {
+        let rules = g.alerts.iter().map(alert_rule).collect();
+        out.push((g.file_name.to_string(), group(g.name, rules)));
     }
+    out
+}
+
+/// Every rule file for `thresholds`: each of [`groups`] in its file (the SLOs' with their own
+/// header).
+pub(crate) fn files(thresholds: &Thresholds) -> Vec<RuleFile> {
+    let mut out: Vec<RuleFile> = bundled_groups(thresholds)
+        .into_iter()
+        .map(|(file_name, g)| RuleFile {
+            file_name,
+            yaml: rule_file(vec![g]),
+        })
+        .collect();
     out.extend(crate::slo::rule_files(&thresholds.slos));
     out
 }

@@ -93,6 +93,14 @@ impl Config {
             });
         }
         // Integrations: each is on when its variable is set (and its feature compiled in).
+        if let Some(drain) = env.get(&vars::OBS_SHUTDOWN_DRAIN) {
+            config.shutdown_drain =
+                crate::shutdown::parse_drain(&drain).ok_or(ConfigError::InvalidEnv {
+                    name: vars::OBS_SHUTDOWN_DRAIN.name,
+                    value: drain,
+                    expected: "a duration like 10s, 500ms or 1m (0 for none)",
+                })?;
+        }
         config.integrations = crate::integration::Configs::from_env(&env)?;
         config.inactive_exporters = crate::integration::not_built(&env);
         Ok(config)

@@ -91,6 +91,7 @@ pub struct Config {
     pub(crate) log_file: Option<LogFile>,
     pub(crate) upkeep_interval: Duration,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) shutdown_drain: Duration,
     pub(crate) redactor: std::sync::Arc<crate::redact::Redactor>,
     /// Sentry, OTLP, Loki: each integration's builder method (`Config::sentry`, …) lives in its
     /// own module.
@@ -115,6 +116,7 @@ impl Config {
             log_file: None,
             upkeep_interval: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(5),
+            shutdown_drain: Duration::ZERO,
             redactor: Default::default(),
             integrations: Default::default(),
             inactive_exporters: Vec::new(),
@@ -179,6 +181,13 @@ impl Config {
     /// exporters (Sentry, OTLP, Loki) share this deadline.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// How long readiness answers `503 draining` after SIGTERM before the server stops
+    /// accepting (default 0 s; `OBS_SHUTDOWN_DRAIN`). See [`shutdown`](crate::shutdown).
+    pub fn shutdown_drain(mut self, drain: Duration) -> Self {
+        self.shutdown_drain = drain;
         self
     }
 

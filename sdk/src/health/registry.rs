@@ -31,6 +31,7 @@ struct Settings {
     default_timeout: Duration,
     cache_for: Option<Duration>,
     metrics: Option<Metrics>,
+    drain: Option<crate::shutdown::Drain>,
 }
 
 #[derive(Default)]
@@ -89,6 +90,7 @@ impl Health {
                 default_timeout: DEFAULT_TIMEOUT,
                 cache_for: None,
                 metrics: None,
+                drain: None,
             }),
             state: Arc::new(State::default()),
         }
@@ -168,6 +170,13 @@ impl Health {
         self.update(|s| s.metrics = Some(metrics))
     }
 
+    /// Answers readiness with `503 draining` (running no check) once `drain` is
+    /// [started](crate::shutdown::Drain::start); [`Obs::health`](crate::Obs::health) sets it.
+    pub fn drain(self, drain: &crate::shutdown::Drain) -> Self {
+        let drain = drain.clone();
+        self.update(|s| s.drain = Some(drain))
+    }
+
     /// The names of the registered checks, in registration order.
     pub fn check_names(&self) -> Vec<&str> {
         self.settings.checks.iter().map(|c| &*c.name).collect()
@@ -190,6 +199,9 @@ impl Health {
     /// next caller start another one, so even probes that time out against a slow database
     /// cause at most one run per interval.
     pub async fn ready(&self) -> Arc<Report> {
+        if let Some(report) = self.draining_report() {
+            return Arc::new(report);
+        }
         let Some(interval) = self.settings.cache_for else {
             return Arc::new(self.run_checks().await);
         };
@@ -235,6 +247,18 @@ impl Health {
                 Arc::new(self.run_checks().await)
             }
         }
+    }
+
+    /// The report while draining: no check runs, the dependencies are not the reason.
+    fn draining_report(&self) -> Option<Report> {
+        let draining = self.settings.drain.as_ref()?.is_draining();
+        draining.then(|| Report {
+            status: Status::Draining,
+            timestamp: now_rfc3339(),
+            version: self.settings.version.clone(),
+            uptime_seconds: self.settings.started.elapsed().as_secs(),
+            checks: BTreeMap::new(),
+        })
     }
 
     /// Runs every check now, concurrently, ignoring the cache.
@@ -418,6 +442,26 @@ mod tests {
                 if ok { Ok(()) } else { Err("nope") }
             }
         }
+    }
+
+    #[tokio::test]
+    async fn draining_answers_503_without_running_checks_and_liveness_stays_up() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let drain = crate::shutdown::Drain::new();
+        let health = Health::new("1.0.0")
+            .check("db", counting(runs.clone(), Duration::ZERO, true))
+            .drain(&drain);
+        assert_eq!(health.ready().await.status, Status::Ok);
+        drain.start();
+        let report = health.ready().await;
+        assert_eq!(report.status, Status::Draining);
+        assert!(report.checks.is_empty());
+        let response = health.ready_response().await;
+        assert_eq!(response.status(), ::http::StatusCode::SERVICE_UNAVAILABLE);
+        let body: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+        assert_eq!(body["status"], "draining");
+        assert_eq!(health.live_response().status(), ::http::StatusCode::OK);
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "no run while draining");
     }
 
     #[tokio::test]

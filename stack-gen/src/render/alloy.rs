@@ -18,13 +18,56 @@ fn object(names: &[&str]) -> String {
     format!("{{ {} }}", body.join(", "))
 }
 
-/// Renders Alloy's configuration.
-pub fn render(cfg: &Config) -> String {
+/// The `loki.process "sdk_json"` block both targets share: `stages` first (the container
+/// runtime's framing on Kubernetes), then the static `env` label, the SDK's JSON parsed, its
+/// label fields as labels, its structured-metadata fields as such, and every label dropped but
+/// `keep_first` and the catalogue's label fields.
+pub fn process_block(cfg: &Config, stages: &str, keep_first: &[&str], forward_to: &str) -> String {
     let labels = label_fields();
     let metadata = metadata_fields();
     let extracted: Vec<&str> = labels.iter().chain(metadata.iter()).copied().collect();
-    let label_list: Vec<String> = labels.iter().map(|l| quote(l)).collect();
+    let label_list: Vec<String> = keep_first
+        .iter()
+        .chain(labels.iter())
+        .map(|l| quote(l))
+        .collect();
+    format!(
+        r#"loki.process "sdk_json" {{
+{stages}  stage.static_labels {{
+    values = {{ env = {env} }}
+  }}
+
+  stage.json {{
+    expressions = {extracted}
+  }}
+
+  stage.labels {{
+    values = {labels}
+  }}
+
+  stage.structured_metadata {{
+    values = {metadata}
+  }}
+
+  stage.label_keep {{
+    values = [{label_list}]
+  }}
+
+  forward_to = [{forward_to}]
+}}
+"#,
+        env = quote(&cfg.environment),
+        extracted = object(&extracted),
+        labels = object(&labels),
+        metadata = object(&metadata),
+        label_list = label_list.join(", "),
+    )
+}
+
+/// Renders Alloy's configuration.
+pub fn render(cfg: &Config) -> String {
     let header = super::HEADER.replace('#', "//");
+    let process = process_block(cfg, "", &[], "loki.write.local.receiver");
     format!(
         r#"{header}// Reads every container's logs through the docker socket, parses the obs-service JSON lines and
 // ships them to Loki. Labels: service, env and level only; request_id and trace_id go to
@@ -50,40 +93,12 @@ loki.source.docker "containers" {{
   forward_to    = [loki.process.sdk_json.receiver]
 }}
 
-loki.process "sdk_json" {{
-  stage.static_labels {{
-    values = {{ env = {env} }}
-  }}
-
-  stage.json {{
-    expressions = {extracted}
-  }}
-
-  stage.labels {{
-    values = {labels}
-  }}
-
-  stage.structured_metadata {{
-    values = {metadata}
-  }}
-
-  stage.label_keep {{
-    values = [{label_list}]
-  }}
-
-  forward_to = [loki.write.local.receiver]
-}}
-
+{process}
 loki.write "local" {{
   endpoint {{
     url = "http://loki:3100/loki/api/v1/push"
   }}
 }}
-"#,
-        env = quote(&cfg.environment),
-        extracted = object(&extracted),
-        labels = object(&labels),
-        metadata = object(&metadata),
-        label_list = label_list.join(", "),
+"#
     )
 }

@@ -18,6 +18,16 @@ struct ComposeFile {
     name: String,
     services: BTreeMap<String, Service>,
     volumes: BTreeMap<String, Empty>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    secrets: BTreeMap<String, FromEnvironment>,
+}
+
+/// A compose secret taken from a variable of the environment (`.env`), mounted at
+/// `/run/secrets/<name>`: how the remote-write credentials reach Prometheus, which expands no
+/// variables in its configuration.
+#[derive(Serialize)]
+struct FromEnvironment {
+    environment: String,
 }
 
 #[derive(Serialize)]
@@ -44,6 +54,8 @@ struct Service {
     extra_hosts: Vec<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     depends_on: BTreeMap<String, DependsOn>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    secrets: Vec<String>,
     healthcheck: Healthcheck,
     logging: Logging,
 }
@@ -153,9 +165,11 @@ pub fn app_healthchecks(cfg: &Config) -> Option<String> {
     let services = cfg
         .services
         .iter()
-        .map(|svc| {
+        // Validation gives every compose service a target.
+        .filter_map(|svc| Some((svc, svc.target.as_ref()?)))
+        .map(|(svc, target)| {
             // Inside its own container the service listens on the target's port.
-            let port = svc.target.port();
+            let port = target.port();
             let url = format!("http://127.0.0.1:{port}{}", svc.health_path);
             // Service images differ: busybox/alpine have wget, Debian-based ones often curl.
             let probe = format!("wget -q --spider {url} || curl -fsS -o /dev/null {url}");
@@ -207,6 +221,15 @@ pub fn render(cfg: &Config) -> String {
             condition: "service_started",
         },
     )]);
+    let mut secrets = BTreeMap::new();
+    for (name, var) in cfg
+        .remote_write
+        .iter()
+        .flat_map(super::remote_write::compose_secrets)
+    {
+        prometheus.secrets.push(name.into());
+        secrets.insert(name.to_string(), FromEnvironment { environment: var });
+    }
     services.insert("prometheus".to_string(), prometheus);
     volume("prometheus-data");
 
@@ -442,6 +465,7 @@ pub fn render(cfg: &Config) -> String {
         name: cfg.project.clone(),
         services,
         volumes,
+        secrets,
     };
     super::yaml_with_note(
         &file,

@@ -14,6 +14,15 @@ fn body(cfg: &Config, password: &str) -> String {
         s.push_str("\n# Alert receiver (read by alertmanager/entrypoint.sh, never written into a config file).\n");
         s.push_str(&format!("# {}\n{}=\n", var.holds, var.name));
     }
+    if let Some(rw) = &cfg.remote_write {
+        let vars = rw.secret_vars();
+        if !vars.is_empty() {
+            s.push_str("\n# Remote write (compose passes these to Prometheus as secrets).\n");
+            for (var, what) in vars {
+                s.push_str(&format!("# {what}\n{var}=\n"));
+            }
+        }
+    }
     if cfg.databases.postgres.is_some() {
         s.push_str("\n# postgres-exporter login (a read-only role with pg_monitor is enough).\n");
         s.push_str("POSTGRES_EXPORTER_USER=postgres\nPOSTGRES_EXPORTER_PASSWORD=\nPOSTGRES_EXPORTER_SSLMODE=disable\n");

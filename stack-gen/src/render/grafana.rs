@@ -10,8 +10,33 @@ use crate::model::Config;
 /// Where the dashboards are mounted in the Grafana container.
 pub const DASHBOARDS_PATH: &str = "/etc/grafana/dashboards";
 
-/// Renders `datasources.yaml`.
+/// Where Grafana reaches the data sources, and whether the Prometheus one is Grafana's default.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    /// Prometheus' URL.
+    pub prometheus: String,
+    /// Loki's URL.
+    pub loki: String,
+    /// Tempo's URL (with tracing).
+    pub tempo: String,
+    /// Mark Prometheus as the default data source. Off where another one already is (the
+    /// kube-prometheus-stack Grafana provisions its own default Prometheus).
+    pub prometheus_default: bool,
+}
+
+/// Renders `datasources.yaml` for the compose stack.
 pub fn datasources(cfg: &Config) -> String {
+    let endpoints = Endpoints {
+        prometheus: "http://prometheus:9090".into(),
+        loki: "http://loki:3100".into(),
+        tempo: "http://tempo:3200".into(),
+        prometheus_default: true,
+    };
+    super::yaml(&datasources_document(cfg, &endpoints))
+}
+
+/// The Grafana provisioning document of the data sources, under the dashboards' fixed uids.
+pub fn datasources_document(cfg: &Config, endpoints: &Endpoints) -> Value {
     let mut derived = vec![json!({
         "name": "request_id",
         "matcherType": "regex",
@@ -46,7 +71,7 @@ pub fn datasources(cfg: &Config) -> String {
             "type": "tempo",
             "uid": datasource_uids::TEMPO,
             "access": "proxy",
-            "url": "http://tempo:3200",
+            "url": endpoints.tempo,
             "editable": false,
             "jsonData": {
                 "tracesToLogsV2": {
@@ -67,8 +92,8 @@ pub fn datasources(cfg: &Config) -> String {
             "type": "prometheus",
             "uid": datasource_uids::PROMETHEUS,
             "access": "proxy",
-            "url": "http://prometheus:9090",
-            "isDefault": true,
+            "url": endpoints.prometheus,
+            "isDefault": endpoints.prometheus_default,
             "editable": false,
             "jsonData": prometheus_json
         }),
@@ -80,12 +105,12 @@ pub fn datasources(cfg: &Config) -> String {
             "type": "loki",
             "uid": datasource_uids::LOKI,
             "access": "proxy",
-            "url": "http://loki:3100",
+            "url": endpoints.loki,
             "editable": false,
             "jsonData": { "maxLines": 1000, "derivedFields": derived }
         }),
     );
-    super::yaml(&json!({ "apiVersion": 1, "datasources": list }))
+    json!({ "apiVersion": 1, "datasources": list })
 }
 
 /// Renders the dashboard provider.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::model::{Config, LogShipper};
+use crate::model::{Config, LogShipper, Target};
 
 pub mod alertmanager;
 pub mod alloy;
@@ -15,10 +15,12 @@ pub mod compose;
 pub mod env;
 pub mod frontend;
 pub mod grafana;
+pub mod kubernetes;
 pub mod loki;
 pub mod prometheus;
 pub mod promtail;
 pub mod readme;
+pub mod remote_write;
 pub mod tempo;
 
 /// The pinned container images and memory limits (`stack-gen/data/images.toml`), embedded so
@@ -79,6 +81,24 @@ pub fn images() -> BTreeMap<String, Image> {
 
 /// Renders every file of the stack for `cfg` (which must have passed validation).
 pub fn render(cfg: &Config) -> Result<Vec<OutFile>, Error> {
+    let mut files = match cfg.target {
+        Target::Compose => compose_tree(cfg),
+        Target::Kubernetes => kubernetes::render(cfg),
+    };
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    for pair in files.windows(2) {
+        if pair[0].path == pair[1].path {
+            return Err(Error::Input(format!(
+                "two generated files share the path {}",
+                pair[0].path
+            )));
+        }
+    }
+    Ok(files)
+}
+
+/// The files of the compose target (and its local mode).
+fn compose_tree(cfg: &Config) -> Vec<OutFile> {
     let mut files = vec![
         OutFile {
             path: "prometheus/prometheus.yml".into(),
@@ -174,16 +194,7 @@ pub fn render(cfg: &Config) -> Result<Vec<OutFile>, Error> {
             contents: text,
         });
     }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    for pair in files.windows(2) {
-        if pair[0].path == pair[1].path {
-            return Err(Error::Input(format!(
-                "two generated files share the path {}",
-                pair[0].path
-            )));
-        }
-    }
-    Ok(files)
+    files
 }
 
 /// Checks rendered files before anything is written: every YAML and JSON file parses, and the

@@ -13,6 +13,8 @@ struct PrometheusConfig {
     alerting: Alerting,
     rule_files: Vec<String>,
     scrape_configs: Vec<ScrapeConfig>,
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    remote_write: serde_json::Value,
 }
 
 #[derive(Serialize)]
@@ -67,10 +69,15 @@ fn job(name: &str, target: impl ToString) -> ScrapeConfig {
 /// Renders `prometheus.yml`.
 pub fn render(cfg: &Config) -> String {
     let mut scrape_configs = Vec::new();
-    for s in &cfg.services {
+    // Validation gives every compose service a target.
+    for (s, target) in cfg
+        .services
+        .iter()
+        .filter_map(|s| Some((s, s.target.as_ref()?)))
+    {
         let target = match cfg.local {
-            Some(_) => s.target.to_string(),
-            None => scrape_target(&s.target).to_string(),
+            Some(_) => target.to_string(),
+            None => scrape_target(target).to_string(),
         };
         scrape_configs.push(ScrapeConfig {
             job_name: s.name.clone(),
@@ -108,11 +115,21 @@ pub fn render(cfg: &Config) -> String {
         },
         rule_files: vec!["rules/*.yml".into(), "rules/*.yaml".into()],
         scrape_configs,
+        remote_write: match cfg.remote_write {
+            Some(_) => super::remote_write::prometheus_yml(cfg),
+            None => serde_json::Value::Null,
+        },
     };
     let mut note = vec![
         "Rule files are relative to this file: prometheus/rules/ holds the bundled alerting and",
         "recording rules with the thresholds of obs.toml's [alerts] table.",
     ];
+    if cfg.remote_write.is_some() {
+        note.extend([
+            "remote_write ([remote_write] in obs.toml) reads its credentials from files: compose",
+            "secrets filled from .env, or in local mode files under prometheus/secrets/.",
+        ]);
+    }
     if cfg.local.is_some() {
         note.extend([
             "Local mode (obs.toml [local]): every address is a host address; start Prometheus with",

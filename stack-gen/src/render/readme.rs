@@ -44,14 +44,18 @@ pub fn render(cfg: &Config) -> String {
         "\nEvery port is published on `{}` only (`bind_address` in obs.toml).\n\n## Scraped services\n\n| service | scraped at | metrics | liveness |\n|---|---|---|---|\n",
         cfg.bind_address
     ));
-    for svc in &cfg.services {
+    for (svc, target) in cfg
+        .services
+        .iter()
+        .filter_map(|s| Some((s, s.target.as_ref()?)))
+    {
         s.push_str(&format!(
             "| `{}` | `{}` | `{}` | `{}` |\n",
             svc.name,
             if cfg.local.is_some() {
-                svc.target.clone()
+                target.clone()
             } else {
-                scrape_target(&svc.target)
+                scrape_target(target)
             },
             svc.metrics_path,
             svc.health_path
@@ -100,6 +104,22 @@ pub fn render(cfg: &Config) -> String {
              `{dir}/` holds the Sentry setup of your Next.js app; its README says where each file goes.\n\
              The browser's trace continues into the services with a `public_url` in obs.toml.\n",
             dir = crate::render::frontend::DIR
+        ));
+    }
+    if let Some(rw) = &cfg.remote_write {
+        let vars: Vec<String> = rw
+            .secret_vars()
+            .iter()
+            .map(|(v, _)| format!("`{v}`"))
+            .collect();
+        s.push_str(&format!(
+            "\n## Remote write\n\nPrometheus also writes every sample to `{}` (`[remote_write]` in obs.toml).{}\n",
+            rw.url,
+            if vars.is_empty() {
+                String::new()
+            } else {
+                format!(" Set {} in `.env`; compose hands it to Prometheus as a secret file.", vars.join(", "))
+            }
         ));
     }
     if let Some(local) = &cfg.local {
