@@ -202,6 +202,8 @@ pub mod labels {
     pub const CRITICAL: &str = "critical";
     /// Which exporter or writer dropped data: an [`Exporter`](super::Exporter)'s name.
     pub const EXPORTER: &str = "exporter";
+    /// Why data was dropped: a [`DropReason`](super::DropReason)'s name.
+    pub const REASON: &str = "reason";
 }
 
 /// The value of `http_request_method` for methods outside the standard set, as the semantic
@@ -263,6 +265,49 @@ impl Exporter {
 }
 
 impl fmt::Display for Exporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an exporter or writer dropped data: the values of the `reason` label of
+/// [`EXPORTER_DROPPED`].
+///
+/// ```
+/// use obs_catalogue::DropReason;
+/// assert_eq!(DropReason::QueueFull.as_str(), "queue_full");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DropReason {
+    /// The queue was full (the endpoint was down or slow for longer than the queue lasts), so
+    /// the oldest items made room for new ones.
+    QueueFull,
+    /// The endpoint refused the data itself (a 4xx answer other than 408 and 429): sending it
+    /// again cannot help.
+    Rejected,
+    /// The service shut down before its shutdown deadline let the items be sent.
+    Shutdown,
+}
+
+impl DropReason {
+    /// Every reason, in the order the reference lists them.
+    pub const ALL: [DropReason; 3] = [
+        DropReason::QueueFull,
+        DropReason::Rejected,
+        DropReason::Shutdown,
+    ];
+
+    /// The `reason` label value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DropReason::QueueFull => "queue_full",
+            DropReason::Rejected => "rejected",
+            DropReason::Shutdown => "shutdown",
+        }
+    }
+}
+
+impl fmt::Display for DropReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -351,7 +396,30 @@ pub const EXPORTER_DROPPED: Metric = Metric {
     name: "obs_exporter_dropped_total",
     kind: MetricKind::Counter,
     unit: Unit::Count,
-    help: "Items (log lines, events, spans) dropped by an exporter or log writer because its queue was full or its endpoint failed.",
+    help: "Items (log lines, events, spans) dropped by an exporter or log writer, by reason: its queue was full, the endpoint rejected them, or the service shut down first.",
+    labels: &[labels::EXPORTER, labels::REASON],
+    buckets: None,
+    group: Group::SelfHealth,
+};
+
+/// `obs_exporter_send_failures_total`: attempts to send a batch that failed and will be
+/// retried or given up. They go up as soon as an endpoint fails, before anything is lost.
+pub const EXPORTER_SEND_FAILURES: Metric = Metric {
+    name: "obs_exporter_send_failures_total",
+    kind: MetricKind::Counter,
+    unit: Unit::Count,
+    help: "Attempts by an exporter to send a batch that failed (error answer, refused connection or timeout).",
+    labels: &[labels::EXPORTER],
+    buckets: None,
+    group: Group::SelfHealth,
+};
+
+/// `obs_exporter_queue_items`: items an exporter holds and has not delivered yet.
+pub const EXPORTER_QUEUE_ITEMS: Metric = Metric {
+    name: "obs_exporter_queue_items",
+    kind: MetricKind::Gauge,
+    unit: Unit::Count,
+    help: "Items (log lines, events, spans) an exporter holds and has not delivered yet: queued or in the batch being sent.",
     labels: &[labels::EXPORTER],
     buckets: None,
     group: Group::SelfHealth,
@@ -445,6 +513,8 @@ pub const METRICS: &[Metric] = &[
     HEALTH_CHECK_STATUS,
     HEALTH_CHECK_DURATION,
     EXPORTER_DROPPED,
+    EXPORTER_SEND_FAILURES,
+    EXPORTER_QUEUE_ITEMS,
 ];
 
 /// Looks a metric up by its name; a histogram's `_bucket`, `_sum` and `_count` series resolve

@@ -128,6 +128,10 @@ thresholds! {
     dropped_per_second: f64 = 0.0;
     /// How long drops must go on. Default `"15m"`.
     dropped_for: Duration = Duration::from_static("15m");
+    /// How long an SDK exporter's sends must keep failing before `ObsExporterFailing` fires.
+    /// Default `"5m"`: failed batches are retried while the queue has room, so this warns
+    /// before anything is lost; raise it if the queue lasts much longer at your log volume.
+    send_failures_for: Duration = Duration::from_static("5m");
 }
 
 /// A [`Thresholds`] value that cannot produce valid rules, naming the field.

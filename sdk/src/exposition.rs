@@ -132,15 +132,40 @@ impl Metrics {
         metrics::set_global_recorder(GlobalRecorder(self.clone()))
     }
 
-    /// Adds `n` to `obs_exporter_dropped_total{exporter}`.
-    pub fn record_dropped(&self, exporter: &'static str, n: u64) {
+    /// Adds `n` to `obs_exporter_dropped_total{exporter, reason}`.
+    pub fn record_dropped(&self, exporter: &'static str, reason: catalogue::DropReason, n: u64) {
         let key = Key::from_parts(
             catalogue::EXPORTER_DROPPED.name,
+            vec![
+                Label::new(catalogue::labels::EXPORTER, exporter),
+                Label::new(catalogue::labels::REASON, reason.as_str()),
+            ],
+        );
+        self.recorder()
+            .register_counter(&key, &METADATA)
+            .increment(n);
+    }
+
+    /// Adds `n` to `obs_exporter_send_failures_total{exporter}`.
+    pub fn record_send_failures(&self, exporter: &'static str, n: u64) {
+        let key = Key::from_parts(
+            catalogue::EXPORTER_SEND_FAILURES.name,
             vec![Label::new(catalogue::labels::EXPORTER, exporter)],
         );
         self.recorder()
             .register_counter(&key, &METADATA)
             .increment(n);
+    }
+
+    /// Sets `obs_exporter_queue_items{exporter}`.
+    pub fn set_queue_items(&self, exporter: &'static str, items: u64) {
+        let key = Key::from_parts(
+            catalogue::EXPORTER_QUEUE_ITEMS.name,
+            vec![Label::new(catalogue::labels::EXPORTER, exporter)],
+        );
+        self.recorder()
+            .register_gauge(&key, &METADATA)
+            .set(items as f64);
     }
 
     /// An axum handler answering with [`Metrics::render`].
@@ -293,10 +318,10 @@ mod tests {
     fn registries_are_independent() {
         let a = Metrics::new();
         let b = Metrics::new();
-        a.record_dropped("loki", 3);
+        a.record_dropped("loki", catalogue::DropReason::QueueFull, 3);
         assert!(
             a.render()
-                .contains(r#"obs_exporter_dropped_total{exporter="loki"} 3"#)
+                .contains(r#"obs_exporter_dropped_total{exporter="loki",reason="queue_full"} 3"#)
         );
         assert!(!b.render().contains("obs_exporter_dropped_total{"));
     }

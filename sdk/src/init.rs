@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tracing_subscriber::layer::SubscriberExt as _;
 
-use crate::catalogue::Exporter;
+use crate::catalogue::{DropReason, Exporter};
 use crate::config::{ConfigError, LogFormat, Rotation};
 use crate::logging::JsonLayer;
 use crate::writer::{BatchWriter, BatchWriterGuard};
@@ -211,7 +211,7 @@ impl Config {
         // Every active writer shows 0 from the start, so "nothing dropped" is data on the
         // dashboards rather than an empty panel.
         for (exporter, _) in &counters {
-            metrics.record_dropped(exporter, 0);
+            metrics.record_dropped(exporter, DropReason::QueueFull, 0);
         }
         let upkeep = spawn_upkeep(metrics.clone(), counters, self.upkeep_interval);
         Ok(Obs {
@@ -291,7 +291,7 @@ fn spawn_upkeep(
                 for ((exporter, counter), seen) in counters.iter().zip(seen.iter_mut()) {
                     let now = counter.dropped_lines();
                     if now > *seen {
-                        metrics.record_dropped(exporter, now - *seen);
+                        metrics.record_dropped(exporter, DropReason::QueueFull, now - *seen);
                         *seen = now;
                     }
                 }

@@ -27,7 +27,8 @@ fn second_init_is_an_error_not_a_panic() {
     );
     // Active writers report "nothing dropped" before anything was.
     for writer in ["stdout", "file"] {
-        let series = format!("obs_exporter_dropped_total{{exporter=\"{writer}\"}} 0");
+        let series =
+            format!("obs_exporter_dropped_total{{exporter=\"{writer}\",reason=\"queue_full\"}} 0");
         assert!(text.contains(&series), "{series} missing:\n{text}");
     }
 

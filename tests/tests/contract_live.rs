@@ -109,8 +109,16 @@ const MAY_BE_EMPTY: &[(&str, &str)] = &[
         "no address-space limit is set",
     ),
     (
-        "sum by (exporter) (rate(obs_exporter_dropped_total",
+        "sum by (exporter, reason) (rate(obs_exporter_dropped_total",
         "no exporter dropped anything",
+    ),
+    (
+        "obs_exporter_send_failures_total",
+        "the demo runs without a Loki, OTLP or Sentry exporter",
+    ),
+    (
+        "obs_exporter_queue_items",
+        "the demo runs without a Loki, OTLP or Sentry exporter",
     ),
 ];
 

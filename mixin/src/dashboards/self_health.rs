@@ -11,6 +11,8 @@ pub(crate) fn spec() -> Spec {
     let status = catalogue::HEALTH_CHECK_STATUS.name;
     let duration = catalogue::HEALTH_CHECK_DURATION.name;
     let dropped = catalogue::EXPORTER_DROPPED.name;
+    let failures = catalogue::EXPORTER_SEND_FAILURES.name;
+    let queued = catalogue::EXPORTER_QUEUE_ITEMS.name;
     let target = target_selector("");
     let checks = target_selector(r#"check=~"$check""#);
     let [job, instance] = job_and_instance_variables(catalogue::BUILD_INFO.name);
@@ -97,12 +99,26 @@ pub(crate) fn spec() -> Spec {
         row("Exporters"),
         Panel::new(
             Kind::StackedTimeSeries,
-            "Dropped items by exporter",
-            "Items per second each exporter or log writer dropped because its queue was full or its endpoint failed (stdout, file, loki, sentry, otlp). ObsExporterDroppingData fires when drops go on.",
+            "Dropped items by exporter and reason",
+            "Items per second each exporter or log writer dropped (stdout, file, loki, sentry, otlp), by reason: queue_full (the endpoint was down for longer than the queue lasts: the oldest items went), rejected (the endpoint refused them with a 4xx), shutdown (the shutdown deadline came first). ObsExporterDroppingData fires when drops go on.",
             "cps",
-            vec![prom(format!("sum by (exporter) (rate({dropped}{target}[$__rate_interval]))"), "{{exporter}}")],
+            vec![prom(format!("sum by (exporter, reason) (rate({dropped}{target}[$__rate_interval]))"), "{{exporter}} {{reason}}")],
         )
         .width(24),
+        Panel::new(
+            Kind::TimeSeries,
+            "Failed sends by exporter",
+            "Attempts per second to send a batch that failed (error answer, refused connection, timeout). Failed batches are retried while the queue has room, so this rises before anything is lost; ObsExporterFailing fires when it goes on.",
+            "reqps",
+            vec![prom(format!("sum by (exporter) (rate({failures}{target}[$__rate_interval]))"), "{{exporter}}")],
+        ),
+        Panel::new(
+            Kind::TimeSeries,
+            "Queued items by exporter",
+            "Items each exporter holds and has not delivered yet. It grows while the endpoint is failing; once it reaches the queue's bound, the oldest items are dropped.",
+            "short",
+            vec![prom(format!("sum by (exporter) ({queued}{target})"), "{{exporter}}")],
+        ),
     ];
     Spec {
         uid: "obs-sdk-self-health",

@@ -325,12 +325,35 @@ pub fn service_alerts(t: &Thresholds) -> AlertGroup {
             ),
             firing: Scenario::new(
                 "25m",
-                &[(r#"obs_exporter_dropped_total{job="api",instance="api:8080",exporter="loki"}"#, "0+60x30")],
+                &[(r#"obs_exporter_dropped_total{job="api",instance="api:8080",exporter="loki",reason="queue_full"}"#, "0+60x30")],
             )
             .labels(&[("job", "api"), ("instance", "api:8080"), ("exporter", "loki")], "1"),
             quiet: Scenario::new(
                 "25m",
-                &[(r#"obs_exporter_dropped_total{job="api",instance="api:8080",exporter="loki"}"#, "5x30")],
+                &[(r#"obs_exporter_dropped_total{job="api",instance="api:8080",exporter="loki",reason="queue_full"}"#, "5x30")],
+            ),
+        },
+        Alert {
+            name: "ObsExporterFailing",
+            severity: Severity::Warning,
+            expr: format!(
+                "sum by (job, instance, exporter) (rate({}[5m])) > 0",
+                catalogue::EXPORTER_SEND_FAILURES.name,
+            ),
+            for_: t.send_failures_for.clone(),
+            summary: "The {{ $labels.exporter }} exporter of {{ $labels.instance }} cannot deliver.".into(),
+            description: format!(
+                "The {{{{ $labels.exporter }}}} exporter of {{{{ $labels.instance }}}} (job {{{{ $labels.job }}}}) has failed to send {{{{ $value | humanize }}}} batches per second for more than {}. It keeps them queued and retries, so nothing is lost yet; once the queue is full the oldest items are dropped (ObsExporterDroppingData).",
+                t.send_failures_for
+            ),
+            firing: Scenario::new(
+                "15m",
+                &[(r#"obs_exporter_send_failures_total{job="api",instance="api:8080",exporter="loki"}"#, "0+60x20")],
+            )
+            .labels(&[("job", "api"), ("instance", "api:8080"), ("exporter", "loki")], "1"),
+            quiet: Scenario::new(
+                "15m",
+                &[(r#"obs_exporter_send_failures_total{job="api",instance="api:8080",exporter="loki"}"#, "3x20")],
             ),
         },
     ];

@@ -73,7 +73,6 @@ pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::worker::backoff;
 
     #[test]
     fn retry_after_is_read_from_seconds_dates_and_sentry_limits() {
@@ -109,14 +108,6 @@ mod tests {
                 .unwrap_err()
                 .retry,
             Retry::Backoff
-        );
-        assert_eq!(
-            backoff(&ExportSettings::default(), 1),
-            Duration::from_millis(500)
-        );
-        assert_eq!(
-            backoff(&ExportSettings::default(), 40),
-            Duration::from_secs(30)
         );
     }
 }

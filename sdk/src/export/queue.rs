@@ -2,12 +2,14 @@
 //! counts, flushes and shuts it down.
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Notify, mpsc};
+use obs_catalogue::DropReason;
+use tokio::sync::Notify;
 
 use super::{EXPORT_LOG_TARGET, ExportSettings};
 use crate::Metrics;
@@ -28,6 +30,8 @@ pub(crate) enum Retry {
     Backoff,
     /// The endpoint asked to wait this long (`Retry-After`).
     After(Duration),
+    /// The shutdown deadline passed while sending.
+    Shutdown,
 }
 
 impl SendError {
@@ -44,6 +48,13 @@ impl SendError {
             reason: reason.into(),
         }
     }
+
+    pub(super) fn shutdown() -> Self {
+        Self {
+            retry: Retry::Shutdown,
+            reason: "the shutdown deadline passed".into(),
+        }
+    }
 }
 
 /// The network end of an exporter: sends one batch. Runs on the exporter's own thread.
@@ -51,8 +62,15 @@ pub(crate) trait Sink: 'static {
     /// What the queue holds.
     type Item: Send + 'static;
 
-    /// Sends `batch`; called again with the same batch after a retryable error.
+    /// Sends `batch`; called again after a retryable error with the same batch, less its
+    /// oldest items when a full queue evicted them meanwhile.
     fn send(&mut self, batch: &[Self::Item]) -> impl Future<Output = Result<(), SendError>>;
+
+    /// About how many bytes `item` holds, for [`ExportSettings::queue_bytes`]. Sinks whose
+    /// queues are bounded by items alone keep the default, 0.
+    fn weight(_item: &Self::Item) -> usize {
+        0
+    }
 }
 
 thread_local! {
@@ -67,14 +85,30 @@ pub(crate) fn on_export_thread() -> bool {
     EXPORT_THREAD.try_with(Cell::get).unwrap_or(false)
 }
 
+/// Items dropped so far, by reason.
+#[derive(Default)]
+struct Drops([AtomicU64; 3]);
+
+impl Drops {
+    fn slot(&self, reason: DropReason) -> &AtomicU64 {
+        &self.0[reason as usize]
+    }
+
+    fn total(&self) -> u64 {
+        self.0.iter().map(|n| n.load(Ordering::Relaxed)).sum()
+    }
+}
+
 /// Counters and signals shared by the queue, the worker and the handle.
 pub(super) struct Shared {
     pub(super) exporter: &'static str,
     metrics: Metrics,
     accepted: AtomicU64,
     sent: AtomicU64,
-    dropped: AtomicU64,
-    reported: AtomicU64,
+    dropped: Drops,
+    reported: Drops,
+    failures: AtomicU64,
+    failures_reported: AtomicU64,
     /// Items accepted and not yet sent or dropped (queued or in the batch being sent).
     pending: AtomicU64,
     flush: AtomicBool,
@@ -91,45 +125,149 @@ impl Shared {
         self.flush.load(Ordering::Acquire) || self.deadline().is_some()
     }
 
-    pub(super) fn finish(&self, n: usize, sent: bool) {
-        let n = n as u64;
-        if sent {
-            self.sent.fetch_add(n, Ordering::Relaxed);
-        } else {
-            self.dropped.fetch_add(n, Ordering::Relaxed);
-        }
-        self.pending.fetch_sub(n, Ordering::AcqRel);
+    pub(super) fn sent(&self, n: usize) {
+        self.sent.fetch_add(n as u64, Ordering::Relaxed);
+        self.pending.fetch_sub(n as u64, Ordering::AcqRel);
     }
 
-    /// Adds what was dropped since the last report to the metric, and warns once about it.
+    pub(super) fn dropped(&self, n: usize, reason: DropReason) {
+        self.dropped
+            .slot(reason)
+            .fetch_add(n as u64, Ordering::Relaxed);
+        self.pending.fetch_sub(n as u64, Ordering::AcqRel);
+    }
+
+    pub(super) fn failed_attempt(&self) {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds what was dropped and what failed since the last report to the metrics, sets the
+    /// queue depth, and warns once about the drops.
     fn report(&self) {
-        let total = self.dropped.load(Ordering::Relaxed);
-        let before = self.reported.swap(total, Ordering::Relaxed);
-        if total > before {
-            let dropped = total - before;
-            self.metrics.record_dropped(self.exporter, dropped);
+        let metrics = &self.metrics;
+        metrics.set_queue_items(self.exporter, self.pending.load(Ordering::Acquire));
+        let failures = self.failures.load(Ordering::Relaxed);
+        let before = self.failures_reported.swap(failures, Ordering::Relaxed);
+        if failures > before {
+            metrics.record_send_failures(self.exporter, failures - before);
+        }
+        let mut dropped = 0;
+        for reason in DropReason::ALL {
+            let total = self.dropped.slot(reason).load(Ordering::Relaxed);
+            let before = self.reported.slot(reason).swap(total, Ordering::Relaxed);
+            if total > before {
+                dropped += total - before;
+                metrics.record_dropped(self.exporter, reason, total - before);
+            }
+        }
+        if dropped > 0 {
             tracing::warn!(
                 target: EXPORT_LOG_TARGET,
                 exporter = self.exporter,
                 dropped,
-                dropped_total = total,
-                "exporter dropped items: its endpoint is down, slow or refusing them"
+                dropped_total = self.dropped.total(),
+                "exporter dropped items: its queue was full, its endpoint rejected them or the service shut down first"
             );
         }
     }
 }
 
+/// What the queue holds: the items not yet taken by the worker, and how much of the batch the
+/// worker is sending still counts against the bounds.
+struct State<T> {
+    queued: VecDeque<(T, usize)>,
+    queued_bytes: usize,
+    /// Weights of the in-flight batch's items that still count, oldest first. A full queue
+    /// evicts from here first: the batch in flight holds the oldest items.
+    in_flight: VecDeque<usize>,
+    in_flight_bytes: usize,
+    /// How many of the in-flight batch's oldest items were evicted since the worker last
+    /// looked; it removes them before the next attempt.
+    evicted: usize,
+}
+
+impl<T> State<T> {
+    fn items(&self) -> usize {
+        self.queued.len() + self.in_flight.len()
+    }
+
+    fn bytes(&self) -> usize {
+        self.queued_bytes + self.in_flight_bytes
+    }
+}
+
+/// The queue's contents and bounds, shared by the queue's ends and the worker.
+pub(super) struct Buffer<T> {
+    state: Mutex<State<T>>,
+    max_items: usize,
+    max_bytes: usize,
+    max_batch: usize,
+}
+
+impl<T> Buffer<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.lock().queued.is_empty()
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.lock().queued.len()
+    }
+
+    /// Moves up to a batch of the oldest items to the worker. They keep counting against the
+    /// bounds until [`Buffer::settle`].
+    pub(super) fn take(&self, batch: &mut Vec<T>) {
+        let mut state = self.lock();
+        while batch.len() < self.max_batch {
+            let Some((item, weight)) = state.queued.pop_front() else {
+                break;
+            };
+            state.queued_bytes -= weight;
+            state.in_flight.push_back(weight);
+            state.in_flight_bytes += weight;
+            batch.push(item);
+        }
+    }
+
+    /// How many of the in-flight batch's oldest items newer ones evicted since the last call.
+    pub(super) fn take_evicted(&self) -> usize {
+        std::mem::take(&mut self.lock().evicted)
+    }
+
+    /// The in-flight batch is done with (sent or dropped): it no longer counts.
+    pub(super) fn settle(&self) {
+        let mut state = self.lock();
+        state.in_flight.clear();
+        state.in_flight_bytes = 0;
+        state.evicted = 0;
+    }
+
+    /// Removes everything still queued; returns how many items that was.
+    pub(super) fn clear(&self) -> usize {
+        let mut state = self.lock();
+        let n = state.queued.len();
+        state.queued.clear();
+        state.queued_bytes = 0;
+        n
+    }
+}
+
 /// The sending end of an exporter's queue. Cheap to clone; never blocks.
 pub(crate) struct ExportQueue<T> {
-    tx: mpsc::Sender<T>,
+    buffer: Arc<Buffer<T>>,
     shared: Arc<Shared>,
+    weigh: fn(&T) -> usize,
 }
 
 impl<T> Clone for ExportQueue<T> {
     fn clone(&self) -> Self {
         Self {
-            tx: self.tx.clone(),
+            buffer: self.buffer.clone(),
             shared: self.shared.clone(),
+            weigh: self.weigh,
         }
     }
 }
@@ -143,20 +281,40 @@ impl<T> std::fmt::Debug for ExportQueue<T> {
 }
 
 impl<T> ExportQueue<T> {
-    /// Queues `item`, or drops and counts it when the queue is full or the exporter has shut
-    /// down. Returns whether it was queued.
-    pub(crate) fn push(&self, item: T) -> bool {
+    /// Queues `item`. When that takes the queue past its bounds, the oldest items make room
+    /// and are counted as dropped (`queue_full`); the newest item is always kept.
+    pub(crate) fn push(&self, item: T) {
+        let weight = (self.weigh)(&item);
         self.shared.pending.fetch_add(1, Ordering::AcqRel);
-        match self.tx.try_send(item) {
-            Ok(()) => {
-                self.shared.accepted.fetch_add(1, Ordering::Relaxed);
-                true
+        self.shared.accepted.fetch_add(1, Ordering::Relaxed);
+        let buffer = &*self.buffer;
+        let (dropped, queued) = {
+            let mut state = buffer.lock();
+            state.queued.push_back((item, weight));
+            state.queued_bytes += weight;
+            let mut dropped = 0;
+            while state.items() > buffer.max_items
+                || (state.bytes() > buffer.max_bytes && state.items() > 1)
+            {
+                if let Some(weight) = state.in_flight.pop_front() {
+                    // The worker still holds it and counts it when it next looks.
+                    state.in_flight_bytes -= weight;
+                    state.evicted += 1;
+                } else if let Some((_, weight)) = state.queued.pop_front() {
+                    state.queued_bytes -= weight;
+                    dropped += 1;
+                } else {
+                    break;
+                }
             }
-            Err(_) => {
-                self.shared.pending.fetch_sub(1, Ordering::AcqRel);
-                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-                false
-            }
+            (dropped, state.queued.len())
+        };
+        if dropped > 0 {
+            self.shared.dropped(dropped, DropReason::QueueFull);
+        }
+        // Wake the worker for the first item (it starts lingering) and for a full batch.
+        if queued == 1 || queued == buffer.max_batch {
+            self.shared.wake.notify_one();
         }
     }
 }
@@ -177,6 +335,7 @@ impl std::fmt::Debug for ExporterHandle {
             .field("accepted", &self.accepted())
             .field("sent", &self.sent())
             .field("dropped", &self.dropped())
+            .field("send_failures", &self.send_failures())
             .finish()
     }
 }
@@ -197,9 +356,24 @@ impl ExporterHandle {
         self.shared.sent.load(Ordering::Relaxed)
     }
 
-    /// Items dropped so far: refused by a full queue, or given up on after retries.
+    /// Items dropped so far, for any reason.
     pub fn dropped(&self) -> u64 {
-        self.shared.dropped.load(Ordering::Relaxed)
+        self.shared.dropped.total()
+    }
+
+    /// Items dropped so far for `reason`.
+    pub fn dropped_for(&self, reason: DropReason) -> u64 {
+        self.shared.dropped.slot(reason).load(Ordering::Relaxed)
+    }
+
+    /// Attempts to send a batch that failed so far (each retry counts).
+    pub fn send_failures(&self) -> u64 {
+        self.shared.failures.load(Ordering::Relaxed)
+    }
+
+    /// Items held and not yet delivered: queued, or in the batch being sent.
+    pub fn queued(&self) -> u64 {
+        self.shared.pending.load(Ordering::Acquire)
     }
 
     /// Sends what is queued now, without waiting for a full batch; returns whether everything
@@ -267,22 +441,40 @@ where
     S: Sink,
     F: FnOnce(&ExportSettings) -> Result<S, String> + Send + 'static,
 {
-    // The drop counter exists at 0 from the start, so a healthy exporter reads as "nothing
+    // The counters exist at 0 from the start, so a healthy exporter reads as "nothing
     // dropped" on the dashboards instead of "no data".
-    metrics.record_dropped(exporter, 0);
+    for reason in DropReason::ALL {
+        metrics.record_dropped(exporter, reason, 0);
+    }
+    metrics.record_send_failures(exporter, 0);
+    metrics.set_queue_items(exporter, 0);
     let shared = Arc::new(Shared {
         exporter,
         metrics: metrics.clone(),
         accepted: AtomicU64::new(0),
         sent: AtomicU64::new(0),
-        dropped: AtomicU64::new(0),
-        reported: AtomicU64::new(0),
+        dropped: Drops::default(),
+        reported: Drops::default(),
+        failures: AtomicU64::new(0),
+        failures_reported: AtomicU64::new(0),
         pending: AtomicU64::new(0),
         flush: AtomicBool::new(false),
         deadline: Mutex::new(None),
         wake: Notify::new(),
     });
-    let (tx, rx) = mpsc::channel(settings.queue_capacity.max(1));
+    let buffer = Arc::new(Buffer {
+        state: Mutex::new(State {
+            queued: VecDeque::new(),
+            queued_bytes: 0,
+            in_flight: VecDeque::new(),
+            in_flight_bytes: 0,
+            evicted: 0,
+        }),
+        max_items: settings.queue_capacity.max(1),
+        max_bytes: settings.queue_bytes.unwrap_or(usize::MAX),
+        max_batch: settings.max_batch.max(1),
+    });
+    let worker_buffer = buffer.clone();
     let (built_tx, built_rx) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     let worker_shared = shared.clone();
@@ -328,7 +520,7 @@ where
                         }
                     })
                 };
-                super::worker::run(sink, rx, &worker_shared, &settings).await;
+                super::worker::run(sink, &worker_buffer, &worker_shared, &settings).await;
                 reporter.abort();
             });
             let _ = done_tx.send(());
@@ -341,8 +533,9 @@ where
     }
     Ok((
         ExportQueue {
-            tx,
+            buffer,
             shared: shared.clone(),
+            weigh: S::weight,
         },
         ExporterHandle {
             shared,
@@ -358,7 +551,7 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
-    /// A sink that fails or hangs on demand and records what it got.
+    /// A sink that fails, rejects or hangs on demand and records what it got.
     struct TestSink {
         mode: Arc<AtomicUsize>,
         got: Arc<Mutex<Vec<u32>>>,
@@ -367,6 +560,7 @@ mod tests {
     const OK: usize = 0;
     const FAIL: usize = 1;
     const HANG: usize = 2;
+    const REJECT: usize = 3;
 
     impl Sink for TestSink {
         type Item = u32;
@@ -378,8 +572,13 @@ mod tests {
                     Ok(())
                 }
                 FAIL => Err(SendError::transient("down")),
+                REJECT => Err(SendError::permanent("bad request")),
                 _ => std::future::pending().await,
             }
+        }
+
+        fn weight(_item: &u32) -> usize {
+            10
         }
     }
 
@@ -408,11 +607,46 @@ mod tests {
         (queue, handle, mode, got, metrics)
     }
 
+    /// Quick retries, so a test sees an endpoint recover at once.
+    fn quick(queue_capacity: usize) -> ExportSettings {
+        ExportSettings {
+            queue_capacity,
+            max_batch: 5,
+            linger: Duration::ZERO,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(20),
+            ..ExportSettings::default()
+        }
+    }
+
+    /// Waits (generously) until the sink has failed `n` times.
+    fn wait_for_failures(handle: &ExporterHandle, n: u64) {
+        let until = Instant::now() + Duration::from_secs(30);
+        while handle.send_failures() < n {
+            assert!(
+                Instant::now() < until,
+                "only {} failures",
+                handle.send_failures()
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    fn counter(metrics: &Metrics, series: &str) -> u64 {
+        let text = metrics.render();
+        let prefix = format!("{series} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+            .parse()
+            .unwrap()
+    }
+
     #[test]
     fn delivers_in_order_and_flushes() {
         let (queue, handle, _, got, _) = start(OK, ExportSettings::default());
         for i in 0..100 {
-            assert!(queue.push(i));
+            queue.push(i);
         }
         assert!(handle.flush(Duration::from_secs(10)));
         assert_eq!(*got.lock().unwrap(), (0..100).collect::<Vec<_>>());
@@ -420,7 +654,98 @@ mod tests {
     }
 
     #[test]
-    fn a_hanging_endpoint_bounds_the_queue_counts_drops_and_shutdown_keeps_its_deadline() {
+    fn an_outage_the_queue_outlasts_loses_nothing() {
+        let (queue, handle, mode, got, metrics) = start(FAIL, quick(100));
+        queue.push(0);
+        wait_for_failures(&handle, 1);
+        for i in 1..100 {
+            queue.push(i);
+        }
+        // Far more failures than any fixed number of attempts would allow.
+        wait_for_failures(&handle, 50);
+        assert_eq!(handle.queued(), 100);
+        mode.store(OK, Ordering::SeqCst);
+        assert!(handle.flush(Duration::from_secs(30)));
+        assert_eq!(*got.lock().unwrap(), (0..100).collect::<Vec<_>>());
+        assert_eq!((handle.sent(), handle.dropped()), (100, 0));
+        let failures = counter(
+            &metrics,
+            r#"obs_exporter_send_failures_total{exporter="loki"}"#,
+        );
+        assert!(failures >= 50, "{failures}");
+        assert_eq!(
+            counter(&metrics, r#"obs_exporter_queue_items{exporter="loki"}"#),
+            0
+        );
+    }
+
+    #[test]
+    fn a_longer_outage_drops_only_the_oldest_and_counts_them() {
+        let (queue, handle, mode, got, metrics) = start(FAIL, quick(10));
+        queue.push(0);
+        // The worker holds the oldest items in its batch while it retries.
+        wait_for_failures(&handle, 1);
+        for i in 1..100 {
+            queue.push(i);
+        }
+        assert!(handle.queued() <= 10 + 5, "{}", handle.queued());
+        mode.store(OK, Ordering::SeqCst);
+        assert!(handle.flush(Duration::from_secs(30)));
+        assert_eq!(*got.lock().unwrap(), (90..100).collect::<Vec<_>>());
+        assert_eq!(handle.dropped_for(DropReason::QueueFull), 90);
+        assert_eq!(handle.dropped(), 90);
+        assert_eq!(
+            counter(
+                &metrics,
+                r#"obs_exporter_dropped_total{exporter="loki",reason="queue_full"}"#
+            ),
+            90
+        );
+    }
+
+    #[test]
+    fn the_byte_bound_evicts_the_oldest_too() {
+        let settings = ExportSettings {
+            queue_bytes: Some(50),
+            ..quick(1000)
+        };
+        let (queue, handle, mode, got, _) = start(FAIL, settings);
+        queue.push(0);
+        wait_for_failures(&handle, 1);
+        for i in 1..20 {
+            queue.push(i);
+        }
+        mode.store(OK, Ordering::SeqCst);
+        assert!(handle.flush(Duration::from_secs(30)));
+        // Five items of 10 bytes fit.
+        assert_eq!(*got.lock().unwrap(), (15..20).collect::<Vec<_>>());
+        assert_eq!(handle.dropped_for(DropReason::QueueFull), 15);
+    }
+
+    #[test]
+    fn a_rejected_batch_is_dropped_at_once_and_counted_as_rejected() {
+        let (queue, handle, mode, got, metrics) = start(REJECT, quick(100));
+        for i in 0..3 {
+            queue.push(i);
+        }
+        assert!(handle.flush(Duration::from_secs(10)));
+        assert_eq!(handle.dropped_for(DropReason::Rejected), 3);
+        assert_eq!(handle.send_failures(), 1);
+        mode.store(OK, Ordering::SeqCst);
+        queue.push(3);
+        assert!(handle.flush(Duration::from_secs(10)));
+        assert_eq!(*got.lock().unwrap(), [3]);
+        assert_eq!(
+            counter(
+                &metrics,
+                r#"obs_exporter_dropped_total{exporter="loki",reason="rejected"}"#
+            ),
+            3
+        );
+    }
+
+    #[test]
+    fn a_hanging_endpoint_bounds_the_queue_and_shutdown_keeps_its_deadline() {
         let settings = ExportSettings {
             queue_capacity: 10,
             max_batch: 5,
@@ -429,37 +754,55 @@ mod tests {
             ..ExportSettings::default()
         };
         let (queue, handle, _, _, metrics) = start(HANG, settings);
-        let accepted = (0..1000).filter(|i| queue.push(*i)).count() as u64;
-        // At most the queue plus the batch in flight are held; everything else was refused.
-        assert!(accepted <= 15, "{accepted}");
-        assert!(handle.dropped() >= 1000 - 15);
-        let started = Instant::now();
-        handle.shutdown(started + Duration::from_millis(200));
-        assert_eq!(handle.accepted(), accepted);
-        let text = metrics.render();
-        let line = text
-            .lines()
-            .find(|l| l.starts_with("obs_exporter_dropped_total{exporter=\"loki\"}"))
-            .unwrap_or_else(|| panic!("no drop counter:\n{text}"));
-        let counted: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
-        assert!(counted >= 1000 - 15, "{counted}");
+        for i in 0..1000 {
+            queue.push(i);
+        }
+        // At most the queue's bound is held, plus items of the batch in flight that the
+        // worker has not yet seen evicted.
+        assert!(handle.queued() <= 15, "{}", handle.queued());
+        assert!(handle.dropped_for(DropReason::QueueFull) >= 1000 - 15);
+        handle.shutdown(Instant::now() + Duration::from_millis(200));
+        assert_eq!(handle.accepted(), 1000);
+        // The worker counts the rest just after the deadline that `shutdown` returned by.
+        let until = Instant::now() + Duration::from_secs(30);
+        while handle.queued() > 0 {
+            assert!(Instant::now() < until, "{} never counted", handle.queued());
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!(handle.dropped() + handle.sent(), 1000);
+        handle.shared.report();
+        assert!(handle.dropped_for(DropReason::Shutdown) >= 1);
+        let full = counter(
+            &metrics,
+            r#"obs_exporter_dropped_total{exporter="loki",reason="queue_full"}"#,
+        );
+        let shutdown = counter(
+            &metrics,
+            r#"obs_exporter_dropped_total{exporter="loki",reason="shutdown"}"#,
+        );
+        assert_eq!(full + shutdown, 1000);
     }
 
     #[test]
-    fn failed_batches_are_retried_then_dropped() {
-        let settings = ExportSettings {
-            linger: Duration::ZERO,
-            max_attempts: 3,
-            initial_backoff: Duration::from_millis(1),
-            ..ExportSettings::default()
-        };
-        let (queue, handle, mode, got, _) = start(FAIL, settings);
-        queue.push(1);
-        assert!(handle.flush(Duration::from_secs(10)));
-        assert_eq!(handle.dropped(), 1);
-        mode.store(OK, Ordering::SeqCst);
-        queue.push(2);
-        assert!(handle.flush(Duration::from_secs(10)));
-        assert_eq!(*got.lock().unwrap(), [2]);
+    fn backoff_has_full_jitter_under_a_doubling_ceiling() {
+        let settings = ExportSettings::default();
+        assert_eq!(
+            super::super::worker::backoff_ceiling(&settings, 1),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            super::super::worker::backoff_ceiling(&settings, 3),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            super::super::worker::backoff_ceiling(&settings, 40),
+            Duration::from_secs(30)
+        );
+        let delays: Vec<_> = (0..200)
+            .map(|_| super::super::worker::backoff(&settings, 3))
+            .collect();
+        assert!(delays.iter().all(|d| *d <= Duration::from_secs(2)));
+        // Drawn, not fixed: 200 draws from two seconds' worth of nanoseconds differ.
+        assert!(delays.iter().any(|d| *d != delays[0]));
     }
 }

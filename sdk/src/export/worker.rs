@@ -2,10 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
+use obs_catalogue::DropReason;
 
 use super::EXPORT_LOG_TARGET;
-use super::queue::{Retry, SendError, Shared, Sink};
+use super::queue::{Buffer, Retry, SendError, Shared, Sink};
 use super::settings::ExportSettings;
 
 /// Sleeps until `deadline`, or forever without one.
@@ -19,56 +19,30 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// The worker loop: batch, send with retries, and on shutdown drain until the deadline.
 pub(super) async fn run<S: Sink>(
     mut sink: S,
-    mut rx: mpsc::Receiver<S::Item>,
+    buffer: &Buffer<S::Item>,
     shared: &Shared,
     settings: &ExportSettings,
 ) {
     let max_batch = settings.max_batch.max(1);
     let mut batch: Vec<S::Item> = Vec::with_capacity(max_batch.min(1024));
-    loop {
-        if shared.deadline().is_some() {
-            break;
-        }
-        if batch.is_empty() {
-            tokio::select! {
-                item = rx.recv() => match item {
-                    Some(item) => batch.push(item),
-                    None => break,
-                },
-                () = shared.wake.notified() => {}
-            }
+    while shared.deadline().is_none() {
+        if buffer.is_empty() {
+            shared.wake.notified().await;
+            continue;
         }
         let linger_end = tokio::time::Instant::now() + settings.linger;
-        while batch.len() < max_batch && !shared.urgent() {
+        while buffer.len() < max_batch && !shared.urgent() {
             tokio::select! {
-                item = rx.recv() => match item {
-                    Some(item) => batch.push(item),
-                    None => break,
-                },
                 () = tokio::time::sleep_until(linger_end) => break,
                 () = shared.wake.notified() => {}
             }
         }
-        // A flush or shutdown takes whatever is already queued, up to a full batch.
-        while batch.len() < max_batch {
-            match rx.try_recv() {
-                Ok(item) => batch.push(item),
-                Err(_) => break,
-            }
-        }
-        if !batch.is_empty() {
-            send_with_retries(&mut sink, &mut batch, shared, settings).await;
-        }
+        buffer.take(&mut batch);
+        send_with_retries(&mut sink, &mut batch, buffer, shared, settings).await;
     }
     // Shutting down: send what is queued until the deadline, then count the rest as dropped.
-    rx.close();
     loop {
-        while batch.len() < max_batch {
-            match rx.try_recv() {
-                Ok(item) => batch.push(item),
-                Err(_) => break,
-            }
-        }
+        buffer.take(&mut batch);
         if batch.is_empty() {
             break;
         }
@@ -76,25 +50,44 @@ pub(super) async fn run<S: Sink>(
             .deadline()
             .is_some_and(|deadline| Instant::now() >= deadline);
         if past {
-            shared.finish(batch.len(), false);
+            shared.dropped(batch.len(), DropReason::Shutdown);
             batch.clear();
+            buffer.settle();
+            shared.dropped(buffer.clear(), DropReason::Shutdown);
         } else {
-            send_with_retries(&mut sink, &mut batch, shared, settings).await;
+            send_with_retries(&mut sink, &mut batch, buffer, shared, settings).await;
         }
     }
 }
 
-/// Sends `batch` until it is delivered, refused for good, out of attempts or out of time;
-/// clears it and accounts for every item.
+/// How one batch ended.
+enum Outcome {
+    Delivered,
+    Rejected,
+    Shutdown,
+}
+
+/// Sends `batch` until it is delivered, refused for good or out of time, retrying for as long
+/// as a failure lasts: the queue's bounds, not a count of attempts, decide what is lost, as a
+/// full queue evicts the batch's oldest items. Clears the batch and accounts for every item.
 async fn send_with_retries<S: Sink>(
     sink: &mut S,
     batch: &mut Vec<S::Item>,
+    buffer: &Buffer<S::Item>,
     shared: &Shared,
     settings: &ExportSettings,
 ) {
     let mut attempt = 0u32;
-    let delivered = loop {
-        attempt += 1;
+    let outcome = loop {
+        let evicted = buffer.take_evicted().min(batch.len());
+        if evicted > 0 {
+            batch.drain(..evicted);
+            shared.dropped(evicted, DropReason::QueueFull);
+        }
+        if batch.is_empty() {
+            break Outcome::Delivered;
+        }
+        attempt = attempt.saturating_add(1);
         let result = {
             let send = tokio::time::timeout(settings.request_timeout, sink.send(batch));
             tokio::pin!(send);
@@ -104,7 +97,7 @@ async fn send_with_retries<S: Sink>(
                         Err(SendError::transient("the request timed out"))
                     }),
                     () = sleep_until(shared.deadline()) => {
-                        break Err(SendError::permanent("the shutdown deadline passed"));
+                        break Err(SendError::shutdown());
                     }
                     // A shutdown may have set the deadline: look again.
                     () = shared.wake.notified() => {}
@@ -112,9 +105,10 @@ async fn send_with_retries<S: Sink>(
             }
         };
         let error = match result {
-            Ok(()) => break true,
+            Ok(()) => break Outcome::Delivered,
             Err(error) => error,
         };
+        shared.failed_attempt();
         tracing::debug!(
             target: EXPORT_LOG_TARGET,
             exporter = shared.exporter,
@@ -123,14 +117,11 @@ async fn send_with_retries<S: Sink>(
             "export attempt failed"
         );
         let delay = match error.retry {
-            Retry::Never => break false,
-            Retry::After(wait) if wait > settings.max_retry_after => break false,
-            Retry::After(wait) => wait,
+            Retry::Never => break Outcome::Rejected,
+            Retry::Shutdown => break Outcome::Shutdown,
+            Retry::After(wait) => wait.min(settings.max_retry_after),
             Retry::Backoff => backoff(settings, attempt),
         };
-        if attempt >= settings.max_attempts.max(1) {
-            break false;
-        }
         let resume = Instant::now() + delay;
         loop {
             if shared.deadline().is_some_and(|deadline| deadline < resume) {
@@ -143,15 +134,39 @@ async fn send_with_retries<S: Sink>(
             }
         }
         if shared.deadline().is_some_and(|deadline| deadline < resume) {
-            break false;
+            break Outcome::Shutdown;
         }
     };
-    shared.finish(batch.len(), delivered);
+    if !matches!(outcome, Outcome::Delivered) {
+        // Items a full queue evicted while the last attempt ran were lost to it, not to
+        // the rejection or the shutdown.
+        let evicted = buffer.take_evicted().min(batch.len());
+        if evicted > 0 {
+            batch.drain(..evicted);
+            shared.dropped(evicted, DropReason::QueueFull);
+        }
+    }
+    match outcome {
+        Outcome::Delivered => shared.sent(batch.len()),
+        Outcome::Rejected => shared.dropped(batch.len(), DropReason::Rejected),
+        Outcome::Shutdown => shared.dropped(batch.len(), DropReason::Shutdown),
+    }
     batch.clear();
+    buffer.settle();
 }
 
-/// Exponential backoff: `initial_backoff * 2^(attempt-1)`, at most `max_backoff`.
+/// Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And
+/// Jitter"): a uniformly random delay up to `initial_backoff * 2^(attempt-1)`, capped at
+/// `max_backoff`, so many services retrying one endpoint after an outage spread out. Written
+/// here because it is four lines; the random draw comes from `fastrand`.
 pub(super) fn backoff(settings: &ExportSettings, attempt: u32) -> Duration {
+    let ceiling = backoff_ceiling(settings, attempt);
+    let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+    Duration::from_nanos(fastrand::u64(0..=nanos))
+}
+
+/// The most [`backoff`] waits before attempt `attempt + 1`.
+pub(super) fn backoff_ceiling(settings: &ExportSettings, attempt: u32) -> Duration {
     let factor = 1u32
         .checked_shl(attempt.saturating_sub(1))
         .unwrap_or(u32::MAX);

@@ -81,6 +81,7 @@ impl LokiConfig {
             tenant: None,
             export: ExportSettings {
                 queue_capacity: 10_000,
+                queue_bytes: Some(QUEUE_BYTES),
                 max_batch: 1000,
                 ..ExportSettings::default()
             },
@@ -93,8 +94,9 @@ impl LokiConfig {
         self
     }
 
-    /// Replaces the queue, batching and retry settings (default: 10 000 lines queued, batches
-    /// of at most 1000 lines, sent at least every second).
+    /// Replaces the queue, batching and retry settings (default: 10 000 lines or 16 MiB
+    /// queued, whichever comes first, batches of at most 1000 lines, sent at least every
+    /// second).
     pub fn export_settings(mut self, settings: ExportSettings) -> Self {
         self.export = settings;
         self
@@ -170,6 +172,9 @@ impl export::Integration for Loki {
     }
 }
 
+/// The default bound of the Loki queue in bytes: 10 000 lines of about 1.6 KiB each.
+pub const QUEUE_BYTES: usize = 16 * 1024 * 1024;
+
 /// One log line on its way to Loki.
 #[derive(Debug, Clone)]
 pub(crate) struct LokiEntry {
@@ -178,6 +183,16 @@ pub(crate) struct LokiEntry {
     line: String,
     request_id: Option<String>,
     trace_id: Option<String>,
+}
+
+impl LokiEntry {
+    /// The bytes it holds, for the queue's byte bound.
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.line.len()
+            + self.request_id.as_ref().map_or(0, String::len)
+            + self.trace_id.as_ref().map_or(0, String::len)
+    }
 }
 
 /// A [`tracing_subscriber::Layer`] that ships each event, formatted exactly like the stdout

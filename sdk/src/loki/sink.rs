@@ -127,6 +127,10 @@ impl Sink for LokiSink {
             .map_err(|e| export::SendError::transient(format!("push failed: {e}")))?;
         export::classify(response.status(), response.headers())
     }
+
+    fn weight(entry: &LokiEntry) -> usize {
+        entry.weight()
+    }
 }
 
 /// Escapes a label value for Loki's label text (`\`, `"` and line breaks).

@@ -11,9 +11,11 @@
 //!   [`request_id`](crate::request_id) pass the current context on to outgoing calls.
 //! - Every JSON log line written inside a traced span carries `trace_id` and `span_id`.
 //! - Finished spans go through the shared [`export`] queue instead of the SDK's
-//!   batch span processor, so dropped spans are counted in
-//!   `obs_exporter_dropped_total{exporter="otlp"}`, a `Retry-After` is honoured and shutdown keeps
-//!   its deadline on any runtime (the gRPC client runs on the exporter's own runtime).
+//!   batch span processor, so an outage the queue outlasts loses no span (at most 2048 spans or
+//!   [`QUEUE_BYTES`] by default), dropped spans are counted in
+//!   `obs_exporter_dropped_total{exporter="otlp", reason}`, a `Retry-After` is honoured and
+//!   shutdown keeps its deadline on any runtime (the gRPC client runs on the exporter's own
+//!   runtime).
 //!
 //! Exemplars: the latency histogram is rendered by `metrics-exporter-prometheus` 0.18 in the text
 //! format 0.0.4, which has no exemplars; neither its text nor its protobuf rendering fills them
@@ -92,6 +94,9 @@ impl TraceSampler {
     }
 }
 
+/// The default bound of the OTLP span queue in bytes: 2048 spans of about 4 KiB each.
+pub const QUEUE_BYTES: usize = 8 * 1024 * 1024;
+
 /// Where and how to export traces.
 ///
 /// ```
@@ -118,7 +123,10 @@ impl OtlpConfig {
             endpoint: endpoint.into().trim_end_matches('/').to_owned(),
             protocol: OtlpProtocol::default(),
             sampler: TraceSampler::ParentBasedAlwaysOn,
-            export: ExportSettings::default(),
+            export: ExportSettings {
+                queue_bytes: Some(QUEUE_BYTES),
+                ..ExportSettings::default()
+            },
         }
     }
 

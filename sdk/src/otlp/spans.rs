@@ -102,6 +102,29 @@ impl Sink for OtlpSink {
             }),
         }
     }
+
+    fn weight(span: &SpanData) -> usize {
+        span_weight(span)
+    }
+}
+
+/// About the bytes a span holds: its fixed part, its name, and its attributes' and events'
+/// text, which is what grows with what a service records.
+fn span_weight(span: &SpanData) -> usize {
+    let attributes = |attrs: &[opentelemetry::KeyValue]| -> usize {
+        attrs
+            .iter()
+            .map(|kv| kv.key.as_str().len() + kv.value.as_str().len() + 16)
+            .sum()
+    };
+    std::mem::size_of::<SpanData>()
+        + span.name.len()
+        + attributes(&span.attributes)
+        + span
+            .events
+            .iter()
+            .map(|event| event.name.len() + attributes(&event.attributes) + 32)
+            .sum::<usize>()
 }
 
 /// The HTTP client of the OTLP/HTTP exporter: reqwest on the exporter's runtime, remembering

@@ -14,8 +14,9 @@
 //!   transaction and its JSON log lines (`trace_id`) carry the caller's trace id. When both
 //!   headers are present and disagree, the W3C one wins; a malformed header is ignored.
 //! - Envelopes travel through the shared [`export`] queue: never on the request
-//!   path, bounded, drops counted in `obs_exporter_dropped_total{exporter="sentry"}`, 429s and
-//!   rate limits honoured, shutdown within the deadline on any runtime.
+//!   path, bounded (100 events by default), retried through an outage, drops counted in
+//!   `obs_exporter_dropped_total{exporter="sentry", reason}`, 429s and rate limits honoured,
+//!   shutdown within the deadline on any runtime.
 //!
 //! The parts: the configuration, the reporter and the integration the core starts (here); the
 //! transport through the export queue (`transport`); and what Sentry events say: request

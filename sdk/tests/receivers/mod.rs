@@ -34,6 +34,9 @@ pub struct Captured {
     pub path: String,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// How the receiver answered it: only requests answered in [`Mode::Accept`] delivered
+    /// their data.
+    pub mode: Mode,
 }
 
 #[derive(Default)]
@@ -57,13 +60,15 @@ async fn handle(
 ) -> Response {
     let mode = {
         let mut inner = inner.lock().unwrap();
+        let mode = inner.mode.unwrap_or(Mode::Accept);
         inner.requests.push(Captured {
             at: Instant::now(),
             path: uri.path().to_owned(),
             headers,
             body,
+            mode,
         });
-        inner.mode.unwrap_or(Mode::Accept)
+        mode
     };
     match mode {
         Mode::Accept if uri.path().ends_with("/push") => StatusCode::NO_CONTENT.into_response(),
@@ -139,6 +144,95 @@ impl Receiver {
                 requests.len()
             );
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The requests that delivered their data: those answered in [`Mode::Accept`].
+pub fn accepted(requests: &[Captured]) -> Vec<Captured> {
+    requests
+        .iter()
+        .filter(|r| r.mode == Mode::Accept)
+        .cloned()
+        .collect()
+}
+
+/// A TCP front for a receiver, on an address of its own, that can refuse connections for a
+/// while as a restarting server does: while closed nothing listens on its port, and the
+/// connections it had are cut.
+pub struct Front {
+    pub addr: SocketAddr,
+    backend: SocketAddr,
+    open: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Front {
+    /// Opens a front forwarding to `backend`.
+    pub fn start(backend: SocketAddr) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let front = Front {
+            addr,
+            backend,
+            open: Arc::new(Mutex::new(None)),
+            runtime,
+        };
+        front.open();
+        front
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Listens again on the same address.
+    pub fn open(&self) {
+        let (addr, backend) = (self.addr, self.backend);
+        let listener = self.runtime.block_on(async move {
+            // The port was this front's a moment ago; give the OS a little time to free it.
+            let until = Instant::now() + Duration::from_secs(20);
+            loop {
+                match tokio::net::TcpListener::bind(addr).await {
+                    Ok(listener) => break listener,
+                    Err(e) if Instant::now() < until => {
+                        let _ = e;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err(e) => panic!("cannot listen on {addr} again: {e}"),
+                }
+            }
+        });
+        let task = self.runtime.spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    continue;
+                };
+                connections.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(backend).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        *self.open.lock().unwrap() = Some(task);
+    }
+
+    /// Stops listening and cuts every connection: new ones are refused until [`Front::open`].
+    pub fn close(&self) {
+        if let Some(task) = self.open.lock().unwrap().take() {
+            // Aborting the accept loop drops the listener and, with its `JoinSet`, every
+            // connection it forwards.
+            task.abort();
+            let _ = self.runtime.block_on(task);
         }
     }
 }
