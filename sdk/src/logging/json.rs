@@ -369,12 +369,19 @@ thread_local! {
 
 /// Runs `f` with this thread's scratch buffers. A value whose `Debug` logs, or a writer that
 /// logs, re-enters the layer while they are in use: such a nested call gets fresh buffers
-/// rather than a panic.
+/// rather than a panic. So does an event logged while the thread's locals are torn down (an
+/// exporter handle dropped by another thread-local's destructor): `with` would panic there,
+/// and the panic hook, logging that panic, would panic again and abort the process.
 fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut scratch) => f(&mut scratch),
-        Err(_) => f(&mut Scratch::default()),
-    })
+    let mut f = Some(f);
+    let mut run = |scratch: &mut Scratch| (f.take().expect("runs once"))(scratch);
+    match SCRATCH.try_with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => run(&mut scratch),
+        Err(_) => run(&mut Scratch::default()),
+    }) {
+        Ok(out) => out,
+        Err(_) => run(&mut Scratch::default()),
+    }
 }
 
 impl<W> JsonLayer<W> {
