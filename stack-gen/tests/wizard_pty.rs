@@ -16,19 +16,27 @@ fn key(p: &mut PtySession, key: &str) -> Result<(), rexpect::error::Error> {
     Ok(())
 }
 
-#[test]
-fn wizard_answers_land_in_obs_toml() -> Result<(), rexpect::error::Error> {
-    let tmp = tempfile::tempdir().unwrap();
+/// Starts `obs-gen ARGS` in `dir` on a pseudo-terminal, colours off, escape codes stripped.
+fn wizard(dir: &std::path::Path, args: &[&str]) -> Result<PtySession, rexpect::error::Error> {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_obs-gen"));
-    cmd.args(["init", "--log-shipper", "promtail", "--receiver", "none"])
-        .current_dir(tmp.path())
+    cmd.args(args)
+        .current_dir(dir)
         .env("TERM", "xterm")
         .env("NO_COLOR", "1");
-    let mut p = spawn_with_options(
+    spawn_with_options(
         cmd,
         Options::new()
             .timeout_ms(Some(30_000))
             .strip_ansi_escape_codes(true),
+    )
+}
+
+#[test]
+fn wizard_answers_land_in_obs_toml() -> Result<(), rexpect::error::Error> {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut p = wizard(
+        tmp.path(),
+        &["init", "--log-shipper", "promtail", "--receiver", "none"],
     )?;
     p.exp_string("Project name")?;
     p.send_line("shop")?;
@@ -106,39 +114,32 @@ fn wizard_answers_land_in_obs_toml() -> Result<(), rexpect::error::Error> {
 fn with_sentry_on_the_wizard_asks_for_a_frontend_and_the_public_urls()
 -> Result<(), rexpect::error::Error> {
     let tmp = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_obs-gen"));
-    cmd.args([
-        "init",
-        "--project",
-        "shop",
-        "--environment",
-        "production",
-        "--target",
-        "compose",
-        "--service",
-        "api=host.docker.internal:8080",
-        "--slo",
-        "api=99.9",
-        "--log-shipper",
-        "none",
-        "--postgres",
-        "--redis",
-        "--receiver",
-        "none",
-        "--retention",
-        "15d",
-        "--tracing",
-        "false",
-        "--sentry",
-    ])
-    .current_dir(tmp.path())
-    .env("TERM", "xterm")
-    .env("NO_COLOR", "1");
-    let mut p = spawn_with_options(
-        cmd,
-        Options::new()
-            .timeout_ms(Some(30_000))
-            .strip_ansi_escape_codes(true),
+    let mut p = wizard(
+        tmp.path(),
+        &[
+            "init",
+            "--project",
+            "shop",
+            "--environment",
+            "production",
+            "--target",
+            "compose",
+            "--service",
+            "api=host.docker.internal:8080",
+            "--slo",
+            "api=99.9",
+            "--log-shipper",
+            "none",
+            "--postgres",
+            "--redis",
+            "--receiver",
+            "none",
+            "--retention",
+            "15d",
+            "--tracing",
+            "false",
+            "--sentry",
+        ],
     )?;
     p.exp_string("web front end")?;
     // A selection reads keys in raw mode: `j` moves to the next item (nextjs), Enter takes it.
