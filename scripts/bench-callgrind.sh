@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install valgrind"; exit 1; }
-bin=$(cargo bench -p obs-service --bench instructions --no-run --message-format=json 2>/dev/null |
+bin=$(cargo bench -p obs-service --features loki --bench instructions --no-run --message-format=json 2>/dev/null |
   python3 -c 'import json,sys
 for l in sys.stdin:
     m=json.loads(l)
@@ -17,7 +17,7 @@ count() { # stack requests -> instructions
   awk '/^summary:/ {print $2}' "$out"; rm -f "$out"
 }
 printf '%-24s %14s\n' stack instr/request
-for stack in bare_axum obs_metrics_ids obs_metrics_ids_span obs_full axum_prometheus otel_metrics hand_assembled; do
+for stack in bare_axum obs_metrics_ids obs_metrics_ids_span obs_full obs_full_loki axum_prometheus otel_metrics hand_assembled; do
   small=$(count "$stack" 2000); big=$(count "$stack" 12000)
   printf '%-24s %14d\n' "$stack" $(( (big - small) / 10000 ))
 done

@@ -21,7 +21,7 @@ fn main() {
         "{:<24} {:>14} {:>16}",
         "stack", "allocs/request", "bytes/request"
     );
-    for variant in scenarios::Variant::ALL {
+    for &variant in scenarios::Variant::ALL {
         let setup = scenarios::setup(variant);
         let router = setup.router.clone();
         runtime.block_on(async {

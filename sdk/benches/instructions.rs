@@ -12,12 +12,17 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000);
     let Some(variant) = scenarios::Variant::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .find(|v| v.name() == name)
     else {
         eprintln!(
             "unknown OBS_BENCH_STACK={name}; one of: {}",
-            scenarios::Variant::ALL.map(|v| v.name()).join(", ")
+            scenarios::Variant::ALL
+                .iter()
+                .map(|v| v.name())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         std::process::exit(2);
     };

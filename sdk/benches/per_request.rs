@@ -13,7 +13,7 @@ fn per_request(c: &mut Criterion) {
     // axum-prometheus spawns its upkeep task when built, so build inside the runtime.
     let _runtime_context = runtime.enter();
     let mut group = c.benchmark_group("per_request");
-    for variant in scenarios::Variant::ALL {
+    for &variant in scenarios::Variant::ALL {
         // The subscriber guard is thread-local; the current-thread runtime polls on this thread.
         let setup = scenarios::setup(variant);
         let router = setup.router.clone();

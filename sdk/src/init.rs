@@ -9,7 +9,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 
 use crate::catalogue::{DropReason, Exporter};
 use crate::config::{ConfigError, LogFormat, Rotation};
-use crate::logging::JsonLayer;
+use crate::logging::{JsonLayer, LineSink, WriterSink};
 use crate::writer::{BatchWriter, BatchWriterGuard};
 use crate::{Config, HttpLayer, Metrics};
 
@@ -155,38 +155,39 @@ impl Config {
         let (stdout, guard) = self.batch_writer(std::io::stdout());
         counters.push((Exporter::Stdout.as_str(), stdout.clone()));
         guards.push(guard);
-        let (json_stdout, pretty_stdout) = match self.log_format {
-            LogFormat::Json => (Some(self.json_layer(stdout)), None),
-            LogFormat::Pretty => (
-                None,
-                Some(
-                    tracing_subscriber::fmt::layer()
-                        .fmt_fields(crate::logging::RedactingFields::new(self.redactor.clone()))
-                        .with_writer(stdout),
-                ),
+        // Stdout (in JSON), the log file and Loki share one JSON layer: each line is rendered
+        // once and every sink gets the same bytes.
+        let mut sinks: Vec<Box<dyn LineSink>> = Vec::new();
+        let pretty_stdout = match self.log_format {
+            LogFormat::Json => {
+                sinks.push(Box::new(WriterSink(stdout)));
+                None
+            }
+            LogFormat::Pretty => Some(
+                tracing_subscriber::fmt::layer()
+                    .fmt_fields(crate::logging::RedactingFields::new(self.redactor.clone()))
+                    .with_writer(stdout),
             ),
         };
-        let file = match &self.log_file {
-            None => None,
-            Some(file) => {
-                let appender = rolling_appender(file)?;
-                let (writer, guard) = self.batch_writer(appender);
-                counters.push((Exporter::File.as_str(), writer.clone()));
-                guards.push(guard);
-                Some(self.json_layer(writer))
-            }
-        };
+        if let Some(file) = &self.log_file {
+            let appender = rolling_appender(file)?;
+            let (writer, guard) = self.batch_writer(appender);
+            counters.push((Exporter::File.as_str(), writer.clone()));
+            guards.push(guard);
+            sinks.push(Box::new(WriterSink(writer)));
+        }
 
         // Before the integrations start: Sentry's hook then wraps this one, and the standard
         // library's default hook, whose text this replaces, is not called by either.
         crate::panic::install_hook();
         let mut integrations = self.integrations.start(&self, &metrics)?;
         let export_layer = integrations.take_layer();
+        sinks.extend(integrations.take_line_sinks());
+        let json = (!sinks.is_empty()).then(|| self.json_layer(sinks));
 
         let subscriber = tracing_subscriber::registry()
-            .with(json_stdout)
+            .with(json)
             .with(pretty_stdout)
-            .with(file)
             .with(export_layer)
             .with(targets)
             .with(env_filter);
@@ -235,8 +236,8 @@ impl Config {
             .finish(sink)
     }
 
-    fn json_layer(&self, writer: BatchWriter) -> JsonLayer<BatchWriter> {
-        JsonLayer::new(writer)
+    fn json_layer(&self, sinks: Vec<Box<dyn LineSink>>) -> JsonLayer {
+        JsonLayer::for_sinks(sinks)
             .service(&self.service, &self.env, &self.version)
             .redactor(self.redactor.clone())
             .trace_ids(self.integrations.exports_spans())

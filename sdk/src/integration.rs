@@ -101,6 +101,19 @@ macro_rules! integrations {
                 layer
             }
 
+            /// The line sinks of the started integrations, for the core's JSON layer.
+            pub(crate) fn take_line_sinks(&mut self) -> Vec<Box<dyn crate::logging::LineSink>> {
+                #[allow(unused_mut)]
+                let mut sinks = Vec::new();
+                $(
+                    #[cfg(feature = $feature)]
+                    if let Some(sink) = self.$field.as_mut().and_then(crate::export::Integration::line_sink) {
+                        sinks.push(sink);
+                    }
+                )*
+                sinks
+            }
+
             /// The running integration whose drop counter has the label `exporter`.
             #[cfg(any($(feature = $feature),*))]
             pub(crate) fn handle(&self, exporter: &str) -> Option<&crate::export::ExporterHandle> {

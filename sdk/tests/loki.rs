@@ -1,5 +1,6 @@
 //! Loki shipping against a stand-in receiver that decodes the real push format (snappy +
-//! protobuf): labels, structured metadata, tenant header, flush on shutdown, the demo.
+//! protobuf): labels, structured metadata, tenant header, flush on shutdown, the demo, and
+//! lines identical to stdout's.
 #![cfg(feature = "loki")]
 
 mod common;
@@ -81,6 +82,7 @@ fn the_demo_ships_its_lines_with_one_env_var_and_flushes_on_shutdown() {
         ("OBS_ENV", "ci"),
     ]);
     let id = request_id_of(&demo.url("/users/7"));
+    let stdout = demo.lines.clone();
     // Terminating flushes what is still queued (batches otherwise leave every second).
     assert!(demo.terminate(), "the demo did not exit cleanly");
     let requests = receiver.wait_for("the access line", |r| {
@@ -107,6 +109,40 @@ fn the_demo_ships_its_lines_with_one_env_var_and_flushes_on_shutdown() {
             .iter()
             .any(|(_, e)| e.line.contains("\"message\":\"listening\""))
     );
+
+    // One rendering per event: every line Loki got is, byte for byte, a line of stdout, in
+    // the same order, and its entry's timestamp is the line's own.
+    let stdout = stdout.lock().unwrap().clone();
+    let mut rest = stdout.iter();
+    for (_, entry) in &entries {
+        assert!(
+            rest.any(|line| *line == entry.line),
+            "Loki's copy is not a stdout line (or is out of order): {}\nstdout: {stdout:#?}",
+            entry.line
+        );
+        let line: serde_json::Value = serde_json::from_str(&entry.line).unwrap();
+        assert_eq!(
+            millis_rfc3339(entry.timestamp.unwrap()),
+            line["timestamp"].as_str().unwrap(),
+            "{}",
+            entry.line
+        );
+    }
+    // And nothing the service logged about its requests was left out of Loki.
+    let shipped: Vec<&str> = entries.iter().map(|(_, e)| e.line.as_str()).collect();
+    for line in stdout.iter().filter(|l| l.contains(id.as_str())) {
+        assert!(shipped.contains(&line.as_str()), "not shipped: {line}");
+    }
+}
+
+/// A Loki entry timestamp as the JSON line writes time: RFC 3339, UTC, milliseconds.
+fn millis_rfc3339(ts: receivers::Timestamp) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp(ts.seconds).unwrap()
+        + time::Duration::milliseconds(i64::from(ts.nanos / 1_000_000));
+    at.format(time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    ))
+    .unwrap()
 }
 
 /// GETs `url` on a runtime of its own and returns the response's request ID.

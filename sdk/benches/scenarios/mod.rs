@@ -26,6 +26,9 @@ pub enum Variant {
     SdkSpan,
     /// … plus the JSON access log through a non-blocking writer: the full layer.
     SdkFull,
+    /// The full layer with Loki on: the same rendered line also queued for Loki, and batches
+    /// encoded and pushed to a local endpoint (feature `loki`).
+    SdkFullLoki,
     /// axum-prometheus' metrics layer alone.
     AxumPrometheus,
     /// The OpenTelemetry project's tower middleware, metrics only, into an SDK meter provider
@@ -37,11 +40,13 @@ pub enum Variant {
 }
 
 impl Variant {
-    pub const ALL: [Variant; 7] = [
+    pub const ALL: &'static [Variant] = &[
         Variant::Bare,
         Variant::SdkMetricsIds,
         Variant::SdkSpan,
         Variant::SdkFull,
+        #[cfg(feature = "loki")]
+        Variant::SdkFullLoki,
         Variant::AxumPrometheus,
         Variant::OtelMetrics,
         Variant::HandAssembled,
@@ -53,6 +58,7 @@ impl Variant {
             Variant::SdkMetricsIds => "obs_metrics_ids",
             Variant::SdkSpan => "obs_metrics_ids_span",
             Variant::SdkFull => "obs_full",
+            Variant::SdkFullLoki => "obs_full_loki",
             Variant::AxumPrometheus => "axum_prometheus",
             Variant::OtelMetrics => "otel_metrics",
             Variant::HandAssembled => "hand_assembled",
@@ -106,6 +112,39 @@ fn sink_writer() -> (tracing_appender::non_blocking::NonBlocking, WorkerGuard) {
         .finish(std::io::sink())
 }
 
+/// The Loki sink pushing to a local endpoint that reads each push and answers 204, on a thread
+/// of its own: what Loki costs the service is the queueing, encoding and sending, all counted.
+#[cfg(feature = "loki")]
+fn loki_lines(
+    metrics: &Metrics,
+) -> (
+    obs_service::loki::LokiLines,
+    obs_service::export::ExporterHandle,
+) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                let app = Router::new().route(
+                    "/loki/api/v1/push",
+                    axum::routing::post(|_body: axum::body::Bytes| async {
+                        http::StatusCode::NO_CONTENT
+                    }),
+                );
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app).await.unwrap();
+            });
+    });
+    let config = obs_service::Config::new("bench").env("bench").version("0");
+    obs_service::loki::LokiLines::start(&obs_service::loki::LokiConfig::new(url), &config, metrics)
+        .expect("the Loki sink starts")
+}
+
 pub fn setup(variant: Variant) -> Setup {
     let metrics = Metrics::new();
     match variant {
@@ -114,20 +153,32 @@ pub fn setup(variant: Variant) -> Setup {
             _subscriber: None,
             _writer: None,
         },
-        Variant::SdkMetricsIds | Variant::SdkSpan | Variant::SdkFull => {
+        Variant::SdkMetricsIds | Variant::SdkSpan | Variant::SdkFull | Variant::SdkFullLoki => {
             // What `init` uses: obs-service's batching writer.
             let (writer, guard) =
                 obs_service::writer::BatchWriter::builder().finish(std::io::sink());
+            let mut keep: Vec<Box<dyn std::any::Any>> = vec![Box::new(guard)];
+            #[allow(unused_mut)]
+            let mut json = JsonLayer::new(writer).service("bench", "bench", "0");
+            #[cfg(feature = "loki")]
+            if variant == Variant::SdkFullLoki {
+                let (lines, handle) = loki_lines(&metrics);
+                json = json.also(lines);
+                keep.push(Box::new(handle));
+            }
             let subscriber = tracing_subscriber::registry()
-                .with(JsonLayer::new(writer).service("bench", "bench", "0"))
+                .with(json)
                 .with(tracing_subscriber::filter::LevelFilter::INFO);
             let layer = HttpLayer::new(&metrics)
                 .span(variant != Variant::SdkMetricsIds)
-                .access_log((variant == Variant::SdkFull).then_some(tracing::Level::INFO));
+                .access_log(
+                    matches!(variant, Variant::SdkFull | Variant::SdkFullLoki)
+                        .then_some(tracing::Level::INFO),
+                );
             Setup {
                 router: handler_router().layer(layer),
                 _subscriber: Some(tracing::subscriber::set_default(subscriber)),
-                _writer: Some(Box::new(guard)),
+                _writer: Some(Box::new(keep)),
             }
         }
         Variant::AxumPrometheus => Setup {

@@ -38,6 +38,12 @@ pub(crate) trait Integration: Sized + 'static {
     where
         S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>;
 
+    /// Where it takes log lines, rendered once by the core's JSON layer with the same bytes
+    /// as stdout's (Loki), the first time it is asked; most integrations take none.
+    fn line_sink(&mut self) -> Option<Box<dyn crate::logging::LineSink>> {
+        None
+    }
+
     /// The counts of what it sent and dropped.
     fn handle(&self) -> &ExporterHandle;
 

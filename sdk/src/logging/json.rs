@@ -2,8 +2,8 @@
 
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
-use std::io::Write as _;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use tracing_core::field::{Field, Visit};
 use tracing_core::span::{Attributes, Id, Record};
@@ -15,6 +15,7 @@ use tracing_subscriber::registry::LookupSpan;
 use super::escape::{write_json_number, write_json_str};
 use super::fields::{Fields, SpanFields};
 use super::is_tracer_field;
+use super::sink::{Line, LineSink, WriterSink};
 use crate::catalogue::fields;
 use crate::integration::trace_context::LogIds;
 use crate::redact::Redactor;
@@ -35,8 +36,11 @@ const SECOND_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
 
 /// A [`tracing_subscriber::Layer`] that writes each event as one flat JSON object per line.
-pub struct JsonLayer<W> {
-    make_writer: W,
+///
+/// The line is rendered once, and the same bytes go to every [`LineSink`] it writes to
+/// ([`JsonLayer::also`]): stdout, a file and Loki get identical copies.
+pub struct JsonLayer {
+    sinks: Vec<Box<dyn LineSink>>,
     /// `,"service":…,"env":…,"version":…`, rendered once.
     static_fields: String,
     redactor: Arc<Redactor>,
@@ -56,23 +60,41 @@ pub struct JsonLayer<W> {
     trace_ids: Option<LogIds>,
 }
 
-impl<W> fmt::Debug for JsonLayer<W> {
+impl fmt::Debug for JsonLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JsonLayer")
+            .field("sinks", &self.sinks.len())
             .field("static_fields", &self.static_fields)
             .finish_non_exhaustive()
     }
 }
 
-impl<W> JsonLayer<W>
-where
-    W: for<'w> MakeWriter<'w> + 'static,
-{
-    /// A layer writing through `make_writer` (for example a
+impl JsonLayer {
+    /// A layer writing through `make_writer` (for example obs-service's
+    /// [`BatchWriter`](crate::writer::BatchWriter) or a
     /// [`tracing_appender::non_blocking::NonBlocking`]), with the default [`Redactor`].
-    pub fn new(make_writer: W) -> Self {
+    pub fn new<W>(make_writer: W) -> Self
+    where
+        W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    {
+        Self::for_sink(WriterSink(make_writer))
+    }
+
+    /// A layer writing to `sink` alone.
+    pub fn for_sink(sink: impl LineSink) -> Self {
+        Self::for_sinks(vec![Box::new(sink)])
+    }
+
+    /// A layer writing each line to every one of `sinks` (at most 64), in order; with none it
+    /// writes nothing.
+    ///
+    /// # Panics
+    ///
+    /// With more than 64 sinks: which sinks take a line is kept in one `u64`.
+    pub fn for_sinks(sinks: Vec<Box<dyn LineSink>>) -> Self {
+        assert!(sinks.len() <= 64, "a JsonLayer writes to at most 64 sinks");
         let mut layer = Self {
-            make_writer,
+            sinks,
             static_fields: String::new(),
             redactor: Arc::new(Redactor::default()),
             callsites: Default::default(),
@@ -80,6 +102,20 @@ where
         };
         layer = layer.service("unknown", "development", "0.0.0");
         layer
+    }
+
+    /// Also writes every line to `sink`: the same bytes, rendered once.
+    ///
+    /// # Panics
+    ///
+    /// Past 64 sinks (see [`JsonLayer::for_sinks`]).
+    pub fn also(mut self, sink: impl LineSink) -> Self {
+        assert!(
+            self.sinks.len() < 64,
+            "a JsonLayer writes to at most 64 sinks"
+        );
+        self.sinks.push(Box::new(sink));
+        self
     }
 
     /// Sets the `service`, `env` and `version` fields written on every line.
@@ -340,8 +376,8 @@ struct Scratch {
 }
 
 impl Scratch {
-    fn write_timestamp(&mut self) {
-        let now = std::time::SystemTime::now()
+    fn write_timestamp(&mut self, time: SystemTime) {
+        let now = time
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
         if self.second != Some(now.as_secs()) {
@@ -384,7 +420,7 @@ fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     }
 }
 
-impl<W> JsonLayer<W> {
+impl JsonLayer {
     /// Renders a span's fields (`record` visits them) into `fields`.
     fn record_span_fields(
         &self,
@@ -426,10 +462,9 @@ impl<W> JsonLayer<W> {
     }
 }
 
-impl<S, W> tracing_subscriber::Layer<S> for JsonLayer<W>
+impl<S> tracing_subscriber::Layer<S> for JsonLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
-    W: for<'w> MakeWriter<'w> + 'static,
 {
     fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
         if let Some(ids) = &self.trace_ids {
@@ -460,7 +495,19 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
+        // Which sinks take it, asked once; a line no sink takes is not rendered.
+        let mut takers = 0u64;
+        for (i, sink) in self.sinks.iter().enumerate() {
+            if sink.enabled(meta) {
+                takers |= 1 << i;
+            }
+        }
+        if takers == 0 {
+            return;
+        }
         let callsite = self.callsite(meta);
+        // One instant for the line's timestamp and every sink's copy (Loki's entry time).
+        let time = SystemTime::now();
         with_scratch(|scratch| {
             scratch.line.clear();
             scratch.message.clear();
@@ -476,7 +523,7 @@ where
             });
 
             scratch.line.extend_from_slice(b"{\"timestamp\":\"");
-            scratch.write_timestamp();
+            scratch.write_timestamp(time);
             let Scratch {
                 line: buf,
                 message,
@@ -518,7 +565,16 @@ where
                 }
             }
             buf.extend_from_slice(b"}\n");
-            let _ = self.make_writer.make_writer_for(meta).write_all(buf);
+            let line = Line {
+                bytes: buf,
+                time,
+                metadata: meta,
+            };
+            for (i, sink) in self.sinks.iter().enumerate() {
+                if takers & (1 << i) != 0 {
+                    sink.write_line(&line);
+                }
+            }
         });
     }
 }
@@ -527,6 +583,7 @@ where
 mod tests {
     use super::*;
     use crate::logging::{MemoryWriter, RedactingFields};
+    use time::format_description::well_known::Rfc3339;
     use tracing_subscriber::layer::SubscriberExt;
 
     fn capture(f: impl FnOnce()) -> Vec<serde_json::Value> {
@@ -666,6 +723,82 @@ mod tests {
         assert_eq!(line["authorization"], "[REDACTED]");
         assert_eq!(line["user"], "ann");
         assert!(!serde_json::to_string(line).unwrap().contains("hunter2"));
+    }
+
+    /// A line's bytes and the instant its sink was given.
+    type Kept = (Vec<u8>, SystemTime);
+
+    /// Keeps what it is given, and takes only the levels it is told to.
+    #[derive(Clone, Default)]
+    struct Keep {
+        lines: Arc<std::sync::Mutex<Vec<Kept>>>,
+        max: Option<Level>,
+    }
+
+    impl LineSink for Keep {
+        fn enabled(&self, metadata: &tracing_core::Metadata<'_>) -> bool {
+            self.max.is_none_or(|max| *metadata.level() <= max)
+        }
+
+        fn write_line(&self, line: &Line<'_>) {
+            let copy = (line.bytes().to_vec(), line.time());
+            self.lines.lock().unwrap().push(copy);
+        }
+    }
+
+    #[test]
+    fn every_sink_gets_the_same_bytes_and_instant() {
+        let all = Keep::default();
+        let errors = Keep {
+            max: Some(Level::ERROR),
+            ..Keep::default()
+        };
+        let layer = JsonLayer::for_sink(all.clone()).also(errors.clone());
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            let span = tracing::info_span!("req", request_id = "r-1");
+            let _e = span.enter();
+            tracing::info!("fine");
+            tracing::error!(code = 7, "broken");
+        });
+        let all = all.lines.lock().unwrap();
+        let errors = errors.lines.lock().unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0], all[1]);
+        let line: serde_json::Value = serde_json::from_slice(&errors[0].0).unwrap();
+        assert_eq!(line["request_id"], "r-1");
+        // The timestamp field shows the instant the sinks were given.
+        let millis = errors[0]
+            .1
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let shown =
+            time::OffsetDateTime::parse(line["timestamp"].as_str().unwrap(), &Rfc3339).unwrap();
+        assert_eq!((shown.unix_timestamp_nanos() / 1_000_000) as i64, millis);
+    }
+
+    #[test]
+    fn a_line_no_sink_takes_is_not_rendered() {
+        struct Counted(Arc<std::sync::atomic::AtomicUsize>);
+        impl fmt::Debug for Counted {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                f.write_str("counted")
+            }
+        }
+        let renders = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let errors = Keep {
+            max: Some(Level::ERROR),
+            ..Keep::default()
+        };
+        let layer = JsonLayer::for_sink(errors.clone());
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            tracing::info!(value = ?Counted(renders.clone()), "skipped");
+            tracing::error!(value = ?Counted(renders.clone()), "kept");
+        });
+        assert_eq!(renders.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert_eq!(errors.lines.lock().unwrap().len(), 1);
     }
 
     #[test]

@@ -27,6 +27,7 @@
 //! - [`JsonLayer`] (`json`): the flat JSON line, built from per-callsite parts and the span
 //!   fields it keeps (`fields`), with the string escaping that keeps a value from breaking a
 //!   line (`escape`).
+//! - [`LineSink`] (`sink`): where the rendered line goes; every sink gets the same bytes.
 //! - [`RedactingFields`] (`pretty`): the same redaction for the human-readable output.
 //! - [`MemoryWriter`] (`memory`): an in-memory writer for tests of what a service logs.
 
@@ -35,10 +36,12 @@ mod fields;
 mod json;
 mod memory;
 mod pretty;
+mod sink;
 
 pub use json::JsonLayer;
 pub use memory::{MemoryWriter, MemoryWriterGuard};
 pub use pretty::RedactingFields;
+pub use sink::{Line, LineSink, WriterSink};
 
 /// Fields that tell tracing-opentelemetry or sentry-tracing how to export a span (`otel.name`,
 /// `otel.kind`, `otel.status_code`, `sentry.trace`): instructions to the tracer, not data, so

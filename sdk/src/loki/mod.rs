@@ -2,7 +2,9 @@
 //!
 //! Every JSON log line the service writes to stdout is also pushed to Loki's
 //! `/loki/api/v1/push` as a snappy-compressed protobuf `PushRequest`, in batches, from the
-//! exporter's own thread (see [`export`] for the queue, retries, drop counting
+//! exporter's own thread. The line is the same bytes as the stdout copy, rendered once
+//! ([`LokiLines`] is one more sink of the JSON layer), and the entry's timestamp is the
+//! event's (see [`export`] for the queue, retries, drop counting
 //! and the shutdown deadline).
 //!
 //! - **Labels: `service`, `env` and `level` only** (the catalogue's
@@ -22,18 +24,17 @@
 //! No crate ships Loki's push protobuf with structured metadata, so the four messages
 //! (`proto`) are declared by hand with `prost` derive, after Loki's `pkg/push/push.proto`.
 //!
-//! The parts: the configuration, the layer and the writer that queues lines (here); the
+//! The parts: the configuration, the line sink that queues lines and a layer for hand-built
+//! subscribers (here); the
 //! protobuf messages (`proto`); the sink that encodes and posts batches (`sink`).
 
 mod proto;
 mod sink;
 
-use std::io;
 use std::time::SystemTime;
 
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Metadata, Subscriber};
-use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
@@ -41,7 +42,7 @@ use crate::catalogue::env as vars;
 use crate::catalogue::fields;
 use crate::config::{ConfigError, Env};
 use crate::export::{self, EXPORT_LOG_TARGET, ExportQueue, ExportSettings, ExporterHandle};
-use crate::logging::JsonLayer;
+use crate::logging::{JsonLayer, Line, LineSink};
 use crate::{Config, Metrics};
 use sink::LokiSink;
 
@@ -128,14 +129,14 @@ impl Config {
 /// The Loki integration as the core sees it: the exporter, and its layer until the subscriber
 /// takes it.
 pub(crate) struct Loki {
-    layer: Option<LokiLayer>,
+    lines: Option<LokiLines>,
     handle: ExporterHandle,
 }
 
 impl export::Integration for Loki {
     type Config = LokiConfig;
     type Layer<S>
-        = LokiLayer
+        = tracing_subscriber::layer::Identity
     where
         S: Subscriber + for<'a> LookupSpan<'a>;
     const EXPORTER: crate::catalogue::Exporter = crate::catalogue::Exporter::Loki;
@@ -149,18 +150,25 @@ impl export::Integration for Loki {
         config: &Config,
         metrics: &Metrics,
     ) -> Result<Self, crate::InitError> {
-        let (layer, handle) = LokiLayer::new(loki, config, metrics)?;
+        let (lines, handle) = LokiLines::start(loki, config, metrics)?;
         Ok(Self {
-            layer: Some(layer),
+            lines: Some(lines),
             handle,
         })
     }
 
-    fn layer<S>(&mut self) -> Option<LokiLayer>
+    /// None: the lines come rendered from the core's JSON layer ([`Loki::line_sink`]).
+    fn layer<S>(&mut self) -> Option<Self::Layer<S>>
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        self.layer.take()
+        None
+    }
+
+    fn line_sink(&mut self) -> Option<Box<dyn LineSink>> {
+        self.lines
+            .take()
+            .map(|lines| Box::new(lines) as Box<dyn LineSink>)
     }
 
     fn handle(&self) -> &ExporterHandle {
@@ -195,37 +203,32 @@ impl LokiEntry {
     }
 }
 
-/// A [`tracing_subscriber::Layer`] that ships each event, formatted exactly like the stdout
-/// JSON line, to Loki. Build it with [`LokiLayer::new`]; [`Config::init`] does so when
-/// `LOKI_URL` is set.
-pub struct LokiLayer {
-    json: JsonLayer<LokiWriter>,
+/// The [`LineSink`] that queues each line for Loki: the bytes the core's
+/// [`JsonLayer`] rendered for stdout, with the event's own timestamp. [`Config::init`] adds it
+/// to that layer when `LOKI_URL` is set, so the stdout and Loki copies of a line are identical
+/// and rendered once.
+#[derive(Debug, Clone)]
+pub struct LokiLines {
+    queue: ExportQueue<LokiEntry>,
 }
 
-impl std::fmt::Debug for LokiLayer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LokiLayer").finish_non_exhaustive()
-    }
-}
-
-impl LokiLayer {
-    /// Starts the exporter for `loki`, with the `service`, `env` and `version` of `config`, and
+impl LokiLines {
+    /// Starts the exporter for `loki`, with the `service` and `env` labels of `config`, and
     /// drops counted in `metrics`. Keep the handle: dropping it flushes and stops the exporter
     /// (within `config`'s shutdown timeout).
-    pub fn new(
+    pub fn start(
         loki: &LokiConfig,
         config: &Config,
         metrics: &Metrics,
     ) -> Result<(Self, ExporterHandle), crate::InitError> {
-        let labels = [
+        let static_labels: Vec<(String, String)> = [
             (fields::SERVICE, config.service_name()),
             (fields::ENV, config.environment()),
-        ];
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
         let sink_config = loki.clone();
-        let static_labels: Vec<(String, String)> = labels
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
         let (queue, handle) = export::spawn(
             EXPORTER,
             &loki.export,
@@ -237,7 +240,51 @@ impl LokiLayer {
             exporter: EXPORTER,
             reason,
         })?;
-        let json = JsonLayer::new(LokiWriter { queue })
+        Ok((Self { queue }, handle))
+    }
+}
+
+impl LineSink for LokiLines {
+    /// Everything but the SDK's own warnings about exporting and what exporter threads log:
+    /// trouble reaching Loki must not feed on itself.
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        !metadata.target().starts_with(EXPORT_LOG_TARGET) && !export::queue::on_export_thread()
+    }
+
+    fn write_line(&self, line: &Line<'_>) {
+        let json = line.json();
+        if json.is_empty() {
+            return;
+        }
+        self.queue.push(LokiEntry {
+            time: line.time(),
+            level: *line.metadata().level(),
+            request_id: string_field(json, fields::REQUEST_ID),
+            trace_id: string_field(json, fields::TRACE_ID),
+            line: json.to_owned(),
+        });
+    }
+}
+
+/// A [`tracing_subscriber::Layer`] that ships each event, formatted exactly like the stdout
+/// JSON line, to Loki alone: for a subscriber assembled by hand. Where the service also logs
+/// JSON to stdout, add [`LokiLines`] to that [`JsonLayer`] instead (`.also(lines)`), so each
+/// line is rendered once; [`Config::init`] does.
+#[derive(Debug)]
+pub struct LokiLayer {
+    json: JsonLayer,
+}
+
+impl LokiLayer {
+    /// Starts the exporter (see [`LokiLines::start`]) and a JSON layer writing to it with the
+    /// `service`, `env`, `version` and redaction of `config`.
+    pub fn new(
+        loki: &LokiConfig,
+        config: &Config,
+        metrics: &Metrics,
+    ) -> Result<(Self, ExporterHandle), crate::InitError> {
+        let (lines, handle) = LokiLines::start(loki, config, metrics)?;
+        let json = JsonLayer::for_sink(lines)
             .service(
                 config.service_name(),
                 config.environment(),
@@ -246,10 +293,6 @@ impl LokiLayer {
             .redactor(config.redactor.clone())
             .trace_ids(config.integrations.exports_spans());
         Ok((Self { json }, handle))
-    }
-
-    fn ships(metadata: &Metadata<'_>) -> bool {
-        !metadata.target().starts_with(EXPORT_LOG_TARGET) && !export::queue::on_export_thread()
     }
 }
 
@@ -266,66 +309,11 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        if Self::ships(event.metadata()) {
-            self.json.on_event(event, ctx);
-        }
+        self.json.on_event(event, ctx);
     }
 
     fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
         tracing_subscriber::Layer::<S>::on_register_dispatch(&self.json, subscriber);
-    }
-}
-
-/// The [`MakeWriter`] behind [`LokiLayer`]: each JSON line written becomes one queued entry.
-#[derive(Debug, Clone)]
-pub(crate) struct LokiWriter {
-    queue: ExportQueue<LokiEntry>,
-}
-
-/// Writes one line into the Loki queue.
-#[derive(Debug)]
-pub(crate) struct LokiLineWriter<'a> {
-    queue: &'a ExportQueue<LokiEntry>,
-    level: Level,
-}
-
-impl<'a> MakeWriter<'a> for LokiWriter {
-    type Writer = LokiLineWriter<'a>;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        LokiLineWriter {
-            queue: &self.queue,
-            level: Level::INFO,
-        }
-    }
-
-    fn make_writer_for(&'a self, meta: &Metadata<'_>) -> Self::Writer {
-        LokiLineWriter {
-            queue: &self.queue,
-            level: *meta.level(),
-        }
-    }
-}
-
-impl io::Write for LokiLineWriter<'_> {
-    /// Takes one whole line (the JSON layer writes each line with a single `write_all`).
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let text = String::from_utf8_lossy(buf);
-        let line = text.trim_end_matches('\n');
-        if !line.is_empty() {
-            self.queue.push(LokiEntry {
-                time: SystemTime::now(),
-                level: self.level,
-                request_id: string_field(line, fields::REQUEST_ID),
-                trace_id: string_field(line, fields::TRACE_ID),
-                line: line.to_owned(),
-            });
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
