@@ -3,6 +3,7 @@
 # serve the same routes of sdk/examples/bare.rs, except the demo):
 #   bare        plain axum
 #   obs         obs-service's init + obs.layer(): request IDs, RED metrics, span, JSON access line
+#               to stdout (a file, like the hand-assembled stack's lines)
 #   prometheus  axum-prometheus' metrics layer alone
 #   otel        opentelemetry-instrumentation-tower, metrics only, into an SDK meter provider
 #   hand        tower-http request-id + TraceLayer, axum-prometheus, tracing-subscriber JSON
@@ -66,8 +67,10 @@ def busy():  # seconds of busy CPU, all cores
 
 def start(stack):
     port = free_port()
-    env = dict(os.environ, DEMO_ADDR=f"127.0.0.1:{port}", OBS_LOG_FILE=os.path.join(work, "demo.log"))
+    env = dict(os.environ, DEMO_ADDR=f"127.0.0.1:{port}")
     if stack == "demo":
+        # The demo as deployed: its lines to stdout and a log file.
+        env["OBS_LOG_FILE"] = os.path.join(work, "demo.log")
         cmd = [f"{BIN}/demo"]
     else:
         cmd = [f"{BIN}/bare"]; env["BARE_STACK"] = stack
