@@ -2,7 +2,8 @@
 # Instructions per request of the whole server process (hyper, axum, the SDK, the log writer
 # thread), counted by callgrind while a client sends real HTTP requests over loopback: the
 # servers of the load benchmark (bare axum, the same with obs-service's layer, axum-prometheus'
-# layer, the OpenTelemetry tower middleware, the demo, the hand-assembled stack), each the difference between a run of 2 000 and of 10 000 requests to
+# layer, the same with Loki on, the OpenTelemetry tower middleware, the demo, the hand-assembled
+# stack), each the difference between a run of 2 000 and of 10 000 requests to
 # `GET /users/42`, divided by 8 000. Unlike wrk's req/s, the counts repeat whatever else the
 # machine is doing; they leave out kernel time (sockets, the log file).
 #
@@ -38,6 +39,18 @@ row() { # label binary env...
 }
 row "bare axum" bare BARE_STACK=bare
 row "bare + init + obs.layer()" bare BARE_STACK=obs
+# The same with Loki on: every line also queued, encoded and pushed (to a local endpoint that
+# answers 204; it runs outside valgrind, so only the server's side is counted).
+loki_port=$(free_port)
+python3 -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"])); self.send_response(204); self.end_headers()
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$loki_port" &
+wait_port "$loki_port"
+row "bare + init + obs.layer(), Loki on" bare BARE_STACK=obs LOKI_URL="http://127.0.0.1:$loki_port"
 row "axum-prometheus (metrics only)" bare BARE_STACK=prometheus
 row "OpenTelemetry tower middleware (metrics)" bare BARE_STACK=otel
 row "obs demo (all its layers, 2 lines/request)" demo

@@ -86,9 +86,14 @@ where
             .as_ref()
             .map(|m| ActiveGuard::new(m.active[labels::method_index(method)].clone()));
         // With Sentry on, a trace the caller started (W3C `traceparent` first, then
-        // `sentry-trace`) goes on the span, for sentry-tracing and the log lines.
-        let (sentry_trace, trace_id) =
-            crate::integration::caller_trace::span_fields(request.headers(), self.shared.otel);
+        // `sentry-trace`) goes on the span, for sentry-tracing and the log lines; without a
+        // span there is nothing to put it on.
+        let (sentry_trace, trace_id) = match self.shared.span {
+            true => {
+                crate::integration::caller_trace::span_fields(request.headers(), self.shared.otel)
+            }
+            false => Default::default(),
+        };
         let span = if !self.shared.span {
             Span::none()
         } else if self.shared.otel {

@@ -210,6 +210,8 @@ impl LokiEntry {
 #[derive(Debug, Clone)]
 pub struct LokiLines {
     queue: ExportQueue<LokiEntry>,
+    request_id: KeyFinder,
+    trace_id: KeyFinder,
 }
 
 impl LokiLines {
@@ -240,7 +242,14 @@ impl LokiLines {
             exporter: EXPORTER,
             reason,
         })?;
-        Ok((Self { queue }, handle))
+        Ok((
+            Self {
+                queue,
+                request_id: KeyFinder::new(fields::REQUEST_ID),
+                trace_id: KeyFinder::new(fields::TRACE_ID),
+            },
+            handle,
+        ))
     }
 }
 
@@ -259,8 +268,8 @@ impl LineSink for LokiLines {
         self.queue.push(LokiEntry {
             time: line.time(),
             level: *line.metadata().level(),
-            request_id: string_field(json, fields::REQUEST_ID),
-            trace_id: string_field(json, fields::TRACE_ID),
+            request_id: self.request_id.value(json),
+            trace_id: self.trace_id.value(json),
             line: json.to_owned(),
         });
     }
@@ -319,14 +328,23 @@ where
 
 /// Reads a top-level string field of a flat JSON line written by [`JsonLayer`] without parsing
 /// the whole line. Inside a JSON string every `"` is escaped, so `,"key":"` can only be a key.
-fn string_field(line: &str, key: &str) -> Option<String> {
-    let needle = format!(",\"{key}\":\"");
-    let start = line.find(&needle)? + needle.len();
-    let rest = &line[start..];
-    let end = rest.find('"')?;
-    let value = &rest[..end];
-    // Request and trace IDs never need escapes; anything else is left in the line only.
-    (!value.contains('\\') && !value.is_empty()).then(|| value.to_owned())
+/// The searcher for `,"key":"` is built once: building it for every line (as `str::find`
+/// does) cost more than the rest of queueing the line.
+#[derive(Debug, Clone)]
+struct KeyFinder(memchr::memmem::Finder<'static>);
+
+impl KeyFinder {
+    fn new(key: &str) -> Self {
+        Self(memchr::memmem::Finder::new(&format!(",\"{key}\":\"")).into_owned())
+    }
+
+    fn value(&self, line: &str) -> Option<String> {
+        let start = self.0.find(line.as_bytes())? + self.0.needle().len();
+        let rest = &line[start..];
+        let value = &rest[..rest.find('"')?];
+        // Request and trace IDs never need escapes; anything else is left in the line only.
+        (!value.contains('\\') && !value.is_empty()).then(|| value.to_owned())
+    }
 }
 
 #[cfg(test)]
@@ -337,12 +355,17 @@ mod tests {
     #[test]
     fn fields_are_read_from_the_line_only_as_keys() {
         let line = r#"{"timestamp":"t","level":"INFO","message":"say \",\"request_id\":\"forged\"","service":"s","request_id":"req-1","trace_id":"0af7651916cd43dd8448eb211c80319c"}"#;
-        assert_eq!(string_field(line, "request_id").as_deref(), Some("req-1"));
         assert_eq!(
-            string_field(line, "trace_id").as_deref(),
+            KeyFinder::new("request_id").value(line).as_deref(),
+            Some("req-1")
+        );
+        assert_eq!(
+            KeyFinder::new("trace_id").value(line).as_deref(),
             Some("0af7651916cd43dd8448eb211c80319c")
         );
-        assert_eq!(string_field(line, "span_id"), None);
+        assert_eq!(KeyFinder::new("span_id").value(line), None);
+        let escaped = r#"{"message":"m","request_id":"a\"b"}"#;
+        assert_eq!(KeyFinder::new("request_id").value(escaped), None);
     }
 
     #[test]
