@@ -74,6 +74,8 @@ pub mod sentry;
 mod sentry_trace;
 #[cfg(feature = "runtime")]
 pub mod shutdown;
+#[cfg(any(feature = "sentry", feature = "otlp"))]
+mod traceparent;
 #[cfg(feature = "runtime")]
 pub mod writer;
 
