@@ -43,6 +43,9 @@ pub mod error;
 pub mod export;
 #[cfg(feature = "runtime")]
 pub mod exposition;
+#[cfg(all(fuzzing, feature = "runtime"))]
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "runtime")]
 pub mod health;
 #[cfg(feature = "runtime")]
