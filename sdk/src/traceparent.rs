@@ -23,6 +23,7 @@ pub(crate) struct TraceParent {
 
 impl TraceParent {
     /// The caller's sampling decision (the `sampled` flag).
+    #[cfg_attr(not(feature = "sentry"), allow(dead_code))]
     pub(crate) fn sampled(&self) -> bool {
         self.flags & 1 == 1
     }
