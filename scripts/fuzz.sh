@@ -27,7 +27,7 @@ if [ $# -gt 0 ]; then
 else
   mapfile -t targets < <(cargo fuzz list)
 fi
-cargo fuzz build -O "${targets[@]/#/--bin=}" >/dev/null 2>&1 || cargo fuzz build -O
+cargo fuzz build -O
 
 # Seeds beyond fuzz/corpus: the configurations the generator's tests use.
 extra_seeds() {
