@@ -43,6 +43,9 @@ pub mod error;
 pub mod export;
 #[cfg(feature = "runtime")]
 pub mod exposition;
+#[cfg(all(fuzzing, feature = "runtime"))]
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "runtime")]
 pub mod health;
 #[cfg(feature = "runtime")]
@@ -74,6 +77,8 @@ pub mod sentry;
 mod sentry_trace;
 #[cfg(feature = "runtime")]
 pub mod shutdown;
+#[cfg(any(feature = "sentry", feature = "otlp"))]
+mod traceparent;
 #[cfg(feature = "runtime")]
 pub mod writer;
 

@@ -20,12 +20,12 @@
 use http::HeaderMap;
 use sentry::protocol::{SpanId, TraceId};
 
+use crate::traceparent::{TRACEPARENT, hex_id, single};
+
 /// The `sentry-trace` header: `{trace_id}-{span_id}` with an optional `-{sampled}`.
 pub(crate) const SENTRY_TRACE: &str = "sentry-trace";
 /// The W3C baggage header.
 pub(crate) const BAGGAGE: &str = "baggage";
-/// The W3C trace-context header.
-const TRACEPARENT: &str = "traceparent";
 /// The two names as ready `HeaderName`s for the check every request makes: a `&str` name is
 /// parsed (and checked for upper case) on each look-up.
 const TRACEPARENT_NAME: http::HeaderName = http::HeaderName::from_static(TRACEPARENT);
@@ -75,34 +75,6 @@ impl Incoming {
     }
 }
 
-/// The one value of `name`, as text; `None` when absent, repeated or not visible ASCII.
-fn single<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    let mut values = headers.get_all(name).iter();
-    let value = values.next()?;
-    if values.next().is_some() {
-        return None;
-    }
-    value.to_str().ok()
-}
-
-/// `2 * N` lower-case hex digits (what both formats write; upper case is invalid in W3C).
-fn hex_bytes<const N: usize>(s: &str) -> Option<[u8; N]> {
-    if s.len() != 2 * N || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (i, byte) in out.iter_mut().enumerate() {
-        // All ASCII, checked above, so every index is a character boundary.
-        *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
-}
-
-/// An id: hex as [`hex_bytes`], not all zero (both formats reserve the zero id as invalid).
-fn hex_id<const N: usize>(s: &str) -> Option<[u8; N]> {
-    hex_bytes::<N>(s).filter(|id| *id != [0u8; N])
-}
-
 /// Parses `{32 hex trace id}-{16 hex span id}[-{0|1}]`, surrounding blanks allowed.
 pub(crate) fn parse_sentry_trace(value: &str) -> Option<Incoming> {
     let value = value.trim_matches([' ', '\t']);
@@ -129,33 +101,12 @@ pub(crate) fn parse_sentry_trace(value: &str) -> Option<Incoming> {
     })
 }
 
-/// Parses a W3C `traceparent` (`{version}-{trace id}-{parent id}-{flags}`): version `00` is
-/// exactly that; a later version may append `-…` fields, which are ignored; `ff` is invalid.
+/// Parses a W3C `traceparent` (see [`crate::traceparent::parse`]).
 pub(crate) fn parse_traceparent(value: &str) -> Option<Incoming> {
-    let value = value.trim_matches([' ', '\t']);
-    // ASCII only, so the fixed offsets below are character boundaries.
-    if !value.is_ascii() || value.len() < 55 {
-        return None;
-    }
-    let (head, rest) = value.split_at(55);
-    let [version] = hex_bytes::<1>(&head[..2])?;
-    match version {
-        0 if !rest.is_empty() => return None,
-        0xff => return None,
-        _ if !rest.is_empty() && !rest.starts_with('-') => return None,
-        _ => {}
-    }
-    let bytes = head.as_bytes();
-    if bytes[2] != b'-' || bytes[35] != b'-' || bytes[52] != b'-' {
-        return None;
-    }
-    let trace_id = hex_id::<16>(&head[3..35])?;
-    let parent_span_id = hex_id::<8>(&head[36..52])?;
-    let [flags] = hex_bytes::<1>(&head[53..55])?;
-    Some(Incoming {
-        trace_id,
-        parent_span_id,
-        sampled: Some(flags & 1 == 1),
+    crate::traceparent::parse(value).map(|t| Incoming {
+        trace_id: t.trace_id,
+        parent_span_id: t.parent_span_id,
+        sampled: Some(t.sampled()),
     })
 }
 
@@ -479,5 +430,171 @@ mod tests {
         // Without a Sentry client nothing is recorded on the span.
         let h = headers(&[("sentry-trace", &value)]);
         assert_eq!(span_fields(&h, false), (None, None));
+    }
+}
+
+/// Properties of the two trace parsers on values near and far from valid (the fuzz targets
+/// `traceparent` and `sentry_trace` check the same ones for longer).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// One edit of a value: the characters a near miss is made of, and any other.
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Replace(Index, char),
+        Insert(Index, char),
+        Delete(Index),
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        let c = prop_oneof![
+            4 => proptest::sample::select("0123456789abcdefABCDEF- \t+_é\u{0}".chars().collect::<Vec<_>>()),
+            1 => any::<char>(),
+        ];
+        prop_oneof![
+            (any::<Index>(), c.clone()).prop_map(|(i, c)| Edit::Replace(i, c)),
+            (any::<Index>(), c).prop_map(|(i, c)| Edit::Insert(i, c)),
+            any::<Index>().prop_map(Edit::Delete),
+        ]
+    }
+
+    fn apply(value: &str, edits: &[Edit]) -> String {
+        let mut chars: Vec<char> = value.chars().collect();
+        for e in edits {
+            match e {
+                Edit::Replace(i, c) if !chars.is_empty() => {
+                    let at = i.index(chars.len());
+                    chars[at] = *c;
+                }
+                Edit::Insert(i, c) => {
+                    let at = i.index(chars.len() + 1);
+                    chars.insert(at, *c);
+                }
+                Edit::Delete(i) if !chars.is_empty() => {
+                    let at = i.index(chars.len());
+                    chars.remove(at);
+                }
+                _ => {}
+            }
+        }
+        chars.into_iter().collect()
+    }
+
+    fn ids() -> impl Strategy<Value = ([u8; 16], [u8; 8])> {
+        (any::<[u8; 16]>(), any::<[u8; 8]>()).prop_filter("the zero id is invalid", |(t, s)| {
+            *t != [0; 16] && *s != [0; 8]
+        })
+    }
+
+    fn sentry_trace_value() -> impl Strategy<Value = (String, Incoming)> {
+        (ids(), proptest::option::of(any::<bool>())).prop_map(|((trace_id, span), sampled)| {
+            let incoming = Incoming {
+                trace_id,
+                parent_span_id: span,
+                sampled,
+            };
+            let value = match sampled {
+                Some(s) => format!("{}-{}-{}", hex(&trace_id), hex(&span), u8::from(s)),
+                None => format!("{}-{}", hex(&trace_id), hex(&span)),
+            };
+            (value, incoming)
+        })
+    }
+
+    fn traceparent_value() -> impl Strategy<Value = (String, Incoming)> {
+        (
+            ids(),
+            any::<u8>(),
+            prop_oneof![Just(0u8), 1u8..0xff],
+            "(-[a-z0-9]{0,8}){0,2}",
+        )
+            .prop_map(|((trace_id, span), flags, version, tail)| {
+                let tail = if version == 0 { String::new() } else { tail };
+                let value = format!(
+                    "{version:02x}-{}-{}-{flags:02x}{tail}",
+                    hex(&trace_id),
+                    hex(&span)
+                );
+                let incoming = Incoming {
+                    trace_id,
+                    parent_span_id: span,
+                    sampled: Some(flags & 1 == 1),
+                };
+                (value, incoming)
+            })
+    }
+
+    /// What `parse_traceparent` must have read from an accepted value: the fixed fields.
+    fn traceparent_fields(value: &str) -> (String, String, bool) {
+        let v = value.trim_matches([' ', '\t']);
+        let flags = u8::from_str_radix(&v[53..55], 16).expect("accepted flags are hex");
+        (v[3..35].to_owned(), v[36..52].to_owned(), flags & 1 == 1)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// A well-formed `sentry-trace` parses to its ids, and is sent on exactly as it came.
+        #[test]
+        fn valid_sentry_trace_round_trips(
+            (value, incoming) in sentry_trace_value(),
+            blanks in "[ \t]{0,2}",
+        ) {
+            let parsed = parse_sentry_trace(&format!("{blanks}{value}{blanks}"));
+            prop_assert_eq!(parsed, Some(incoming));
+            prop_assert_eq!(parsed.unwrap().header(), value);
+        }
+
+        /// An edited `sentry-trace` is refused, or accepted and sent on unchanged: the SDK never
+        /// passes on a value that differs from what it accepted.
+        #[test]
+        fn edited_sentry_trace_is_refused_or_echoed(
+            (value, _) in sentry_trace_value(),
+            edits in proptest::collection::vec(edit(), 1..4),
+        ) {
+            let edited = apply(&value, &edits);
+            if let Some(t) = parse_sentry_trace(&edited) {
+                prop_assert_eq!(t.header(), edited.trim_matches([' ', '\t']));
+            }
+        }
+
+        /// A well-formed `traceparent` of any version parses to its ids and sampled flag.
+        #[test]
+        fn valid_traceparent_parses_to_its_ids(
+            (value, incoming) in traceparent_value(),
+            blanks in "[ \t]{0,2}",
+        ) {
+            prop_assert_eq!(parse_traceparent(&format!("{blanks}{value}{blanks}")), Some(incoming));
+        }
+
+        /// An edited `traceparent` is refused, or its ids and flag are the ones written in it.
+        #[test]
+        fn edited_traceparent_is_refused_or_read_as_written(
+            (value, _) in traceparent_value(),
+            edits in proptest::collection::vec(edit(), 1..4),
+        ) {
+            let edited = apply(&value, &edits);
+            if let Some(t) = parse_traceparent(&edited) {
+                let (trace, span, sampled) = traceparent_fields(&edited);
+                prop_assert_eq!(t.trace_id_hex(), trace);
+                prop_assert_eq!(SpanId::from(t.parent_span_id).to_string(), span);
+                prop_assert_eq!(t.sampled, Some(sampled));
+            }
+        }
+
+        /// Arbitrary text: no panic, in any of the three parsers.
+        #[test]
+        fn arbitrary_text_never_panics(value in any::<String>()) {
+            let _ = parse_sentry_trace(&value);
+            let _ = parse_traceparent(&value);
+            let _ = parse_baggage(&value);
+        }
     }
 }

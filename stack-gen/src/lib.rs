@@ -13,6 +13,9 @@ pub mod check_k8s;
 pub mod cli;
 pub mod doctor;
 pub mod error;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod model;
 pub mod model_k8s;
 pub mod render;

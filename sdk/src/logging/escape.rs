@@ -6,7 +6,7 @@
 /// Nearly every logged string (IDs, routes, messages) needs no escape at all; for those one
 /// branch-free scan and one copy replace serde_json's byte-at-a-time table walk, which was the
 /// largest single cost of a log line.
-pub(super) fn write_json_str(out: &mut Vec<u8>, value: &str) {
+pub(crate) fn write_json_str(out: &mut Vec<u8>, value: &str) {
     let bytes = value.as_bytes();
     // A fold rather than `any`: without the early exit the compiler turns it into SIMD.
     let needs_escape = bytes.iter().fold(false, |acc, &b| {

@@ -31,7 +31,7 @@
 //! - [`RedactingFields`] (`pretty`): the same redaction for the human-readable output.
 //! - [`MemoryWriter`] (`memory`): an in-memory writer for tests of what a service logs.
 
-mod escape;
+pub(crate) mod escape;
 mod fields;
 mod json;
 mod memory;

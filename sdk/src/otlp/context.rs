@@ -49,6 +49,11 @@ pub(crate) fn set_remote_parent(span: &tracing::Span, headers: &http::HeaderMap)
     if span.is_none() || !headers.contains_key(&TRACEPARENT_HEADER) {
         return;
     }
+    // The propagator reads values the spec (and the Sentry integration) refuses: only one both
+    // accept is continued, so Sentry and the log lines name one trace (`crate::traceparent`).
+    if crate::traceparent::from_headers(headers).is_none() {
+        return;
+    }
     let cx = TraceContextPropagator::new().extract(&opentelemetry_http::HeaderExtractor(headers));
     if cx.span().span_context().is_valid() {
         let _ = span.set_parent(cx);
@@ -138,5 +143,62 @@ mod tests {
                 "a new span id: {value}"
             );
         });
+    }
+
+    /// The trace `span` belongs to after `set_remote_parent` saw `traceparent`.
+    fn continued_trace(traceparent: &str) -> [u8; 16] {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let mut incoming = http::HeaderMap::new();
+            incoming.insert(TRACEPARENT, traceparent.parse().unwrap());
+            let span = tracing::info_span!("request");
+            set_remote_parent(&span, &incoming);
+            span.context().span().span_context().trace_id().to_bytes()
+        })
+    }
+
+    /// Values OpenTelemetry's propagator reads but the spec (and so the Sentry integration)
+    /// refuses start a trace of their own: found by the `traceparent` property below.
+    #[test]
+    fn values_outside_the_spec_are_not_continued() {
+        let one = {
+            let mut id = [0u8; 16];
+            id[15] = 1;
+            id
+        };
+        for lax in [
+            "000-00000000000000000000000000000001-0000000000000001-01",
+            "00-1-1-01",
+            "00-00000000000000000000000000000001-0000000000000001-01-",
+            "00-00000000000000000000000000000001-0000000000000001-1",
+        ] {
+            assert_ne!(continued_trace(lax), one, "{lax}");
+        }
+        let valid = "00-00000000000000000000000000000001-0000000000000001-01";
+        assert_eq!(continued_trace(valid), one);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// A `traceparent` near the valid one is continued exactly when the W3C parser, which
+        /// the Sentry integration uses, accepts it, and then with its trace id.
+        #[test]
+        fn continued_exactly_when_the_spec_allows(
+            edited in "(0[0-9a-f]{1,2}|f[ef])-(0{31}1|0{0,4}1)-(0{15}1|0{0,3}1)-0[0-9a-f](-[a-z0-9]{0,3})?[- ]{0,2}",
+        ) {
+            let trace = continued_trace(&edited);
+            match crate::traceparent::parse(&edited) {
+                Some(t) => proptest::prop_assert_eq!(trace, t.trace_id),
+                None => {
+                    let mut one = [0u8; 16];
+                    one[15] = 1;
+                    proptest::prop_assert_ne!(trace, one);
+                }
+            }
+        }
     }
 }

@@ -21,7 +21,7 @@
 //! `report` the outcome.
 
 mod error_body;
-mod exposition;
+pub(crate) mod exposition;
 mod health;
 mod http;
 mod logs;
