@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install valgrind"; exit 1; }
-bin=$(cargo bench -p obs-service --features loki --bench instructions --no-run --message-format=json 2>/dev/null |
+# The release profile: the bench profile differs only by debug info, and would build every
+# dependency once more for it.
+bin=$(cargo build --release -p obs-service --all-features --bench instructions --message-format=json 2>/dev/null |
   python3 -c 'import json,sys
 for l in sys.stdin:
     m=json.loads(l)
