@@ -21,13 +21,17 @@
 //! ignores `Retry-After`, and its protobuf (`loki-api` 0.1) predates structured metadata. The
 //! shared [`export`] machinery meets all of these; this module only formats.
 //!
-//! No crate ships Loki's push protobuf with structured metadata, so the four messages
-//! (`proto`) are declared by hand with `prost` derive, after Loki's `pkg/push/push.proto`.
+//! No crate ships Loki's push protobuf with structured metadata, so the sink writes the four
+//! messages itself with `prost`'s encoding functions, straight from the queued lines, and the
+//! tests check it against the same messages declared with `prost` derive (`proto`), after
+//! Loki's `pkg/push/push.proto`.
 //!
 //! The parts: the configuration, the line sink that queues lines and a layer for hand-built
 //! subscribers (here); the
-//! protobuf messages (`proto`); the sink that encodes and posts batches (`sink`).
+//! sink that encodes and posts batches (`sink`); the derived protobuf messages its tests
+//! compare with (`proto`).
 
+#[cfg(test)]
 mod proto;
 mod sink;
 
