@@ -1283,7 +1283,7 @@ fn report(r: &Report<'_>) {
 
 fn human(d: Duration) -> String {
     let secs = d.as_secs();
-    if secs % 60 == 0 {
+    if secs.is_multiple_of(60) {
         format!("{} min", secs / 60)
     } else {
         format!("{secs} s")
