@@ -679,6 +679,57 @@ mod tests {
         );
     }
 
+    /// A sink that counts its attempts and always fails.
+    struct Down(Arc<AtomicUsize>);
+
+    impl Sink for Down {
+        type Item = u32;
+
+        async fn send(&mut self, _batch: &[u32]) -> Result<(), SendError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Err(SendError::transient("down"))
+        }
+    }
+
+    #[test]
+    fn the_backoff_keeps_growing_while_new_items_evict_the_batch_being_retried() {
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let settings = ExportSettings {
+            queue_capacity: 10,
+            max_batch: 5,
+            linger: Duration::ZERO,
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_secs(2),
+            ..ExportSettings::default()
+        };
+        let sink = Down(attempts.clone());
+        let (queue, handle) = spawn(
+            "loki",
+            &settings,
+            Duration::from_millis(10),
+            &Metrics::new(),
+            |_| Ok(sink),
+        )
+        .unwrap();
+        // A busy service: a queue's worth of new items every 5 ms, so every batch being
+        // retried is evicted before its next attempt, for 1.5 s.
+        let until = Instant::now() + Duration::from_millis(1500);
+        let mut i = 0;
+        while Instant::now() < until {
+            for _ in 0..10 {
+                queue.push(i);
+                i += 1;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // With the delay ceiling doubling from 10 ms on every failure, whichever batch it
+        // retries, 1.5 s hold about ten attempts; restarting the backoff with each new batch
+        // (5 ms on average) made hundreds.
+        let made = attempts.load(Ordering::SeqCst);
+        assert!(made < 40, "{made} attempts in 1.5 s");
+        assert!(handle.dropped_for(DropReason::QueueFull) > 0);
+    }
+
     #[test]
     fn a_longer_outage_drops_only_the_oldest_and_counts_them() {
         let (queue, handle, mode, got, metrics) = start(FAIL, quick(10));

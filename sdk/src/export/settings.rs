@@ -8,7 +8,10 @@ use std::time::Duration;
 pub struct ExportSettings {
     /// Items the queue holds while the worker is busy or the endpoint is unavailable, the
     /// batch being sent included. A new item arriving at a full queue evicts the oldest one,
-    /// which is counted as dropped with reason `queue_full`.
+    /// which is counted as dropped with reason `queue_full`. Items evicted from the batch
+    /// being retried stay in memory, and in the `obs_exporter_queue_items` gauge, until the
+    /// worker's next attempt, where they are counted as dropped: during an outage memory holds
+    /// up to `queue_capacity + max_batch` items, for at most one retry delay.
     pub queue_capacity: usize,
     /// Bytes the queue holds (about: the log lines' or spans' text), the batch being sent
     /// included, or `None` for no bound but `queue_capacity`. Past it, the oldest items are

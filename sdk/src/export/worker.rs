@@ -25,6 +25,10 @@ pub(super) async fn run<S: Sink>(
 ) {
     let max_batch = settings.max_batch.max(1);
     let mut batch: Vec<S::Item> = Vec::with_capacity(max_batch.min(1024));
+    // Failed attempts since the endpoint last answered: the backoff grows across batches, so
+    // an outage under load (where newer items evict whole batches mid-retry) is retried ever
+    // more slowly rather than at the first attempt's pace with every new batch.
+    let mut failures = 0u32;
     while shared.deadline().is_none() {
         if buffer.is_empty() {
             shared.wake.notified().await;
@@ -38,7 +42,15 @@ pub(super) async fn run<S: Sink>(
             }
         }
         buffer.take(&mut batch);
-        send_with_retries(&mut sink, &mut batch, buffer, shared, settings).await;
+        send_with_retries(
+            &mut sink,
+            &mut batch,
+            &mut failures,
+            buffer,
+            shared,
+            settings,
+        )
+        .await;
     }
     // Shutting down: send what is queued until the deadline, then count the rest as dropped.
     loop {
@@ -55,7 +67,15 @@ pub(super) async fn run<S: Sink>(
             buffer.settle();
             shared.dropped(buffer.clear(), DropReason::Shutdown);
         } else {
-            send_with_retries(&mut sink, &mut batch, buffer, shared, settings).await;
+            send_with_retries(
+                &mut sink,
+                &mut batch,
+                &mut failures,
+                buffer,
+                shared,
+                settings,
+            )
+            .await;
         }
     }
 }
@@ -63,6 +83,8 @@ pub(super) async fn run<S: Sink>(
 /// How one batch ended.
 enum Outcome {
     Delivered,
+    /// Newer items evicted all of it while it was retried (counted as they were evicted).
+    Evicted,
     Rejected,
     Shutdown,
 }
@@ -70,14 +92,15 @@ enum Outcome {
 /// Sends `batch` until it is delivered, refused for good or out of time, retrying for as long
 /// as a failure lasts: the queue's bounds, not a count of attempts, decide what is lost, as a
 /// full queue evicts the batch's oldest items. Clears the batch and accounts for every item.
+/// `failures` counts failed attempts since the endpoint last answered, across batches.
 async fn send_with_retries<S: Sink>(
     sink: &mut S,
     batch: &mut Vec<S::Item>,
+    failures: &mut u32,
     buffer: &Buffer<S::Item>,
     shared: &Shared,
     settings: &ExportSettings,
 ) {
-    let mut attempt = 0u32;
     let outcome = loop {
         let evicted = buffer.take_evicted().min(batch.len());
         if evicted > 0 {
@@ -85,9 +108,8 @@ async fn send_with_retries<S: Sink>(
             shared.dropped(evicted, DropReason::QueueFull);
         }
         if batch.is_empty() {
-            break Outcome::Delivered;
+            break Outcome::Evicted;
         }
-        attempt = attempt.saturating_add(1);
         let result = {
             let send = tokio::time::timeout(settings.request_timeout, sink.send(batch));
             tokio::pin!(send);
@@ -105,22 +127,35 @@ async fn send_with_retries<S: Sink>(
             }
         };
         let error = match result {
-            Ok(()) => break Outcome::Delivered,
+            Ok(()) => {
+                *failures = 0;
+                break Outcome::Delivered;
+            }
             Err(error) => error,
         };
         shared.failed_attempt();
         tracing::debug!(
             target: EXPORT_LOG_TARGET,
             exporter = shared.exporter,
-            attempt,
+            failures = *failures + 1,
             reason = %error.reason,
             "export attempt failed"
         );
         let delay = match error.retry {
-            Retry::Never => break Outcome::Rejected,
+            Retry::Never => {
+                // The endpoint answered: it refused this batch, not the next.
+                *failures = 0;
+                break Outcome::Rejected;
+            }
             Retry::Shutdown => break Outcome::Shutdown,
-            Retry::After(wait) => wait.min(settings.max_retry_after),
-            Retry::Backoff => backoff(settings, attempt),
+            Retry::After(wait) => {
+                *failures = failures.saturating_add(1);
+                wait.min(settings.max_retry_after)
+            }
+            Retry::Backoff => {
+                *failures = failures.saturating_add(1);
+                backoff(settings, *failures)
+            }
         };
         let resume = Instant::now() + delay;
         loop {
@@ -148,6 +183,7 @@ async fn send_with_retries<S: Sink>(
     }
     match outcome {
         Outcome::Delivered => shared.sent(batch.len()),
+        Outcome::Evicted => {}
         Outcome::Rejected => shared.dropped(batch.len(), DropReason::Rejected),
         Outcome::Shutdown => shared.dropped(batch.len(), DropReason::Shutdown),
     }
