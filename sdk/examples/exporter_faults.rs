@@ -14,6 +14,9 @@
 //! default 5 s). Loki and OTLP scenarios load `GET /users/{id}` (two log lines and one span per
 //! request); Sentry scenarios load `GET /fail` (one error event per request).
 
+#[path = "support/demo.rs"]
+mod support;
+
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -133,25 +136,6 @@ fn to_ms(value: &str) -> f64 {
     }
 }
 
-/// Sends SIGTERM and returns how long the demo took to exit.
-fn terminate(mut child: Child) -> Duration {
-    let started = Instant::now();
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            return started.elapsed();
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            let _ = child.wait();
-            return started.elapsed();
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// A scenario: its name, the route loaded, and the demo's extra environment.
 type Scenario = (String, &'static str, Vec<(String, String)>);
 
@@ -209,11 +193,11 @@ fn main() {
     println!("|---|---|---|---|---|---|");
     for (name, path, env) in scenarios {
         let port = free_port();
-        let child = start_demo(&demo, port, &env);
+        let mut child = start_demo(&demo, port, &env);
         let url = format!("http://127.0.0.1:{port}{path}");
         let _ = wrk(&url, 2);
         let (p50, p99, rps) = wrk(&url, seconds);
-        let shutdown = terminate(child);
+        let shutdown = support::terminate(&mut child);
         println!(
             "| {name} | `{path}` | {p50:.2} | {p99:.2} | {rps:.0} | {:.2} |",
             shutdown.as_secs_f64()

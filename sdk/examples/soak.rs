@@ -41,6 +41,8 @@
 // (its receivers keep every body, which a long run cannot afford) is left unused here.
 #[path = "../tests/receivers/mod.rs"]
 mod receivers;
+#[path = "support/demo.rs"]
+mod support;
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -633,26 +635,6 @@ fn rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Sends SIGTERM and returns how long the demo took to exit.
-fn terminate(child: &mut Child) -> Duration {
-    let started = Instant::now();
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            return started.elapsed();
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            eprintln!("the demo did not exit within 60 s of SIGTERM; killing it");
-            let _ = child.kill();
-            let _ = child.wait();
-            return started.elapsed();
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // /metrics
 
@@ -949,7 +931,7 @@ async fn main() {
     let drain_time = drain_started.elapsed();
     let final_scrape = scrapes.last().cloned().unwrap_or_default();
     let rss_end = rss_kib(pid).unwrap_or(0);
-    let shutdown = terminate(&mut demo);
+    let shutdown = support::terminate(&mut demo);
     reader.join().unwrap();
     let output = output.lock().unwrap().clone();
     let minutes = std::mem::take(&mut *minutes.lock().unwrap());

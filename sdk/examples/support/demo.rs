@@ -1,0 +1,25 @@
+//! What the benchmark examples (`exporter_faults`, `soak`) share about the demo process they
+//! drive. Not an example itself: each includes it with `#[path]`.
+
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+/// Sends SIGTERM and returns how long the demo took to exit; kills it after 60 s.
+pub(crate) fn terminate(child: &mut Child) -> Duration {
+    let started = Instant::now();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            return started.elapsed();
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            eprintln!("the demo did not exit within 60 s of SIGTERM; killing it");
+            let _ = child.kill();
+            let _ = child.wait();
+            return started.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
