@@ -82,23 +82,33 @@ macro_rules! integrations {
         }
 
         impl Running {
-            /// The tracing layers of the started integrations, to add to the subscriber once.
-            pub(crate) fn take_layer<S>(&mut self) -> impl tracing_subscriber::Layer<S> + use<S>
+            /// The tracing layers of the started integrations, to add to the subscriber once:
+            /// none when no integration that is on has one, so the subscriber then has nothing
+            /// to call for them on every span and event.
+            pub(crate) fn take_layers<S>(
+                &mut self,
+            ) -> Vec<Box<dyn tracing_subscriber::Layer<S> + Send + Sync>>
             where
-                S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+                S: tracing::Subscriber
+                    + for<'a> tracing_subscriber::registry::LookupSpan<'a>
+                    + Send
+                    + Sync,
             {
                 #[allow(unused_imports)]
                 use tracing_subscriber::Layer as _;
-                let layer = tracing_subscriber::layer::Identity::new();
+                #[allow(unused_mut)]
+                let mut layers = Vec::new();
                 $(
                     #[cfg(feature = $feature)]
-                    let layer = layer.and_then(
-                        self.$field
-                            .as_mut()
-                            .and_then(crate::export::Integration::layer::<S>),
-                    );
+                    if let Some(layer) = self
+                        .$field
+                        .as_mut()
+                        .and_then(crate::export::Integration::layer::<S>)
+                    {
+                        layers.push(layer.boxed());
+                    }
                 )*
-                layer
+                layers
             }
 
             /// The line sinks of the started integrations, for the core's JSON layer.

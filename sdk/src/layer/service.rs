@@ -7,6 +7,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use http::header::Entry;
+use http::uri::PathAndQuery;
 use http::{Request, Response};
 use tokio::task::futures::TaskLocalFuture;
 use tracing::Span;
@@ -127,19 +128,24 @@ where
                 trace_id = trace_id.as_deref(),
             )
         };
-        // W3C trace context: the caller's `traceparent` becomes the span's parent.
-        crate::integration::trace_context::continue_remote(&span, request.headers());
+        // W3C trace context: the caller's `traceparent` becomes the span's parent, for the
+        // tracing-opentelemetry layer that `otel` says is there (without one, a parent is
+        // only a header look-up per request that nothing reads).
+        if self.shared.otel {
+            crate::integration::trace_context::continue_remote(&span, request.headers());
+        }
         // A `sentry-trace` the span continues in Sentry, continued by OpenTelemetry too when no
         // `traceparent` came, so the log lines' `trace_id` stays the one Sentry shows.
         if self.shared.otel && sentry_trace.is_some() {
             crate::integration::caller_trace::continue_in_otel(&span, request.headers());
         }
         let path = request.uri().path();
-        // The URI shares hyper's read buffer, so keeping it costs a reference count where a
-        // copy of the path would cost an allocation.
+        // The path shares hyper's read buffer, so keeping it costs a reference count where a
+        // copy would cost an allocation; the path and query alone, not the whole URI, which
+        // is twice the size to move with the future and three buffers to release.
         let path = (self.shared.access_log.is_some()
             && !self.shared.exclude.iter().any(|p| p == path))
-        .then(|| request.uri().clone());
+        .then(|| request.uri().path_and_query().cloned());
 
         let inner = {
             let _entered = span.enter();
@@ -167,8 +173,9 @@ struct Pending {
     id: RequestId,
     method: &'static str,
     route: Option<labels::Route>,
-    /// The request's URI, when the access log wants its path.
-    path: Option<http::Uri>,
+    /// The request's path (and query), when the access log wants its path: `Some(None)` for
+    /// a URI without one (`*`, or an authority), whose path is empty.
+    path: Option<Option<PathAndQuery>>,
     active: Option<ActiveGuard>,
     span: Span,
     shared: Arc<Shared>,

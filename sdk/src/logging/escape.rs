@@ -4,15 +4,11 @@
 /// characters into escapes, so no value can end a line or forge a key.
 ///
 /// Nearly every logged string (IDs, routes, messages) needs no escape at all; for those one
-/// branch-free scan and one copy replace serde_json's byte-at-a-time table walk, which was the
-/// largest single cost of a log line.
+/// scan and one copy replace serde_json's byte-at-a-time table walk, which was the largest
+/// single cost of a log line.
 pub(crate) fn write_json_str(out: &mut Vec<u8>, value: &str) {
     let bytes = value.as_bytes();
-    // A fold rather than `any`: without the early exit the compiler turns it into SIMD.
-    let needs_escape = bytes.iter().fold(false, |acc, &b| {
-        acc | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    if needs_escape {
+    if needs_escape(bytes) {
         serde_json::to_writer(&mut *out, value).expect("writing to a Vec cannot fail");
     } else {
         out.reserve(bytes.len() + 2);
@@ -22,15 +18,186 @@ pub(crate) fn write_json_str(out: &mut Vec<u8>, value: &str) {
     }
 }
 
-/// Writes a number the way serde_json does (itoa and a shortest-round-trip float formatter),
-/// without `core::fmt`'s machinery.
-pub(super) fn write_json_number(out: &mut Vec<u8>, value: impl serde::Serialize) {
-    serde_json::to_writer(&mut *out, &value).expect("writing to a Vec cannot fail");
+/// Whether any byte of `bytes` is a control character, a quote or a backslash.
+///
+/// Eight bytes at a time, with the classic word tricks (a byte below `n`, a zero byte), where
+/// the compiler left a plain byte loop scalar: logged strings are short (IDs, routes, paths),
+/// so SIMD lanes of 16 or 32 bytes would mostly run their scalar tail anyway. Written out here
+/// because `memchr` finds bytes from a set of at most three, not ranges.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte of the result is set where a byte of `x` is zero (exact about
+    // whether there is one, which is all that is asked).
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    // Likewise for a byte below 0x20 (exact for any bound up to 0x80).
+    let has_below_space = |x: u64| x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+    let word = |x: u64| {
+        has_below_space(x)
+            | has_zero(x ^ (ONES * u64::from(b'"')))
+            | has_zero(x ^ (ONES * u64::from(b'\\')))
+            != 0
+    };
+    let load = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+    if bytes.len() < 8 {
+        return bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+    }
+    let mut chunks = bytes.chunks_exact(8);
+    if chunks.by_ref().any(|chunk| word(load(chunk))) {
+        return true;
+    }
+    // The tail as the last eight bytes, overlapping words already checked.
+    !chunks.remainder().is_empty() && word(load(&bytes[bytes.len() - 8..]))
+}
+
+/// Writes an integer the way serde_json does, with the itoa it uses, without the serializer
+/// around it.
+pub(super) fn write_json_int(out: &mut Vec<u8>, value: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+}
+
+/// Writes a finite float the way serde_json does: its shortest representation that reads back
+/// as the same value (`0.106`, `5.0`).
+///
+/// Most floats in log lines are durations in milliseconds to the microsecond (the access
+/// line's `duration_ms`), positive multiples of a thousandth. For those below 10⁹ no decimal
+/// with fewer digits reads back as the same float (two multiples of 0.001 are further apart
+/// than the float's precision there), so the shortest representation is the thousandths
+/// themselves with trailing zeros dropped, written with two integer conversions instead of
+/// the general shortest-representation search. Every other value takes serde_json's path.
+pub(super) fn write_json_f64(out: &mut Vec<u8>, value: f64) {
+    let thousandths = (value * 1000.0).round();
+    if (1.0..1e12).contains(&thousandths) && thousandths / 1000.0 == value {
+        let thousandths = thousandths as u64;
+        write_json_int(out, thousandths / 1000);
+        let frac = (thousandths % 1000) as u32;
+        let digits = [
+            b'.',
+            b'0' + (frac / 100) as u8,
+            b'0' + (frac / 10 % 10) as u8,
+            b'0' + (frac % 10) as u8,
+        ];
+        // `5.0`, `5.1`, `5.12`, `5.123`: at least one decimal, as serde_json writes.
+        let len = match frac {
+            f if f % 100 == 0 => 2,
+            f if f % 10 == 0 => 3,
+            _ => 4,
+        };
+        out.extend_from_slice(&digits[..len]);
+    } else {
+        serde_json::to_writer(&mut *out, &value).expect("writing to a Vec cannot fail");
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ours(write: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut out = Vec::new();
+        write(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn floats_are_written_as_serde_json_writes_them() {
+        let mut samples = vec![
+            0.0,
+            -0.0,
+            0.001,
+            0.01,
+            0.1,
+            0.106,
+            0.19,
+            1.0,
+            5.0,
+            5.1,
+            5.12,
+            5.123,
+            10.0,
+            100.0,
+            999.999,
+            1000.0,
+            123_456.789,
+            999_999_999.999,
+            1e9,
+            1e12,
+            1e15,
+            1e16,
+            1e17,
+            1e-4,
+            1e-5,
+            1e-7,
+            0.0005,
+            0.0015,
+            1.0005,
+            -1.5,
+            -0.106,
+            0.1 + 0.2,
+            1.0 / 3.0,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            f64::MIN,
+            f64::EPSILON,
+        ];
+        // Durations as the HTTP layer computes them (whole microseconds over 1 000), across
+        // every scale, and their neighbours one float away, which are not whole thousandths.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let micros = x >> (x % 60);
+            let ms = micros as f64 / 1000.0;
+            samples.extend([
+                ms,
+                f64::from_bits(ms.to_bits() + 1),
+                f64::from_bits(ms.to_bits().saturating_sub(1)),
+            ]);
+        }
+        for value in samples {
+            assert_eq!(
+                ours(|out| write_json_f64(out, value)),
+                serde_json::to_string(&value).unwrap(),
+                "{value:e}"
+            );
+        }
+    }
+
+    #[test]
+    fn integers_are_written_as_serde_json_writes_them() {
+        for value in [
+            0i64,
+            1,
+            -1,
+            9,
+            10,
+            99,
+            100,
+            200,
+            404,
+            503,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            assert_eq!(
+                ours(|out| write_json_int(out, value)),
+                serde_json::to_string(&value).unwrap()
+            );
+        }
+        assert_eq!(
+            ours(|out| write_json_int(out, u64::MAX)),
+            serde_json::to_string(&u64::MAX).unwrap()
+        );
+        assert_eq!(
+            ours(|out| write_json_int(out, u128::MAX)),
+            serde_json::to_string(&u128::MAX).unwrap()
+        );
+        assert_eq!(
+            ours(|out| write_json_int(out, i128::MIN)),
+            serde_json::to_string(&i128::MIN).unwrap()
+        );
+    }
 
     #[test]
     fn string_escaping_matches_serde_json() {
@@ -49,15 +216,20 @@ mod tests {
         ]
         .map(String::from)
         .to_vec();
-        // Every byte value below 0x80 at every position of a 40-byte string, so the vectorised
-        // scan's main loop and its tail both see each one.
-        for b in 0u8..0x80 {
-            for pos in [0, 15, 16, 31, 32, 39] {
-                let mut s = "x".repeat(40).into_bytes();
-                s[pos] = b;
-                samples.push(String::from_utf8(s).unwrap());
+        // Every byte value below 0x80 at every position of strings of every length up to 40,
+        // so the word-at-a-time scan's whole words, its overlapping tail and the byte loop of
+        // short strings all see each one.
+        for len in 1..=40 {
+            for b in 0u8..0x80 {
+                for pos in 0..len {
+                    let mut s = "x".repeat(len).into_bytes();
+                    s[pos] = b;
+                    samples.push(String::from_utf8(s).unwrap());
+                }
             }
         }
+        // Bytes of multi-byte characters around the special ones (the high bit set).
+        samples.push("é\"ü\\✓\u{1}".repeat(3));
         for sample in samples {
             let mut ours = Vec::new();
             write_json_str(&mut ours, &sample);

@@ -12,7 +12,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use super::escape::{write_json_number, write_json_str};
+use super::escape::{write_json_f64, write_json_int, write_json_str};
 use super::fields::{Fields, SpanFields};
 use super::is_tracer_field;
 use super::sink::{Line, LineSink, WriterSink};
@@ -319,24 +319,24 @@ impl Visit for JsonVisitor<'_> {
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, |out| write_json_number(out, value));
+        self.put(field, |out| write_json_int(out, value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field, |out| write_json_number(out, value));
+        self.put(field, |out| write_json_int(out, value));
     }
 
     fn record_i128(&mut self, field: &Field, value: i128) {
-        self.put(field, |out| write_json_number(out, value));
+        self.put(field, |out| write_json_int(out, value));
     }
 
     fn record_u128(&mut self, field: &Field, value: u128) {
-        self.put(field, |out| write_json_number(out, value));
+        self.put(field, |out| write_json_int(out, value));
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         if value.is_finite() {
-            self.put(field, |out| write_json_number(out, value));
+            self.put(field, |out| write_json_f64(out, value));
         } else {
             // JSON has no NaN or infinity; a string keeps the value visible.
             self.put_str(field, &value.to_string());
