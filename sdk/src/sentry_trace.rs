@@ -199,6 +199,11 @@ pub(crate) fn parse_baggage(value: &str) -> Option<Baggage> {
 /// for sentry-tracing's transaction (read when the span opens) and, unless OpenTelemetry writes
 /// the log lines' ids (`otel`), `trace_id`.
 pub(crate) fn span_fields(headers: &HeaderMap, otel: bool) -> (Option<String>, Option<String>) {
+    // Without a bound Sentry client there is nothing to continue; asking the hub first is
+    // cheaper than looking up two header names, which every request would pay for otherwise.
+    if !sentry::Hub::with_active(|_| true) {
+        return (None, None);
+    }
     if !headers.contains_key(&TRACEPARENT_NAME) && !headers.contains_key(&SENTRY_TRACE_NAME) {
         return (None, None);
     }

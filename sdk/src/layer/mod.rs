@@ -233,9 +233,10 @@ impl HttpLayer {
     /// off; [`Obs::layer`](crate::Obs::layer) turns it on when OTLP export is on): a server
     /// span (`otel.kind`) named after the semantic conventions (`otel.name`, `GET /users/{id}`,
     /// or just the method when no route matched) instead of `request`, failed
-    /// (`otel.status_code`) when the response is a 5xx. Log lines never show these fields.
-    /// Turn it on when you install your own tracing-opentelemetry layer; off, the span skips
-    /// their cost on every request.
+    /// (`otel.status_code`) when the response is a 5xx, and a child of the caller's span when a
+    /// valid W3C `traceparent` came. Log lines never show these fields. Turn it on when you
+    /// install your own tracing-opentelemetry layer; off, the span skips their cost on every
+    /// request.
     pub fn otel(self, enabled: bool) -> Self {
         self.update(|s| s.otel = enabled)
     }
