@@ -52,7 +52,7 @@ pub(crate) struct Completion {
 
 /// The access line's message, given as a string field rather than a format string: every
 /// layer reads either as the message, and a string skips `core::fmt` on every request.
-const ACCESS_MESSAGE: &str = "request completed";
+use crate::logging::typed::ACCESS_MESSAGE;
 
 macro_rules! access_event {
     ($level:expr, parent: $parent:expr, $($rest:tt)*) => {
@@ -114,15 +114,23 @@ impl Drop for Completion {
             } else {
                 // The span already holds `request_id`, `method` and `route`, and every line
                 // inside it gets them; rendering them a second time would only be thrown away.
-                // An explicit parent also spares entering and leaving the span.
-                access_event!(
-                    level,
-                    parent: &self.span,
-                    { fields::PATH } = path,
-                    { fields::STATUS } = self.status,
-                    { fields::DURATION_MS } = duration_ms,
-                    { fields::MESSAGE } = ACCESS_MESSAGE
-                );
+                // An explicit parent also spares entering and leaving the span. The JSON layer
+                // renders the line from the typed values rather than visiting the fields.
+                let values = crate::logging::typed::AccessLine {
+                    path: self.path.clone().flatten(),
+                    status: self.status,
+                    duration_ms,
+                };
+                crate::logging::typed::offering_access_line(values, || {
+                    access_event!(
+                        level,
+                        parent: &self.span,
+                        { fields::PATH } = path,
+                        { fields::STATUS } = self.status,
+                        { fields::DURATION_MS } = duration_ms,
+                        { fields::MESSAGE } = ACCESS_MESSAGE
+                    )
+                });
             }
         }
         if hook::subscribed() {

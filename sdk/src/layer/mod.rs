@@ -43,11 +43,16 @@ use metrics::{Gauge, Histogram, Key, Label, Recorder as _};
 use tracing::Level;
 
 pub use body::ResponseBody;
+pub(crate) use labels::Route;
 pub use labels::RouteTemplate;
 pub use service::{HttpService, ResponseFuture};
 
 use crate::catalogue;
 use crate::exposition::{METADATA, Metrics};
+
+/// The target and name of the request span, by which the JSON layer knows it.
+pub(crate) const REQUEST_SPAN_TARGET: &str = "obs::http";
+pub(crate) const REQUEST_SPAN_NAME: &str = "request";
 
 /// Longest path written to the access log; longer paths are cut (the route template is what
 /// matters, the path is only a hint).

@@ -95,38 +95,50 @@ where
             }
             false => Default::default(),
         };
-        let span = if !self.shared.span {
-            Span::none()
-        } else if self.shared.otel {
-            // `otel.*` fields are for an OpenTelemetry exporter, and log lines leave them out:
-            // the semantic conventions' server span, named `GET /users/{id}` (just the method
-            // when no route matched) rather than `request`.
-            let (separator, named_route) = match route.as_deref() {
-                Some(route) => (" ", route),
-                None => ("", ""),
+        let open_span = || {
+            if self.shared.otel {
+                // `otel.*` fields are for an OpenTelemetry exporter, and log lines leave them out:
+                // the semantic conventions' server span, named `GET /users/{id}` (just the method
+                // when no route matched) rather than `request`.
+                let (separator, named_route) = match route.as_deref() {
+                    Some(route) => (" ", route),
+                    None => ("", ""),
+                };
+                tracing::info_span!(
+                    target: super::REQUEST_SPAN_TARGET,
+                    "request",
+                    request_id = id.as_str(),
+                    method,
+                    route = route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE),
+                    otel.name = %format_args!("{method}{separator}{named_route}"),
+                    otel.kind = "server",
+                    otel.status_code = tracing::field::Empty,
+                    sentry.trace = sentry_trace.as_deref(),
+                    trace_id = trace_id.as_deref(),
+                )
+            } else {
+                tracing::info_span!(
+                    target: super::REQUEST_SPAN_TARGET,
+                    "request",
+                    request_id = id.as_str(),
+                    method,
+                    route = route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE),
+                    sentry.trace = sentry_trace.as_deref(),
+                    trace_id = trace_id.as_deref(),
+                )
+            }
+        };
+        let span = if self.shared.span {
+            // The JSON layer renders the span's fields from these rather than visiting them.
+            let values = crate::logging::typed::RequestSpan {
+                id: id.clone(),
+                method,
+                route: route.clone(),
+                trace_id: trace_id.clone(),
             };
-            tracing::info_span!(
-                target: "obs::http",
-                "request",
-                request_id = id.as_str(),
-                method,
-                route = route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE),
-                otel.name = %format_args!("{method}{separator}{named_route}"),
-                otel.kind = "server",
-                otel.status_code = tracing::field::Empty,
-                sentry.trace = sentry_trace.as_deref(),
-                trace_id = trace_id.as_deref(),
-            )
+            crate::logging::typed::offering_request_span(values, open_span)
         } else {
-            tracing::info_span!(
-                target: "obs::http",
-                "request",
-                request_id = id.as_str(),
-                method,
-                route = route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE),
-                sentry.trace = sentry_trace.as_deref(),
-                trace_id = trace_id.as_deref(),
-            )
+            Span::none()
         };
         // W3C trace context: the caller's `traceparent` becomes the span's parent, for the
         // tracing-opentelemetry layer that `otel` says is there (without one, a parent is

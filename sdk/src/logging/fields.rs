@@ -72,10 +72,6 @@ impl Fields {
     }
 }
 
-/// The fields of a span, in its extensions.
-#[derive(Debug, Default)]
-pub(super) struct SpanFields(pub(super) Fields);
-
 #[cfg(test)]
 mod tests {
     use super::*;

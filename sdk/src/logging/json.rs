@@ -13,9 +13,10 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::escape::{write_json_f64, write_json_int, write_json_str};
-use super::fields::{Fields, SpanFields};
+use super::fields::Fields;
 use super::is_tracer_field;
 use super::sink::{Line, LineSink, WriterSink};
+use super::typed::{self, AccessLine, RequestSpan};
 use crate::catalogue::fields;
 use crate::integration::trace_context::LogIds;
 use crate::redact::Redactor;
@@ -167,6 +168,170 @@ struct Callsite {
     level: Box<[u8]>,
     /// `,"target":"…","service":…,"env":…,"version":…`, the part after the message.
     target: Box<[u8]>,
+    /// Whether this is the HTTP layer's request span or access line, whose values it hands
+    /// over typed (see [`typed`]).
+    typed: Typed,
+}
+
+/// The callsites whose values the HTTP layer hands over typed (see [`typed`]), with their
+/// fields in field order: `(which value, field index, field name)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Typed {
+    None,
+    /// The request span: every field is one of these four or one for the tracer.
+    Request([(RequestValue, usize, &'static str); 4]),
+    /// The access line of a request whose span carries its identity: exactly `message`, and
+    /// these three.
+    Access([(AccessValue, usize, &'static str); 3]),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum RequestValue {
+    Id,
+    Method,
+    Route,
+    TraceId,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum AccessValue {
+    Path,
+    Status,
+    DurationMs,
+}
+
+impl Typed {
+    fn of(metadata: &'static tracing_core::Metadata<'static>) -> Self {
+        let set = metadata.fields();
+        if metadata.is_span()
+            && metadata.target() == crate::layer::REQUEST_SPAN_TARGET
+            && metadata.name() == crate::layer::REQUEST_SPAN_NAME
+        {
+            let wanted = [
+                (RequestValue::Id, fields::REQUEST_ID),
+                (RequestValue::Method, fields::METHOD),
+                (RequestValue::Route, fields::ROUTE),
+                (RequestValue::TraceId, fields::TRACE_ID),
+            ];
+            let all_known = set.iter().all(|f| {
+                wanted.iter().any(|(_, name)| *name == f.name()) || is_tracer_field(f.name())
+            });
+            if let (true, Some(order)) = (all_known, in_field_order(set, wanted)) {
+                return Typed::Request(order);
+            }
+        }
+        if metadata.is_event()
+            && metadata.target() == crate::catalogue::ACCESS_LOG_TARGET
+            && set.len() == 4
+            && set.field(fields::MESSAGE).is_some()
+            && let Some(order) = in_field_order(
+                set,
+                [
+                    (AccessValue::Path, fields::PATH),
+                    (AccessValue::Status, fields::STATUS),
+                    (AccessValue::DurationMs, fields::DURATION_MS),
+                ],
+            )
+        {
+            return Typed::Access(order);
+        }
+        Typed::None
+    }
+}
+
+/// `wanted` with each field's index and name, sorted by index (the order the visitor would
+/// have stored them in), if `set` has every one.
+fn in_field_order<K: Copy, const N: usize>(
+    set: &tracing_core::field::FieldSet,
+    wanted: [(K, &'static str); N],
+) -> Option<[(K, usize, &'static str); N]> {
+    let mut found = Vec::with_capacity(N);
+    for (kind, name) in wanted {
+        let field = set.field(name)?;
+        found.push((kind, field.index(), field.name()));
+    }
+    found.sort_unstable_by_key(|(_, index, _)| *index);
+    found.try_into().ok()
+}
+
+/// A span's fields, in its extensions: rendered from tracing's values, or the request span's
+/// typed values, rendered into each line (into [`Fields`] should one of them be recorded again).
+enum SpanFields {
+    Rendered(Fields),
+    Request {
+        values: RequestSpan,
+        callsite: Arc<Callsite>,
+    },
+}
+
+/// Appends `,` and `segment` to `line` unless a field called `name` is in it already (the
+/// first of a name wins, so a line has no duplicate keys).
+fn push_once(
+    line: &mut Vec<u8>,
+    written: &mut Vec<&'static str>,
+    name: &'static str,
+    segment: impl FnOnce(&mut Vec<u8>),
+) {
+    if !written.contains(&name) {
+        line.push(b',');
+        segment(line);
+        written.push(name);
+    }
+}
+
+impl Callsite {
+    fn is_sensitive(&self, index: usize) -> bool {
+        index < 64 && self.sensitive & (1 << index) != 0
+    }
+
+    /// `"key":value` of field `index`, hidden when sensitive, as the visitor renders it.
+    fn put(&self, out: &mut Vec<u8>, index: usize, render: impl FnOnce(&mut Vec<u8>)) {
+        out.extend_from_slice(&self.keys[index]);
+        if self.is_sensitive(index) {
+            write_json_str(out, crate::redact::REDACTED);
+        } else {
+            render(out);
+        }
+    }
+
+    /// The request span's field `which` (field `index`) from `values`.
+    fn put_request_value(
+        &self,
+        out: &mut Vec<u8>,
+        which: RequestValue,
+        index: usize,
+        values: &RequestSpan,
+    ) {
+        self.put(out, index, |out| match which {
+            // A `RequestId` holds only letters, digits and `-_.:`, none of which JSON escapes.
+            RequestValue::Id => {
+                out.push(b'"');
+                out.extend_from_slice(values.id.header_value().as_bytes());
+                out.push(b'"');
+            }
+            RequestValue::Method => write_json_str(out, values.method),
+            RequestValue::Route => write_json_str(out, values.route()),
+            RequestValue::TraceId => {
+                write_json_str(out, values.trace_id.as_deref().unwrap_or_default())
+            }
+        });
+    }
+
+    /// The request span's fields that `values` has (`trace_id` only with a caller's trace),
+    /// in field order.
+    fn request_fields<'a>(
+        &'a self,
+        values: &'a RequestSpan,
+    ) -> impl Iterator<Item = (RequestValue, usize, &'static str)> + 'a {
+        let order: &[_] = match &self.typed {
+            Typed::Request(order) => order,
+            _ => &[],
+        };
+        order
+            .iter()
+            .copied()
+            .filter(|(which, ..)| *which != RequestValue::TraceId || values.trace_id.is_some())
+    }
 }
 
 impl Callsite {
@@ -199,6 +364,7 @@ impl Callsite {
             keys,
             level: level.into(),
             target: target.into(),
+            typed: Typed::of(metadata),
         }
     }
 }
@@ -213,6 +379,12 @@ fn render_key(name: &str) -> Vec<u8> {
     }
     out.push(b':');
     out
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Fields the visitor has rendered on this thread, for the tests of typed values.
+    static VISITS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// Renders fields as `"key":value` segments, hiding the values the redactor names.
@@ -249,6 +421,8 @@ impl JsonVisitor<'_> {
         if self.skips(field) {
             return;
         }
+        #[cfg(test)]
+        VISITS.with(|visits| visits.set(visits.get() + 1));
         let start = self.fields.arena.len();
         match self.callsite.keys.get(field.index()) {
             Some(key) => self.fields.arena.extend_from_slice(key),
@@ -403,6 +577,26 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
+/// The access line's `path`, `status` and `duration_ms` from the HTTP layer's `values`, in
+/// field order, as the visitor renders them.
+fn write_access_fields(
+    line: &mut Vec<u8>,
+    written: &mut Vec<&'static str>,
+    callsite: &Callsite,
+    order: &[(AccessValue, usize, &'static str); 3],
+    values: &AccessLine,
+) {
+    for &(which, index, name) in order {
+        push_once(line, written, name, |out| {
+            callsite.put(out, index, |out| match which {
+                AccessValue::Path => write_json_str(out, values.path()),
+                AccessValue::Status => write_json_int(out, values.status),
+                AccessValue::DurationMs => write_json_f64(out, values.duration_ms),
+            })
+        });
+    }
+}
+
 /// Runs `f` with this thread's scratch buffers. A value whose `Debug` logs, or a writer that
 /// logs, re-enters the layer while they are in use: such a nested call gets fresh buffers
 /// rather than a panic. So does an event logged while the thread's locals are torn down (an
@@ -424,7 +618,7 @@ impl JsonLayer {
     /// Renders a span's fields (`record` visits them) into `fields`.
     fn record_span_fields(
         &self,
-        fields: &mut SpanFields,
+        fields: &mut Fields,
         metadata: &'static tracing_core::Metadata<'static>,
         replace: bool,
         record: impl FnOnce(&mut dyn Visit),
@@ -432,7 +626,7 @@ impl JsonLayer {
         let callsite = self.callsite(metadata);
         with_scratch(|scratch| {
             record(&mut JsonVisitor {
-                fields: &mut fields.0,
+                fields,
                 replace,
                 message: None,
                 redactor: &self.redactor,
@@ -480,15 +674,40 @@ where
         if extensions.get_mut::<SpanFields>().is_some() {
             return;
         }
-        let mut fields = SpanFields(Fields::for_span(attrs.metadata().fields().len()));
+        let callsite = self.callsite(attrs.metadata());
+        if matches!(callsite.typed, Typed::Request(_))
+            && let Some(values) = typed::take_request_span()
+        {
+            extensions.insert(SpanFields::Request { values, callsite });
+            return;
+        }
+        let mut fields = Fields::for_span(attrs.metadata().fields().len());
         self.record_span_fields(&mut fields, attrs.metadata(), false, |v| attrs.record(v));
-        extensions.insert(fields);
+        extensions.insert(SpanFields::Rendered(fields));
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut extensions = span.extensions_mut();
-        if let Some(fields) = extensions.get_mut::<SpanFields>() {
+        let Some(fields) = extensions.get_mut::<SpanFields>() else {
+            return;
+        };
+        if let SpanFields::Request {
+            values: typed,
+            callsite,
+        } = fields
+        {
+            // A field recorded again: from here on the span keeps rendered fields, starting
+            // from the typed values, as if they had been visited.
+            let mut rendered = Fields::for_span(span.metadata().fields().len());
+            for (which, index, name) in callsite.request_fields(typed) {
+                let start = rendered.arena.len();
+                callsite.put_request_value(&mut rendered.arena, which, index, typed);
+                rendered.commit(name, start, false);
+            }
+            *fields = SpanFields::Rendered(rendered);
+        }
+        if let SpanFields::Rendered(fields) = fields {
             self.record_span_fields(fields, span.metadata(), true, |v| values.record(v));
         }
     }
@@ -513,14 +732,22 @@ where
             scratch.message.clear();
             scratch.event.clear();
             scratch.written.clear();
-            event.record(&mut JsonVisitor {
-                fields: &mut scratch.event,
-                replace: false,
-                message: Some(&mut scratch.message),
-                redactor: &self.redactor,
-                callsite: &callsite,
-                text: &mut scratch.text,
-            });
+            // The access line's values come typed from the HTTP layer when it offered them
+            // for this event; any other event's are visited.
+            let access = match &callsite.typed {
+                Typed::Access(order) => typed::take_access_line().map(|values| (order, values)),
+                _ => None,
+            };
+            if access.is_none() {
+                event.record(&mut JsonVisitor {
+                    fields: &mut scratch.event,
+                    replace: false,
+                    message: Some(&mut scratch.message),
+                    redactor: &self.redactor,
+                    callsite: &callsite,
+                    text: &mut scratch.text,
+                });
+            }
 
             scratch.line.extend_from_slice(b"{\"timestamp\":\"");
             scratch.write_timestamp(time);
@@ -532,35 +759,53 @@ where
                 ..
             } = scratch;
             buf.extend_from_slice(&callsite.level);
-            write_json_str(buf, message);
+            write_json_str(
+                buf,
+                match access {
+                    Some(_) => typed::ACCESS_MESSAGE,
+                    None => message,
+                },
+            );
             buf.extend_from_slice(&callsite.target);
 
             // Event fields first, then the spans' from the innermost out; the first of a name
             // wins, so a line has no duplicate keys.
-            let mut push = |buf: &mut Vec<u8>, name: &'static str, segment: &[u8]| {
-                if !written.contains(&name) {
-                    buf.push(b',');
-                    buf.extend_from_slice(segment);
-                    written.push(name);
+            match &access {
+                Some((order, values)) => {
+                    write_access_fields(buf, written, &callsite, order, values);
                 }
-            };
-            for (name, segment) in event_fields.iter() {
-                push(buf, name, segment);
+                None => {
+                    for (name, segment) in event_fields.iter() {
+                        push_once(buf, written, name, |out| out.extend_from_slice(segment));
+                    }
+                }
             }
             if let Some((trace_id, span_id)) =
                 self.trace_ids.as_ref().and_then(|ids| ids.ids(event, &ctx))
             {
                 for (name, value) in [(fields::TRACE_ID, trace_id), (fields::SPAN_ID, span_id)] {
-                    push(buf, name, format!("\"{name}\":{value}").as_bytes());
+                    push_once(buf, written, name, |out| {
+                        out.extend_from_slice(format!("\"{name}\":{value}").as_bytes())
+                    });
                 }
             }
             if let Some(scope) = ctx.event_scope(event) {
                 for span in scope {
                     let extensions = span.extensions();
-                    if let Some(fields) = extensions.get::<SpanFields>() {
-                        for (name, segment) in fields.0.iter() {
-                            push(buf, name, segment);
+                    match extensions.get::<SpanFields>() {
+                        Some(SpanFields::Rendered(fields)) => {
+                            for (name, segment) in fields.iter() {
+                                push_once(buf, written, name, |out| out.extend_from_slice(segment));
+                            }
                         }
+                        Some(SpanFields::Request { values, callsite }) => {
+                            for (which, index, name) in callsite.request_fields(values) {
+                                push_once(buf, written, name, |out| {
+                                    callsite.put_request_value(out, which, index, values)
+                                });
+                            }
+                        }
+                        None => {}
                     }
                 }
             }
@@ -818,5 +1063,228 @@ mod tests {
         let err = Outer(std::io::Error::other("connection reset"));
         let lines = capture(|| tracing::error!(error = &err as &dyn std::error::Error, "boom"));
         assert_eq!(lines[0]["error"], "query failed: connection reset");
+    }
+
+    /// What the request span and the access line look like to the JSON layer: the callsite
+    /// shapes of `HttpService`, with the typed values offered or not.
+    fn request_lines(
+        redactor: Redactor,
+        values: &RequestSpan,
+        access: &AccessLine,
+        offer: bool,
+        record_route_again: bool,
+    ) -> Vec<String> {
+        let writer = MemoryWriter::new();
+        let layer = JsonLayer::new(writer.clone())
+            .service("svc", "test", "1.0.0")
+            .redactor(Arc::new(redactor));
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            let outer = tracing::info_span!("connection", peer = "10.0.0.1", route = "outer");
+            let _outer = outer.enter();
+            let open = || {
+                tracing::info_span!(
+                    target: crate::layer::REQUEST_SPAN_TARGET,
+                    "request",
+                    request_id = values.id.as_str(),
+                    method = values.method,
+                    route = values.route(),
+                    otel.status_code = tracing::field::Empty,
+                    sentry.trace = tracing::field::Empty,
+                    trace_id = values.trace_id.as_deref(),
+                )
+            };
+            let visits = VISITS.with(std::cell::Cell::get);
+            let span = match offer {
+                true => typed::offering_request_span(values.clone(), open),
+                false => open(),
+            };
+            // Offered, the values are taken and no field is visited.
+            assert_eq!(VISITS.with(std::cell::Cell::get) == visits, offer);
+            {
+                let _entered = span.enter();
+                tracing::info!(user = 7, "inside");
+                span.record("otel.status_code", "error");
+                if record_route_again {
+                    span.record("route", "/again/{x}");
+                }
+                tracing::warn!(request_id = "forged", "inside again");
+            }
+            let write = || {
+                tracing::event!(
+                    target: crate::catalogue::ACCESS_LOG_TARGET,
+                    parent: &span,
+                    tracing::Level::INFO,
+                    { fields::PATH } = access.path(),
+                    { fields::STATUS } = access.status,
+                    { fields::DURATION_MS } = access.duration_ms,
+                    { fields::MESSAGE } = typed::ACCESS_MESSAGE
+                )
+            };
+            match offer {
+                true => typed::offering_access_line(access.clone(), write),
+                false => write(),
+            }
+        });
+        // Everything but the timestamp, which may tick between the two runs.
+        writer
+            .json_lines()
+            .into_iter()
+            .map(|mut line| {
+                line.as_object_mut().unwrap().remove("timestamp");
+                line.to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn typed_request_values_render_the_lines_their_fields_would() {
+        let id = |s: &str| crate::RequestId::parse(s).unwrap();
+        let route = |s: &str| Some(crate::layer::Route::Template(crate::RouteTemplate::new(s)));
+        let requests = [
+            (id("req-1"), "GET", route("/users/{id}"), None),
+            (
+                id("a:b.c_d-9"),
+                "POST",
+                None,
+                Some("4bf92f3577b34da6a3ce929d0e0e4736".to_owned()),
+            ),
+            (
+                id("x"),
+                "_OTHER",
+                route("/we\"ird/\\{id}\n"),
+                Some("t".to_owned()),
+            ),
+        ];
+        let accesses = [
+            AccessLine {
+                path: Some(http::uri::PathAndQuery::from_static("/users/42?q=1")),
+                status: 200,
+                duration_ms: 0.106,
+            },
+            AccessLine {
+                path: None,
+                status: 503,
+                duration_ms: 12_345.5,
+            },
+            AccessLine {
+                path: Some(http::uri::PathAndQuery::from_static("/a%22b")),
+                status: 404,
+                duration_ms: 1.0 / 3.0,
+            },
+        ];
+        let redactors = [
+            Redactor::default(),
+            Redactor::default()
+                .deny("route")
+                .deny("path")
+                .deny("status"),
+            Redactor::default().deny("request_id").deny("duration_ms"),
+        ];
+        let mut compared = 0;
+        for (id, method, route, trace_id) in &requests {
+            let values = RequestSpan {
+                id: id.clone(),
+                method,
+                route: route.clone(),
+                trace_id: trace_id.clone(),
+            };
+            for access in &accesses {
+                for redactor in &redactors {
+                    for again in [false, true] {
+                        let typed = request_lines(redactor.clone(), &values, access, true, again);
+                        let visited =
+                            request_lines(redactor.clone(), &values, access, false, again);
+                        assert_eq!(typed.len(), 3);
+                        assert_eq!(typed, visited, "{values:?} {access:?} {redactor:?}");
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(compared, 54);
+    }
+
+    #[test]
+    fn typed_values_are_taken_only_by_their_callsites() {
+        let values = RequestSpan {
+            id: crate::RequestId::parse("req-typed").unwrap(),
+            method: "GET",
+            route: None,
+            trace_id: None,
+        };
+        let lines = capture(|| {
+            // Offered while some other span is opened: it renders its own fields, and the
+            // offer is gone afterwards.
+            let other = typed::offering_request_span(values.clone(), || {
+                tracing::info_span!("request", request_id = "req-visited")
+            });
+            let _entered = other.enter();
+            tracing::info!("in other");
+            // An access-line offer an ordinary event does not take.
+            typed::offering_access_line(
+                AccessLine {
+                    path: None,
+                    status: 500,
+                    duration_ms: 1.0,
+                },
+                || tracing::info!(status = 201, "not the access line"),
+            );
+        });
+        assert_eq!(lines[0]["request_id"], "req-visited");
+        assert_eq!(lines[1]["status"], 201);
+        assert!(typed::take_request_span().is_none() && typed::take_access_line().is_none());
+    }
+
+    #[test]
+    #[cfg(feature = "axum")]
+    fn the_http_layers_span_and_access_line_are_rendered_from_typed_values() {
+        // The shapes the tests above copy are the ones `HttpService` opens and writes: a
+        // request through the layer renders its line without visiting a single field.
+        use tower::ServiceExt as _;
+        let metrics = crate::Metrics::new();
+        let writer = MemoryWriter::new();
+        let subscriber = tracing_subscriber::registry().with(JsonLayer::new(writer.clone()));
+        let _default = tracing::subscriber::set_default(subscriber);
+        let app = axum::Router::new()
+            .route("/users/{id}", axum::routing::get(|| async { "ok" }))
+            .layer(crate::HttpLayer::new(&metrics));
+        let visits_before = VISITS.with(std::cell::Cell::get);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let response = app
+                .oneshot(
+                    http::Request::builder()
+                        .uri("/users/42?q=1")
+                        .header("x-request-id", "req-layer")
+                        .body(axum::body::Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .unwrap();
+        });
+        assert_eq!(
+            VISITS.with(std::cell::Cell::get),
+            visits_before,
+            "a field of the request span or the access line was visited"
+        );
+        let lines = writer.json_lines();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        for (key, value) in [
+            ("request_id", "req-layer"),
+            ("method", "GET"),
+            ("route", "/users/{id}"),
+            ("path", "/users/42"),
+            ("message", "request completed"),
+        ] {
+            assert_eq!(lines[0][key], value, "{key}");
+        }
+        assert_eq!(lines[0]["status"], 200);
+        assert!(lines[0]["duration_ms"].as_f64().unwrap() >= 0.0);
     }
 }

@@ -37,6 +37,7 @@ mod json;
 mod memory;
 mod pretty;
 mod sink;
+pub(crate) mod typed;
 
 pub use json::JsonLayer;
 pub use memory::{MemoryWriter, MemoryWriterGuard};

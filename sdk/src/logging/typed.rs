@@ -1,0 +1,96 @@
+//! The HTTP layer's own values for the request span and the access line, handed to
+//! [`JsonLayer`](super::JsonLayer) beside the tracing fields they also become.
+//!
+//! Visiting a span's or an event's fields through `tracing`'s `Visit` costs a dynamic call, a
+//! copy and an escape check per field, and the request span's fields were then copied again
+//! into every line. The HTTP layer already holds them as values (the validated
+//! [`RequestId`], a `&'static` method, the shared route template), so it offers them here while
+//! it opens the span or writes the access line, and the JSON layer renders the line from them.
+//! Every other layer (OpenTelemetry, Sentry, a user's own) still gets the same fields through
+//! tracing, and the JSON line is byte for byte the one the fields would give (tested in
+//! `json.rs`).
+//!
+//! The hand-over is a thread-local slot filled right before the span is opened or the event
+//! dispatched, on the same thread, and emptied right after: a subscriber without a JSON layer
+//! leaves nothing behind, and the JSON layer takes a value only for the callsite it belongs to.
+
+use std::cell::Cell;
+
+use http::uri::PathAndQuery;
+
+use crate::RequestId;
+use crate::layer::Route;
+
+/// The values of the request span's `request_id`, `method`, `route` and `trace_id` fields.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestSpan {
+    pub(crate) id: RequestId,
+    pub(crate) method: &'static str,
+    /// `None` when no route matched: the span then says [`UNMATCHED_ROUTE`].
+    ///
+    /// [`UNMATCHED_ROUTE`]: crate::catalogue::UNMATCHED_ROUTE
+    pub(crate) route: Option<Route>,
+    pub(crate) trace_id: Option<String>,
+}
+
+impl RequestSpan {
+    pub(super) fn route(&self) -> &str {
+        self.route
+            .as_deref()
+            .unwrap_or(crate::catalogue::UNMATCHED_ROUTE)
+    }
+}
+
+/// The values of an access line whose span carries the request's identity: `path`, `status`
+/// and `duration_ms` (its message is [`ACCESS_MESSAGE`]).
+#[derive(Debug, Clone)]
+pub(crate) struct AccessLine {
+    /// `None` for a URI without a path.
+    pub(crate) path: Option<PathAndQuery>,
+    pub(crate) status: u16,
+    pub(crate) duration_ms: f64,
+}
+
+impl AccessLine {
+    pub(super) fn path(&self) -> &str {
+        crate::layer::truncate_path(self.path.as_ref().map_or("", PathAndQuery::path))
+    }
+}
+
+/// The access line's message.
+pub(crate) const ACCESS_MESSAGE: &str = "request completed";
+
+thread_local! {
+    static REQUEST_SPAN: Cell<Option<RequestSpan>> = const { Cell::new(None) };
+    static ACCESS_LINE: Cell<Option<AccessLine>> = const { Cell::new(None) };
+}
+
+/// Runs `open`, which opens the request span, with `values` on offer to the JSON layer.
+pub(crate) fn offering_request_span<R>(values: RequestSpan, open: impl FnOnce() -> R) -> R {
+    // `try_with`: a request handled while the thread's locals are torn down gets the visited
+    // fields, not a panic.
+    let _ = REQUEST_SPAN.try_with(|slot| slot.set(Some(values)));
+    let out = open();
+    let _ = REQUEST_SPAN.try_with(Cell::take);
+    out
+}
+
+/// Runs `write`, which writes the access line, with `values` on offer to the JSON layer.
+pub(crate) fn offering_access_line<R>(values: AccessLine, write: impl FnOnce() -> R) -> R {
+    let _ = ACCESS_LINE.try_with(|slot| slot.set(Some(values)));
+    let out = write();
+    let _ = ACCESS_LINE.try_with(Cell::take);
+    out
+}
+
+/// The request span's values, if the span being opened on this thread is one the HTTP layer
+/// offered them for.
+pub(super) fn take_request_span() -> Option<RequestSpan> {
+    REQUEST_SPAN.try_with(Cell::take).ok().flatten()
+}
+
+/// The access line's values, if the event being written on this thread is one the HTTP layer
+/// offered them for.
+pub(super) fn take_access_line() -> Option<AccessLine> {
+    ACCESS_LINE.try_with(Cell::take).ok().flatten()
+}
