@@ -15,6 +15,7 @@
 //! leaves nothing behind, and the JSON layer takes a value only for the callsite it belongs to.
 
 use std::cell::Cell;
+use std::thread::LocalKey;
 
 use http::uri::PathAndQuery;
 
@@ -67,20 +68,32 @@ thread_local! {
 
 /// Runs `open`, which opens the request span, with `values` on offer to the JSON layer.
 pub(crate) fn offering_request_span<R>(values: RequestSpan, open: impl FnOnce() -> R) -> R {
-    // `try_with`: a request handled while the thread's locals are torn down gets the visited
-    // fields, not a panic.
-    let _ = REQUEST_SPAN.try_with(|slot| slot.set(Some(values)));
-    let out = open();
-    let _ = REQUEST_SPAN.try_with(Cell::take);
-    out
+    offering(&REQUEST_SPAN, values, open)
 }
 
 /// Runs `write`, which writes the access line, with `values` on offer to the JSON layer.
 pub(crate) fn offering_access_line<R>(values: AccessLine, write: impl FnOnce() -> R) -> R {
-    let _ = ACCESS_LINE.try_with(|slot| slot.set(Some(values)));
-    let out = write();
-    let _ = ACCESS_LINE.try_with(Cell::take);
-    out
+    offering(&ACCESS_LINE, values, write)
+}
+
+fn offering<T: 'static, R>(
+    slot: &'static LocalKey<Cell<Option<T>>>,
+    values: T,
+    run: impl FnOnce() -> R,
+) -> R {
+    /// Empties the slot when `run` returns or unwinds (a layer that panics while the span
+    /// opens), so no value outlives its offer.
+    struct Withdraw<T: 'static>(&'static LocalKey<Cell<Option<T>>>);
+    impl<T> Drop for Withdraw<T> {
+        fn drop(&mut self) {
+            let _ = self.0.try_with(Cell::take);
+        }
+    }
+    // `try_with`: a request handled while the thread's locals are torn down gets the visited
+    // fields, not a panic.
+    let _ = slot.try_with(|slot| slot.set(Some(values)));
+    let _withdraw = Withdraw(slot);
+    run()
 }
 
 /// The request span's values, if the span being opened on this thread is one the HTTP layer
@@ -93,4 +106,44 @@ pub(super) fn take_request_span() -> Option<RequestSpan> {
 /// offered them for.
 pub(super) fn take_access_line() -> Option<AccessLine> {
     ACCESS_LINE.try_with(Cell::take).ok().flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_offer_ends_with_its_call_even_when_it_panics() {
+        let values = || RequestSpan {
+            id: RequestId::parse("req-1").unwrap(),
+            method: "GET",
+            route: None,
+            trace_id: None,
+        };
+        let taken = offering_request_span(values(), take_request_span);
+        assert_eq!(taken.unwrap().id.as_str(), "req-1");
+        offering_request_span(values(), || ());
+        assert!(
+            take_request_span().is_none(),
+            "an untaken offer outlived its call"
+        );
+        let panicked = std::panic::catch_unwind(|| {
+            offering_request_span(values(), || panic!("a layer panicked"))
+        });
+        assert!(panicked.is_err());
+        assert!(take_request_span().is_none(), "an offer outlived a panic");
+        let line = || AccessLine {
+            path: None,
+            status: 200,
+            duration_ms: 1.0,
+        };
+        offering_access_line(line(), || ());
+        assert!(take_access_line().is_none());
+        assert_eq!(
+            offering_access_line(line(), take_access_line)
+                .unwrap()
+                .status,
+            200
+        );
+    }
 }
