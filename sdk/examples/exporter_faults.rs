@@ -144,18 +144,7 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
-    // The demo next to this program, or the one `DEMO_BIN` names.
-    let demo = std::env::var_os("DEMO_BIN")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::current_exe()
-                .unwrap()
-                .with_file_name(format!("demo{}", std::env::consts::EXE_SUFFIX))
-        });
-    assert!(
-        demo.exists(),
-        "build the demo first: cargo build --release -p obs-service --all-features --example demo"
-    );
+    let demo = support::binary();
     let accept = fault_endpoint(Fault::Accept);
     let hang = fault_endpoint(Fault::Hang);
     let status500 = fault_endpoint(Fault::Status500);

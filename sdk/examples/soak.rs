@@ -120,19 +120,7 @@ impl Settings {
         let flap = var("FLAP_SECS").map_or(Duration::from_secs(30), |v| {
             parse_duration(&v).unwrap_or_else(|| panic!("FLAP_SECS={v:?} is not a duration"))
         });
-        // The demo next to this program, or the one `DEMO_BIN` names.
-        let demo = var("DEMO_BIN")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| {
-                std::env::current_exe()
-                    .unwrap()
-                    .with_file_name(format!("demo{}", std::env::consts::EXE_SUFFIX))
-            });
-        assert!(
-            demo.exists(),
-            "no demo at {}: cargo build --release -p obs-service --all-features --example demo",
-            demo.display()
-        );
+        let demo = support::binary();
         Settings {
             demo,
             duration,

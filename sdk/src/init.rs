@@ -188,8 +188,8 @@ impl Config {
 
         // Two subscriber levels, the outputs in one `Vec` and the filter over them, rather than
         // a `.with` level per layer: every span close (and every exit, which may close) walks
-        // the levels, and at each one looks for the registry through all the levels below, so
-        // five levels cost about 300 instructions per request more than two.
+        // the levels, and at each one looks for the registry through all the levels below: at
+        // five levels those look-ups were about 300 instructions per request.
         let mut outputs: Vec<Box<dyn Layer<Registry> + Send + Sync>> = Vec::new();
         if let Some(json) = json {
             outputs.push(json.boxed());

@@ -14,6 +14,7 @@ use super::{Shared, labels};
 use crate::RequestId;
 use crate::catalogue::{self, fields};
 use crate::hook;
+use crate::logging::typed::ACCESS_MESSAGE;
 
 /// Counts a request in `http_server_active_requests` for as long as it lives; dropping it, on
 /// any path (completion, client gone, panic), counts the request out.
@@ -49,10 +50,6 @@ pub(crate) struct Completion {
     pub(crate) span_has_route: bool,
     pub(crate) shared: Arc<Shared>,
 }
-
-/// The access line's message, given as a string field rather than a format string: every
-/// layer reads either as the message, and a string skips `core::fmt` on every request.
-use crate::logging::typed::ACCESS_MESSAGE;
 
 macro_rules! access_event {
     ($level:expr, parent: $parent:expr, $($rest:tt)*) => {

@@ -619,18 +619,17 @@ impl JsonLayer {
     fn record_span_fields(
         &self,
         fields: &mut Fields,
-        metadata: &'static tracing_core::Metadata<'static>,
+        callsite: &Callsite,
         replace: bool,
         record: impl FnOnce(&mut dyn Visit),
     ) {
-        let callsite = self.callsite(metadata);
         with_scratch(|scratch| {
             record(&mut JsonVisitor {
                 fields,
                 replace,
                 message: None,
                 redactor: &self.redactor,
-                callsite: &callsite,
+                callsite,
                 text: &mut scratch.text,
             });
         });
@@ -682,7 +681,7 @@ where
             return;
         }
         let mut fields = Fields::for_span(attrs.metadata().fields().len());
-        self.record_span_fields(&mut fields, attrs.metadata(), false, |v| attrs.record(v));
+        self.record_span_fields(&mut fields, &callsite, false, |v| attrs.record(v));
         extensions.insert(SpanFields::Rendered(fields));
     }
 
@@ -692,11 +691,8 @@ where
         let Some(fields) = extensions.get_mut::<SpanFields>() else {
             return;
         };
-        if let SpanFields::Request {
-            values: typed,
-            callsite,
-        } = fields
-        {
+        let callsite = self.callsite(span.metadata());
+        if let SpanFields::Request { values: typed, .. } = fields {
             // A field recorded again: from here on the span keeps rendered fields, starting
             // from the typed values, as if they had been visited.
             let mut rendered = Fields::for_span(span.metadata().fields().len());
@@ -708,7 +704,7 @@ where
             *fields = SpanFields::Rendered(rendered);
         }
         if let SpanFields::Rendered(fields) = fields {
-            self.record_span_fields(fields, span.metadata(), true, |v| values.record(v));
+            self.record_span_fields(fields, &callsite, true, |v| values.record(v));
         }
     }
 

@@ -58,7 +58,8 @@ impl AccessLine {
     }
 }
 
-/// The access line's message.
+/// The access line's message, given as a string field rather than a format string: every
+/// layer reads either as the message, and a string skips `core::fmt` on every request.
 pub(crate) const ACCESS_MESSAGE: &str = "request completed";
 
 thread_local! {
