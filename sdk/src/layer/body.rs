@@ -92,8 +92,9 @@ impl Drop for Completion {
         if let (Some(level), Some(path)) = (self.shared.access_log, self.path.as_ref()) {
             let path = super::truncate_path(path.as_ref().map_or("", PathAndQuery::path));
             let route = self.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE);
-            // Whole microseconds: `0.19` rather than `0.19031199999999998`.
-            let duration_ms = elapsed.as_micros() as f64 / 1000.0;
+            // Whole microseconds (a u64 holds 584 000 years of them).
+            let duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+            let duration_ms = crate::logging::typed::millis(duration_us);
             if self.span.is_disabled() || !self.span_has_route {
                 // No span to carry the request's identity (or it names the wrong route): the
                 // line says it all itself.
@@ -116,7 +117,7 @@ impl Drop for Completion {
                 let values = crate::logging::typed::AccessLine {
                     path: self.path.clone().flatten(),
                     status: self.status,
-                    duration_ms,
+                    duration_us,
                 };
                 crate::logging::typed::offering_access_line(values, || {
                     access_event!(

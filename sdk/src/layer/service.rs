@@ -107,7 +107,8 @@ where
                 tracing::info_span!(
                     target: super::REQUEST_SPAN_TARGET,
                     "request",
-                    request_id = id.as_str(),
+                    // Displayed, so only a layer that reads the field checks the text.
+                    request_id = %id,
                     method,
                     route = route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE),
                     otel.name = %format_args!("{method}{separator}{named_route}"),
@@ -120,7 +121,7 @@ where
                 tracing::info_span!(
                     target: super::REQUEST_SPAN_TARGET,
                     "request",
-                    request_id = id.as_str(),
+                    request_id = %id,
                     method,
                     route = route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE),
                     sentry.trace = sentry_trace.as_deref(),

@@ -68,25 +68,40 @@ pub(super) fn write_json_int(out: &mut Vec<u8>, value: impl itoa::Integer) {
 pub(super) fn write_json_f64(out: &mut Vec<u8>, value: f64) {
     let thousandths = (value * 1000.0).round();
     if (1.0..1e12).contains(&thousandths) && thousandths / 1000.0 == value {
-        let thousandths = thousandths as u64;
-        write_json_int(out, thousandths / 1000);
-        let frac = (thousandths % 1000) as u32;
-        let digits = [
-            b'.',
-            b'0' + (frac / 100) as u8,
-            b'0' + (frac / 10 % 10) as u8,
-            b'0' + (frac % 10) as u8,
-        ];
-        // `5.0`, `5.1`, `5.12`, `5.123`: at least one decimal, as serde_json writes.
-        let len = match frac {
-            f if f % 100 == 0 => 2,
-            f if f % 10 == 0 => 3,
-            _ => 4,
-        };
-        out.extend_from_slice(&digits[..len]);
+        write_thousandths(out, thousandths as u64);
     } else {
         serde_json::to_writer(&mut *out, &value).expect("writing to a Vec cannot fail");
     }
+}
+
+/// Writes whole microseconds as the milliseconds `micros as f64 / 1000.0` that serde_json would
+/// write (`0.106`, `5.0`), without the float: the division is exact to the nearest float,
+/// which below 10⁹ ms is the one the thousandths name (see [`write_json_f64`]).
+pub(super) fn write_json_millis(out: &mut Vec<u8>, micros: u64) {
+    if micros < 1_000_000_000_000 {
+        write_thousandths(out, micros);
+    } else {
+        write_json_f64(out, micros as f64 / 1000.0);
+    }
+}
+
+/// `thousandths / 1000` as a decimal with at least one and at most three decimals.
+fn write_thousandths(out: &mut Vec<u8>, thousandths: u64) {
+    write_json_int(out, thousandths / 1000);
+    let frac = (thousandths % 1000) as u32;
+    let digits = [
+        b'.',
+        b'0' + (frac / 100) as u8,
+        b'0' + (frac / 10 % 10) as u8,
+        b'0' + (frac % 10) as u8,
+    ];
+    // `5.0`, `5.1`, `5.12`, `5.123`: at least one decimal, as serde_json writes.
+    let len = match frac {
+        f if f % 100 == 0 => 2,
+        f if f % 10 == 0 => 3,
+        _ => 4,
+    };
+    out.extend_from_slice(&digits[..len]);
 }
 
 #[cfg(test)]
@@ -160,6 +175,33 @@ mod tests {
                 ours(|out| write_json_f64(out, value)),
                 serde_json::to_string(&value).unwrap(),
                 "{value:e}"
+            );
+        }
+    }
+
+    #[test]
+    fn microseconds_are_written_as_serde_json_writes_their_milliseconds() {
+        let mut samples: Vec<u64> = (0..200_000).collect();
+        samples.extend([
+            999_999_999_999,
+            1_000_000_000_000,
+            1_000_000_000_001,
+            u64::MAX / 2,
+            u64::MAX,
+        ]);
+        // Every scale, past the fast path's bound too.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            samples.push(x >> (x % 64));
+        }
+        for micros in samples {
+            assert_eq!(
+                ours(|out| write_json_millis(out, micros)),
+                serde_json::to_string(&(micros as f64 / 1000.0)).unwrap(),
+                "{micros}"
             );
         }
     }

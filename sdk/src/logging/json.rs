@@ -12,7 +12,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use super::escape::{write_json_f64, write_json_int, write_json_str};
+use super::escape::{write_json_f64, write_json_int, write_json_millis, write_json_str};
 use super::fields::Fields;
 use super::is_tracer_field;
 use super::sink::{Line, LineSink, WriterSink};
@@ -168,6 +168,9 @@ struct Callsite {
     level: Box<[u8]>,
     /// `,"target":"…","service":…,"env":…,"version":…`, the part after the message.
     target: Box<[u8]>,
+    /// For the access line, whose message never changes: `level`, the message and `target`
+    /// in one (empty for every other callsite).
+    access_head: Box<[u8]>,
     /// Whether this is the HTTP layer's request span or access line, whose values it hands
     /// over typed (see [`typed`]).
     typed: Typed,
@@ -359,12 +362,20 @@ impl Callsite {
         let mut target = b",\"target\":".to_vec();
         write_json_str(&mut target, metadata.target());
         target.extend_from_slice(layer_fixed.as_bytes());
+        let typed = Typed::of(metadata);
+        let mut access_head = Vec::new();
+        if let Typed::Access(_) = typed {
+            access_head.extend_from_slice(&level);
+            write_json_str(&mut access_head, typed::ACCESS_MESSAGE);
+            access_head.extend_from_slice(&target);
+        }
         Self {
             sensitive,
             keys,
             level: level.into(),
             target: target.into(),
-            typed: Typed::of(metadata),
+            access_head: access_head.into(),
+            typed,
         }
     }
 }
@@ -591,7 +602,7 @@ fn write_access_fields(
             callsite.put(out, index, |out| match which {
                 AccessValue::Path => write_json_str(out, values.path()),
                 AccessValue::Status => write_json_int(out, values.status),
-                AccessValue::DurationMs => write_json_f64(out, values.duration_ms),
+                AccessValue::DurationMs => write_json_millis(out, values.duration_us),
             })
         });
     }
@@ -754,15 +765,14 @@ where
                 written,
                 ..
             } = scratch;
-            buf.extend_from_slice(&callsite.level);
-            write_json_str(
-                buf,
-                match access {
-                    Some(_) => typed::ACCESS_MESSAGE,
-                    None => message,
-                },
-            );
-            buf.extend_from_slice(&callsite.target);
+            match access {
+                Some(_) => buf.extend_from_slice(&callsite.access_head),
+                None => {
+                    buf.extend_from_slice(&callsite.level);
+                    write_json_str(buf, message);
+                    buf.extend_from_slice(&callsite.target);
+                }
+            }
 
             // Event fields first, then the spans' from the innermost out; the first of a name
             // wins, so a line has no duplicate keys.
@@ -1082,7 +1092,7 @@ mod tests {
                 tracing::info_span!(
                     target: crate::layer::REQUEST_SPAN_TARGET,
                     "request",
-                    request_id = values.id.as_str(),
+                    request_id = %values.id,
                     method = values.method,
                     route = values.route(),
                     otel.status_code = tracing::field::Empty,
@@ -1113,7 +1123,7 @@ mod tests {
                     tracing::Level::INFO,
                     { fields::PATH } = access.path(),
                     { fields::STATUS } = access.status,
-                    { fields::DURATION_MS } = access.duration_ms,
+                    { fields::DURATION_MS } = typed::millis(access.duration_us),
                     { fields::MESSAGE } = typed::ACCESS_MESSAGE
                 )
             };
@@ -1156,17 +1166,22 @@ mod tests {
             AccessLine {
                 path: Some(http::uri::PathAndQuery::from_static("/users/42?q=1")),
                 status: 200,
-                duration_ms: 0.106,
+                duration_us: 106,
             },
             AccessLine {
                 path: None,
                 status: 503,
-                duration_ms: 12_345.5,
+                duration_us: 12_345_500,
             },
             AccessLine {
                 path: Some(http::uri::PathAndQuery::from_static("/a%22b")),
                 status: 404,
-                duration_ms: 1.0 / 3.0,
+                duration_us: 0,
+            },
+            AccessLine {
+                path: Some(http::uri::PathAndQuery::from_static("/long")),
+                status: 200,
+                duration_us: 86_400_000_123,
             },
         ];
         let redactors = [
@@ -1198,7 +1213,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(compared, 54);
+        assert_eq!(compared, 72);
     }
 
     #[test]
@@ -1222,7 +1237,7 @@ mod tests {
                 AccessLine {
                     path: None,
                     status: 500,
-                    duration_ms: 1.0,
+                    duration_us: 1000,
                 },
                 || tracing::info!(status = 201, "not the access line"),
             );

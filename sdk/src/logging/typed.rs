@@ -49,13 +49,21 @@ pub(crate) struct AccessLine {
     /// `None` for a URI without a path.
     pub(crate) path: Option<PathAndQuery>,
     pub(crate) status: u16,
-    pub(crate) duration_ms: f64,
+    /// The duration in whole microseconds; the field is these over 1 000, in milliseconds.
+    pub(crate) duration_us: u64,
 }
 
 impl AccessLine {
     pub(super) fn path(&self) -> &str {
         crate::layer::truncate_path(self.path.as_ref().map_or("", PathAndQuery::path))
     }
+}
+
+/// Whole microseconds as the milliseconds the access line's `duration_ms` field holds:
+/// `0.19` rather than `0.19031199999999998`. One function for the field and the typed value,
+/// so the two cannot disagree.
+pub(crate) fn millis(micros: u64) -> f64 {
+    micros as f64 / 1000.0
 }
 
 /// The access line's message, given as a string field rather than a format string: every
@@ -136,7 +144,7 @@ mod tests {
         let line = || AccessLine {
             path: None,
             status: 200,
-            duration_ms: 1.0,
+            duration_us: 1000,
         };
         offering_access_line(line(), || ());
         assert!(take_access_line().is_none());
