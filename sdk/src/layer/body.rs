@@ -33,23 +33,31 @@ impl Drop for ActiveGuard {
     }
 }
 
-/// A request whose response has started. Dropping it records the request: the histogram, the
-/// access log, and the end of its `active` count.
-pub(crate) struct Completion {
+/// What the layer keeps about one request from its call to its end, boxed once: the response
+/// future and then the response body carry it as one pointer. Unboxed it was about 200 bytes,
+/// copied on every move of the future (into axum's box, through tower's `Oneshot`) and of the
+/// body (into the box axum puts it in), which cost more than the allocation.
+pub(crate) struct Exchange {
     pub(crate) start: Instant,
     pub(crate) id: RequestId,
     pub(crate) method: &'static str,
     pub(crate) route: Option<labels::Route>,
-    /// See `Pending::path`.
+    /// The request's path (and query), when the access log wants its path: `Some(None)` for
+    /// a URI without one (`*`, or an authority), whose path is empty.
     pub(crate) path: Option<Option<http::uri::PathAndQuery>>,
+    /// Set when the response starts.
     pub(crate) status: u16,
     pub(crate) active: Option<ActiveGuard>,
     pub(crate) span: Span,
-    /// Whether the span's `route` field is [`Completion::route`] (the route was known when the
-    /// request came in, not only from the response).
+    /// Whether the span's `route` field is [`Exchange::route`] (the route was known when the
+    /// request came in, not only from the response); set when the response starts.
     pub(crate) span_has_route: bool,
     pub(crate) shared: Arc<Shared>,
 }
+
+/// A request whose response has started. Dropping it records the request: the histogram, the
+/// access log, and the end of its `active` count.
+pub(crate) struct Completion(pub(crate) Box<Exchange>);
 
 macro_rules! access_event {
     ($level:expr, parent: $parent:expr, $($rest:tt)*) => {
@@ -65,48 +73,49 @@ macro_rules! access_event {
 
 impl Drop for Completion {
     fn drop(&mut self) {
-        let elapsed = self.start.elapsed();
-        if let Some(metrics) = &self.shared.metrics {
-            let route = self.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE);
+        let this = &mut *self.0;
+        let elapsed = this.start.elapsed();
+        if let Some(metrics) = &this.shared.metrics {
+            let route = this.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE);
             metrics.durations.record(
                 &metrics.registry,
                 route,
-                self.method,
-                self.status,
+                this.method,
+                this.status,
                 elapsed.as_secs_f64(),
             );
         }
-        self.active.take();
-        if self.shared.otel && self.status >= 500 {
+        this.active.take();
+        if this.shared.otel && this.status >= 500 {
             // A server error fails the request's span in an OpenTelemetry backend.
-            self.span.record("otel.status_code", "error");
+            this.span.record("otel.status_code", "error");
         }
-        if self.shared.otel
-            && !self.span_has_route
-            && let Some(route) = self.route.as_deref()
+        if this.shared.otel
+            && !this.span_has_route
+            && let Some(route) = this.route.as_deref()
         {
             // The route came with the response, after the span was named.
-            self.span
-                .record("otel.name", format_args!("{} {route}", self.method));
+            this.span
+                .record("otel.name", format_args!("{} {route}", this.method));
         }
-        if let (Some(level), Some(path)) = (self.shared.access_log, self.path.as_ref()) {
+        if let (Some(level), Some(path)) = (this.shared.access_log, this.path.as_ref()) {
             let path = super::truncate_path(path.as_ref().map_or("", PathAndQuery::path));
-            let route = self.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE);
+            let route = this.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE);
             // Whole microseconds (a u64 holds 584 000 years of them).
             let duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
             let duration_ms = crate::logging::typed::millis(duration_us);
-            if self.span.is_disabled() || !self.span_has_route {
+            if this.span.is_disabled() || !this.span_has_route {
                 // No span to carry the request's identity (or it names the wrong route): the
                 // line says it all itself.
                 access_event!(
                     level,
-                    parent: &self.span,
-                    { fields::METHOD } = self.method,
+                    parent: &this.span,
+                    { fields::METHOD } = this.method,
                     { fields::ROUTE } = route,
                     { fields::PATH } = path,
-                    { fields::STATUS } = self.status,
+                    { fields::STATUS } = this.status,
                     { fields::DURATION_MS } = duration_ms,
-                    { fields::REQUEST_ID } = self.id.as_str(),
+                    { fields::REQUEST_ID } = this.id.as_str(),
                     { fields::MESSAGE } = ACCESS_MESSAGE
                 );
             } else {
@@ -115,16 +124,16 @@ impl Drop for Completion {
                 // An explicit parent also spares entering and leaving the span. The JSON layer
                 // renders the line from the typed values rather than visiting the fields.
                 let values = crate::logging::typed::AccessLine {
-                    path: self.path.clone().flatten(),
-                    status: self.status,
+                    path: this.path.clone().flatten(),
+                    status: this.status,
                     duration_us,
                 };
                 crate::logging::typed::offering_access_line(values, || {
                     access_event!(
                         level,
-                        parent: &self.span,
+                        parent: &this.span,
                         { fields::PATH } = path,
-                        { fields::STATUS } = self.status,
+                        { fields::STATUS } = this.status,
                         { fields::DURATION_MS } = duration_ms,
                         { fields::MESSAGE } = ACCESS_MESSAGE
                     )
@@ -133,11 +142,11 @@ impl Drop for Completion {
         }
         if hook::subscribed() {
             hook::report(&hook::Completion::Response {
-                span: &self.span,
-                method: self.method,
-                route: self.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE),
-                status: self.status,
-                request_id: self.id.as_str(),
+                span: &this.span,
+                method: this.method,
+                route: this.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE),
+                status: this.status,
+                request_id: this.id.as_str(),
             });
         }
     }

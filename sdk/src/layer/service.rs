@@ -7,12 +7,11 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use http::header::Entry;
-use http::uri::PathAndQuery;
 use http::{Request, Response};
 use tokio::task::futures::TaskLocalFuture;
 use tracing::Span;
 
-use super::body::{ActiveGuard, Completion, ResponseBody};
+use super::body::{ActiveGuard, Completion, Exchange, ResponseBody};
 use super::{Shared, labels};
 use crate::RequestId;
 use crate::catalogue;
@@ -166,48 +165,34 @@ where
         };
         ResponseFuture {
             inner,
-            state: Some(Pending {
+            state: Some(Pending(Box::new(Exchange {
                 start,
                 id,
                 method,
                 route,
                 path,
+                status: 0,
                 active,
                 span,
+                span_has_route: false,
                 shared: self.shared.clone(),
-            }),
+            }))),
         }
     }
 }
 
-/// What is known about a request before its response exists.
-struct Pending {
-    start: Instant,
-    id: RequestId,
-    method: &'static str,
-    route: Option<labels::Route>,
-    /// The request's path (and query), when the access log wants its path: `Some(None)` for
-    /// a URI without one (`*`, or an authority), whose path is empty.
-    path: Option<Option<PathAndQuery>>,
-    active: Option<ActiveGuard>,
-    span: Span,
-    shared: Arc<Shared>,
-}
+/// A request whose response does not exist yet.
+struct Pending(Box<Exchange>);
 
 impl Pending {
     fn complete(self, status: u16, route: Option<labels::Route>) -> Completion {
-        Completion {
-            start: self.start,
-            id: self.id,
-            method: self.method,
-            span_has_route: self.route.is_some() || route.is_none(),
-            route: self.route.or(route),
-            path: self.path,
-            status,
-            active: self.active,
-            span: self.span,
-            shared: self.shared,
+        let mut exchange = self.0;
+        exchange.status = status;
+        exchange.span_has_route = exchange.route.is_some() || route.is_none();
+        if exchange.route.is_none() {
+            exchange.route = route;
         }
+        Completion(exchange)
     }
 }
 
@@ -229,7 +214,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = {
-            let _entered = this.state.as_ref().map(|s| s.span.enter());
+            let _entered = this.state.as_ref().map(|s| s.0.span.enter());
             ready!(this.inner.poll(cx))
         };
         let pending = this
@@ -240,7 +225,7 @@ where
             Ok(mut response) => {
                 response.headers_mut().insert(
                     crate::request_id::REQUEST_ID_HEADER,
-                    pending.id.header_value().clone(),
+                    pending.0.id.header_value().clone(),
                 );
                 let route = labels::route_of(response.extensions());
                 let completion = pending.complete(response.status().as_u16(), route);
