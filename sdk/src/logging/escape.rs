@@ -86,22 +86,39 @@ pub(super) fn write_json_millis(out: &mut Vec<u8>, micros: u64) {
 }
 
 /// `thousandths / 1000` as a decimal with at least one and at most three decimals.
+///
+/// Digits by hand into one stack buffer, copied out once: through itoa the integer part and
+/// the decimals were two copies into the line, which cost more than the digits for the
+/// one- to four-digit values durations are.
 fn write_thousandths(out: &mut Vec<u8>, thousandths: u64) {
-    write_json_int(out, thousandths / 1000);
+    // 20 digits of a u64, the point and three decimals.
+    let mut buf = [0u8; 24];
     let frac = (thousandths % 1000) as u32;
-    let digits = [
-        b'.',
+    let decimals = [
         b'0' + (frac / 100) as u8,
         b'0' + (frac / 10 % 10) as u8,
         b'0' + (frac % 10) as u8,
     ];
     // `5.0`, `5.1`, `5.12`, `5.123`: at least one decimal, as serde_json writes.
-    let len = match frac {
-        f if f % 100 == 0 => 2,
-        f if f % 10 == 0 => 3,
-        _ => 4,
+    let kept = match frac {
+        f if f % 100 == 0 => 1,
+        f if f % 10 == 0 => 2,
+        _ => 3,
     };
-    out.extend_from_slice(&digits[..len]);
+    let mut start = buf.len() - kept;
+    buf[start..].copy_from_slice(&decimals[..kept]);
+    start -= 1;
+    buf[start] = b'.';
+    let mut whole = thousandths / 1000;
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (whole % 10) as u8;
+        whole /= 10;
+        if whole == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[start..]);
 }
 
 #[cfg(test)]
