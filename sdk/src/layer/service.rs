@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use http::header::Entry;
 use http::{Request, Response};
-use tokio::task::futures::TaskLocalFuture;
 use tracing::Span;
 
 use super::body::{ActiveGuard, Completion, Exchange, ResponseBody};
@@ -161,7 +160,7 @@ where
 
         let inner = {
             let _entered = span.enter();
-            id.clone().scope(self.inner.call(request))
+            self.inner.call(request)
         };
         ResponseFuture {
             inner,
@@ -199,8 +198,11 @@ impl Pending {
 pin_project_lite::pin_project! {
     /// The response future of [`HttpService`].
     pub struct ResponseFuture<F> {
+        // The inner future itself, not wrapped in `RequestId::scope`'s `TaskLocalFuture`:
+        // `poll` sets the task-local around the inner poll, as that wrapper would, and the
+        // future is one level less deep to move.
         #[pin]
-        inner: TaskLocalFuture<RequestId, F>,
+        inner: F,
         state: Option<Pending>,
     }
 }
@@ -213,14 +215,17 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = {
-            let _entered = this.state.as_ref().map(|s| s.0.span.enter());
-            ready!(this.inner.poll(cx))
-        };
-        let pending = this
+        let exchange = &this
             .state
-            .take()
-            .expect("ResponseFuture polled after completion");
+            .as_ref()
+            .expect("ResponseFuture polled after completion")
+            .0;
+        let result = {
+            let _entered = exchange.span.enter();
+            let inner = this.inner;
+            ready!(exchange.id.clone().in_scope(|| inner.poll(cx)))
+        };
+        let pending = this.state.take().expect("checked above");
         Poll::Ready(match result {
             Ok(mut response) => {
                 response.headers_mut().insert(

@@ -116,6 +116,12 @@ impl RequestId {
     ) -> tokio::task::futures::TaskLocalFuture<RequestId, F> {
         CURRENT.scope(self, future)
     }
+
+    /// Runs `f` with `self` as the current request ID: what [`RequestId::scope`] does around
+    /// each poll, for a future that scopes its inner poll itself.
+    pub(crate) fn in_scope<R>(self, f: impl FnOnce() -> R) -> R {
+        CURRENT.sync_scope(self, f)
+    }
 }
 
 impl fmt::Debug for RequestId {
