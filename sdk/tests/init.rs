@@ -10,6 +10,13 @@ fn second_init_is_an_error_not_a_panic() {
         .init()
         .expect("first init succeeds");
     tracing::info!(answer = 42, "to the file");
+    tracing::debug!("below the filter");
+    // The filter's level reaches tracing's global maximum, so a disabled `debug!` costs one
+    // comparison at its callsite rather than a call into the subscriber.
+    assert_eq!(
+        tracing::level_filters::LevelFilter::current(),
+        tracing::level_filters::LevelFilter::INFO
+    );
     let again = obs_service::Config::new("init-test").init();
     assert!(
         matches!(again, Err(obs_service::InitError::AlreadyInitialised)),
@@ -42,6 +49,7 @@ fn second_init_is_an_error_not_a_panic() {
     let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
     assert!(name.starts_with("svc.log."), "rotated file name {name}");
     let content = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(!content.contains("below the filter"), "{content}");
     let line: serde_json::Value = serde_json::from_str(content.lines().last().unwrap()).unwrap();
     assert_eq!(line["message"], "to the file");
     assert_eq!(line["answer"], 42);
