@@ -242,6 +242,19 @@ impl Typed {
     }
 }
 
+/// Whether every field `values` records is one for the tracer (see [`is_tracer_field`]).
+fn only_tracer_fields(values: &Record<'_>) -> bool {
+    struct Names(bool);
+    impl Visit for Names {
+        fn record_debug(&mut self, field: &Field, _: &dyn std::fmt::Debug) {
+            self.0 &= is_tracer_field(field.name());
+        }
+    }
+    let mut names = Names(true);
+    values.record(&mut names);
+    names.0
+}
+
 /// `wanted` with each field's index and name, sorted by index (the order the visitor would
 /// have stored them in), if `set` has every one.
 fn in_field_order<K: Copy, const N: usize>(
@@ -295,6 +308,21 @@ impl Callsite {
         } else {
             render(out);
         }
+    }
+
+    /// The access line's field `which` (field `index`) from `values`.
+    fn put_access_value(
+        &self,
+        out: &mut Vec<u8>,
+        which: AccessValue,
+        index: usize,
+        values: &AccessLine,
+    ) {
+        self.put(out, index, |out| match which {
+            AccessValue::Path => write_json_str(out, values.path()),
+            AccessValue::Status => write_json_int(out, values.status),
+            AccessValue::DurationMs => write_json_millis(out, values.duration_us),
+        });
     }
 
     /// The request span's field `which` (field `index`) from `values`.
@@ -396,6 +424,8 @@ fn render_key(name: &str) -> Vec<u8> {
 thread_local! {
     /// Fields the visitor has rendered on this thread, for the tests of typed values.
     static VISITS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// Access lines rendered directly from the typed values of the line and its request span.
+    static DIRECT_ACCESS_LINES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// Renders fields as `"key":value` segments, hiding the values the redactor names.
@@ -599,11 +629,7 @@ fn write_access_fields(
 ) {
     for &(which, index, name) in order {
         push_once(line, written, name, |out| {
-            callsite.put(out, index, |out| match which {
-                AccessValue::Path => write_json_str(out, values.path()),
-                AccessValue::Status => write_json_int(out, values.status),
-                AccessValue::DurationMs => write_json_millis(out, values.duration_us),
-            })
+            callsite.put_access_value(out, which, index, values)
         });
     }
 }
@@ -626,6 +652,26 @@ fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
 }
 
 impl JsonLayer {
+    /// Hands a rendered line to the sinks in `takers`.
+    fn write_to_sinks(
+        &self,
+        takers: u64,
+        bytes: &[u8],
+        time: SystemTime,
+        metadata: &'static tracing_core::Metadata<'static>,
+    ) {
+        let line = Line {
+            bytes,
+            time,
+            metadata,
+        };
+        for (i, sink) in self.sinks.iter().enumerate() {
+            if takers & (1 << i) != 0 {
+                sink.write_line(&line);
+            }
+        }
+    }
+
     /// Renders a span's fields (`record` visits them) into `fields`.
     fn record_span_fields(
         &self,
@@ -702,6 +748,13 @@ where
         let Some(fields) = extensions.get_mut::<SpanFields>() else {
             return;
         };
+        if let SpanFields::Request { .. } = fields
+            && only_tracer_fields(values)
+        {
+            // `otel.status_code` or `otel.name` for the tracer: no line shows them, so the
+            // typed values stay as they are.
+            return;
+        }
         let callsite = self.callsite(span.metadata());
         if let SpanFields::Request { values: typed, .. } = fields {
             // A field recorded again: from here on the span keeps rendered fields, starting
@@ -745,6 +798,35 @@ where
                 Typed::Access(order) => typed::take_access_line().map(|values| (order, values)),
                 _ => None,
             };
+            if let Some((order, values)) = &access
+                && self.trace_ids.is_none()
+                && let Some(span) = event.parent().and_then(|id| ctx.span(id))
+                // The request span and nothing around it: the line has the access fields and
+                // the span's, whose names differ, so nothing needs looking up or de-duplicating.
+                && span.parent().is_none()
+                && let Some(SpanFields::Request {
+                    values: request,
+                    callsite: span_callsite,
+                }) = span.extensions().get::<SpanFields>()
+            {
+                #[cfg(test)]
+                DIRECT_ACCESS_LINES.with(|n| n.set(n.get() + 1));
+                scratch.line.extend_from_slice(b"{\"timestamp\":\"");
+                scratch.write_timestamp(time);
+                let line = &mut scratch.line;
+                line.extend_from_slice(&callsite.access_head);
+                for &(which, index, _) in *order {
+                    line.push(b',');
+                    callsite.put_access_value(line, which, index, values);
+                }
+                for (which, index, _) in span_callsite.request_fields(request) {
+                    line.push(b',');
+                    span_callsite.put_request_value(line, which, index, request);
+                }
+                line.extend_from_slice(b"}\n");
+                self.write_to_sinks(takers, line, time, meta);
+                return;
+            }
             if access.is_none() {
                 event.record(&mut JsonVisitor {
                     fields: &mut scratch.event,
@@ -816,16 +898,7 @@ where
                 }
             }
             buf.extend_from_slice(b"}\n");
-            let line = Line {
-                bytes: buf,
-                time,
-                metadata: meta,
-            };
-            for (i, sink) in self.sinks.iter().enumerate() {
-                if takers & (1 << i) != 0 {
-                    sink.write_line(&line);
-                }
-            }
+            self.write_to_sinks(takers, buf, time, meta);
         });
     }
 }
@@ -1072,21 +1145,28 @@ mod tests {
     }
 
     /// What the request span and the access line look like to the JSON layer: the callsite
-    /// shapes of `HttpService`, with the typed values offered or not.
+    /// shapes of `HttpService`, with the typed values offered or not; inside an outer span
+    /// with trace IDs looked up, or alone without (as `init` sets the layer up), where the
+    /// access line is rendered directly.
     fn request_lines(
         redactor: Redactor,
         values: &RequestSpan,
         access: &AccessLine,
         offer: bool,
         record_route_again: bool,
+        outer_span: bool,
     ) -> Vec<String> {
         let writer = MemoryWriter::new();
         let layer = JsonLayer::new(writer.clone())
             .service("svc", "test", "1.0.0")
+            .trace_ids(outer_span)
             .redactor(Arc::new(redactor));
         let subscriber = tracing_subscriber::registry().with(layer);
         tracing::subscriber::with_default(subscriber, || {
-            let outer = tracing::info_span!("connection", peer = "10.0.0.1", route = "outer");
+            let outer = match outer_span {
+                true => tracing::info_span!("connection", peer = "10.0.0.1", route = "outer"),
+                false => tracing::Span::none(),
+            };
             let _outer = outer.enter();
             let open = || {
                 tracing::info_span!(
@@ -1202,10 +1282,19 @@ mod tests {
             };
             for access in &accesses {
                 for redactor in &redactors {
-                    for again in [false, true] {
-                        let typed = request_lines(redactor.clone(), &values, access, true, again);
+                    for (again, outer) in
+                        [(false, true), (true, true), (false, false), (true, false)]
+                    {
+                        let direct = DIRECT_ACCESS_LINES.with(std::cell::Cell::get);
+                        let typed =
+                            request_lines(redactor.clone(), &values, access, true, again, outer);
+                        // Directly exactly when the span kept its typed values and is alone.
+                        assert_eq!(
+                            DIRECT_ACCESS_LINES.with(std::cell::Cell::get) - direct,
+                            usize::from(!again && !outer)
+                        );
                         let visited =
-                            request_lines(redactor.clone(), &values, access, false, again);
+                            request_lines(redactor.clone(), &values, access, false, again, outer);
                         assert_eq!(typed.len(), 3);
                         assert_eq!(typed, visited, "{values:?} {access:?} {redactor:?}");
                         compared += 1;
@@ -1213,7 +1302,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(compared, 72);
+        assert_eq!(compared, 144);
     }
 
     #[test]
