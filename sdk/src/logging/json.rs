@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use tracing_core::field::{Field, Visit};
@@ -56,6 +56,10 @@ pub struct JsonLayer {
             rustc_hash::FxBuildHasher,
         >,
     >,
+    /// The first callsite seen at each of [`RECENT_SLOTS`] slots (by address), read without a
+    /// lock: the callsites a service logs from all the time take one comparison to find,
+    /// where the map above costs a read lock, a hash probe and a reference count each time.
+    recent: Box<[OnceLock<(tracing_core::callsite::Identifier, Arc<Callsite>)>]>,
     /// Looks up the trace and span IDs of each line's span, when an integration exports spans
     /// (and this build has one that can).
     trace_ids: Option<LogIds>,
@@ -99,6 +103,7 @@ impl JsonLayer {
             static_fields: String::new(),
             redactor: Arc::new(Redactor::default()),
             callsites: Default::default(),
+            recent: recent_slots(),
             trace_ids: LogIds::new(),
         };
         layer = layer.service("unknown", "development", "0.0.0");
@@ -135,6 +140,7 @@ impl JsonLayer {
         self.static_fields = String::from_utf8(out).expect("JSON escaping yields UTF-8");
         // Cached callsites hold the old values.
         self.callsites = Default::default();
+        self.recent = recent_slots();
         self
     }
 
@@ -151,6 +157,7 @@ impl JsonLayer {
     pub fn redactor(mut self, redactor: Arc<Redactor>) -> Self {
         self.redactor = redactor;
         self.callsites = Default::default();
+        self.recent = recent_slots();
         self
     }
 }
@@ -174,6 +181,46 @@ struct Callsite {
     /// Whether this is the HTTP layer's request span or access line, whose values it hands
     /// over typed (see [`typed`]).
     typed: Typed,
+}
+
+/// Slots of [`JsonLayer`]'s lock-free callsite cache.
+const RECENT_SLOTS: usize = 64;
+
+fn recent_slots() -> Box<[OnceLock<(tracing_core::callsite::Identifier, Arc<Callsite>)>]> {
+    (0..RECENT_SLOTS).map(|_| OnceLock::new()).collect()
+}
+
+/// The slot of callsite `id`: the top bits of its address's hash.
+fn recent_slot(id: &tracing_core::callsite::Identifier) -> usize {
+    use std::hash::BuildHasher as _;
+    let hash = rustc_hash::FxBuildHasher.hash_one(id);
+    (hash >> (u64::BITS - RECENT_SLOTS.trailing_zeros())) as usize
+}
+
+/// A callsite's record, borrowed from the layer's lock-free slots or shared out of its map.
+enum CallsiteRef<'a> {
+    Recent(&'a Arc<Callsite>),
+    Shared(Arc<Callsite>),
+}
+
+impl CallsiteRef<'_> {
+    fn to_arc(&self) -> Arc<Callsite> {
+        match self {
+            CallsiteRef::Recent(callsite) => Arc::clone(callsite),
+            CallsiteRef::Shared(callsite) => callsite.clone(),
+        }
+    }
+}
+
+impl std::ops::Deref for CallsiteRef<'_> {
+    type Target = Callsite;
+
+    fn deref(&self) -> &Callsite {
+        match self {
+            CallsiteRef::Recent(callsite) => callsite,
+            CallsiteRef::Shared(callsite) => callsite,
+        }
+    }
 }
 
 /// The callsites whose values the HTTP layer hands over typed (see [`typed`]), with their
@@ -693,22 +740,30 @@ impl JsonLayer {
     }
 
     /// What is fixed about `metadata`'s callsite, worked out on its first line.
-    fn callsite(&self, metadata: &'static tracing_core::Metadata<'static>) -> Arc<Callsite> {
+    fn callsite(&self, metadata: &'static tracing_core::Metadata<'static>) -> CallsiteRef<'_> {
         let id = metadata.callsite();
+        let slot = &self.recent[recent_slot(&id)];
+        if let Some((cached, callsite)) = slot.get()
+            && *cached == id
+        {
+            return CallsiteRef::Recent(callsite);
+        }
         if let Some(callsite) = self
             .callsites
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(&id)
         {
-            return callsite.clone();
+            return CallsiteRef::Shared(callsite.clone());
         }
         let callsite = Arc::new(Callsite::new(metadata, &self.static_fields, &self.redactor));
         self.callsites
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id, callsite.clone());
-        callsite
+            .insert(id.clone(), callsite.clone());
+        // The first callsite at a slot keeps it; later ones are found in the map.
+        let _ = slot.set((id, callsite.clone()));
+        CallsiteRef::Shared(callsite)
     }
 }
 
@@ -734,7 +789,10 @@ where
         if matches!(callsite.typed, Typed::Request(_))
             && let Some(values) = typed::take_request_span()
         {
-            extensions.insert(SpanFields::Request { values, callsite });
+            extensions.insert(SpanFields::Request {
+                values,
+                callsite: callsite.to_arc(),
+            });
             return;
         }
         let mut fields = Fields::for_span(attrs.metadata().fields().len());
@@ -935,6 +993,31 @@ mod tests {
         assert!(
             time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339).is_ok()
         );
+    }
+
+    #[test]
+    fn more_callsites_than_cache_slots_each_keep_their_own_fields() {
+        // 80 callsites for 64 slots: some share a slot, and each must still be rendered with
+        // its own keys, found in the map.
+        macro_rules! each {
+            ($($name:ident)*) => {{ $( tracing::info!($name = 1, "line"); )* [$(stringify!($name)),*] }};
+        }
+        let mut names = Vec::new();
+        let lines = capture(|| {
+            for _ in 0..2 {
+                names = each!(f0 f1 f2 f3 f4 f5 f6 f7 f8 f9 f10 f11 f12 f13 f14 f15 f16 f17 f18 f19 f20 f21 f22 f23 f24 f25 f26 f27 f28 f29 f30 f31 f32 f33 f34 f35 f36 f37 f38 f39 f40 f41 f42 f43 f44 f45 f46 f47 f48 f49 f50 f51 f52 f53 f54 f55 f56 f57 f58 f59 f60 f61 f62 f63 f64 f65 f66 f67 f68 f69 f70 f71 f72 f73 f74 f75 f76 f77 f78 f79).to_vec();
+            }
+        });
+        assert_eq!(lines.len(), 160);
+        for (line, name) in lines.iter().zip(names.iter().cycle()) {
+            assert_eq!(line[*name], 1, "{line}");
+            let fields = line
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| k.starts_with('f'));
+            assert_eq!(fields.count(), 1, "{line}");
+        }
     }
 
     #[test]
