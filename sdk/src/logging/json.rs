@@ -59,7 +59,7 @@ pub struct JsonLayer {
     /// The first callsite seen at each of [`RECENT_SLOTS`] slots (by address), read without a
     /// lock: the callsites a service logs from all the time take one comparison to find,
     /// where the map above costs a read lock, a hash probe and a reference count each time.
-    recent: Box<[OnceLock<(tracing_core::callsite::Identifier, Arc<Callsite>)>]>,
+    recent: Box<[RecentSlot]>,
     /// Looks up the trace and span IDs of each line's span, when an integration exports spans
     /// (and this build has one that can).
     trace_ids: Option<LogIds>,
@@ -186,7 +186,10 @@ struct Callsite {
 /// Slots of [`JsonLayer`]'s lock-free callsite cache.
 const RECENT_SLOTS: usize = 64;
 
-fn recent_slots() -> Box<[OnceLock<(tracing_core::callsite::Identifier, Arc<Callsite>)>]> {
+/// One slot of the cache: a callsite and its record, set once.
+type RecentSlot = OnceLock<(tracing_core::callsite::Identifier, Arc<Callsite>)>;
+
+fn recent_slots() -> Box<[RecentSlot]> {
     (0..RECENT_SLOTS).map(|_| OnceLock::new()).collect()
 }
 
