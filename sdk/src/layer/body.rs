@@ -76,10 +76,9 @@ impl Drop for Completion {
         let this = &mut *self.0;
         let elapsed = this.start.elapsed();
         if let Some(metrics) = &this.shared.metrics {
-            let route = this.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE);
             metrics.durations.record(
                 &metrics.registry,
-                route,
+                this.route.as_ref(),
                 this.method,
                 this.status,
                 elapsed.as_secs_f64(),

@@ -37,7 +37,7 @@ mod labels;
 mod service;
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use metrics::{Gauge, Histogram, Key, Label, Recorder as _};
 use tracing::Level;
@@ -91,22 +91,82 @@ type MethodStatusHandle = (&'static str, u16, Histogram);
 /// and hashing it into the registry; this cache makes the common case one read-locked map
 /// lookup by the borrowed route. It stays small because every key is bounded: route templates
 /// (one shared value for unmatched requests), ten method values, and status codes.
-#[derive(Default)]
 pub(crate) struct DurationHandles {
     /// FxHash: route templates come from the router, not from clients, so SipHash's flooding
     /// resistance buys nothing here.
     by_route: RwLock<HashMap<Box<str>, Vec<MethodStatusHandle>, rustc_hash::FxBuildHasher>>,
+    /// In front of the map, read without a lock: the first handle seen at each slot, found
+    /// by the address of its route's text. axum hands every request of a route the same
+    /// shared text (`MatchedPath`), and the slot holds a clone of it, so while the slot lives
+    /// no other text can have that address: an equal address and length is the same route,
+    /// with no hash of the text and no string comparison.
+    recent: Box<[OnceLock<RecentHandle>]>,
+}
+
+/// Slots of [`DurationHandles::recent`].
+const RECENT_HANDLES: usize = 64;
+
+struct RecentHandle {
+    /// Keeps the text `record` compares addresses with alive.
+    route: Option<Route>,
+    method: &'static str,
+    status: u16,
+    handle: Histogram,
+}
+
+impl RecentHandle {
+    fn route(&self) -> &str {
+        self.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE)
+    }
+}
+
+impl Default for DurationHandles {
+    fn default() -> Self {
+        Self {
+            by_route: RwLock::default(),
+            recent: (0..RECENT_HANDLES).map(|_| OnceLock::new()).collect(),
+        }
+    }
 }
 
 impl DurationHandles {
     pub(crate) fn record(
         &self,
         registry: &Metrics,
-        route: &str,
+        route: Option<&Route>,
         method: &'static str,
         status: u16,
         seconds: f64,
     ) {
+        let text = route.map_or(catalogue::UNMATCHED_ROUTE, |route| &**route);
+        let slot = &self.recent[recent_slot(text, method, status)];
+        if let Some(recent) = slot.get()
+            && std::ptr::eq(recent.route(), text)
+            && recent.status == status
+            // The layer's method labels are literals: the same address, short of a copy.
+            && (std::ptr::eq(recent.method, method) || recent.method == method)
+        {
+            recent.handle.record(seconds);
+            return;
+        }
+        let handle = self.handle(registry, text, method, status);
+        handle.record(seconds);
+        // The first handle at a slot keeps it; the others are found in the map.
+        let _ = slot.set(RecentHandle {
+            route: route.cloned(),
+            method,
+            status,
+            handle,
+        });
+    }
+
+    fn handle(
+        &self,
+        registry: &Metrics,
+        route: &str,
+        method: &'static str,
+        status: u16,
+    ) -> Histogram {
         {
             let map = self.by_route.read().unwrap_or_else(|e| e.into_inner());
             if let Some(handle) = map.get(route).and_then(|handles| {
@@ -114,8 +174,7 @@ impl DurationHandles {
                     .iter()
                     .find(|(m, s, _)| *m == method && *s == status)
             }) {
-                handle.2.record(seconds);
-                return;
+                return handle.2.clone();
             }
         }
         let key = Key::from_parts(
@@ -130,13 +189,24 @@ impl DurationHandles {
             ],
         );
         let handle = registry.recorder().register_histogram(&key, &METADATA);
-        handle.record(seconds);
         let mut map = self.by_route.write().unwrap_or_else(|e| e.into_inner());
         let handles = map.entry(route.into()).or_default();
         if !handles.iter().any(|(m, s, _)| *m == method && *s == status) {
-            handles.push((method, status, handle));
+            handles.push((method, status, handle.clone()));
         }
+        handle
     }
+}
+
+/// The slot of a route (by its text's address), method and status.
+fn recent_slot(route: &str, method: &str, status: u16) -> usize {
+    use std::hash::BuildHasher as _;
+    let hash = rustc_hash::FxBuildHasher.hash_one((
+        route.as_ptr() as usize,
+        method.as_ptr() as usize,
+        status,
+    ));
+    (hash >> (u64::BITS - RECENT_HANDLES.trailing_zeros())) as usize
 }
 
 impl HttpMetrics {
@@ -275,4 +345,48 @@ pub(crate) fn truncate_path(path: &str) -> &str {
         end -= 1;
     }
     &path[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_method_and_status_counts_in_its_own_series() {
+        let metrics = Metrics::new();
+        let handles = DurationHandles::default();
+        // More routes than slots, each route's text shared (as axum shares it) and also
+        // rebuilt as an equal text at another address (as a hand-made RouteTemplate is).
+        let routes: Vec<Route> = (0..100)
+            .map(|i| Route::Template(RouteTemplate::new(format!("/r{i}/{{id}}"))))
+            .collect();
+        for round in 0..3 {
+            for route in &routes {
+                let copy = Route::Template(RouteTemplate::new(route.to_string()));
+                for (method, status) in [("GET", 200), ("POST", 200), ("GET", 500)] {
+                    handles.record(&metrics, Some(route), method, status, 0.001);
+                    handles.record(&metrics, Some(&copy), method, status, 0.001);
+                }
+            }
+            handles.record(&metrics, None, "GET", 404, 0.001);
+            let text = metrics.render();
+            let count = |route: &str, method: &str, status: &str| {
+                let series = format!(
+                    "http_server_request_duration_seconds_count{{http_request_method=\"{method}\",http_route=\"{route}\",http_response_status_code=\"{status}\"}} "
+                );
+                let line = text
+                    .lines()
+                    .find(|l| l.starts_with(&series))
+                    .unwrap_or_else(|| panic!("{series} missing"));
+                line[series.len()..].parse::<u64>().unwrap()
+            };
+            for i in [0, 37, 63, 64, 99] {
+                let route = format!("/r{i}/{{id}}");
+                for (method, status) in [("GET", "200"), ("POST", "200"), ("GET", "500")] {
+                    assert_eq!(count(&route, method, status), 2 * (round + 1));
+                }
+            }
+            assert_eq!(count(catalogue::UNMATCHED_ROUTE, "GET", "404"), round + 1);
+        }
+    }
 }
