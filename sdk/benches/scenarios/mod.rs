@@ -159,7 +159,10 @@ pub fn setup(variant: Variant) -> Setup {
                 obs_service::writer::BatchWriter::builder().finish(std::io::sink());
             let mut keep: Vec<Box<dyn std::any::Any>> = vec![Box::new(guard)];
             #[allow(unused_mut)]
-            let mut json = JsonLayer::new(writer).service("bench", "bench", "0");
+            // Without trace IDs, as `init` sets the layer up when no integration exports spans.
+            let mut json = JsonLayer::new(writer)
+                .service("bench", "bench", "0")
+                .trace_ids(false);
             #[cfg(feature = "loki")]
             if variant == Variant::SdkFullLoki {
                 let (lines, handle) = loki_lines(&metrics);

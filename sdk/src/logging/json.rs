@@ -390,7 +390,12 @@ impl Callsite {
                 out.extend_from_slice(values.id.header_value().as_bytes());
                 out.push(b'"');
             }
-            RequestValue::Method => write_json_str(out, values.method),
+            // So does a method label (`GET`, `_OTHER`: see `layer::labels::method`).
+            RequestValue::Method => {
+                out.push(b'"');
+                out.extend_from_slice(values.method.as_bytes());
+                out.push(b'"');
+            }
             RequestValue::Route => write_json_str(out, values.route()),
             RequestValue::TraceId => {
                 write_json_str(out, values.trace_id.as_deref().unwrap_or_default())
@@ -784,18 +789,21 @@ where
         let Some(span) = ctx.span(id) else { return };
         // One lock for the check and the insert: nothing else sees a span being created.
         let mut extensions = span.extensions_mut();
-        // Several JSON layers (stdout, file, Loki) share one record of the span's fields.
-        if extensions.get_mut::<SpanFields>().is_some() {
-            return;
-        }
         let callsite = self.callsite(attrs.metadata());
         if matches!(callsite.typed, Typed::Request(_))
             && let Some(values) = typed::take_request_span()
         {
-            extensions.insert(SpanFields::Request {
+            // The first JSON layer to see the span takes the offer, so no other one has
+            // recorded the span yet; `replace` rather than `insert` all the same, which would
+            // panic if one had.
+            extensions.replace(SpanFields::Request {
                 values,
                 callsite: callsite.to_arc(),
             });
+            return;
+        }
+        // Several JSON layers (stdout, file, Loki) share one record of the span's fields.
+        if extensions.get_mut::<SpanFields>().is_some() {
             return;
         }
         let mut fields = Fields::for_span(attrs.metadata().fields().len());
