@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Instructions per request of the whole server process (hyper, axum, the SDK, the log writer
 # thread), counted by callgrind while a client sends real HTTP requests over loopback: the
-# servers of the load benchmark (bare axum, the same with obs-service's layer, axum-prometheus'
-# layer, the same with Loki on, the OpenTelemetry tower middleware, the demo, the hand-assembled
-# stack), each the difference between a run of 2 000 and of 10 000 requests to
+# servers of the load benchmark (bare axum, the same with a layer that does nothing, with
+# obs-service's layer, axum-prometheus' layer, the same with Loki on, the OpenTelemetry tower
+# middleware, the demo, the hand-assembled stack), each the difference between a run of 2 000 and of 10 000 requests to
 # `GET /users/42`, divided by 8 000, less quanta's clock calibration at start-up. Unlike wrk's
 # req/s, the counts repeat whatever else the machine is doing; they leave out kernel time
 # (sockets, the log file).
@@ -45,6 +45,8 @@ row() { # label binary env...
   printf '%-44s %14d\n' "$label" $(( (big - small) / 8000 ))
 }
 row "bare axum" bare BARE_STACK=bare
+# What axum charges for any layer added with `Router::layer` (each route wrapped once more).
+row "bare + a layer that does nothing" bare BARE_STACK=noop
 row "bare + init + obs.layer()" bare BARE_STACK=obs
 # The same with Loki on: every line also queued, encoded and pushed (to a local endpoint that
 # answers 204; it runs outside valgrind, so only the server's side is counted).

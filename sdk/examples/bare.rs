@@ -7,6 +7,7 @@
 //! | `BARE_STACK` | stack |
 //! |---|---|
 //! | unset, `bare` | nothing: plain axum |
+//! | `noop` | a layer that does nothing (tower's `Identity`) added with `Router::layer`: what axum charges for any layer, the floor under every stack below |
 //! | `obs` | exactly `obs_service::init`, `obs.router()` (`/metrics`) and `obs.layer()` (request IDs, metrics, span, JSON access log) |
 //! | `prometheus` | axum-prometheus' metrics layer alone (its recorder, no logs, no request IDs) |
 //! | `otel` | the OpenTelemetry project's tower middleware (`opentelemetry-instrumentation-tower`), metrics only, into an SDK meter provider whose manual reader aggregates and never exports |
@@ -34,6 +35,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     match std::env::var("BARE_STACK").as_deref() {
         Err(_) | Ok("" | "bare") => axum::serve(listener, app).await?,
+        Ok("noop") => {
+            axum::serve(listener, app.layer(tower::layer::util::Identity::new())).await?;
+        }
         Ok("obs") => {
             let obs = obs_service::Config::from_env("bare", env!("CARGO_PKG_VERSION"))?.init()?;
             // `/metrics` too, so the memory run of the load benchmark can scrape; the access
@@ -81,7 +85,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Ok(other) => {
             return Err(format!(
-                "BARE_STACK={other:?}: expected bare, obs, prometheus, otel or hand"
+                "BARE_STACK={other:?}: expected bare, noop, obs, prometheus, otel or hand"
             )
             .into());
         }
