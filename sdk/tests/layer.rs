@@ -110,6 +110,53 @@ async fn a_panicking_handler_leaves_no_active_request() {
 }
 
 #[tokio::test]
+async fn a_handler_dropped_before_its_response_still_sees_its_request_id() {
+    // What a handler's guard saw of `RequestId::current()` when the client went away.
+    struct Guard(std::sync::Arc<std::sync::Mutex<Option<Option<RequestId>>>>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            *self.0.lock().unwrap() = Some(RequestId::current());
+        }
+    }
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let metrics = Metrics::new();
+    let handler_seen = seen.clone();
+    let service = tower::service_fn(move |_req: Request<Body>| {
+        let guard = Guard(handler_seen.clone());
+        async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+            Ok::<_, Infallible>(Response::new(Body::empty()))
+        }
+    });
+    let mut service = HttpLayer::new(&metrics).access_log(None).layer(service);
+    let request = Request::get("/slow")
+        .header("x-request-id", "gone-1")
+        .body(Body::empty())
+        .unwrap();
+    let mut future = Box::pin(service.ready().await.unwrap().call(request));
+    // Polled once, so the handler is running, then dropped: the client went away.
+    let pending = std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(std::future::Future::poll(future.as_mut(), cx).is_pending())
+    })
+    .await;
+    assert!(pending);
+    assert!(
+        seen.lock().unwrap().is_none(),
+        "the handler is still running"
+    );
+    drop(future);
+    let seen = seen.lock().unwrap().clone().expect("the guard ran");
+    assert_eq!(seen.as_ref().map(RequestId::as_str), Some("gone-1"));
+    let active = sample(
+        &metrics,
+        "http_server_active_requests",
+        &[("http_request_method", "GET")],
+    );
+    assert_eq!(active, Some(0.0));
+}
+
+#[tokio::test]
 async fn a_dropped_response_body_completes_the_request() {
     let metrics = Metrics::new();
     let service = tower::service_fn(|_req: Request<Body>| async move {

@@ -163,7 +163,7 @@ where
             self.inner.call(request)
         };
         ResponseFuture {
-            inner,
+            inner: Some(inner),
             state: Some(Pending(Box::new(Exchange {
                 start,
                 id,
@@ -199,11 +199,24 @@ pin_project_lite::pin_project! {
     /// The response future of [`HttpService`].
     pub struct ResponseFuture<F> {
         // The inner future itself, not wrapped in `RequestId::scope`'s `TaskLocalFuture`:
-        // `poll` sets the task-local around the inner poll, as that wrapper would, and the
-        // future is one level less deep to move.
+        // `poll` sets the task-local around the inner poll, and `drop` around dropping it, as
+        // that wrapper would, and the future is one level less deep to move. `None` only
+        // while it is dropped.
         #[pin]
-        inner: F,
+        inner: Option<F>,
         state: Option<Pending>,
+    }
+
+    impl<F> PinnedDrop for ResponseFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            // Dropped before its response (the client went away): the handler's guards and
+            // destructors run with the request's ID current, as under `RequestId::scope`.
+            if let Some(pending) = this.state.as_ref() {
+                let mut inner = this.inner;
+                pending.0.id.clone().in_scope(|| inner.set(None));
+            }
+        }
     }
 }
 
@@ -222,7 +235,7 @@ where
             .0;
         let result = {
             let _entered = exchange.span.enter();
-            let inner = this.inner;
+            let inner = this.inner.as_pin_mut().expect("only dropping empties it");
             ready!(exchange.id.clone().in_scope(|| inner.poll(cx)))
         };
         let pending = this.state.take().expect("checked above");
