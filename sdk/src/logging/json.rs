@@ -858,9 +858,6 @@ where
         let time = SystemTime::now();
         with_scratch(|scratch| {
             scratch.line.clear();
-            scratch.message.clear();
-            scratch.event.clear();
-            scratch.written.clear();
             // The access line's values come typed from the HTTP layer when it offered them
             // for this event; any other event's are visited.
             let access = match &callsite.typed {
@@ -896,6 +893,9 @@ where
                 self.write_to_sinks(takers, line, time, meta);
                 return;
             }
+            scratch.message.clear();
+            scratch.event.clear();
+            scratch.written.clear();
             if access.is_none() {
                 event.record(&mut JsonVisitor {
                     fields: &mut scratch.event,
