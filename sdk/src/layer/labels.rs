@@ -101,6 +101,12 @@ impl std::ops::Deref for Route {
     }
 }
 
+/// The `http_route` value (and the span's and access line's `route`) of a request: its
+/// template, or [`UNMATCHED_ROUTE`](catalogue::UNMATCHED_ROUTE) when no route matched.
+pub(crate) fn route_label(route: Option<&Route>) -> &str {
+    route.map_or(catalogue::UNMATCHED_ROUTE, |route| &**route)
+}
+
 /// The route of a request or response, if a router told us.
 pub(crate) fn route_of(extensions: &http::Extensions) -> Option<Route> {
     if let Some(route) = extensions.get::<RouteTemplate>() {

@@ -37,18 +37,19 @@ mod labels;
 mod service;
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 
 use metrics::{Gauge, Histogram, Key, Label, Recorder as _};
 use tracing::Level;
 
 pub use body::ResponseBody;
-pub(crate) use labels::Route;
 pub use labels::RouteTemplate;
+pub(crate) use labels::{Route, route_label};
 pub use service::{HttpService, ResponseFuture};
 
 use crate::catalogue;
 use crate::exposition::{METADATA, Metrics};
+use crate::slots::Slots;
 
 /// The target and name of the request span, by which the JSON layer knows it.
 pub(crate) const REQUEST_SPAN_TARGET: &str = "obs::http";
@@ -91,6 +92,7 @@ type MethodStatusHandle = (&'static str, u16, Histogram);
 /// and hashing it into the registry; this cache makes the common case one read-locked map
 /// lookup by the borrowed route. It stays small because every key is bounded: route templates
 /// (one shared value for unmatched requests), ten method values, and status codes.
+#[derive(Default)]
 pub(crate) struct DurationHandles {
     /// FxHash: route templates come from the router, not from clients, so SipHash's flooding
     /// resistance buys nothing here.
@@ -100,11 +102,8 @@ pub(crate) struct DurationHandles {
     /// shared text (`MatchedPath`), and the slot holds a clone of it, so while the slot lives
     /// no other text can have that address: an equal address and length is the same route,
     /// with no hash of the text and no string comparison.
-    recent: Box<[OnceLock<RecentHandle>]>,
+    recent: Slots<RecentHandle>,
 }
-
-/// Slots of [`DurationHandles::recent`].
-const RECENT_HANDLES: usize = 64;
 
 struct RecentHandle {
     /// Keeps the text `record` compares addresses with alive.
@@ -116,16 +115,7 @@ struct RecentHandle {
 
 impl RecentHandle {
     fn route(&self) -> &str {
-        self.route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE)
-    }
-}
-
-impl Default for DurationHandles {
-    fn default() -> Self {
-        Self {
-            by_route: RwLock::default(),
-            recent: (0..RECENT_HANDLES).map(|_| OnceLock::new()).collect(),
-        }
+        labels::route_label(self.route.as_ref())
     }
 }
 
@@ -138,8 +128,10 @@ impl DurationHandles {
         status: u16,
         seconds: f64,
     ) {
-        let text = route.map_or(catalogue::UNMATCHED_ROUTE, |route| &**route);
-        let slot = &self.recent[recent_slot(text, method, status)];
+        let text = labels::route_label(route);
+        let slot = self
+            .recent
+            .slot((text.as_ptr() as usize, method.as_ptr() as usize, status));
         if let Some(recent) = slot.get()
             && std::ptr::eq(recent.route(), text)
             && recent.status == status
@@ -196,17 +188,6 @@ impl DurationHandles {
         }
         handle
     }
-}
-
-/// The slot of a route (by its text's address), method and status.
-fn recent_slot(route: &str, method: &str, status: u16) -> usize {
-    use std::hash::BuildHasher as _;
-    let hash = rustc_hash::FxBuildHasher.hash_one((
-        route.as_ptr() as usize,
-        method.as_ptr() as usize,
-        status,
-    ));
-    (hash >> (u64::BITS - RECENT_HANDLES.trailing_zeros())) as usize
 }
 
 impl HttpMetrics {

@@ -13,7 +13,6 @@ use tracing::Span;
 use super::body::{ActiveGuard, Completion, Exchange, ResponseBody};
 use super::{Shared, labels};
 use crate::RequestId;
-use crate::catalogue;
 
 /// The service [`HttpLayer`](super::HttpLayer) wraps around a service.
 #[derive(Clone)]
@@ -108,7 +107,7 @@ where
                     // Displayed, so only a layer that reads the field checks the text.
                     request_id = %id,
                     method,
-                    route = route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE),
+                    route = labels::route_label(route.as_ref()),
                     otel.name = %format_args!("{method}{separator}{named_route}"),
                     otel.kind = "server",
                     otel.status_code = tracing::field::Empty,
@@ -121,7 +120,7 @@ where
                     "request",
                     request_id = %id,
                     method,
-                    route = route.as_deref().unwrap_or(catalogue::UNMATCHED_ROUTE),
+                    route = labels::route_label(route.as_ref()),
                     sentry.trace = sentry_trace.as_deref(),
                     trace_id = trace_id.as_deref(),
                 )

@@ -11,11 +11,17 @@ pub(crate) fn write_json_str(out: &mut Vec<u8>, value: &str) {
     if needs_escape(bytes) {
         serde_json::to_writer(&mut *out, value).expect("writing to a Vec cannot fail");
     } else {
-        out.reserve(bytes.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(bytes);
-        out.push(b'"');
+        write_json_str_unescaped(out, bytes);
     }
+}
+
+/// Writes `value`, which holds nothing JSON escapes (an ID, a method label), as a JSON string
+/// without scanning it.
+pub(super) fn write_json_str_unescaped(out: &mut Vec<u8>, value: &[u8]) {
+    debug_assert!(!needs_escape(value), "{value:?} needs escaping");
+    out.push(b'"');
+    out.extend_from_slice(value);
+    out.push(b'"');
 }
 
 /// Whether any byte of `bytes` is a control character, a quote or a backslash.
@@ -81,7 +87,7 @@ pub(super) fn write_json_millis(out: &mut Vec<u8>, micros: u64) {
     if micros < 1_000_000_000_000 {
         write_thousandths(out, micros);
     } else {
-        write_json_f64(out, micros as f64 / 1000.0);
+        write_json_f64(out, super::typed::millis(micros));
     }
 }
 
@@ -124,6 +130,16 @@ fn write_thousandths(out: &mut Vec<u8>, thousandths: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A repeatable stream of values spread over every bit width.
+    fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
 
     fn ours(write: impl FnOnce(&mut Vec<u8>)) -> String {
         let mut out = Vec::new();
@@ -174,11 +190,9 @@ mod tests {
         ];
         // Durations as the HTTP layer computes them (whole microseconds over 1 000), across
         // every scale, and their neighbours one float away, which are not whole thousandths.
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut random = xorshift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..200_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = random();
             let micros = x >> (x % 60);
             let ms = micros as f64 / 1000.0;
             samples.extend([
@@ -207,11 +221,9 @@ mod tests {
             u64::MAX,
         ]);
         // Every scale, past the fast path's bound too.
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut random = xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..200_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = random();
             samples.push(x >> (x % 64));
         }
         for micros in samples {

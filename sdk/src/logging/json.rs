@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use tracing_core::field::{Field, Visit};
@@ -12,7 +12,9 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use super::escape::{write_json_f64, write_json_int, write_json_millis, write_json_str};
+use super::escape::{
+    write_json_f64, write_json_int, write_json_millis, write_json_str, write_json_str_unescaped,
+};
 use super::fields::Fields;
 use super::is_tracer_field;
 use super::sink::{Line, LineSink, WriterSink};
@@ -20,6 +22,7 @@ use super::typed::{self, AccessLine, RequestSpan};
 use crate::catalogue::fields;
 use crate::integration::trace_context::LogIds;
 use crate::redact::Redactor;
+use crate::slots::Slots;
 
 /// Keys the layer writes itself; an event or span field with one of these names is written as
 /// `field_<name>` so it can never forge or hide them.
@@ -56,10 +59,10 @@ pub struct JsonLayer {
             rustc_hash::FxBuildHasher,
         >,
     >,
-    /// The first callsite seen at each of [`RECENT_SLOTS`] slots (by address), read without a
-    /// lock: the callsites a service logs from all the time take one comparison to find,
-    /// where the map above costs a read lock, a hash probe and a reference count each time.
-    recent: Box<[RecentSlot]>,
+    /// In front of the map, read without a lock: the callsites a service logs from all the
+    /// time take one comparison to find, where the map costs a read lock, a hash probe and a
+    /// reference count each time.
+    recent: Slots<(tracing_core::callsite::Identifier, Arc<Callsite>)>,
     /// Looks up the trace and span IDs of each line's span, when an integration exports spans
     /// (and this build has one that can).
     trace_ids: Option<LogIds>,
@@ -103,7 +106,7 @@ impl JsonLayer {
             static_fields: String::new(),
             redactor: Arc::new(Redactor::default()),
             callsites: Default::default(),
-            recent: recent_slots(),
+            recent: Slots::default(),
             trace_ids: LogIds::new(),
         };
         layer = layer.service("unknown", "development", "0.0.0");
@@ -140,7 +143,7 @@ impl JsonLayer {
         self.static_fields = String::from_utf8(out).expect("JSON escaping yields UTF-8");
         // Cached callsites hold the old values.
         self.callsites = Default::default();
-        self.recent = recent_slots();
+        self.recent = Slots::default();
         self
     }
 
@@ -157,7 +160,7 @@ impl JsonLayer {
     pub fn redactor(mut self, redactor: Arc<Redactor>) -> Self {
         self.redactor = redactor;
         self.callsites = Default::default();
-        self.recent = recent_slots();
+        self.recent = Slots::default();
         self
     }
 }
@@ -181,23 +184,6 @@ struct Callsite {
     /// Whether this is the HTTP layer's request span or access line, whose values it hands
     /// over typed (see [`typed`]).
     typed: Typed,
-}
-
-/// Slots of [`JsonLayer`]'s lock-free callsite cache.
-const RECENT_SLOTS: usize = 64;
-
-/// One slot of the cache: a callsite and its record, set once.
-type RecentSlot = OnceLock<(tracing_core::callsite::Identifier, Arc<Callsite>)>;
-
-fn recent_slots() -> Box<[RecentSlot]> {
-    (0..RECENT_SLOTS).map(|_| OnceLock::new()).collect()
-}
-
-/// The slot of callsite `id`: the top bits of its address's hash.
-fn recent_slot(id: &tracing_core::callsite::Identifier) -> usize {
-    use std::hash::BuildHasher as _;
-    let hash = rustc_hash::FxBuildHasher.hash_one(id);
-    (hash >> (u64::BITS - RECENT_SLOTS.trailing_zeros())) as usize
 }
 
 /// A callsite's record, borrowed from the layer's lock-free slots or shared out of its map.
@@ -384,18 +370,10 @@ impl Callsite {
         values: &RequestSpan,
     ) {
         self.put(out, index, |out| match which {
-            // A `RequestId` holds only letters, digits and `-_.:`, none of which JSON escapes.
-            RequestValue::Id => {
-                out.push(b'"');
-                out.extend_from_slice(values.id.header_value().as_bytes());
-                out.push(b'"');
-            }
-            // So does a method label (`GET`, `_OTHER`: see `layer::labels::method`).
-            RequestValue::Method => {
-                out.push(b'"');
-                out.extend_from_slice(values.method.as_bytes());
-                out.push(b'"');
-            }
+            // A `RequestId` holds only letters, digits and `-_.:`, and a method label (`GET`,
+            // `_OTHER`: see `layer::labels::method`) capitals and `_`: none of them escaped.
+            RequestValue::Id => write_json_str_unescaped(out, values.id.header_value().as_bytes()),
+            RequestValue::Method => write_json_str_unescaped(out, values.method.as_bytes()),
             RequestValue::Route => write_json_str(out, values.route()),
             RequestValue::TraceId => {
                 write_json_str(out, values.trace_id.as_deref().unwrap_or_default())
@@ -750,7 +728,7 @@ impl JsonLayer {
     /// What is fixed about `metadata`'s callsite, worked out on its first line.
     fn callsite(&self, metadata: &'static tracing_core::Metadata<'static>) -> CallsiteRef<'_> {
         let id = metadata.callsite();
-        let slot = &self.recent[recent_slot(&id)];
+        let slot = self.recent.slot(&id);
         if let Some((cached, callsite)) = slot.get()
             && *cached == id
         {

@@ -37,9 +37,7 @@ pub(crate) struct RequestSpan {
 
 impl RequestSpan {
     pub(super) fn route(&self) -> &str {
-        self.route
-            .as_deref()
-            .unwrap_or(crate::catalogue::UNMATCHED_ROUTE)
+        crate::layer::route_label(self.route.as_ref())
     }
 }
 
