@@ -97,34 +97,30 @@ pub(super) fn write_json_millis(out: &mut Vec<u8>, micros: u64) {
 /// the decimals were two copies into the line, which cost more than the digits for the
 /// one- to four-digit values durations are.
 fn write_thousandths(out: &mut Vec<u8>, thousandths: u64) {
-    // 20 digits of a u64, the point and three decimals.
-    let mut buf = [0u8; 24];
+    let mut whole = thousandths / 1000;
     let frac = (thousandths % 1000) as u32;
-    let decimals = [
-        b'0' + (frac / 100) as u8,
-        b'0' + (frac / 10 % 10) as u8,
-        b'0' + (frac % 10) as u8,
-    ];
+    let digits = whole.checked_ilog10().unwrap_or(0) as usize + 1;
+    // 20 digits of a u64, the point and three decimals, written from the left into a buffer
+    // of fixed size that is copied whole and then cut to length: a copy whose length the
+    // compiler knows is a few moves, where one of the digits' length is a call to `memcpy`.
+    let mut buf = [0u8; 24];
+    for slot in buf[..digits].iter_mut().rev() {
+        *slot = b'0' + (whole % 10) as u8;
+        whole /= 10;
+    }
+    buf[digits] = b'.';
+    buf[digits + 1] = b'0' + (frac / 100) as u8;
+    buf[digits + 2] = b'0' + (frac / 10 % 10) as u8;
+    buf[digits + 3] = b'0' + (frac % 10) as u8;
     // `5.0`, `5.1`, `5.12`, `5.123`: at least one decimal, as serde_json writes.
     let kept = match frac {
         f if f % 100 == 0 => 1,
         f if f % 10 == 0 => 2,
         _ => 3,
     };
-    let mut start = buf.len() - kept;
-    buf[start..].copy_from_slice(&decimals[..kept]);
-    start -= 1;
-    buf[start] = b'.';
-    let mut whole = thousandths / 1000;
-    loop {
-        start -= 1;
-        buf[start] = b'0' + (whole % 10) as u8;
-        whole /= 10;
-        if whole == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[start..]);
+    let end = out.len() + digits + 1 + kept;
+    out.extend_from_slice(&buf);
+    out.truncate(end);
 }
 
 #[cfg(test)]

@@ -184,6 +184,9 @@ struct Callsite {
     /// Whether this is the HTTP layer's request span or access line, whose values it hands
     /// over typed (see [`typed`]).
     typed: Typed,
+    /// For those two: whether their typed fields are written as [`write_plain_access`] writes
+    /// them (keys as named, none hidden), so a line can skip the per-field look-ups.
+    plain: bool,
 }
 
 /// A callsite's record, borrowed from the layer's lock-free slots or shared out of its map.
@@ -409,7 +412,7 @@ impl Callsite {
             .iter()
             .filter(|f| f.index() < 64 && redactor.is_sensitive(f.name()))
             .fold(0u64, |mask, f| mask | (1 << f.index()));
-        let keys = metadata
+        let keys: Box<[Box<[u8]>]> = metadata
             .fields()
             .iter()
             .map(|f| match is_tracer_field(f.name()) {
@@ -430,6 +433,30 @@ impl Callsite {
             write_json_str(&mut access_head, typed::ACCESS_MESSAGE);
             access_head.extend_from_slice(&target);
         }
+        // Plain when the typed fields, in field order, are the ones the plain writer writes in
+        // its order, each keyed by its own name and none hidden.
+        let plain_keys = |indices: &mut dyn Iterator<Item = usize>, expected: &[&[u8]]| {
+            let mut count = 0;
+            for (index, key) in indices.zip(expected) {
+                let hidden = index >= 64 || sensitive & (1 << index) != 0;
+                if hidden || keys[index][..] != key[1..] {
+                    return false;
+                }
+                count += 1;
+            }
+            count == expected.len()
+        };
+        let plain = match &typed {
+            Typed::Access(order) => plain_keys(
+                &mut order.iter().map(|&(_, index, _)| index),
+                &PLAIN_ACCESS_KEYS,
+            ),
+            Typed::Request(order) => plain_keys(
+                &mut order.iter().map(|&(_, index, _)| index),
+                &PLAIN_REQUEST_KEYS,
+            ),
+            Typed::None => false,
+        };
         Self {
             sensitive,
             keys,
@@ -437,6 +464,7 @@ impl Callsite {
             target: target.into(),
             access_head: access_head.into(),
             typed,
+            plain,
         }
     }
 }
@@ -453,12 +481,58 @@ fn render_key(name: &str) -> Vec<u8> {
     out
 }
 
+/// `,"key":` of the access line's typed fields, in the order [`write_plain_access`] writes
+/// them.
+const PLAIN_ACCESS_KEYS: [&[u8]; 3] = [b",\"path\":", b",\"status\":", b",\"duration_ms\":"];
+/// Likewise for the request span's.
+const PLAIN_REQUEST_KEYS: [&[u8]; 4] = [
+    b",\"request_id\":",
+    b",\"method\":",
+    b",\"route\":",
+    b",\"trace_id\":",
+];
+
+/// The access line's fields and its request span's, for callsites whose typed fields are
+/// [plain](Callsite::plain): what the per-field writers would write, with the keys as
+/// constants the compiler copies inline, where looking each key up by field index and copying
+/// it cost a call per field (about 600 instructions a line for the seven fields).
+fn write_plain_access(line: &mut Vec<u8>, values: &AccessLine, request: &RequestSpan) {
+    let [path, status, duration] = PLAIN_ACCESS_KEYS;
+    let [id, method, route, trace_id] = PLAIN_REQUEST_KEYS;
+    line.extend_from_slice(path);
+    write_json_str(line, values.path());
+    line.extend_from_slice(status);
+    match values.status {
+        // Every status a response can have: three digits, without itoa's buffer and copy.
+        code @ 100..=999 => line.extend_from_slice(&[
+            b'0' + (code / 100) as u8,
+            b'0' + (code / 10 % 10) as u8,
+            b'0' + (code % 10) as u8,
+        ]),
+        code => write_json_int(line, code),
+    }
+    line.extend_from_slice(duration);
+    write_json_millis(line, values.duration_us);
+    line.extend_from_slice(id);
+    write_json_str_unescaped(line, request.id.header_value().as_bytes());
+    line.extend_from_slice(method);
+    write_json_str_unescaped(line, request.method.as_bytes());
+    line.extend_from_slice(route);
+    write_json_str(line, request.route());
+    if let Some(value) = &request.trace_id {
+        line.extend_from_slice(trace_id);
+        write_json_str(line, value);
+    }
+}
+
 #[cfg(test)]
 thread_local! {
     /// Fields the visitor has rendered on this thread, for the tests of typed values.
     static VISITS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     /// Access lines rendered directly from the typed values of the line and its request span.
     static DIRECT_ACCESS_LINES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// Of those, the ones [`write_plain_access`] wrote.
+    static PLAIN_ACCESS_LINES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// Renders fields as `"key":value` segments, hiding the values the redactor names.
@@ -859,13 +933,19 @@ where
                 scratch.write_timestamp(time);
                 let line = &mut scratch.line;
                 line.extend_from_slice(&callsite.access_head);
-                for &(which, index, _) in *order {
-                    line.push(b',');
-                    callsite.put_access_value(line, which, index, values);
-                }
-                for (which, index, _) in span_callsite.request_fields(request) {
-                    line.push(b',');
-                    span_callsite.put_request_value(line, which, index, request);
+                if callsite.plain && span_callsite.plain {
+                    #[cfg(test)]
+                    PLAIN_ACCESS_LINES.with(|n| n.set(n.get() + 1));
+                    write_plain_access(line, values, request);
+                } else {
+                    for &(which, index, _) in *order {
+                        line.push(b',');
+                        callsite.put_access_value(line, which, index, values);
+                    }
+                    for (which, index, _) in span_callsite.request_fields(request) {
+                        line.push(b',');
+                        span_callsite.put_request_value(line, which, index, request);
+                    }
                 }
                 line.extend_from_slice(b"}\n");
                 self.write_to_sinks(takers, line, time, meta);
@@ -1353,17 +1433,23 @@ mod tests {
                 trace_id: trace_id.clone(),
             };
             for access in &accesses {
-                for redactor in &redactors {
+                for (hides, redactor) in redactors.iter().enumerate() {
                     for (again, outer) in
                         [(false, true), (true, true), (false, false), (true, false)]
                     {
                         let direct = DIRECT_ACCESS_LINES.with(std::cell::Cell::get);
+                        let plain = PLAIN_ACCESS_LINES.with(std::cell::Cell::get);
                         let typed =
                             request_lines(redactor.clone(), &values, access, true, again, outer);
-                        // Directly exactly when the span kept its typed values and is alone.
+                        // Directly exactly when the span kept its typed values and is alone,
+                        // and with the constant keys when no typed field is hidden.
                         assert_eq!(
                             DIRECT_ACCESS_LINES.with(std::cell::Cell::get) - direct,
                             usize::from(!again && !outer)
+                        );
+                        assert_eq!(
+                            PLAIN_ACCESS_LINES.with(std::cell::Cell::get) - plain,
+                            usize::from(!again && !outer && hides == 0)
                         );
                         let visited =
                             request_lines(redactor.clone(), &values, access, false, again, outer);
