@@ -230,6 +230,58 @@ async fn duration_covers_the_handler() {
 }
 
 #[tokio::test]
+async fn the_access_line_is_stamped_when_the_request_ends_and_the_id_when_it_began() {
+    let metrics = Metrics::new();
+    let writer = MemoryWriter::new();
+    let _guard = tracing::subscriber::set_default(subscriber(&writer));
+    let app: axum::Router = axum::Router::new()
+        .route(
+            "/sleep",
+            axum::routing::get(|| async {
+                tokio::time::sleep(Duration::from_millis(40)).await;
+                "done"
+            }),
+        )
+        .layer(HttpLayer::new(&metrics));
+    let millis = |time: std::time::SystemTime| {
+        time.duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+    };
+    let before = millis(std::time::SystemTime::now());
+    let res = app
+        .oneshot(Request::get("/sleep").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    res.into_body().collect().await.unwrap();
+    let after = millis(std::time::SystemTime::now());
+
+    let lines = writer.json_lines();
+    let line = lines
+        .iter()
+        .find(|l| l["target"] == catalogue::ACCESS_LOG_TARGET)
+        .expect("an access line");
+    let stamped = time::OffsetDateTime::parse(
+        line["timestamp"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let stamped = (stamped.unix_timestamp_nanos() / 1_000_000) as u128;
+    // A UUID v7 starts with its milliseconds since the epoch: the request's arrival.
+    let id = line["request_id"].as_str().unwrap().replace('-', "");
+    let arrived = u128::from_str_radix(&id[..12], 16).unwrap();
+    assert!(
+        (before..=after).contains(&arrived),
+        "{arrived} not in {before}..={after}"
+    );
+    // Both to the millisecond: the line's stamp is the arrival plus the duration.
+    assert!(
+        stamped + 1 >= arrived + 40 && stamped <= after,
+        "stamped {stamped}, arrived {arrived}, done {after}"
+    );
+}
+
+#[tokio::test]
 async fn access_log_level_and_exclusions_are_configurable() {
     let metrics = Metrics::new();
     let writer = MemoryWriter::new();

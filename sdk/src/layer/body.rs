@@ -3,7 +3,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http::uri::PathAndQuery;
 use http_body::{Body, Frame, SizeHint};
@@ -39,6 +39,9 @@ impl Drop for ActiveGuard {
 /// body (into the box axum puts it in), which cost more than the allocation.
 pub(crate) struct Exchange {
     pub(crate) start: Instant,
+    /// When the request arrived, since the Unix epoch, if the access log wants it: `start`
+    /// on the wall clock.
+    pub(crate) arrived: Duration,
     pub(crate) id: RequestId,
     pub(crate) method: &'static str,
     pub(crate) route: Option<labels::Route>,
@@ -126,6 +129,9 @@ impl Drop for Completion {
                     path: this.path.clone().flatten(),
                     status: this.status,
                     duration_us,
+                    // The wall clock at the end, from its reading at the start and the
+                    // monotonic duration, rather than read again.
+                    since_epoch: this.arrived + elapsed,
                 };
                 crate::logging::typed::offering_access_line(values, || {
                     access_event!(

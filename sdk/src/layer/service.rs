@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use http::header::Entry;
 use http::{Request, Response};
@@ -47,6 +47,10 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let start = Instant::now();
+        // The wall clock is read once: for a generated ID's time and, with the duration, the
+        // access line's timestamp.
+        let arrived = self.shared.access_log.is_some().then(since_epoch);
+        let generate = || RequestId::generate_at(arrived.unwrap_or_else(since_epoch));
         // Downstream code (and proxies we call) must see the ID we log, not a malformed one.
         // One entry look-up reads and writes the header, where `get` then `insert` hashed and
         // probed the map twice.
@@ -63,13 +67,13 @@ where
                     id
                 }
                 None => {
-                    let id = RequestId::generate();
+                    let id = generate();
                     entry.insert(id.header_value().clone());
                     id
                 }
             },
             Entry::Vacant(entry) => {
-                let id = RequestId::generate();
+                let id = generate();
                 entry.insert(id.header_value().clone());
                 id
             }
@@ -165,6 +169,7 @@ where
             inner: Some(inner),
             state: Some(Pending(Box::new(Exchange {
                 start,
+                arrived: arrived.unwrap_or_default(),
                 id,
                 method,
                 route,
@@ -177,6 +182,13 @@ where
             }))),
         }
     }
+}
+
+/// The time since the Unix epoch.
+fn since_epoch() -> Duration {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
 }
 
 /// A request whose response does not exist yet.

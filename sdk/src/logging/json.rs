@@ -698,10 +698,8 @@ struct Scratch {
 }
 
 impl Scratch {
-    fn write_timestamp(&mut self, time: SystemTime) {
-        let now = time
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
+    /// `now` is the time since the Unix epoch.
+    fn write_timestamp(&mut self, now: std::time::Duration) {
         if self.second != Some(now.as_secs()) {
             self.second_text.clear();
             let second = time::OffsetDateTime::from_unix_timestamp(now.as_secs() as i64)
@@ -906,16 +904,23 @@ where
             return;
         }
         let callsite = self.callsite(meta);
-        // One instant for the line's timestamp and every sink's copy (Loki's entry time).
-        let time = SystemTime::now();
+        // The access line's values come typed from the HTTP layer when it offered them for
+        // this event; any other event's are visited.
+        let access = match &callsite.typed {
+            Typed::Access(order) => typed::take_access_line().map(|values| (order, values)),
+            _ => None,
+        };
+        // One instant for the line's timestamp and every sink's copy (Loki's entry time): the
+        // access line's is the one the HTTP layer measured the request's end at.
+        let since_epoch = match &access {
+            Some((_, values)) => values.since_epoch,
+            None => SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default(),
+        };
+        let time = SystemTime::UNIX_EPOCH + since_epoch;
         with_scratch(|scratch| {
             scratch.line.clear();
-            // The access line's values come typed from the HTTP layer when it offered them
-            // for this event; any other event's are visited.
-            let access = match &callsite.typed {
-                Typed::Access(order) => typed::take_access_line().map(|values| (order, values)),
-                _ => None,
-            };
             if let Some((order, values)) = &access
                 && self.trace_ids.is_none()
                 && let Some(span) = event.parent().and_then(|id| ctx.span(id))
@@ -930,7 +935,7 @@ where
                 #[cfg(test)]
                 DIRECT_ACCESS_LINES.with(|n| n.set(n.get() + 1));
                 scratch.line.extend_from_slice(b"{\"timestamp\":\"");
-                scratch.write_timestamp(time);
+                scratch.write_timestamp(since_epoch);
                 let line = &mut scratch.line;
                 line.extend_from_slice(&callsite.access_head);
                 if callsite.plain && span_callsite.plain {
@@ -966,7 +971,7 @@ where
             }
 
             scratch.line.extend_from_slice(b"{\"timestamp\":\"");
-            scratch.write_timestamp(time);
+            scratch.write_timestamp(since_epoch);
             let Scratch {
                 line: buf,
                 message,

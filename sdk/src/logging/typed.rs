@@ -50,6 +50,8 @@ pub(crate) struct AccessLine {
     pub(crate) status: u16,
     /// The duration in whole microseconds; the field is these over 1 000, in milliseconds.
     pub(crate) duration_us: u64,
+    /// When the request ended, since the Unix epoch: the line's timestamp.
+    pub(crate) since_epoch: std::time::Duration,
 }
 
 impl AccessLine {
@@ -144,6 +146,7 @@ mod tests {
             path: None,
             status: 200,
             duration_us: 1000,
+            since_epoch: std::time::Duration::ZERO,
         };
         offering_access_line(line(), || ());
         assert!(take_access_line().is_none());

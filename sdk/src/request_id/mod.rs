@@ -47,6 +47,16 @@ impl RequestId {
     /// A new, time-ordered ID (UUID v7), so IDs sort by arrival (to the millisecond) in log
     /// searches.
     pub fn generate() -> Self {
+        Self::generate_at(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default(),
+        )
+    }
+
+    /// [`RequestId::generate`] for a request that arrived `since_epoch` after the Unix epoch:
+    /// the HTTP layer reads the clock once for the ID and the access line's timestamp.
+    pub(crate) fn generate_at(since_epoch: std::time::Duration) -> Self {
         // `Uuid::now_v7` orders IDs within a millisecond too, through one process-wide mutex: a
         // lock every request of every core would take. Random bits within the millisecond are
         // what RFC 9562 allows, and all a log search needs. They come from fastrand's
@@ -54,9 +64,7 @@ impl RequestId {
         // be unique, not secret (it is logged and sent back to the caller), and 74 bits from a
         // randomly seeded per-thread stream make a collision within one millisecond as
         // unlikely as with a cryptographic generator, at a third of the cost.
-        let millis = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since| since.as_millis() as u64);
+        let millis = since_epoch.as_millis() as u64;
         let random = fastrand::u128(..).to_le_bytes();
         let random: &[u8; 10] = random[..10].try_into().expect("ten of sixteen bytes");
         let uuid = uuid::Builder::from_unix_timestamp_millis(millis, random).into_uuid();
