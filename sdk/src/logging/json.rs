@@ -1369,9 +1369,21 @@ mod tests {
                 false => write(),
             }
         });
+        let lines = writer.json_lines();
+        if offer {
+            // The typed access line is stamped with the end the HTTP layer measured.
+            let stamp = time::OffsetDateTime::parse(
+                lines.last().unwrap()["timestamp"].as_str().unwrap(),
+                &Rfc3339,
+            )
+            .unwrap();
+            assert_eq!(
+                stamp.unix_timestamp_nanos() / 1_000_000,
+                access.since_epoch.as_millis() as i128
+            );
+        }
         // Everything but the timestamp, which may tick between the two runs.
-        writer
-            .json_lines()
+        lines
             .into_iter()
             .map(|mut line| {
                 line.as_object_mut().unwrap().remove("timestamp");
@@ -1404,21 +1416,25 @@ mod tests {
                 path: Some(http::uri::PathAndQuery::from_static("/users/42?q=1")),
                 status: 200,
                 duration_us: 106,
+                since_epoch: std::time::Duration::new(1_764_547_200, 123_456_789),
             },
             AccessLine {
                 path: None,
                 status: 503,
                 duration_us: 12_345_500,
+                since_epoch: std::time::Duration::new(1_764_547_201, 999_999_999),
             },
             AccessLine {
                 path: Some(http::uri::PathAndQuery::from_static("/a%22b")),
                 status: 404,
                 duration_us: 0,
+                since_epoch: std::time::Duration::new(1_764_547_202, 0),
             },
             AccessLine {
                 path: Some(http::uri::PathAndQuery::from_static("/long")),
                 status: 200,
                 duration_us: 86_400_000_123,
+                since_epoch: std::time::Duration::new(1_764_547_203, 5_000_000),
             },
         ];
         let redactors = [
@@ -1490,6 +1506,7 @@ mod tests {
                     path: None,
                     status: 500,
                     duration_us: 1000,
+                    since_epoch: std::time::Duration::ZERO,
                 },
                 || tracing::info!(status = 201, "not the access line"),
             );
