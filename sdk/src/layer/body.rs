@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use http::uri::PathAndQuery;
 use http_body::{Body, Frame, SizeHint};
-use metrics::Gauge;
 use tracing::{Level, Span};
 
 use super::{Shared, labels};
@@ -15,23 +14,6 @@ use crate::RequestId;
 use crate::catalogue::{self, fields};
 use crate::hook;
 use crate::logging::typed::ACCESS_MESSAGE;
-
-/// Counts a request in `http_server_active_requests` for as long as it lives; dropping it, on
-/// any path (completion, client gone, panic), counts the request out.
-pub(crate) struct ActiveGuard(Gauge);
-
-impl ActiveGuard {
-    pub(crate) fn new(gauge: Gauge) -> Self {
-        gauge.increment(1.0);
-        Self(gauge)
-    }
-}
-
-impl Drop for ActiveGuard {
-    fn drop(&mut self) {
-        self.0.decrement(1.0);
-    }
-}
 
 /// What the layer keeps about one request from its call to its end, boxed once: the response
 /// future and then the response body carry it as one pointer. Unboxed it was about 200 bytes,
@@ -50,12 +32,31 @@ pub(crate) struct Exchange {
     pub(crate) path: Option<Option<http::uri::PathAndQuery>>,
     /// Set when the response starts.
     pub(crate) status: u16,
-    pub(crate) active: Option<ActiveGuard>,
+    /// The request's method slot in `http_server_active_requests` while it is counted in
+    /// there. Counted out when the request completes or, on any other path (client gone,
+    /// panic), when the exchange is dropped: a slot rather than a clone of the gauge, which
+    /// cost two reference-count updates per request.
+    pub(crate) active: Option<usize>,
     pub(crate) span: Span,
     /// Whether the span's `route` field is [`Exchange::route`] (the route was known when the
     /// request came in, not only from the response); set when the response starts.
     pub(crate) span_has_route: bool,
     pub(crate) shared: Arc<Shared>,
+}
+
+impl Exchange {
+    /// Counts the request out of `http_server_active_requests`, once.
+    pub(crate) fn count_out(&mut self) {
+        if let (Some(slot), Some(metrics)) = (self.active.take(), &self.shared.metrics) {
+            metrics.active[slot].decrement(1.0);
+        }
+    }
+}
+
+impl Drop for Exchange {
+    fn drop(&mut self) {
+        self.count_out();
+    }
 }
 
 /// A request whose response has started. Dropping it records the request: the histogram, the
@@ -87,7 +88,7 @@ impl Drop for Completion {
                 elapsed.as_secs_f64(),
             );
         }
-        this.active.take();
+        this.count_out();
         if this.shared.otel && this.status >= 500 {
             // A server error fails the request's span in an OpenTelemetry backend.
             this.span.record("otel.status_code", "error");

@@ -6,28 +6,40 @@ use http::Method;
 
 use crate::catalogue;
 
-/// The `http_request_method` value: the method when standard, `_OTHER` otherwise.
-pub(crate) fn method(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::PATCH => "PATCH",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        Method::CONNECT => "CONNECT",
-        Method::TRACE => "TRACE",
-        _ => catalogue::OTHER_METHOD,
+/// The `http_request_method` value, as its index in [`METHOD_LABELS`]: the method when
+/// standard, `_OTHER` otherwise. An index, so per-method handles are kept in arrays and found
+/// without comparing labels.
+pub(crate) fn method(method: &Method) -> usize {
+    /// The index of `label`, worked out when compiling.
+    const fn at(label: &str) -> usize {
+        let mut i = 0;
+        while i < METHOD_LABELS.len() {
+            if METHOD_LABELS[i].len() == label.len() {
+                let (a, b) = (METHOD_LABELS[i].as_bytes(), label.as_bytes());
+                let mut j = 0;
+                while j < a.len() && a[j] == b[j] {
+                    j += 1;
+                }
+                if j == a.len() {
+                    return i;
+                }
+            }
+            i += 1;
+        }
+        panic!("not a method label")
     }
-}
-
-/// Index of a method label in [`METHOD_LABELS`], for per-method handles kept in arrays.
-pub(crate) fn method_index(label: &str) -> usize {
-    METHOD_LABELS
-        .iter()
-        .position(|m| *m == label)
-        .unwrap_or(METHOD_LABELS.len() - 1)
+    match *method {
+        Method::GET => const { at("GET") },
+        Method::POST => const { at("POST") },
+        Method::PUT => const { at("PUT") },
+        Method::DELETE => const { at("DELETE") },
+        Method::PATCH => const { at("PATCH") },
+        Method::HEAD => const { at("HEAD") },
+        Method::OPTIONS => const { at("OPTIONS") },
+        Method::CONNECT => const { at("CONNECT") },
+        Method::TRACE => const { at("TRACE") },
+        _ => const { at(catalogue::OTHER_METHOD) },
+    }
 }
 
 /// Every possible `http_request_method` value.
@@ -125,13 +137,12 @@ mod tests {
 
     #[test]
     fn unknown_methods_collapse() {
-        assert_eq!(method(&Method::from_bytes(b"PURGE").unwrap()), "_OTHER");
-        assert_eq!(method(&Method::from_bytes(b"get").unwrap()), "_OTHER");
-        assert_eq!(method(&Method::GET), "GET");
-        assert_eq!(METHOD_LABELS[method_index("_OTHER")], "_OTHER");
+        let label = |m: &[u8]| METHOD_LABELS[method(&Method::from_bytes(m).unwrap())];
+        assert_eq!(label(b"PURGE"), "_OTHER");
+        assert_eq!(label(b"get"), "_OTHER");
+        assert_eq!(label(b"GET"), "GET");
         for m in catalogue::KNOWN_METHODS {
-            assert_eq!(method(&Method::from_bytes(m.as_bytes()).unwrap()), *m);
-            assert_eq!(METHOD_LABELS[method_index(m)], *m);
+            assert_eq!(label(m.as_bytes()), *m);
         }
     }
 

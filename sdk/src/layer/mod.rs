@@ -13,7 +13,7 @@
 //! The duration runs from the moment the layer sees the request head to the end of the response
 //! body (or the moment the body is dropped, if the client goes away first). Requests whose
 //! response future is dropped before a response exists (client gone while the handler ran) are
-//! not recorded in the histogram; the active-requests gauge is counted down through a guard in
+//! not recorded in the histogram; the active-requests gauge is counted down when the request is dropped in
 //! every case, panics included.
 //!
 //! With axum, add the layer with `Router::layer` so the route template (`MatchedPath`) is known;

@@ -10,7 +10,7 @@ use http::header::Entry;
 use http::{Request, Response};
 use tracing::Span;
 
-use super::body::{ActiveGuard, Completion, Exchange, ResponseBody};
+use super::body::{Completion, Exchange, ResponseBody};
 use super::{Shared, labels};
 use crate::RequestId;
 
@@ -80,13 +80,13 @@ where
         };
         request.extensions_mut().insert(id.clone());
 
-        let method = labels::method(request.method());
+        let method_slot = labels::method(request.method());
+        let method = labels::METHOD_LABELS[method_slot];
         let route = labels::route_of(request.extensions());
-        let active = self
-            .shared
-            .metrics
-            .as_ref()
-            .map(|m| ActiveGuard::new(m.active[labels::method_index(method)].clone()));
+        let active = self.shared.metrics.as_ref().map(|metrics| {
+            metrics.active[method_slot].increment(1.0);
+            method_slot
+        });
         // With Sentry on, a trace the caller started (W3C `traceparent` first, then
         // `sentry-trace`) goes on the span, for sentry-tracing and the log lines; without a
         // span there is nothing to put it on.
