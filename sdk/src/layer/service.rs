@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Instant;
 
 use http::header::Entry;
 use http::{Request, Response};
@@ -13,6 +13,7 @@ use tracing::Span;
 use super::body::{Completion, Exchange, ResponseBody};
 use super::{Shared, labels};
 use crate::RequestId;
+use crate::logging::typed;
 
 /// The service [`HttpLayer`](super::HttpLayer) wraps around a service.
 #[derive(Clone)]
@@ -49,8 +50,8 @@ where
         let start = Instant::now();
         // The wall clock is read once: for a generated ID's time and, with the duration, the
         // access line's timestamp.
-        let arrived = self.shared.access_log.is_some().then(since_epoch);
-        let generate = || RequestId::generate_at(arrived.unwrap_or_else(since_epoch));
+        let arrived = self.shared.access_log.is_some().then(typed::since_epoch);
+        let generate = || RequestId::generate_at(arrived.unwrap_or_else(typed::since_epoch));
         // Downstream code (and proxies we call) must see the ID we log, not a malformed one.
         // One entry look-up reads and writes the header, where `get` then `insert` hashed and
         // probed the map twice.
@@ -132,13 +133,13 @@ where
         };
         let span = if self.shared.span {
             // The JSON layer renders the span's fields from these rather than visiting them.
-            let values = crate::logging::typed::RequestSpan {
+            let values = typed::RequestSpan {
                 id: id.clone(),
                 method,
                 route: route.clone(),
                 trace_id: trace_id.clone(),
             };
-            crate::logging::typed::offering_request_span(values, open_span)
+            typed::offering_request_span(values, open_span)
         } else {
             Span::none()
         };
@@ -182,13 +183,6 @@ where
             }))),
         }
     }
-}
-
-/// The time since the Unix epoch.
-fn since_epoch() -> Duration {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
 }
 
 /// A request whose response does not exist yet.

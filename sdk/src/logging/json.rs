@@ -914,9 +914,7 @@ where
         // access line's is the one the HTTP layer measured the request's end at.
         let since_epoch = match &access {
             Some((_, values)) => values.since_epoch,
-            None => SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap_or_default(),
+            None => typed::since_epoch(),
         };
         let time = SystemTime::UNIX_EPOCH + since_epoch;
         with_scratch(|scratch| {

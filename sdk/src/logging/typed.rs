@@ -60,6 +60,14 @@ impl AccessLine {
     }
 }
 
+/// The time since the Unix epoch (zero for a clock set before it), as the access line's and
+/// the request ID's times are kept.
+pub(crate) fn since_epoch() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
 /// Whole microseconds as the milliseconds the access line's `duration_ms` field holds:
 /// `0.19` rather than `0.19031199999999998`. One function for the field and the typed value,
 /// so the two cannot disagree.
