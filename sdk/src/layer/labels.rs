@@ -9,7 +9,7 @@ use crate::catalogue;
 /// The `http_request_method` value, as its index in [`METHOD_LABELS`]: the method when
 /// standard, `_OTHER` otherwise. An index, so per-method handles are kept in arrays and found
 /// without comparing labels.
-pub(crate) fn method(method: &Method) -> usize {
+pub(crate) fn method_slot(method: &Method) -> usize {
     /// The index of `label`, worked out when compiling.
     const fn at(label: &str) -> usize {
         let mut i = 0;
@@ -137,7 +137,7 @@ mod tests {
 
     #[test]
     fn unknown_methods_collapse() {
-        let label = |m: &[u8]| METHOD_LABELS[method(&Method::from_bytes(m).unwrap())];
+        let label = |m: &[u8]| METHOD_LABELS[method_slot(&Method::from_bytes(m).unwrap())];
         assert_eq!(label(b"PURGE"), "_OTHER");
         assert_eq!(label(b"get"), "_OTHER");
         assert_eq!(label(b"GET"), "GET");

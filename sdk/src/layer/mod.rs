@@ -13,8 +13,8 @@
 //! The duration runs from the moment the layer sees the request head to the end of the response
 //! body (or the moment the body is dropped, if the client goes away first). Requests whose
 //! response future is dropped before a response exists (client gone while the handler ran) are
-//! not recorded in the histogram; the active-requests gauge is counted down when the request is dropped in
-//! every case, panics included.
+//! not recorded in the histogram; the active-requests gauge counts a request out when it
+//! completes or is dropped, on every path, panics included.
 //!
 //! With axum, add the layer with `Router::layer` so the route template (`MatchedPath`) is known;
 //! with another router, see [`RouteTemplate`]. Requests no route matched share the route value

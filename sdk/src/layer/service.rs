@@ -81,7 +81,7 @@ where
         };
         request.extensions_mut().insert(id.clone());
 
-        let method_slot = labels::method(request.method());
+        let method_slot = labels::method_slot(request.method());
         let method = labels::METHOD_LABELS[method_slot];
         let route = labels::route_of(request.extensions());
         let active = self.shared.metrics.as_ref().map(|metrics| {

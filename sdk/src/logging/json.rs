@@ -374,7 +374,7 @@ impl Callsite {
     ) {
         self.put(out, index, |out| match which {
             // A `RequestId` holds only letters, digits and `-_.:`, and a method label (`GET`,
-            // `_OTHER`: see `layer::labels::method`) capitals and `_`: none of them escaped.
+            // `_OTHER`: see `layer::labels::METHOD_LABELS`) capitals and `_`: none of them escaped.
             RequestValue::Id => write_json_str_unescaped(out, values.id.header_value().as_bytes()),
             RequestValue::Method => write_json_str_unescaped(out, values.method.as_bytes()),
             RequestValue::Route => write_json_str(out, values.route()),
@@ -435,26 +435,19 @@ impl Callsite {
         }
         // Plain when the typed fields, in field order, are the ones the plain writer writes in
         // its order, each keyed by its own name and none hidden.
-        let plain_keys = |indices: &mut dyn Iterator<Item = usize>, expected: &[&[u8]]| {
-            let mut count = 0;
-            for (index, key) in indices.zip(expected) {
-                let hidden = index >= 64 || sensitive & (1 << index) != 0;
-                if hidden || keys[index][..] != key[1..] {
-                    return false;
-                }
-                count += 1;
-            }
-            count == expected.len()
+        let plain_keys = |indices: &[usize], expected: &[&[u8]]| {
+            indices.len() == expected.len()
+                && indices.iter().zip(expected).all(|(&index, key)| {
+                    index < 64 && sensitive & (1 << index) == 0 && keys[index][..] == key[1..]
+                })
         };
         let plain = match &typed {
-            Typed::Access(order) => plain_keys(
-                &mut order.iter().map(|&(_, index, _)| index),
-                &PLAIN_ACCESS_KEYS,
-            ),
-            Typed::Request(order) => plain_keys(
-                &mut order.iter().map(|&(_, index, _)| index),
-                &PLAIN_REQUEST_KEYS,
-            ),
+            Typed::Access(order) => {
+                plain_keys(&order.map(|(_, index, _)| index), &PLAIN_ACCESS_KEYS)
+            }
+            Typed::Request(order) => {
+                plain_keys(&order.map(|(_, index, _)| index), &PLAIN_REQUEST_KEYS)
+            }
             Typed::None => false,
         };
         Self {

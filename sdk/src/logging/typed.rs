@@ -26,7 +26,8 @@ use crate::layer::Route;
 #[derive(Debug, Clone)]
 pub(crate) struct RequestSpan {
     pub(crate) id: RequestId,
-    /// A method label (see `layer::labels::method`): capitals and `_`, which JSON never escapes.
+    /// A method label (see `layer::labels::METHOD_LABELS`): capitals and `_`, which JSON never
+    /// escapes.
     pub(crate) method: &'static str,
     /// `None` when no route matched: the span then says [`UNMATCHED_ROUTE`].
     ///
