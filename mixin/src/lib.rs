@@ -7,6 +7,10 @@
 //! [`rule_files`] with its promtool tests ([`slo_test_files`]), read by the "obs / SLOs"
 //! dashboard.
 //!
+//! Every rule, bundled ([`rules`]) or of an SLO ([`slo`]), is rendered into one typed
+//! [`rule_model`]; the assembly above both runs the model's passes (the runbook links) once over
+//! every group and writes the rule files ([`rule_files`], [`rule_groups`]) and their tests.
+//!
 //! Everything is rendered from code and data inside this crate, so it builds from its own
 //! package. The JSON in `dashboards/` and the YAML in `alert-rules/` at the top of the repository
 //! are this crate's output for the default [`Thresholds`], checked in for people to browse and
@@ -26,17 +30,20 @@
 //! }
 //! ```
 
+mod assembly;
 pub mod contract;
 pub mod dashboards;
 mod duration;
 pub mod exporters;
 pub mod lint;
 pub mod reference;
+pub mod rule_model;
 pub mod rules;
 pub mod slo;
 mod thresholds;
 
 pub use duration::{Duration, DurationError};
+pub use rule_model::RuleFile;
 pub use thresholds::{Thresholds, ThresholdsError};
 
 /// One bundled Grafana dashboard.
@@ -110,25 +117,24 @@ pub fn for_import(dashboard: &Dashboard) -> serde_json::Value {
     dashboards::for_import(&dashboard.json)
 }
 
-/// One Prometheus rule file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleFile {
-    /// File name under `alert-rules/` (and `prometheus/rules/` in the generated stack).
-    pub file_name: String,
-    /// The YAML text, as `promtool check rules` reads it.
-    pub yaml: String,
+/// Every rule file, with thresholds filled from `thresholds`, and one per SLO of
+/// `thresholds.slos` ([`slo::group`]): each of [`rule_groups`] in its file.
+pub fn rule_files(thresholds: &Thresholds) -> Vec<RuleFile> {
+    assembly::files(thresholds)
 }
 
-/// Every rule file, with thresholds filled from `thresholds`, and one per SLO of
-/// `thresholds.slos` ([`slo::rule_file`]).
-pub fn rule_files(thresholds: &Thresholds) -> Vec<RuleFile> {
-    rules::files(thresholds)
+/// Every rule group for `thresholds`, after the passes, with the file each goes into: the
+/// recording rules, one group per alert group, then one per SLO of `thresholds.slos`. The one
+/// renderer of the rules: the compose target writes each as a rule file ([`rule_files`]), the
+/// Kubernetes target puts them all into one `PrometheusRule`.
+pub fn rule_groups(thresholds: &Thresholds) -> Vec<(String, rule_model::RuleGroup)> {
+    assembly::groups(thresholds)
 }
 
 /// The recording rules the dashboards read (`obs-recording-rules.yaml`; they do not depend on
 /// the thresholds). A Prometheus without them shows no data on the panels built on them.
 pub fn recording_rule_file() -> RuleFile {
-    rules::files(&Thresholds::default())
+    rule_files(&Thresholds::default())
         .into_iter()
         .find(|f| f.file_name == rules::RECORDING_FILE)
         .expect("the recording rules are a rule file")
@@ -163,12 +169,12 @@ pub fn panels_on_recording_rules(dashboard: &Dashboard) -> Vec<String> {
 /// [`Thresholds::default`]: a firing and a not-firing case for every alert. The rule files they
 /// reference are named relative to the test file (`../<rule file>`).
 pub fn rule_test_files() -> Vec<RuleFile> {
-    rules::test_files()
+    assembly::test_files()
 }
 
 /// The promtool unit-test files of the SLOs of `thresholds.slos`, one per SLO
 /// (`tests/obs-slo-<name>.test.yaml`): a fast burn fires only the critical alert, a slow burn
 /// only the warning, half the budget nothing.
 pub fn slo_test_files(thresholds: &Thresholds) -> Vec<RuleFile> {
-    slo::test_files(&thresholds.slos)
+    assembly::slo_test_files(&thresholds.slos)
 }

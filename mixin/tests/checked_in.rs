@@ -20,17 +20,16 @@ fn expected() -> BTreeMap<PathBuf, String> {
             d.to_json_string(),
         );
     }
-    for f in obs_mixin::rule_files(&obs_mixin::Thresholds::default()) {
-        files.insert(repo().join("alert-rules").join(&f.file_name), f.yaml);
-    }
-    for f in obs_mixin::rule_test_files() {
-        files.insert(repo().join("alert-rules").join(&f.file_name), f.yaml);
-    }
-    // The README's example SLOs: their rules and generated promtool tests.
-    let examples = obs_mixin::slo::examples();
-    for f in obs_mixin::slo::rule_files(&examples)
+    // The default thresholds with the README's example SLOs: every rule file, the bundled
+    // rules' promtool tests and the SLOs' generated ones.
+    let thresholds = obs_mixin::Thresholds {
+        slos: obs_mixin::slo::examples(),
+        ..Default::default()
+    };
+    for f in obs_mixin::rule_files(&thresholds)
         .into_iter()
-        .chain(obs_mixin::slo::test_files(&examples))
+        .chain(obs_mixin::rule_test_files())
+        .chain(obs_mixin::slo_test_files(&thresholds))
     {
         files.insert(repo().join("alert-rules").join(&f.file_name), f.yaml);
     }

@@ -543,7 +543,7 @@ async fn generated_stack_serves_every_panel_and_routes_every_alert() {
         "the SLO's group {} is loaded",
         slo_group.name
     );
-    let slo_records = slo_group.rules.iter().filter_map(|r| r.record.as_deref());
+    let slo_records = slo_group.rules.iter().filter_map(|r| r.record());
     for record in obs_mixin::rules::recordings()
         .iter()
         .map(|r| r.record)

@@ -1,30 +1,10 @@
 //! Alerting rules, each with the promtool scenarios that prove it fires and stays quiet.
 
+pub use crate::rule_model::Severity;
+
 use super::recording::{ERROR_RATIO_BY_JOB, P99_BY_JOB};
-use crate::Thresholds;
+use crate::thresholds::Thresholds;
 use obs_catalogue as catalogue;
-
-/// Alert severity, as routed by Alertmanager.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
-    /// Someone must act now.
-    Critical,
-    /// Someone must act within working hours.
-    Warning,
-    /// For awareness only.
-    Info,
-}
-
-impl Severity {
-    /// The `severity` label value.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        }
-    }
-}
 
 /// Input series and expectation of one promtool test case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +49,7 @@ pub struct Alert {
     /// PromQL expression.
     pub expr: String,
     /// `for` duration.
-    pub for_: crate::Duration,
+    pub for_: crate::duration::Duration,
     /// `summary` annotation (may use `{{ $labels.x }}`).
     pub summary: String,
     /// `description` annotation (may use `{{ $labels.x }}` and `{{ $value … }}`).

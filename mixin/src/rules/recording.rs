@@ -6,16 +6,7 @@
 
 use std::sync::OnceLock;
 
-/// One recording rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recording {
-    /// The recorded series name.
-    pub record: &'static str,
-    /// Its expression.
-    pub expr: String,
-    /// Every label the recorded series carries.
-    pub labels: &'static [&'static str],
-}
+pub use crate::rule_model::Recording;
 
 /// Per target, route and status code: request rate.
 pub const RATE_BY_ROUTE_CODE: &str =

@@ -16,15 +16,13 @@
 //!   failures as the whole traffic, so the quiet case stays quiet only if a route SLO ignores
 //!   them.
 
-use std::collections::BTreeMap;
-
 use obs_catalogue as catalogue;
-use serde::Serialize;
 
-use super::{
-    Evaluated, FAST_BURN, FAST_WINDOWS, SLOW_BURN, SLOW_WINDOWS, Slo, SloKind, description,
-    duration, ratio, rule_file_name,
-};
+use super::format::{duration, number, ratio};
+use super::model::{BurnWindow, FAST_WINDOWS, SLOW_WINDOWS, Slo, SloKind};
+use super::rules::{Evaluated, FAST_BURN, HEADER, SLOW_BURN, description, rule_file_name};
+use crate::rule_model::test_file::{AlertTest, ExpAlert, InputSeries, TestCase, TestFile};
+use crate::rule_model::{RuleFile, RuleGroup};
 
 /// Requests per step.
 const TRAFFIC: f64 = 1000.0;
@@ -40,55 +38,6 @@ const EVALUATION_STEPS: u32 = 5;
 const DAY: u32 = 720;
 const HOUR: u32 = 30;
 const HALF_DAY: u32 = 360;
-
-#[derive(Serialize)]
-struct TestFile {
-    rule_files: Vec<String>,
-    evaluation_interval: String,
-    tests: Vec<TestCase>,
-}
-
-#[derive(Serialize)]
-struct TestCase {
-    name: String,
-    interval: String,
-    input_series: Vec<InputSeries>,
-    alert_rule_test: Vec<AlertTest>,
-}
-
-#[derive(Serialize)]
-struct InputSeries {
-    series: String,
-    values: String,
-}
-
-#[derive(Serialize)]
-struct AlertTest {
-    eval_time: String,
-    alertname: String,
-    exp_alerts: Vec<ExpAlert>,
-}
-
-#[derive(Serialize)]
-struct ExpAlert {
-    exp_labels: BTreeMap<String, String>,
-    exp_annotations: BTreeMap<String, String>,
-}
-
-/// `%.4g` as Go prints it (what `humanizePercentage` uses), for the values the scenarios
-/// produce: four significant digits, trailing zeros dropped, no exponent.
-pub(crate) fn go_g4(x: f64) -> String {
-    if x == 0.0 {
-        return "0".into();
-    }
-    let decimals = (3 - x.abs().log10().floor() as i32).max(0) as usize;
-    let s = format!("{x:.decimals$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').into()
-    } else {
-        s
-    }
-}
 
 /// A counter's values in promtool's notation: `(steps, increase per step)` segments from 0.
 fn counter(segments: &[(u32, f64)]) -> String {
@@ -143,7 +92,7 @@ fn series(slo: &Slo, scenario: &Scenario) -> Vec<InputSeries> {
     let threshold = slo.threshold.unwrap_or_default();
     // Prometheus 2 keeps the exporter's `1`; Prometheus 3 writes every bound with a fraction.
     let (le2, le3) = {
-        let shortest = super::number(threshold);
+        let shortest = number(threshold);
         let with_fraction = if shortest.contains('.') {
             shortest.clone()
         } else {
@@ -233,21 +182,20 @@ fn series(slo: &Slo, scenario: &Scenario) -> Vec<InputSeries> {
     out
 }
 
+/// The check of `alert` at the end of `scenario`: quiet, or `firing` at a burn rate over the
+/// pairs' long window, with the labels and annotations of the finished rule in `rules` (the
+/// description rendered).
 fn expect(
     slo: &Slo,
+    rules: &RuleGroup,
     alert: &str,
     scenario: &Scenario,
-    firing: Option<(f64, &[super::BurnWindow])>,
+    firing: Option<(f64, &[BurnWindow])>,
 ) -> AlertTest {
     let step = slo.scaled_seconds(STEP);
     let exp_alerts = firing
         .map(|(burn, pairs)| {
-            let group = super::group(slo);
-            let rule = group
-                .rules
-                .iter()
-                .find(|r| r.alert.as_deref() == Some(alert))
-                .expect("the SLO group has the alert");
+            let rule = rules.alert(alert).expect("the SLO group has the alert");
             let mut annotations = rule.annotations.clone();
             annotations.insert(
                 "description".into(),
@@ -280,11 +228,13 @@ fn case(slo: &Slo, name: String, scenario: &Scenario, checks: Vec<AlertTest>) ->
         interval: duration(slo.scaled_seconds(STEP)),
         input_series: series(slo, scenario),
         alert_rule_test: checks,
+        promql_expr_test: Vec::new(),
     }
 }
 
-/// The promtool test file of one SLO (`tests/obs-slo-<name>.test.yaml`).
-pub fn test_file(slo: &Slo) -> crate::RuleFile {
+/// The promtool test file of one SLO (`tests/obs-slo-<name>.test.yaml`), asserting the alerts
+/// of `rules`, its rule group after the passes.
+pub(crate) fn test_file(slo: &Slo, rules: &RuleGroup) -> RuleFile {
     let b = slo.budget();
     let mut tests = Vec::new();
     // A fast burn: a day of good traffic, then an hour at 20 × the budget. Over 1h and 5m it
@@ -300,8 +250,8 @@ pub fn test_file(slo: &Slo) -> crate::RuleFile {
             format!("{}: a fast burn pages, and only pages", slo.name),
             &fast,
             vec![
-                expect(slo, FAST_BURN, &fast, Some((20.0, &FAST_WINDOWS))),
-                expect(slo, SLOW_BURN, &fast, None),
+                expect(slo, rules, FAST_BURN, &fast, Some((20.0, &FAST_WINDOWS))),
+                expect(slo, rules, SLOW_BURN, &fast, None),
             ],
         ));
     }
@@ -319,8 +269,14 @@ pub fn test_file(slo: &Slo) -> crate::RuleFile {
         ),
         &slow,
         vec![
-            expect(slo, SLOW_BURN, &slow, Some((4.0 / 3.0, &SLOW_WINDOWS))),
-            expect(slo, FAST_BURN, &slow, None),
+            expect(
+                slo,
+                rules,
+                SLOW_BURN,
+                &slow,
+                Some((4.0 / 3.0, &SLOW_WINDOWS)),
+            ),
+            expect(slo, rules, FAST_BURN, &slow, None),
         ],
     ));
     // Half the budget for twelve hours: every window burns 0.5 ×, nothing fires.
@@ -332,8 +288,8 @@ pub fn test_file(slo: &Slo) -> crate::RuleFile {
         format!("{}: half the budget fires nothing", slo.name),
         &half,
         vec![
-            expect(slo, FAST_BURN, &half, None),
-            expect(slo, SLOW_BURN, &half, None),
+            expect(slo, rules, FAST_BURN, &half, None),
+            expect(slo, rules, SLOW_BURN, &half, None),
         ],
     ));
     let doc = TestFile {
@@ -341,14 +297,11 @@ pub fn test_file(slo: &Slo) -> crate::RuleFile {
         evaluation_interval: duration(EVALUATION_STEPS as u64 * slo.scaled_seconds(STEP)),
         tests,
     };
-    crate::RuleFile {
-        file_name: format!("tests/obs-slo-{}.test.yaml", slo.name),
-        yaml: format!(
-            "{}{}",
-            super::HEADER,
-            serde_yaml_ng::to_string(&doc).expect("tests serialise")
-        ),
-    }
+    RuleFile::new(
+        format!("tests/obs-slo-{}.test.yaml", slo.name),
+        HEADER,
+        &doc,
+    )
 }
 
 #[cfg(test)]
@@ -359,14 +312,6 @@ mod tests {
     fn counters_continue_across_segments() {
         assert_eq!(counter(&[(3, 1.0), (2, 5.0)]), "0+1x3 8+5x1");
         assert_eq!(counter(&[(720, 0.0), (30, 10.0)]), "0+0x720 10+10x29");
-    }
-
-    #[test]
-    fn go_percent_format() {
-        assert_eq!(go_g4(20.000000000000004), "20");
-        assert_eq!(go_g4(12.5), "12.5");
-        assert_eq!(go_g4(0.0), "0");
-        assert_eq!(go_g4(33.33333), "33.33");
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub(super) fn service_monitors(cfg: &Config) -> Vec<(String, Value)> {
 /// hold them.
 pub(super) fn prometheus_rule(cfg: &Config) -> Value {
     let release = settings(cfg).prometheus_release;
-    let groups: Vec<Value> = obs_mixin::rules::groups(&cfg.thresholds_for_rules())
+    let groups: Vec<Value> = obs_mixin::rule_groups(&cfg.thresholds_for_rules())
         .into_iter()
         .map(|(_, g)| serde_json::to_value(g).expect("rule groups convert to JSON"))
         .collect();
