@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::Duration;
+use crate::duration::Duration;
 
 macro_rules! thresholds {
     ($( $(#[doc = $doc:literal])+ $field:ident : $ty:ty = $default:expr ;)+) => {
@@ -301,29 +301,6 @@ mod tests {
         }
         .validate()
         .unwrap();
-    }
-
-    #[test]
-    fn docs_name_real_alerts() {
-        let alerts: Vec<&str> = crate::rules::alert_groups(&Thresholds::default())
-            .into_iter()
-            .flat_map(|g| g.alerts.into_iter().map(|a| a.name))
-            .collect();
-        for (field, doc) in FIELD_DOCS {
-            for quoted in doc.split('`').skip(1).step_by(2) {
-                let camel = quoted
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_uppercase())
-                    && !quoted.contains(' ');
-                if camel {
-                    assert!(
-                        alerts.contains(&quoted),
-                        "{field} names `{quoted}`, which is no alert"
-                    );
-                }
-            }
-        }
     }
 
     #[test]

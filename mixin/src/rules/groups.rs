@@ -103,4 +103,27 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn threshold_docs_name_real_alerts() {
+        let alerts: Vec<&str> = alert_groups(&Thresholds::default())
+            .into_iter()
+            .flat_map(|g| g.alerts.into_iter().map(|a| a.name))
+            .collect();
+        for (field, doc) in crate::thresholds::FIELD_DOCS {
+            for quoted in doc.split('`').skip(1).step_by(2) {
+                let camel = quoted
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_uppercase())
+                    && !quoted.contains(' ');
+                if camel {
+                    assert!(
+                        alerts.contains(&quoted),
+                        "{field} names `{quoted}`, which is no alert"
+                    );
+                }
+            }
+        }
+    }
 }
