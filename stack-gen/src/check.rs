@@ -31,7 +31,7 @@ pub fn check_file_text(path: &str, text: &str) -> Vec<String> {
             Err(e) => {
                 return vec![format!(
                     "{path}: not valid YAML: {}",
-                    crate::model::one_line(&e.to_string())
+                    crate::error::one_line(&e.to_string())
                 )];
             }
         };

@@ -115,9 +115,9 @@ pub fn promtool_check_rules(promtool: &Path, dir: &Path) -> Result<Option<()>, S
         Ok(Some(()))
     } else {
         Err(
-            crate::model::one_line(&String::from_utf8_lossy(&out.stdout))
+            crate::error::one_line(&String::from_utf8_lossy(&out.stdout))
                 + " "
-                + &crate::model::one_line(&String::from_utf8_lossy(&out.stderr)),
+                + &crate::error::one_line(&String::from_utf8_lossy(&out.stderr)),
         )
     }
 }

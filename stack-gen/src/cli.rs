@@ -451,8 +451,7 @@ pub fn config_from_flags(a: &InitArgs) -> Result<Config, Error> {
                 "--slo[{i}]: {s:?} must be SERVICE=OBJECTIVE, the objective in percent (api=99.9)"
             )));
         };
-        cfg.slo
-            .push(crate::slo::availability(service.trim(), objective));
+        cfg.slo.push(availability(service.trim(), objective));
     }
     if let Some(v) = a.log_shipper {
         cfg.log_shipper = v;
@@ -521,6 +520,12 @@ pub fn alerting_keys(a: &InitArgs) -> AlertingKeys {
         email_password_env: a.email_password_env.clone(),
         ..AlertingKeys::default()
     }
+}
+
+/// The wizard's and `--slo`'s availability SLO of a service: `<service>-availability` over the
+/// default window.
+pub fn availability(service: &str, objective: f64) -> obs_mixin::slo::Slo {
+    obs_mixin::slo::Slo::availability(&format!("{service}-availability"), service, objective)
 }
 
 /// The service `--yes` adds when none is given: the demo's default port on the docker host

@@ -17,10 +17,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod model;
-pub mod model_k8s;
 pub mod render;
-pub mod slo;
 pub mod validate;
-pub mod validate_k8s;
 pub mod wizard;
 pub mod write;

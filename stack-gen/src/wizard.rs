@@ -150,7 +150,7 @@ pub fn ask(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
                 .map_err(io)?;
             if let Ok(objective) = answer.trim().parse::<f64>() {
                 cfg.slo
-                    .push(crate::slo::availability(&service.name, objective));
+                    .push(crate::cli::availability(&service.name, objective));
             }
         }
     }
