@@ -594,7 +594,7 @@ fn build(
 ) -> Result<(), Error> {
     crate::validate::validate(cfg, origin).map_err(Error::Invalid)?;
     let files = render::render(cfg)?;
-    render::self_check(&files)?;
+    crate::check::self_check(&files)?;
     let mut planned: Vec<Planned> = files
         .into_iter()
         .map(|file| Planned {
@@ -614,12 +614,12 @@ fn build(
         let password = if env_path.exists() {
             String::new()
         } else {
-            crate::render::env::random_password()?
+            crate::render::compose::env::random_password()?
         };
         planned.push(Planned {
             file: OutFile {
                 path: ".env".into(),
-                contents: crate::render::env::dotenv(cfg, &password),
+                contents: crate::render::compose::env::dotenv(cfg, &password),
             },
             policy: Policy::CreateOnce,
         });

@@ -3,13 +3,12 @@
 //! The flow of every run: [`model`] reads `obs.toml` (or the wizard and flags build it) into
 //! typed values, so a duration, a port or an address is checked once, when it is read;
 //! [`validate`] checks what types cannot (clashing ports, duplicate names, required pairs), [`render`] builds each output file from serde structures,
-//! [`render::self_check`] re-parses them and runs the mixin's name-contract checks, and
+//! [`check::self_check`] re-parses them and runs the mixin's name-contract checks, and
 //! [`write`](mod@write) compares the result with the output directory, refuses to overwrite files the user
 //! changed, and writes atomically.
 #![deny(missing_docs, unreachable_pub)]
 
 pub mod check;
-pub mod check_k8s;
 pub mod cli;
 pub mod doctor;
 pub mod error;
