@@ -204,8 +204,8 @@ impl Config {
         }
         format!(
             "# obs.toml: the answers of `obs-gen init`. Edit it, then run `obs-gen generate`.\n\
-             # Every key is documented in the obs README (\"Generating the stack\"); [alerts] lists\n\
-             # only the thresholds changed from their defaults (all of them: README, \"Alerts\").\n\n{body}"
+             # Every key is documented in docs/generator.md in the obs repository; [alerts] lists only\n\
+             # the thresholds changed from their defaults (all of them: docs/alerts.md in the obs repository).\n\n{body}"
         )
     }
 
