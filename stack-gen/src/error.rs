@@ -34,3 +34,9 @@ impl Error {
         Error::Io(format!("{}: cannot {what}: {e}", path.display()))
     }
 }
+
+/// The first line of `s`, trimmed: how a multi-line message from a parser or a tool becomes part
+/// of a one-line error.
+pub fn one_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().trim().to_string()
+}

@@ -336,14 +336,14 @@ fn dashboards_in_configmaps_pass_the_contract_checks_and_a_renamed_metric_fails(
     );
     for d in bundled {
         let doc = yaml(&out.join(format!("grafana/dashboards/{}.yaml", d.uid)));
-        let found = obs_gen::check_k8s::dashboards_of(&doc);
+        let found = obs_gen::check::kubernetes::dashboards_of(&doc);
         assert_eq!(found.len(), 1);
         assert_eq!(
             doc["data"][d.file_name.as_str()].as_str(),
             Some(d.to_json_string().as_str()),
             "the ConfigMap holds the bundled file byte for byte"
         );
-        assert!(obs_gen::check_k8s::check_object(&doc).is_empty());
+        assert!(obs_gen::check::kubernetes::check_object(&doc).is_empty());
     }
 
     let path = out.join("grafana/dashboards/obs-service-overview.yaml");
@@ -352,7 +352,7 @@ fn dashboards_in_configmaps_pass_the_contract_checks_and_a_renamed_metric_fails(
         "http_request_duration_seconds",
     );
     let broken: Value = serde_yaml_ng::from_str(&text).unwrap();
-    let problems = obs_gen::check_k8s::check_object(&broken);
+    let problems = obs_gen::check::kubernetes::check_object(&broken);
     assert!(
         problems
             .iter()
@@ -416,7 +416,10 @@ fn kubernetes_tree_text(dir: &Path) -> String {
         s.push_str(&format!("===== {f}\n"));
         if f.starts_with("grafana/dashboards/") {
             let doc: Value = serde_yaml_ng::from_str(&text).unwrap();
-            assert!(obs_gen::check_k8s::check_object(&doc).is_empty(), "{f}");
+            assert!(
+                obs_gen::check::kubernetes::check_object(&doc).is_empty(),
+                "{f}"
+            );
             s.push_str(&format!(
                 "(ConfigMap {} of the bundled dashboard)\n",
                 doc["metadata"]["name"].as_str().unwrap()

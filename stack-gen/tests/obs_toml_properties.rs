@@ -165,7 +165,7 @@ fn load(text: &str) -> Result<(), String> {
     let back = Config::from_toml(&cfg.to_toml(), "obs.toml").expect("written obs.toml reads");
     assert_eq!(back, cfg, "obs.toml round trip");
     let files = obs_gen::render::render(&cfg).expect("a valid configuration renders");
-    obs_gen::render::self_check(&files).expect("a valid configuration passes the self-check");
+    obs_gen::check::self_check(&files).expect("a valid configuration passes the self-check");
     Ok(())
 }
 

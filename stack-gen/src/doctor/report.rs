@@ -77,7 +77,9 @@ impl Report {
                     "FAIL {}: {}. Fix: {}\n",
                     f.check,
                     f.detail,
-                    f.fix.as_deref().unwrap_or("see the obs README")
+                    f.fix
+                        .as_deref()
+                        .unwrap_or("see docs/generator.md in the obs repository")
                 ));
             }
         }

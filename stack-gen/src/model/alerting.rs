@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Duration, HostPort};
+use obs_mixin::Duration;
+
+use super::addr::HostPort;
 
 /// The kind of receiver, as `receiver =` in `obs.toml` and `--receiver` name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]

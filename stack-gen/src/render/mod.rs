@@ -1,25 +1,24 @@
 //! One renderer per output file. Each builds its document from serde structs or values (YAML
-//! and JSON are never assembled from strings) and returns the text; [`render`] collects them
-//! into the tree `obs-gen` writes.
+//! and JSON are never assembled from strings) and returns the text. A thin wrapper per target
+//! collects them into the tree `obs-gen` writes: [`compose`] as files beside `compose.yaml`,
+//! [`kubernetes`] as the objects the cluster's charts select. [`render`] picks the target's.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::model::{Config, LogShipper, Target};
+use crate::model::{Config, Target};
 
 pub mod alertmanager;
 pub mod alloy;
 pub mod compose;
-pub mod env;
 pub mod frontend;
 pub mod grafana;
 pub mod kubernetes;
 pub mod loki;
 pub mod prometheus;
 pub mod promtail;
-pub mod readme;
 pub mod remote_write;
 pub mod tempo;
 
@@ -82,7 +81,7 @@ pub fn images() -> BTreeMap<String, Image> {
 /// Renders every file of the stack for `cfg` (which must have passed validation).
 pub fn render(cfg: &Config) -> Result<Vec<OutFile>, Error> {
     let mut files = match cfg.target {
-        Target::Compose => compose_tree(cfg),
+        Target::Compose => compose::render(cfg),
         Target::Kubernetes => kubernetes::render(cfg),
     };
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -95,123 +94,4 @@ pub fn render(cfg: &Config) -> Result<Vec<OutFile>, Error> {
         }
     }
     Ok(files)
-}
-
-/// The files of the compose target (and its local mode).
-fn compose_tree(cfg: &Config) -> Vec<OutFile> {
-    let mut files = vec![
-        OutFile {
-            path: "prometheus/prometheus.yml".into(),
-            contents: prometheus::render(cfg),
-        },
-        OutFile {
-            path: "alertmanager/alertmanager.yml".into(),
-            contents: alertmanager::render(cfg),
-        },
-        OutFile {
-            path: "alertmanager/entrypoint.sh".into(),
-            contents: alertmanager::entrypoint(cfg),
-        },
-        OutFile {
-            path: "loki/config.yaml".into(),
-            contents: loki::render(cfg),
-        },
-        OutFile {
-            path: "grafana/provisioning/datasources/datasources.yaml".into(),
-            contents: grafana::datasources(cfg),
-        },
-        OutFile {
-            path: "grafana/provisioning/dashboards/obs.yaml".into(),
-            contents: grafana::provider(),
-        },
-        OutFile {
-            path: ".env.example".into(),
-            contents: env::example(cfg),
-        },
-        OutFile {
-            path: ".gitignore".into(),
-            // Local mode: the entrypoint's private copy with the webhook URL, and the state of
-            // the programs, live in the tree too.
-            contents: match cfg.local {
-                None => ".env\n".into(),
-                Some(_) => {
-                    ".env\nalertmanager/.secrets/\nalertmanager/data/\nprometheus/data/\n".into()
-                }
-            },
-        },
-        OutFile {
-            path: "README.md".into(),
-            contents: readme::render(cfg),
-        },
-    ];
-    // Local mode runs the components as host programs: there is no compose project.
-    if cfg.local.is_none() {
-        files.push(OutFile {
-            path: "compose.yaml".into(),
-            contents: compose::render(cfg),
-        });
-        if let Some(contents) = compose::app_healthchecks(cfg) {
-            files.push(OutFile {
-                path: "app-healthchecks.yaml".into(),
-                contents,
-            });
-        }
-    }
-    match cfg.log_shipper {
-        LogShipper::Alloy => files.push(OutFile {
-            path: "alloy/config.alloy".into(),
-            contents: alloy::render(cfg),
-        }),
-        LogShipper::Promtail => files.push(OutFile {
-            path: "promtail/config.yml".into(),
-            contents: promtail::render(cfg),
-        }),
-        LogShipper::None => {}
-    }
-    files.extend(frontend::render(cfg));
-    if cfg.tracing {
-        files.push(OutFile {
-            path: "tempo/config.yaml".into(),
-            contents: tempo::render(cfg),
-        });
-    }
-    let thresholds = cfg.thresholds_for_rules();
-    // The SLOs' promtool tests sit in rules/tests/, beside the rules they name as `../…`.
-    for rule in obs_mixin::rule_files(&thresholds)
-        .into_iter()
-        .chain(obs_mixin::slo_test_files(&thresholds))
-    {
-        files.push(OutFile {
-            path: format!("prometheus/rules/{}", rule.file_name),
-            contents: rule.yaml,
-        });
-    }
-    for d in obs_mixin::dashboards_for(&thresholds) {
-        let mut text = serde_json::to_string_pretty(&d.json).expect("dashboards serialise");
-        text.push('\n');
-        files.push(OutFile {
-            path: format!("grafana/dashboards/{}", d.file_name),
-            contents: text,
-        });
-    }
-    files
-}
-
-/// Checks rendered files before anything is written: every YAML and JSON file parses, and the
-/// bundled rules and dashboards pass the mixin's name-contract checks.
-pub fn self_check(files: &[OutFile]) -> Result<(), Error> {
-    let mut problems = Vec::new();
-    for f in files {
-        problems.extend(crate::check::check_file_text(&f.path, &f.contents));
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Invalid(
-            problems
-                .into_iter()
-                .map(|p| format!("internal error, generated output is invalid: {p}"))
-                .collect(),
-        ))
-    }
 }

@@ -1,7 +1,7 @@
-//! The checks of a Kubernetes output directory, used by [`crate::check`]: the rules inside the
-//! `PrometheusRule` and the dashboards inside the sidecar's ConfigMaps pass the same
-//! name-contract checks as the compose target's files, the objects the charts select carry the
-//! labels their selectors need, and `promtool check rules` reads the rule groups.
+//! The checks of the Kubernetes target's files: the rules inside the `PrometheusRule` and the
+//! dashboards inside the sidecar's ConfigMaps pass the same name-contract checks as the compose
+//! target's files, the objects the charts select carry the labels their selectors need, and
+//! `promtool check rules` reads the rule groups.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -9,6 +9,9 @@ use std::path::Path;
 use serde_yaml_ng::Value;
 
 use crate::render::kubernetes::{DASHBOARD_LABEL, RELEASE_LABEL};
+
+/// Files every Kubernetes directory has.
+pub const REQUIRED: &[&str] = &["kustomization.yaml", "prometheusrule.yaml"];
 
 /// The `groups:` document of a `PrometheusRule`, as a rule file promtool reads.
 pub fn rule_file_of(object: &Value) -> Option<String> {
@@ -115,9 +118,9 @@ pub fn promtool_check_rules(promtool: &Path, dir: &Path) -> Result<Option<()>, S
         Ok(Some(()))
     } else {
         Err(
-            crate::model::one_line(&String::from_utf8_lossy(&out.stdout))
+            crate::error::one_line(&String::from_utf8_lossy(&out.stdout))
                 + " "
-                + &crate::model::one_line(&String::from_utf8_lossy(&out.stderr)),
+                + &crate::error::one_line(&String::from_utf8_lossy(&out.stderr)),
         )
     }
 }

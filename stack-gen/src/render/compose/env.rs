@@ -56,7 +56,7 @@ fn body(cfg: &Config, password: &str) -> String {
     }
     if cfg.frontend.is_some() {
         s.push_str("\n# For the Next.js app (frontend/nextjs/README.md): set these where it is built and runs.\n");
-        for (var, what) in super::frontend::ENV_VARS {
+        for (var, what) in crate::render::frontend::ENV_VARS {
             let value = match *var {
                 "NEXT_PUBLIC_SENTRY_ENVIRONMENT" => cfg.environment.as_str(),
                 _ => "",

@@ -1,13 +1,15 @@
-//! The interactive questions of `obs-gen init`. Each question is skipped when its flag was given
-//! on the command line, so the wizard and the flags always produce the same `obs.toml`.
+//! The interactive questions of `obs-gen init`. The wizard asks only the questions its
+//! [`Answers`] leave open (those no flag answered), and writes each answer where a flag would,
+//! so the wizard and the flags always produce the same `obs.toml`. Enter takes the model's
+//! default.
 
 use dialoguer::{Confirm, Input, Select};
 
-use crate::cli::InitArgs;
+use super::answers::{Answers, availability};
 use crate::error::Error;
 use crate::model::{
-    self, Alerting, AlertingKeys, Config, Database, Duration, Frontend, HostPort, LogShipper,
-    ReceiverKind, Service, Target,
+    self, Alerting, AlertingKeys, Config, Database, Duration, Frontend, HostPort, Kubernetes,
+    LogShipper, ReceiverKind, Service, Target,
 };
 use crate::validate::{is_env_name, public_origin};
 
@@ -67,18 +69,19 @@ fn env_var(prompt: &str, default: &str) -> Result<String, Error> {
         .map_err(io)
 }
 
-/// Asks every question whose flag is absent from `args`, updating `cfg`.
-pub fn ask(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
+/// Asks every question `answers` leaves open, and answers it.
+pub fn ask(answers: &mut Answers) -> Result<(), Error> {
     eprintln!(
         "obs-gen init: a few questions (each is also a flag; see --help). Enter takes the [default]."
     );
-    if args.project.is_none() {
-        cfg.project = text("Project name (--project)", &cfg.project)?;
+    let defaults = Config::default();
+    if answers.project.is_none() {
+        answers.project = Some(text("Project name (--project)", &defaults.project)?);
     }
-    if args.environment.is_none() {
-        cfg.environment = text("Environment (--environment)", &cfg.environment)?;
+    if answers.environment.is_none() {
+        answers.environment = Some(text("Environment (--environment)", &defaults.environment)?);
     }
-    if args.target.is_none() {
+    if answers.target.is_none() {
         let options = [Target::Compose, Target::Kubernetes];
         let labels = [
             "compose (docker compose on one host)",
@@ -90,14 +93,14 @@ pub fn ask(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
             .default(0)
             .interact()
             .map_err(io)?;
-        cfg.target = options[i];
+        answers.target = Some(options[i]);
     }
-    if cfg.target == Target::Kubernetes {
-        return ask_kubernetes(cfg, args);
+    if answers.target == Some(Target::Kubernetes) {
+        return ask_kubernetes(answers);
     }
-    if args.services.is_empty() {
+    if answers.services.is_empty() {
         loop {
-            let default = if cfg.services.is_empty() {
+            let default = if answers.services.is_empty() {
                 "app=host.docker.internal:3000"
             } else {
                 ""
@@ -126,11 +129,11 @@ pub fn ask(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
                 .trim()
                 .parse()
                 .map_err(|e| Error::Input(format!("wizard: {e}")))?;
-            cfg.services.push(Service::new(name.trim(), target));
+            answers.services.push(Service::new(name.trim(), target));
         }
     }
-    if args.slos.is_empty() {
-        for service in cfg.services.clone() {
+    if answers.slo.is_empty() {
+        for service in answers.services.clone() {
             let answer: String = Input::<String>::new()
                 .with_prompt(format!(
                     "Availability objective of {} in percent, blank for none (--slo)",
@@ -149,12 +152,11 @@ pub fn ask(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
                 .interact_text()
                 .map_err(io)?;
             if let Ok(objective) = answer.trim().parse::<f64>() {
-                cfg.slo
-                    .push(crate::slo::availability(&service.name, objective));
+                answers.slo.push(availability(&service.name, objective));
             }
         }
     }
-    if args.log_shipper.is_none() {
+    if answers.log_shipper.is_none() {
         let options = [LogShipper::Alloy, LogShipper::Promtail, LogShipper::None];
         let labels = [
             "alloy (default)",
@@ -167,56 +169,65 @@ pub fn ask(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
             .default(0)
             .interact()
             .map_err(io)?;
-        cfg.log_shipper = options[i];
+        answers.log_shipper = Some(options[i]);
     }
-    if args.postgres.is_none() {
-        let detected = cfg.databases.postgres.clone();
-        if yes_no("Watch PostgreSQL? (--postgres)", detected.is_some())? {
-            let default = detected.map_or_else(
-                || model::DEFAULT_POSTGRES_ADDRESS.into(),
-                |d| d.address.to_string(),
-            );
-            cfg.databases.postgres = Some(Database {
-                address: host_port("PostgreSQL address", &default)?,
-            });
-        } else {
-            cfg.databases.postgres = None;
-        }
+    if answers.postgres.is_none() {
+        let detected = answers.detected.postgres.clone();
+        answers.postgres = Some(
+            if yes_no("Watch PostgreSQL? (--postgres)", detected.is_some())? {
+                let default = detected.map_or_else(
+                    || model::DEFAULT_POSTGRES_ADDRESS.into(),
+                    |d| d.address.to_string(),
+                );
+                Some(Database {
+                    address: host_port("PostgreSQL address", &default)?,
+                })
+            } else {
+                None
+            },
+        );
     }
-    if args.redis.is_none() {
-        let detected = cfg.databases.redis.clone();
-        if yes_no("Watch Redis? (--redis)", detected.is_some())? {
+    if answers.redis.is_none() {
+        let detected = answers.detected.redis.clone();
+        answers.redis = Some(if yes_no("Watch Redis? (--redis)", detected.is_some())? {
             let default = detected.map_or_else(
                 || model::DEFAULT_REDIS_ADDRESS.into(),
                 |d| d.address.to_string(),
             );
-            cfg.databases.redis = Some(Database {
+            Some(Database {
                 address: host_port("Redis address", &default)?,
-            });
+            })
         } else {
-            cfg.databases.redis = None;
-        }
+            None
+        });
     }
-    ask_alerting_and_rest(cfg, args)
+    ask_alerting_and_rest(answers)
 }
 
 /// The questions of the Kubernetes target: where the manifests go, which release selects them,
 /// the services by name (their Service labels and port take the defaults; see obs.toml), and
 /// Alloy or no log shipper. The rest is shared with compose.
-fn ask_kubernetes(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
-    let k = cfg.kubernetes.get_or_insert_with(Default::default);
-    if args.namespace.is_none() {
-        k.namespace = text("Namespace of the manifests (--namespace)", &k.namespace)?;
+fn ask_kubernetes(answers: &mut Answers) -> Result<(), Error> {
+    let defaults = Kubernetes::default();
+    if answers.namespace.is_none() {
+        answers.namespace = Some(text(
+            "Namespace of the manifests (--namespace)",
+            &defaults.namespace,
+        )?);
     }
-    if args.prometheus_release.is_none() {
-        k.prometheus_release = text(
+    if answers.prometheus_release.is_none() {
+        answers.prometheus_release = Some(text(
             "Release name of kube-prometheus-stack (--prometheus-release)",
-            &k.prometheus_release,
-        )?;
+            &defaults.prometheus_release,
+        )?);
     }
-    if args.services.is_empty() {
+    if answers.services.is_empty() {
         loop {
-            let default = if cfg.services.is_empty() { "app" } else { "" };
+            let default = if answers.services.is_empty() {
+                "app"
+            } else {
+                ""
+            };
             let answer: String = Input::<String>::new()
                 .with_prompt("Service to scrape, NAME (empty to finish) (--service)")
                 .default(default.to_string())
@@ -226,10 +237,10 @@ fn ask_kubernetes(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
             if answer.trim().is_empty() {
                 break;
             }
-            cfg.services.push(Service::kubernetes(answer.trim()));
+            answers.services.push(Service::kubernetes(answer.trim()));
         }
     }
-    if args.log_shipper.is_none() {
+    if answers.log_shipper.is_none() {
         let options = [LogShipper::Alloy, LogShipper::None];
         let i = Select::new()
             .with_prompt("Log shipper (--log-shipper)")
@@ -237,14 +248,15 @@ fn ask_kubernetes(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
             .default(0)
             .interact()
             .map_err(io)?;
-        cfg.log_shipper = options[i];
+        answers.log_shipper = Some(options[i]);
     }
-    ask_alerting_and_rest(cfg, args)
+    ask_alerting_and_rest(answers)
 }
 
 /// The questions both targets ask last: the alert receiver, retention, tracing and Sentry.
-fn ask_alerting_and_rest(cfg: &mut Config, args: &InitArgs) -> Result<(), Error> {
-    if args.receiver.is_none() {
+fn ask_alerting_and_rest(answers: &mut Answers) -> Result<(), Error> {
+    let defaults = Config::default();
+    if answers.alerting.is_none() {
         let options = [
             ReceiverKind::None,
             ReceiverKind::Webhook,
@@ -258,25 +270,31 @@ fn ask_alerting_and_rest(cfg: &mut Config, args: &InitArgs) -> Result<(), Error>
             .default(0)
             .interact()
             .map_err(io)?;
-        // The flags given for this receiver are kept; the rest of its keys are asked.
-        let mut k = crate::cli::alerting_keys(args);
+        // The keys given for this receiver are kept; the rest of its keys are asked.
+        let mut k = answers.alerting_keys.clone();
         k.receiver = options[i];
         ask_receiver(&mut k)?;
-        cfg.alerting = Alerting::try_from(k).map_err(Error::Input)?;
+        answers.alerting = Some(Alerting::try_from(k).map_err(Error::Input)?);
     }
-    if args.retention.is_none() {
-        cfg.retention = typed::<Duration>(
+    if answers.retention.is_none() {
+        answers.retention = Some(typed::<Duration>(
             "Retention of metrics, logs and traces (--retention)",
-            cfg.retention.as_str(),
-        )?;
+            defaults.retention.as_str(),
+        )?);
     }
-    if args.tracing.is_none() {
-        cfg.tracing = yes_no("Tracing with Tempo and OTLP? (--tracing)", cfg.tracing)?;
+    if answers.tracing.is_none() {
+        answers.tracing = Some(yes_no(
+            "Tracing with Tempo and OTLP? (--tracing)",
+            defaults.tracing,
+        )?);
     }
-    if args.sentry.is_none() {
-        cfg.sentry = yes_no("Do the services report to Sentry? (--sentry)", cfg.sentry)?;
+    if answers.sentry.is_none() {
+        answers.sentry = Some(yes_no(
+            "Do the services report to Sentry? (--sentry)",
+            defaults.sentry,
+        )?);
     }
-    if cfg.sentry && args.frontend.is_none() {
+    if answers.sentry == Some(true) && answers.frontend.is_none() {
         let options = [None, Some(Frontend::Nextjs)];
         let labels = [
             "none",
@@ -288,9 +306,9 @@ fn ask_alerting_and_rest(cfg: &mut Config, args: &InitArgs) -> Result<(), Error>
             .default(0)
             .interact()
             .map_err(io)?;
-        cfg.frontend = options[i];
-        if cfg.frontend.is_some() && args.public_urls.is_empty() {
-            for service in &mut cfg.services {
+        answers.frontend = options[i];
+        if answers.frontend.is_some() && answers.public_urls.is_empty() {
+            for service in &mut answers.services {
                 let answer: String = Input::<String>::new()
                     .with_prompt(format!(
                         "URL browsers call {} at, e.g. https://api.example.com (empty: none) (--public-url)",

@@ -1,12 +1,12 @@
 //! The `README.md` of the generated directory: how to start the stack, the URL of each UI and
 //! how a service joins.
 
+use super::containers::host_for_url;
 use crate::model::{Config, LogShipper};
-use crate::render::compose::host_for_url;
 use crate::render::prometheus::scrape_target;
 
 /// Renders the README.
-pub fn render(cfg: &Config) -> String {
+pub(super) fn render(cfg: &Config) -> String {
     let host = host_for_url(&cfg.bind_address);
     let p = &cfg.ports;
     let mut s = format!(

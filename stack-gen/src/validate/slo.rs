@@ -1,5 +1,5 @@
-//! The `[[slo]]` tables of `obs.toml`: checked here against the rest of the file (the
-//! services, the scrape interval), rendered by [`obs_mixin::slo`] with the other rules.
+//! The `[[slo]]` tables of `obs.toml`, checked against the rest of the file (the services, the
+//! scrape interval); [`obs_mixin::slo`] renders them with the other rules.
 
 use std::collections::BTreeMap;
 
@@ -10,17 +10,16 @@ use crate::model::Config;
 
 /// How many scrapes the shortest burn-rate window must span: `rate()` needs two samples, and
 /// four leave room for a missed scrape (Prometheus' own advice for range selectors).
-pub const MIN_SCRAPES_PER_WINDOW: u64 = 4;
+const MIN_SCRAPES_PER_WINDOW: u64 = 4;
 
 /// Checks every `[[slo]]`: the fields ([`Slo::validate`]), a unique name, a service of
 /// `[[services]]`, and a window long enough that its shortest burn-rate window spans
-/// [`MIN_SCRAPES_PER_WINDOW`] scrapes. Each problem is one line `obs.toml: slo[i].key: …`.
-pub fn validate(cfg: &Config, origin: &str, errs: &mut Vec<String>) {
+/// [`MIN_SCRAPES_PER_WINDOW`] scrapes. Each problem is reported on `slo[i].key`.
+pub(super) fn check(cfg: &Config, report: &mut impl FnMut(&str, String)) {
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
     let scrape = &cfg.scrape_interval;
     for (i, slo) in cfg.slo.iter().enumerate() {
-        let mut err =
-            |field: &str, msg: String| errs.push(format!("{origin}: slo[{i}].{field}: {msg}"));
+        let mut err = |field: &str, msg: String| report(&format!("slo[{i}].{field}"), msg);
         if let Err(e) = slo.validate() {
             err(e.field, e.message);
             continue;
@@ -68,12 +67,6 @@ fn check_shortest_window(slo: &Slo, scrape: &Duration, err: &mut impl FnMut(&str
     }
 }
 
-/// The wizard's and `--slo`'s availability SLO of a service: `<service>-availability` over the
-/// default window.
-pub fn availability(service: &str, objective: f64) -> Slo {
-    Slo::availability(&format!("{service}-availability"), service, objective)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,8 +82,15 @@ mod tests {
 
     fn errors(c: &Config) -> Vec<String> {
         let mut errs = Vec::new();
-        validate(c, "obs.toml", &mut errs);
+        check(c, &mut |field, msg| {
+            errs.push(format!("obs.toml: {field}: {msg}"))
+        });
         errs
+    }
+
+    /// The availability SLO `obs-gen init` writes for `--slo SERVICE=OBJECTIVE`.
+    fn availability(service: &str, objective: f64) -> Slo {
+        Slo::availability(&format!("{service}-availability"), service, objective)
     }
 
     #[test]

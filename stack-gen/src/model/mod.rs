@@ -1,22 +1,33 @@
-//! `obs.toml`: the answers of the wizard, the single input of `obs-gen generate`.
+//! `obs.toml`: the answers of `obs-gen init`, the single input of `obs-gen generate`, typed so
+//! that each value is checked once, when it is read.
 //!
 //! Every table rejects unknown keys, so a typo is an error naming the key instead of a
-//! silently ignored setting. The model is target-neutral: nothing here is specific to docker
-//! compose except the [`Target`] it selects.
+//! silently ignored setting. The model is target-neutral: [`Config`] and the keys both targets
+//! read live here and beside it (`addr`, `alerting`, `service`, `frontend`, `remote_write`);
+//! the keys one target alone reads sit in `compose` and `kubernetes`.
 
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-pub use crate::model_k8s::{Kubernetes, KubernetesService, RemoteWrite};
 
 mod addr;
 mod alerting;
+mod compose;
+mod frontend;
+mod kubernetes;
+mod remote_write;
+mod service;
 
 pub use addr::{AddrError, HostPort, Port};
 pub use alerting::{Alerting, AlertingKeys, Receiver, ReceiverKind, SecretVar};
+pub use compose::{Local, Ports};
+pub use frontend::{Frontend, SentrySampling};
+pub use kubernetes::{Kubernetes, KubernetesService};
 pub use obs_mixin::Duration;
+pub use remote_write::RemoteWrite;
+pub use service::{DEFAULT_POSTGRES_ADDRESS, DEFAULT_REDIS_ADDRESS, Database, Databases, Service};
 
 /// The name of the configuration file, written into the output directory.
 pub const CONFIG_FILE: &str = "obs.toml";
@@ -65,7 +76,7 @@ pub struct Config {
     #[serde(default)]
     pub ports: Ports,
     /// Service level objectives (`[[slo]]`), each rendered as burn-rate rules with their
-    /// promtool tests ([`obs_mixin::slo`]); checked by [`crate::slo::validate`].
+    /// promtool tests ([`obs_mixin::slo`]); checked by [`crate::validate`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub slo: Vec<obs_mixin::slo::Slo>,
     /// How often Prometheus scrapes every target (Prometheus duration). Default `15s`.
@@ -99,93 +110,6 @@ pub struct Config {
     /// Sample rates of the generated frontend Sentry setup (`[sentry_sampling]`).
     #[serde(default, skip_serializing_if = "SentrySampling::is_default")]
     pub sentry_sampling: SentrySampling,
-}
-
-/// A web front end `obs-gen` writes a Sentry setup for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase", try_from = "String")]
-pub enum Frontend {
-    /// Next.js with `@sentry/nextjs`: client, server and edge initialisation,
-    /// `instrumentation.ts` and the `next.config` wrapper.
-    Nextjs,
-}
-
-impl Frontend {
-    /// The name used in obs.toml and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Frontend::Nextjs => "nextjs",
-        }
-    }
-}
-
-/// Deserialising through this names the key in the error, which serde's own "unknown variant"
-/// message does not.
-impl TryFrom<String> for Frontend {
-    type Error = String;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        match value.as_str() {
-            "nextjs" => Ok(Frontend::Nextjs),
-            _ => Err(format!(
-                "frontend: {value:?} is not a frontend obs-gen writes (known: nextjs)"
-            )),
-        }
-    }
-}
-
-/// The `[sentry_sampling]` table: how much the generated frontend Sentry setup sends. The
-/// rates apply to the browser, the Next.js server and the edge runtime alike; the services
-/// follow the browser's decision for the traces it starts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SentrySampling {
-    /// Fraction of error events sent, 0 to 1 (`sampleRate`). Default 1.
-    pub sample_rate: f64,
-    /// Fraction of page loads, navigations and requests traced, 0 to 1 (`tracesSampleRate`).
-    /// Default 0.1; raise it for low traffic, lower it when the trace quota runs out.
-    pub traces_sample_rate: f64,
-}
-
-impl Default for SentrySampling {
-    fn default() -> Self {
-        SentrySampling {
-            sample_rate: 1.0,
-            traces_sample_rate: 0.1,
-        }
-    }
-}
-
-impl SentrySampling {
-    fn is_default(&self) -> bool {
-        *self == SentrySampling::default()
-    }
-}
-
-/// The `[local]` table: the addresses of the stack's components when they run as programs on
-/// one host rather than as compose containers. With it, `prometheus.yml` scrapes the services
-/// at their targets as written (no `host.docker.internal`), itself, Alertmanager and the
-/// exporters listed here, and nothing else (Grafana, Loki, the log shipper, Tempo and cAdvisor
-/// are not scraped in this mode; their configuration files are still written, for running them
-/// by hand); `alertmanager/entrypoint.sh` starts the `prometheus-alertmanager` on `PATH` (or
-/// `$ALERTMANAGER`) listening on `alertmanager`; no `compose.yaml` is written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Local {
-    /// `host:port` Prometheus listens on (pass it as `--web.listen-address`); also its
-    /// self-scrape target.
-    pub prometheus: HostPort,
-    /// `host:port` Alertmanager listens on; Prometheus sends alerts there.
-    pub alertmanager: HostPort,
-    /// `host:port` of node-exporter (job `alerts.node_job`); none scraped when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node_exporter: Option<HostPort>,
-    /// `host:port` of postgres-exporter; required with `[databases.postgres]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postgres_exporter: Option<HostPort>,
-    /// `host:port` of redis_exporter; required with `[databases.redis]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redis_exporter: Option<HostPort>,
 }
 
 fn default_interval() -> Duration {
@@ -280,8 +204,8 @@ impl Config {
         }
         format!(
             "# obs.toml: the answers of `obs-gen init`. Edit it, then run `obs-gen generate`.\n\
-             # Every key is documented in the obs README (\"Generating the stack\"); [alerts] lists\n\
-             # only the thresholds changed from their defaults (all of them: README, \"Alerts\").\n\n{body}"
+             # Every key is documented in docs/generator.md in the obs repository; [alerts] lists only\n\
+             # the thresholds changed from their defaults (all of them: docs/alerts.md in the obs repository).\n\n{body}"
         )
     }
 
@@ -386,208 +310,6 @@ impl LogShipper {
     }
 }
 
-/// One service Prometheus scrapes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Service {
-    /// The service name; also its Prometheus `job`.
-    pub name: String,
-    /// `host:port` Prometheus scrapes, as seen from the Prometheus container. Compose only
-    /// (required there); on Kubernetes the ServiceMonitor finds the Service by its selector.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<HostPort>,
-    /// Path of the metrics endpoint.
-    #[serde(default = "default_metrics_path")]
-    pub metrics_path: String,
-    /// Path of the liveness endpoint (listed in the generated README, probed by
-    /// `app-healthchecks.yaml`).
-    #[serde(default = "default_health_path")]
-    pub health_path: String,
-    /// Kubernetes: namespace of the service's Service. Default `default`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    /// Kubernetes: labels of the service's Service. Default `app.kubernetes.io/name = <name>`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selector: Option<std::collections::BTreeMap<String, String>>,
-    /// Kubernetes: name of the Service port serving the metrics. Default `http`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<String>,
-    /// The URL browsers call the service at (e.g. `https://api.example.com`); its origin goes
-    /// into the frontend's `tracePropagationTargets`, so the browser's trace headers reach it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub public_url: Option<String>,
-}
-
-fn default_metrics_path() -> String {
-    obs_catalogue::paths::METRICS.into()
-}
-fn default_health_path() -> String {
-    obs_catalogue::paths::HEALTH_LIVE.into()
-}
-
-impl Service {
-    /// A service with the SDK's default paths.
-    pub fn new(name: &str, target: HostPort) -> Service {
-        Service {
-            target: Some(target),
-            ..Service::kubernetes(name)
-        }
-    }
-
-    /// A service of the Kubernetes target: no `target`, the default selector and port.
-    pub fn kubernetes(name: &str) -> Service {
-        Service {
-            name: name.into(),
-            target: None,
-            metrics_path: default_metrics_path(),
-            health_path: default_health_path(),
-            namespace: None,
-            selector: None,
-            port: None,
-            public_url: None,
-        }
-    }
-}
-
-/// Databases and caches watched through exporters.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Databases {
-    /// PostgreSQL, through postgres-exporter.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postgres: Option<Database>,
-    /// Redis, through redis_exporter.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redis: Option<Database>,
-}
-
-/// One database the stack watches.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Database {
-    /// `host:port` the exporter connects to. Credentials come from `.env`.
-    pub address: HostPort,
-}
-
-/// The default address of a PostgreSQL server on the docker host (`--postgres` without a value).
-pub const DEFAULT_POSTGRES_ADDRESS: &str = "host.docker.internal:5432";
-/// The default address of a Redis server on the docker host (`--redis` without a value).
-pub const DEFAULT_REDIS_ADDRESS: &str = "host.docker.internal:6379";
-
-/// Host ports the stack publishes (on `bind_address`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Ports {
-    /// Grafana UI. Default 3001, because 3000 is the demo service's port.
-    pub grafana: Port,
-    /// Prometheus UI and API.
-    pub prometheus: Port,
-    /// Alertmanager UI and API.
-    pub alertmanager: Port,
-    /// Loki API (services may push logs here with `LOKI_URL`).
-    pub loki: Port,
-    /// Tempo API (with `tracing`).
-    pub tempo: Port,
-    /// OTLP over gRPC (with `tracing`).
-    pub otlp_grpc: Port,
-    /// OTLP over HTTP (with `tracing`).
-    pub otlp_http: Port,
-}
-
-impl Default for Ports {
-    fn default() -> Self {
-        Ports {
-            grafana: Port::known(3001),
-            prometheus: Port::known(9090),
-            alertmanager: Port::known(9093),
-            loki: Port::known(3100),
-            tempo: Port::known(3200),
-            otlp_grpc: Port::known(4317),
-            otlp_http: Port::known(4318),
-        }
-    }
-}
-
-impl Ports {
-    /// The ports published for `cfg`, with their obs.toml key.
-    pub fn published(&self, tracing: bool) -> Vec<(&'static str, Port)> {
-        let mut v = vec![
-            ("grafana", self.grafana),
-            ("prometheus", self.prometheus),
-            ("alertmanager", self.alertmanager),
-            ("loki", self.loki),
-        ];
-        if tracing {
-            v.extend([
-                ("tempo", self.tempo),
-                ("otlp_grpc", self.otlp_grpc),
-                ("otlp_http", self.otlp_http),
-            ]);
-        }
-        v
-    }
-}
-
-/// Looks for PostgreSQL and Redis images in an application's compose file. Returns the
-/// addresses the exporters should use from the monitoring stack: a published host port is
-/// reached through `host.docker.internal`.
-pub fn detect_databases(compose_text: &str, origin: &str) -> Result<Databases, Error> {
-    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(compose_text).map_err(|e| {
-        Error::Input(format!(
-            "{origin}: not valid YAML ({})",
-            one_line(&e.to_string())
-        ))
-    })?;
-    let mut found = Databases::default();
-    let Some(services) = doc.get("services").and_then(|s| s.as_mapping()) else {
-        return Ok(found);
-    };
-    for (_, service) in services {
-        let image = service
-            .get("image")
-            .and_then(|i| i.as_str())
-            .unwrap_or_default();
-        let name = image.rsplit('/').next().unwrap_or(image);
-        let name = name.split([':', '@']).next().unwrap_or(name);
-        let (kind, internal) = match name {
-            n if n.contains("postgres") && !n.contains("exporter") => ("postgres", 5432),
-            n if (n == "redis" || n == "valkey" || n.starts_with("redis-stack")) => ("redis", 6379),
-            _ => continue,
-        };
-        let mut host_port = Port::known(internal);
-        if let Some(ports) = service.get("ports").and_then(|p| p.as_sequence()) {
-            for p in ports {
-                let text = match p {
-                    serde_yaml_ng::Value::String(s) => s.clone(),
-                    serde_yaml_ng::Value::Number(n) => n.to_string(),
-                    _ => continue,
-                };
-                let parts: Vec<&str> = text.split(':').collect();
-                if parts.len() >= 2
-                    && parts[parts.len() - 1].split('/').next() == Some(&internal.to_string())
-                    && let Ok(p) = parts[parts.len() - 2].parse::<Port>()
-                {
-                    host_port = p;
-                }
-            }
-        }
-        let db = Some(Database {
-            address: HostPort::docker_host(host_port),
-        });
-        match kind {
-            "postgres" if found.postgres.is_none() => found.postgres = db,
-            "redis" if found.redis.is_none() => found.redis = db,
-            _ => {}
-        }
-    }
-    Ok(found)
-}
-
-/// The first line of a message, for one-line errors.
-pub fn one_line(s: &str) -> String {
-    s.lines().next().unwrap_or_default().trim().to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -620,19 +342,5 @@ mod tests {
         });
         let back = Config::from_toml(&cfg.to_toml(), "x").unwrap();
         assert_eq!(back, cfg);
-    }
-
-    #[test]
-    fn detects_databases_in_an_app_compose_file() {
-        let text = "services:\n  db:\n    image: postgres:17\n    ports: [\"15432:5432\"]\n  cache:\n    image: docker.io/library/redis:7-alpine\n  web:\n    image: nginx\n";
-        let d = detect_databases(text, "c.yaml").unwrap();
-        assert_eq!(
-            d.postgres.unwrap().address.to_string(),
-            "host.docker.internal:15432"
-        );
-        assert_eq!(
-            d.redis.unwrap().address.to_string(),
-            "host.docker.internal:6379"
-        );
     }
 }

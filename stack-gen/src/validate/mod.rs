@@ -2,10 +2,22 @@
 //! make (a duration, a port or a `host:port` is checked when read, see [`crate::model`]). Each
 //! problem is one line naming the field: `obs.toml: services[1].name: "app" is already the
 //! name of services[0]`.
+//!
+//! This file checks the keys both targets read; `compose` and `kubernetes` the keys of one
+//! target, `remote_write` and `slo` their tables, and `syntax` the forms of value other stages
+//! check too (a variable name, a public URL).
 
 use std::collections::BTreeMap;
 
-use crate::model::{Config, Port, Receiver};
+use crate::model::{Config, Receiver, Target};
+
+mod compose;
+mod kubernetes;
+mod remote_write;
+mod slo;
+mod syntax;
+
+pub use syntax::{is_env_name, public_origin};
 
 /// Job names the stack itself uses; a service may not take one.
 pub const RESERVED_JOBS: &[&str] = &[
@@ -24,6 +36,36 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
     let mut errs = Vec::new();
     let mut err = |field: &str, msg: String| errs.push(format!("{origin}: {field}: {msg}"));
 
+    top_level(cfg, &mut err);
+    services(cfg, &mut err);
+    alerting(cfg, &mut err);
+    compose::local(cfg, &mut err);
+    for (field, msg) in frontend_problems(cfg) {
+        err(&field, msg);
+    }
+    if let Err(e) = cfg.alerts.validate() {
+        err(&format!("alerts.{}", e.field), e.message);
+    }
+    // A key of the other target is named with the target that reads it.
+    let only = |t: Target| {
+        format!(
+            "only for target = \"{}\" (this file has target = \"{}\"); remove it",
+            t.as_str(),
+            cfg.target.as_str()
+        )
+    };
+    match cfg.target {
+        Target::Compose => compose::target_keys(cfg, &mut err, &only),
+        Target::Kubernetes => kubernetes::target_keys(cfg, &mut err, &only),
+    }
+    remote_write::check(cfg, &mut err);
+    slo::check(cfg, &mut err);
+    compose::ports(cfg, &mut err);
+    if errs.is_empty() { Ok(()) } else { Err(errs) }
+}
+
+/// `project`, `environment` and `retention`.
+fn top_level(cfg: &Config, err: &mut impl FnMut(&str, String)) {
     if cfg.project.is_empty()
         || !cfg
             .project
@@ -56,7 +98,11 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
             format!("{:?} is shorter than one hour", cfg.retention),
         );
     }
+}
 
+/// `[[services]]`: at least one, each with a unique name that is not a job of the stack, and
+/// absolute paths.
+fn services(cfg: &Config, err: &mut impl FnMut(&str, String)) {
     if cfg.services.is_empty() {
         err("services", "at least one service is needed (add a [[services]] table or pass --service NAME=HOST:PORT)".into());
     }
@@ -106,6 +152,11 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
             }
         }
     }
+}
+
+/// `[alerting]` (the receiver's values), then every interval, which Prometheus and
+/// Alertmanager refuse at zero.
+fn alerting(cfg: &Config, err: &mut impl FnMut(&str, String)) {
     let a = &cfg.alerting;
     if let Some(var) = a.receiver.secret_var()
         && !is_env_name(var.name)
@@ -140,7 +191,6 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
         Receiver::None | Receiver::Webhook { .. } => {}
     }
 
-    // Prometheus and Alertmanager refuse a zero interval.
     for (key, value) in [
         ("scrape_interval", Some(&cfg.scrape_interval)),
         ("evaluation_interval", Some(&cfg.evaluation_interval)),
@@ -154,74 +204,6 @@ pub fn validate(cfg: &Config, origin: &str) -> Result<(), Vec<String>> {
             err(key, format!("{v:?} must be longer than zero"));
         }
     }
-    if let Some(local) = &cfg.local {
-        for (key, db, exporter) in [
-            (
-                "postgres",
-                &cfg.databases.postgres,
-                &local.postgres_exporter,
-            ),
-            ("redis", &cfg.databases.redis, &local.redis_exporter),
-        ] {
-            match (db, exporter) {
-                (Some(_), None) => err(
-                    &format!("local.{key}_exporter"),
-                    format!(
-                        "the address of the {key} exporter is needed with [databases.{key}] in local mode"
-                    ),
-                ),
-                (None, Some(_)) => err(
-                    &format!("local.{key}_exporter"),
-                    format!("set, but [databases.{key}] is not: add it or remove this key"),
-                ),
-                _ => {}
-            }
-        }
-    }
-
-    for (field, msg) in frontend_problems(cfg) {
-        err(&field, msg);
-    }
-
-    if let Err(e) = cfg.alerts.validate() {
-        errs.push(format!("{origin}: {e}"));
-    }
-    errs.extend(crate::validate_k8s::validate(cfg, origin));
-    crate::slo::validate(cfg, origin, &mut errs);
-    let mut err = |field: &str, msg: String| errs.push(format!("{origin}: {field}: {msg}"));
-
-    let mut seen: BTreeMap<Port, &str> = BTreeMap::new();
-    for (key, port) in cfg.ports.published(cfg.tracing) {
-        if let Some(other) = seen.insert(port, key) {
-            err(
-                &format!("ports.{key}"),
-                format!("{port} is already the port of ports.{other}"),
-            );
-        }
-    }
-    for (i, target) in cfg
-        .services
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| Some((i, s.target.as_ref()?)))
-    {
-        let host = target.host();
-        let on_host = matches!(
-            host,
-            "host.docker.internal" | "localhost" | "127.0.0.1" | "0.0.0.0" | "::1"
-        ) || host.parse().ok() == Some(cfg.bind_address);
-        let port = target.port();
-        if on_host && let Some(key) = seen.get(&port) {
-            err(
-                &format!("ports.{key}"),
-                format!(
-                    "{port} clashes with services[{i}].target {:?} on the same host; pick another port",
-                    target.to_string()
-                ),
-            );
-        }
-    }
-    if errs.is_empty() { Ok(()) } else { Err(errs) }
 }
 
 /// The problems of the frontend keys, as (field, message): `frontend` needs `sentry = true`,
@@ -262,50 +244,10 @@ fn frontend_problems(cfg: &Config) -> Vec<(String, String)> {
     problems
 }
 
-/// The origin (`https://api.example.com`, `http://localhost:8080`) of a service's
-/// `public_url`, or why it is not one: an absolute http or https URL with a host, without user
-/// name, password, query or fragment (a base URL; a path is allowed and ignored).
-pub fn public_origin(s: &str) -> Result<String, String> {
-    let bad = |why: &str| {
-        Err(format!(
-            "{s:?} {why}; write an http(s) URL like https://api.example.com"
-        ))
-    };
-    let url = match url::Url::parse(s) {
-        Ok(url) => url,
-        Err(e) => return bad(&format!("is not a URL ({e})")),
-    };
-    if !matches!(url.scheme(), "http" | "https") {
-        return bad("is not an http or https URL");
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return bad("has no host");
-    }
-    // Secrets never go into generated files (nor into this message), and a URL with
-    // credentials is one.
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(
-            "carries a user name or password (not repeated here); write the URL without them, like https://api.example.com".into(),
-        );
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return bad("must not have a query or fragment");
-    }
-    Ok(url.origin().ascii_serialization())
-}
-
-/// Whether `s` is a conventional environment variable name.
-pub fn is_env_name(s: &str) -> bool {
-    !s.is_empty()
-        && !s.as_bytes()[0].is_ascii_digit()
-        && s.bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Service;
+    use crate::model::{RemoteWrite, Service};
 
     fn cfg() -> Config {
         let mut c = Config::default();
@@ -394,5 +336,83 @@ mod tests {
                 "obs.toml: alerting.slack_channel: \"my alerts\" is not a Slack channel like \"#alerts\"",
             ]
         );
+    }
+
+    fn k8s() -> Config {
+        let mut c = Config {
+            target: Target::Kubernetes,
+            ..Config::default()
+        };
+        c.services.push(Service::kubernetes("api"));
+        c
+    }
+
+    #[test]
+    fn kubernetes_defaults_are_valid() {
+        validate(&k8s(), "obs.toml").unwrap();
+    }
+
+    #[test]
+    fn keys_of_the_other_target_are_named() {
+        let mut c = k8s();
+        c.services[0].target = Some("api:80".parse().unwrap());
+        c.ports.grafana = "1".parse().unwrap();
+        let errs = validate(&c, "obs.toml").unwrap_err();
+        assert!(
+            errs[0].starts_with("obs.toml: ports: only for target = \"compose\""),
+            "{errs:?}"
+        );
+        assert!(
+            errs[1].starts_with("obs.toml: services[0].target: only for"),
+            "{errs:?}"
+        );
+
+        let mut c = Config::default();
+        c.services
+            .push(Service::new("api", "api:80".parse().unwrap()));
+        c.services[0].port = Some("http".into());
+        c.kubernetes = Some(Default::default());
+        let errs = validate(&c, "obs.toml").unwrap_err();
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert!(errs[0].starts_with("obs.toml: kubernetes: only for target = \"kubernetes\""));
+        assert!(errs[1].starts_with("obs.toml: services[0].port: only for"));
+    }
+
+    #[test]
+    fn names_selectors_and_ports() {
+        let mut c = k8s();
+        c.services[0].name = "Api_1".into();
+        c.services[0].namespace = Some("team.a".into());
+        c.services[0].selector = Some([("app/x/y".to_string(), "v".to_string())].into());
+        c.services[0].port = Some("metrics-port-too-long".into());
+        let errs = validate(&c, "obs.toml").unwrap_err();
+        for (i, want) in [
+            "obs.toml: services[0].name: \"Api_1\" is not a Kubernetes name",
+            "obs.toml: services[0].namespace: \"team.a\" is not a Kubernetes name",
+            "obs.toml: services[0].selector: label key \"app/x/y\"",
+            "obs.toml: services[0].port: \"metrics-port-too-long\"",
+        ]
+        .iter()
+        .enumerate()
+        {
+            assert!(errs[i].starts_with(want), "{want} in {errs:?}");
+        }
+    }
+
+    #[test]
+    fn remote_write() {
+        let mut c = k8s();
+        c.remote_write = Some(RemoteWrite {
+            url: "ftp://x".into(),
+            username: Some("tenant".into()),
+            password_env: None,
+            bearer_token_env: Some("token".into()),
+        });
+        let errs = validate(&c, "obs.toml").unwrap_err();
+        assert!(
+            errs[0].starts_with("obs.toml: remote_write.url: \"ftp://x\" must start with http")
+        );
+        assert!(errs[1].starts_with("obs.toml: remote_write.bearer_token_env: \"token\""));
+        assert!(errs[2].starts_with("obs.toml: remote_write.password_env: basic auth"));
     }
 }

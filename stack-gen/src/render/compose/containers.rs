@@ -7,8 +7,8 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::{Image, images};
 use crate::model::{Config, LogShipper, Port};
+use crate::render::{Image, comment, images, remote_write, yaml_with_note};
 
 /// Port Grafana listens on inside its container.
 pub const GRAFANA_PORT: u16 = 3000;
@@ -177,9 +177,9 @@ pub fn app_healthchecks(cfg: &Config) -> Option<String> {
             (svc.name.clone(), AppService { healthcheck })
         })
         .collect();
-    Some(super::yaml_with_note(
+    Some(yaml_with_note(
         &Override { services },
-        &super::comment(&[
+        &comment(&[
             "Liveness health checks for your own services, keyed by their names in obs.toml.",
             "Apply it with your app's compose file (the service names must match):",
             "  docker compose -f compose.yaml -f monitoring/app-healthchecks.yaml up -d",
@@ -225,7 +225,7 @@ pub fn render(cfg: &Config) -> String {
     for (name, var) in cfg
         .remote_write
         .iter()
-        .flat_map(super::remote_write::compose_secrets)
+        .flat_map(remote_write::compose_secrets)
     {
         prometheus.secrets.push(name.into());
         secrets.insert(name.to_string(), FromEnvironment { environment: var });
@@ -467,9 +467,9 @@ pub fn render(cfg: &Config) -> String {
         volumes,
         secrets,
     };
-    super::yaml_with_note(
+    yaml_with_note(
         &file,
-        &super::comment(&[
+        &comment(&[
             "Start: docker compose up -d   (in this directory; .env holds the Grafana admin password)",
             "Every port is published on bind_address only; Prometheus reaches services on the docker",
             "host as host.docker.internal (extra_hosts maps it to the host gateway on Linux).",
