@@ -1,5 +1,6 @@
-//! The Loki and OTLP stand-ins: HTTP endpoints on loopback that decode what they get (with
-//! [`crate::wire`]), count it, and flap between up, refusing connections and answering 5xx.
+//! The Loki and OTLP stand-ins: HTTP endpoints on loopback that decode what they get with the
+//! [`Decode`] they are given (see [`crate::wire`]), count it, and flap between up, refusing
+//! connections and answering 5xx.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
