@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Soak run (issue 17): the release demo under mixed traffic at half its measured capacity for
+# Soak run: the release demo under mixed traffic at half its measured capacity for
 # DURATION, with its Loki and OTLP endpoints (local stand-ins that decode the real wire formats)
 # flapping every 30 s between up, refusing connections and answering 500/503. Prints a Markdown
 # report: per minute the load, p50/p99, RSS, what the stand-ins received, queue depth, drops by
 # reason and failed sends; then RSS first/last/max, drops by reason, whether any drop came while
 # the queue had room, and every item accounted for (sent, dropped or lost). What it does in
-# detail: sdk/examples/soak.rs.
+# detail: sdk/examples/soak/main.rs.
 #
 #   DURATION=30m scripts/soak.sh              # the full run (default 30m)
 #   DURATION=2m OUT=/tmp/soak.md scripts/soak.sh

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use super::queue::{Retry, SendError};
 use super::settings::ExportSettings;
+use super::sink::{Retry, SendError};
 
 /// An HTTP client for the exporters: plain HTTP, and HTTPS when a TLS feature of reqwest is on.
 pub(crate) fn http_client(settings: &ExportSettings) -> Result<reqwest::Client, String> {

@@ -27,6 +27,8 @@ mod http;
 mod integration;
 pub(crate) mod queue;
 mod settings;
+mod shared;
+mod sink;
 mod worker;
 
 pub(crate) use http::{classify, http_client};

@@ -2,76 +2,19 @@
 //! counts, flushes and shuts it down.
 
 use std::cell::Cell;
-use std::collections::VecDeque;
-use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use obs_catalogue::DropReason;
-use tokio::sync::Notify;
 
-use super::{EXPORT_LOG_TARGET, ExportSettings};
+use super::settings::ExportSettings;
+use super::shared::{Buffer, Shared};
+// Where the exporters and the `export` module's own re-exports name the sink's types.
+#[cfg(feature = "otlp")]
+pub(crate) use super::sink::Retry;
+pub(crate) use super::sink::{SendError, Sink};
 use crate::Metrics;
-
-/// Why one attempt to send a batch failed, and whether to try again.
-#[derive(Debug)]
-pub(crate) struct SendError {
-    pub(crate) retry: Retry,
-    pub(crate) reason: String,
-}
-
-/// Whether a failed batch may be sent again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Retry {
-    /// The endpoint rejected the data itself: sending it again cannot help.
-    Never,
-    /// A transient failure: retry with backoff.
-    Backoff,
-    /// The endpoint asked to wait this long (`Retry-After`).
-    After(Duration),
-    /// The shutdown deadline passed while sending.
-    Shutdown,
-}
-
-impl SendError {
-    pub(crate) fn transient(reason: impl Into<String>) -> Self {
-        Self {
-            retry: Retry::Backoff,
-            reason: reason.into(),
-        }
-    }
-
-    pub(crate) fn permanent(reason: impl Into<String>) -> Self {
-        Self {
-            retry: Retry::Never,
-            reason: reason.into(),
-        }
-    }
-
-    pub(super) fn shutdown() -> Self {
-        Self {
-            retry: Retry::Shutdown,
-            reason: "the shutdown deadline passed".into(),
-        }
-    }
-}
-
-/// The network end of an exporter: sends one batch. Runs on the exporter's own thread.
-pub(crate) trait Sink: 'static {
-    /// What the queue holds.
-    type Item: Send + 'static;
-
-    /// Sends `batch`; called again after a retryable error with the same batch, less its
-    /// oldest items when a full queue evicted them meanwhile.
-    fn send(&mut self, batch: &[Self::Item]) -> impl Future<Output = Result<(), SendError>>;
-
-    /// About how many bytes `item` holds, for [`ExportSettings::queue_bytes`]. Sinks whose
-    /// queues are bounded by items alone keep the default, 0.
-    fn weight(_item: &Self::Item) -> usize {
-        0
-    }
-}
 
 thread_local! {
     static EXPORT_THREAD: Cell<bool> = const { Cell::new(false) };
@@ -83,176 +26,6 @@ thread_local! {
 pub(crate) fn on_export_thread() -> bool {
     // `try_with`: events can be logged while a thread's locals are being torn down.
     EXPORT_THREAD.try_with(Cell::get).unwrap_or(false)
-}
-
-/// Items dropped so far, by reason.
-#[derive(Default)]
-struct Drops([AtomicU64; 3]);
-
-impl Drops {
-    fn slot(&self, reason: DropReason) -> &AtomicU64 {
-        &self.0[reason as usize]
-    }
-
-    fn total(&self) -> u64 {
-        self.0.iter().map(|n| n.load(Ordering::Relaxed)).sum()
-    }
-}
-
-/// Counters and signals shared by the queue, the worker and the handle.
-pub(super) struct Shared {
-    pub(super) exporter: &'static str,
-    metrics: Metrics,
-    accepted: AtomicU64,
-    sent: AtomicU64,
-    dropped: Drops,
-    reported: Drops,
-    failures: AtomicU64,
-    failures_reported: AtomicU64,
-    /// Items accepted and not yet sent or dropped (queued or in the batch being sent).
-    pending: AtomicU64,
-    flush: AtomicBool,
-    deadline: Mutex<Option<Instant>>,
-    pub(super) wake: Notify,
-}
-
-impl Shared {
-    pub(super) fn deadline(&self) -> Option<Instant> {
-        *self.deadline.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(super) fn urgent(&self) -> bool {
-        self.flush.load(Ordering::Acquire) || self.deadline().is_some()
-    }
-
-    pub(super) fn sent(&self, n: usize) {
-        self.sent.fetch_add(n as u64, Ordering::Relaxed);
-        self.pending.fetch_sub(n as u64, Ordering::AcqRel);
-    }
-
-    pub(super) fn dropped(&self, n: usize, reason: DropReason) {
-        self.dropped
-            .slot(reason)
-            .fetch_add(n as u64, Ordering::Relaxed);
-        self.pending.fetch_sub(n as u64, Ordering::AcqRel);
-    }
-
-    pub(super) fn failed_attempt(&self) {
-        self.failures.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Adds what was dropped and what failed since the last report to the metrics, sets the
-    /// queue depth, and warns once about the drops.
-    fn report(&self) {
-        let metrics = &self.metrics;
-        metrics.set_queue_items(self.exporter, self.pending.load(Ordering::Acquire));
-        let failures = self.failures.load(Ordering::Relaxed);
-        let before = self.failures_reported.swap(failures, Ordering::Relaxed);
-        if failures > before {
-            metrics.record_send_failures(self.exporter, failures - before);
-        }
-        let mut dropped = 0;
-        for reason in DropReason::ALL {
-            let total = self.dropped.slot(reason).load(Ordering::Relaxed);
-            let before = self.reported.slot(reason).swap(total, Ordering::Relaxed);
-            if total > before {
-                dropped += total - before;
-                metrics.record_dropped(self.exporter, reason, total - before);
-            }
-        }
-        if dropped > 0 {
-            tracing::warn!(
-                target: EXPORT_LOG_TARGET,
-                exporter = self.exporter,
-                dropped,
-                dropped_total = self.dropped.total(),
-                "exporter dropped items: its queue was full, its endpoint rejected them or the service shut down first"
-            );
-        }
-    }
-}
-
-/// What the queue holds: the items not yet taken by the worker, and how much of the batch the
-/// worker is sending still counts against the bounds.
-struct State<T> {
-    queued: VecDeque<(T, usize)>,
-    queued_bytes: usize,
-    /// Weights of the in-flight batch's items that still count, oldest first. A full queue
-    /// evicts from here first: the batch in flight holds the oldest items.
-    in_flight: VecDeque<usize>,
-    in_flight_bytes: usize,
-    /// How many of the in-flight batch's oldest items were evicted since the worker last
-    /// looked; it removes them before the next attempt.
-    evicted: usize,
-}
-
-impl<T> State<T> {
-    fn items(&self) -> usize {
-        self.queued.len() + self.in_flight.len()
-    }
-
-    fn bytes(&self) -> usize {
-        self.queued_bytes + self.in_flight_bytes
-    }
-}
-
-/// The queue's contents and bounds, shared by the queue's ends and the worker.
-pub(super) struct Buffer<T> {
-    state: Mutex<State<T>>,
-    max_items: usize,
-    max_bytes: usize,
-    max_batch: usize,
-}
-
-impl<T> Buffer<T> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(super) fn is_empty(&self) -> bool {
-        self.lock().queued.is_empty()
-    }
-
-    pub(super) fn len(&self) -> usize {
-        self.lock().queued.len()
-    }
-
-    /// Moves up to a batch of the oldest items to the worker. They keep counting against the
-    /// bounds until [`Buffer::settle`].
-    pub(super) fn take(&self, batch: &mut Vec<T>) {
-        let mut state = self.lock();
-        while batch.len() < self.max_batch {
-            let Some((item, weight)) = state.queued.pop_front() else {
-                break;
-            };
-            state.queued_bytes -= weight;
-            state.in_flight.push_back(weight);
-            state.in_flight_bytes += weight;
-            batch.push(item);
-        }
-    }
-
-    /// How many of the in-flight batch's oldest items newer ones evicted since the last call.
-    pub(super) fn take_evicted(&self) -> usize {
-        std::mem::take(&mut self.lock().evicted)
-    }
-
-    /// The in-flight batch is done with (sent or dropped): it no longer counts.
-    pub(super) fn settle(&self) {
-        let mut state = self.lock();
-        state.in_flight.clear();
-        state.in_flight_bytes = 0;
-        state.evicted = 0;
-    }
-
-    /// Removes everything still queued; returns how many items that was.
-    pub(super) fn clear(&self) -> usize {
-        let mut state = self.lock();
-        let n = state.queued.len();
-        state.queued.clear();
-        state.queued_bytes = 0;
-        n
-    }
 }
 
 /// The sending end of an exporter's queue. Cheap to clone; never blocks.
@@ -285,35 +58,13 @@ impl<T> ExportQueue<T> {
     /// and are counted as dropped (`queue_full`); the newest item is always kept.
     pub(crate) fn push(&self, item: T) {
         let weight = (self.weigh)(&item);
-        self.shared.pending.fetch_add(1, Ordering::AcqRel);
-        self.shared.accepted.fetch_add(1, Ordering::Relaxed);
-        let buffer = &*self.buffer;
-        let (dropped, queued) = {
-            let mut state = buffer.lock();
-            state.queued.push_back((item, weight));
-            state.queued_bytes += weight;
-            let mut dropped = 0;
-            while state.items() > buffer.max_items
-                || (state.bytes() > buffer.max_bytes && state.items() > 1)
-            {
-                if let Some(weight) = state.in_flight.pop_front() {
-                    // The worker still holds it and counts it when it next looks.
-                    state.in_flight_bytes -= weight;
-                    state.evicted += 1;
-                } else if let Some((_, weight)) = state.queued.pop_front() {
-                    state.queued_bytes -= weight;
-                    dropped += 1;
-                } else {
-                    break;
-                }
-            }
-            (dropped, state.queued.len())
-        };
+        self.shared.accepted();
+        let (dropped, queued) = self.buffer.push(item, weight);
         if dropped > 0 {
             self.shared.dropped(dropped, DropReason::QueueFull);
         }
         // Wake the worker for the first item (it starts lingering) and for a full batch.
-        if queued == 1 || queued == buffer.max_batch {
+        if queued == 1 || queued == self.buffer.max_batch() {
             self.shared.wake.notify_one();
         }
     }
@@ -348,50 +99,50 @@ impl ExporterHandle {
 
     /// Items the queue accepted so far.
     pub fn accepted(&self) -> u64 {
-        self.shared.accepted.load(Ordering::Relaxed)
+        self.shared.accepted_total()
     }
 
     /// Items delivered so far (the endpoint answered 2xx).
     pub fn sent(&self) -> u64 {
-        self.shared.sent.load(Ordering::Relaxed)
+        self.shared.sent_total()
     }
 
     /// Items dropped so far, for any reason.
     pub fn dropped(&self) -> u64 {
-        self.shared.dropped.total()
+        self.shared.dropped_total()
     }
 
     /// Items dropped so far for `reason`.
     pub fn dropped_for(&self, reason: DropReason) -> u64 {
-        self.shared.dropped.slot(reason).load(Ordering::Relaxed)
+        self.shared.dropped_for(reason)
     }
 
     /// Attempts to send a batch that failed so far (each retry counts).
     pub fn send_failures(&self) -> u64 {
-        self.shared.failures.load(Ordering::Relaxed)
+        self.shared.failures_total()
     }
 
     /// Items held and not yet delivered: queued, or in the batch being sent.
     pub fn queued(&self) -> u64 {
-        self.shared.pending.load(Ordering::Acquire)
+        self.shared.pending()
     }
 
     /// Sends what is queued now, without waiting for a full batch; returns whether everything
     /// accepted so far was sent or dropped within `timeout`.
     pub fn flush(&self, timeout: Duration) -> bool {
         let until = Instant::now() + timeout;
-        self.shared.flush.store(true, Ordering::Release);
+        self.shared.set_flush(true);
         self.shared.wake.notify_one();
         let ok = loop {
-            if self.shared.pending.load(Ordering::Acquire) == 0 {
+            if self.shared.pending() == 0 {
                 break true;
             }
             if Instant::now() >= until || self.finished.load(Ordering::Acquire) {
-                break self.shared.pending.load(Ordering::Acquire) == 0;
+                break self.shared.pending() == 0;
             }
             std::thread::sleep(Duration::from_millis(2));
         };
-        self.shared.flush.store(false, Ordering::Release);
+        self.shared.set_flush(false);
         self.shared.report();
         ok
     }
@@ -399,16 +150,7 @@ impl ExporterHandle {
     /// Sends what is queued until `deadline`, then stops the worker. Returns whether the worker
     /// finished in time; either way this returns by the deadline. Later calls return at once.
     pub fn shutdown(&self, deadline: Instant) -> bool {
-        {
-            let mut slot = self
-                .shared
-                .deadline
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if slot.is_none_or(|d| deadline < d) {
-                *slot = Some(deadline);
-            }
-        }
+        self.shared.shorten_deadline(deadline);
         self.shared.wake.notify_one();
         let done = self.done.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(done) = done {
@@ -448,32 +190,8 @@ where
     }
     metrics.record_send_failures(exporter, 0);
     metrics.set_queue_items(exporter, 0);
-    let shared = Arc::new(Shared {
-        exporter,
-        metrics: metrics.clone(),
-        accepted: AtomicU64::new(0),
-        sent: AtomicU64::new(0),
-        dropped: Drops::default(),
-        reported: Drops::default(),
-        failures: AtomicU64::new(0),
-        failures_reported: AtomicU64::new(0),
-        pending: AtomicU64::new(0),
-        flush: AtomicBool::new(false),
-        deadline: Mutex::new(None),
-        wake: Notify::new(),
-    });
-    let buffer = Arc::new(Buffer {
-        state: Mutex::new(State {
-            queued: VecDeque::new(),
-            queued_bytes: 0,
-            in_flight: VecDeque::new(),
-            in_flight_bytes: 0,
-            evicted: 0,
-        }),
-        max_items: settings.queue_capacity.max(1),
-        max_bytes: settings.queue_bytes.unwrap_or(usize::MAX),
-        max_batch: settings.max_batch.max(1),
-    });
+    let shared = Arc::new(Shared::new(exporter, metrics.clone()));
+    let buffer = Arc::new(Buffer::new(settings));
     let worker_buffer = buffer.clone();
     let (built_tx, built_rx) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
     let (done_tx, done_rx) = std::sync::mpsc::channel();
@@ -832,28 +550,5 @@ mod tests {
             r#"obs_exporter_dropped_total{exporter="loki",reason="shutdown"}"#,
         );
         assert_eq!(full + shutdown, 1000);
-    }
-
-    #[test]
-    fn backoff_has_full_jitter_under_a_doubling_ceiling() {
-        let settings = ExportSettings::default();
-        assert_eq!(
-            super::super::worker::backoff_ceiling(&settings, 1),
-            Duration::from_millis(500)
-        );
-        assert_eq!(
-            super::super::worker::backoff_ceiling(&settings, 3),
-            Duration::from_secs(2)
-        );
-        assert_eq!(
-            super::super::worker::backoff_ceiling(&settings, 40),
-            Duration::from_secs(30)
-        );
-        let delays: Vec<_> = (0..200)
-            .map(|_| super::super::worker::backoff(&settings, 3))
-            .collect();
-        assert!(delays.iter().all(|d| *d <= Duration::from_secs(2)));
-        // Drawn, not fixed: 200 draws from two seconds' worth of nanoseconds differ.
-        assert!(delays.iter().any(|d| *d != delays[0]));
     }
 }

@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 use obs_catalogue::DropReason;
 
 use super::EXPORT_LOG_TARGET;
-use super::queue::{Buffer, Retry, SendError, Shared, Sink};
 use super::settings::ExportSettings;
+use super::shared::{Buffer, Shared};
+use super::sink::{Retry, SendError, Sink};
 
 /// Sleeps until `deadline`, or forever without one.
 async fn sleep_until(deadline: Option<Instant>) {
@@ -195,14 +196,14 @@ async fn send_with_retries<S: Sink>(
 /// Jitter"): a uniformly random delay up to `initial_backoff * 2^(attempt-1)`, capped at
 /// `max_backoff`, so many services retrying one endpoint after an outage spread out. Written
 /// here because it is four lines; the random draw comes from `fastrand`.
-pub(super) fn backoff(settings: &ExportSettings, attempt: u32) -> Duration {
+fn backoff(settings: &ExportSettings, attempt: u32) -> Duration {
     let ceiling = backoff_ceiling(settings, attempt);
     let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
     Duration::from_nanos(fastrand::u64(0..=nanos))
 }
 
 /// The most [`backoff`] waits before attempt `attempt + 1`.
-pub(super) fn backoff_ceiling(settings: &ExportSettings, attempt: u32) -> Duration {
+fn backoff_ceiling(settings: &ExportSettings, attempt: u32) -> Duration {
     let factor = 1u32
         .checked_shl(attempt.saturating_sub(1))
         .unwrap_or(u32::MAX);
@@ -210,4 +211,21 @@ pub(super) fn backoff_ceiling(settings: &ExportSettings, attempt: u32) -> Durati
         .initial_backoff
         .saturating_mul(factor)
         .min(settings.max_backoff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_has_full_jitter_under_a_doubling_ceiling() {
+        let settings = ExportSettings::default();
+        assert_eq!(backoff_ceiling(&settings, 1), Duration::from_millis(500));
+        assert_eq!(backoff_ceiling(&settings, 3), Duration::from_secs(2));
+        assert_eq!(backoff_ceiling(&settings, 40), Duration::from_secs(30));
+        let delays: Vec<_> = (0..200).map(|_| backoff(&settings, 3)).collect();
+        assert!(delays.iter().all(|d| *d <= Duration::from_secs(2)));
+        // Drawn, not fixed: 200 draws from two seconds' worth of nanoseconds differ.
+        assert!(delays.iter().any(|d| *d != delays[0]));
+    }
 }
