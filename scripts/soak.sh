@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak run (issue 17): the release demo under mixed traffic at half its measured capacity for
+# Soak run: the release demo under mixed traffic at half its measured capacity for
 # DURATION, with its Loki and OTLP endpoints (local stand-ins that decode the real wire formats)
 # flapping every 30 s between up, refusing connections and answering 500/503. Prints a Markdown
 # report: per minute the load, p50/p99, RSS, what the stand-ins received, queue depth, drops by
