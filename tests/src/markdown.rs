@@ -19,7 +19,8 @@ pub fn workspace_root() -> PathBuf {
 /// Folders that hold no document of the project: build output, installed packages, git.
 const SKIPPED_DIRS: &[&str] = &[".git", "target", "node_modules"];
 
-/// Every `.md` file under `root`, relative to it and sorted, leaving out [`SKIPPED_DIRS`].
+/// Every `.md` file under `root`, relative to it and sorted, leaving out `.git`, `target` and
+/// `node_modules` folders.
 pub fn documents(root: &Path) -> Vec<PathBuf> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
         let entries =
