@@ -115,19 +115,20 @@ fn runbooks_have_a_section_for_every_alert() {
 
 #[test]
 fn readme_lists_every_dashboard_and_threshold() {
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let dashboards_guide = std::fs::read_to_string(repo().join("docs/dashboards.md")).unwrap();
     for d in obs_mixin::dashboards() {
         assert!(
-            readme.contains(&format!("`dashboards/{}`", d.file_name)),
-            "README does not list {}",
+            dashboards_guide.contains(&format!("`dashboards/{}`", d.file_name)),
+            "docs/dashboards.md does not list {}",
             d.file_name
         );
     }
+    let alerts_guide = std::fs::read_to_string(repo().join("docs/alerts.md")).unwrap();
     let table = obs_mixin::Thresholds::reference_table();
     for line in table.lines().skip(2) {
         assert!(
-            readme.contains(line),
-            "README's thresholds table lacks or differs on:\n{line}\n\nThe table:\n{table}"
+            alerts_guide.contains(line),
+            "docs/alerts.md's thresholds table lacks or differs on:\n{line}\n\nThe table:\n{table}"
         );
     }
 }

@@ -11,7 +11,7 @@
 //! (audited), `GET /metrics`, `GET /health/live`, `GET /health/ready` and `GET /health`. The
 //! generated monitoring stack scrapes it at `host.docker.internal:3000` by default.
 //!
-//! Besides the SDK's variables (`OBS_*`, see the README), the demo reads:
+//! Besides the SDK's variables (`OBS_*`, see docs/sdk.md), the demo reads:
 //!
 //! | variable | effect |
 //! |---|---|

@@ -1,6 +1,7 @@
 //! Shared helpers for the workspace-level tests in `tests/tests/`.
 
 pub mod live;
+pub mod markdown;
 pub mod process;
 pub mod prom;
 pub mod receivers;
