@@ -249,7 +249,7 @@ where
             user_id: self.user.user_id(&parts),
             method: parts.method.as_str().to_owned(),
             route: route_of(&parts.extensions),
-            path: crate::layer::truncate_path(parts.uri.path()).to_owned(),
+            path: crate::exchange::access::truncate_path(parts.uri.path()).to_owned(),
             client_ip: client_ip(peer_of(&parts.extensions), &parts.headers, &self.trusted),
             request_id: parts
                 .extensions

@@ -336,7 +336,7 @@ impl ApiError {
                 error = %detail,
                 "request failed"
             );
-            crate::hook::report(&crate::hook::Completion::ServerError {
+            crate::completion::server_error(&crate::completion::ServerError {
                 detail: &detail,
                 status,
                 request_id,

@@ -5,8 +5,10 @@
 //! Each integration implements [`Integration`](crate::export::Integration): built from the
 //! environment or code, it gives a tracing layer, a handle with sent and dropped counts, and
 //! shuts down by a deadline. Integrations that want to hear about failed requests subscribe to
-//! the [completion hook](crate::hook). Everything here is static: an integration that is not
-//! compiled in costs nothing, and one that is costs nothing while it is off.
+//! the [completion hooks](crate::completion), and those that carry traces install their
+//! propagation while they run. Everything here is static: an
+//! integration that is not compiled in costs nothing, and one that is costs nothing while it
+//! is off.
 
 use std::time::Instant;
 
@@ -167,64 +169,4 @@ integrations! {
     "otlp" => otlp: crate::otlp::OtlpPipeline, switched on by vars::OTEL_EXPORTER_OTLP_ENDPOINT;
     "loki" => loki: crate::loki::Loki, switched on by vars::LOKI_URL;
     "sentry" => sentry: crate::sentry::Sentry, switched on by vars::SENTRY_DSN;
-}
-
-/// A caller's trace that Sentry continues (`sentry-trace`, `baggage`, or a W3C `traceparent`).
-/// Without Sentry these do nothing and compile to nothing.
-#[cfg(feature = "sentry")]
-pub(crate) use crate::sentry_trace as caller_trace;
-
-/// A caller's trace without Sentry: nothing is continued.
-#[cfg(not(feature = "sentry"))]
-pub(crate) mod caller_trace {
-    /// Would give the request span's `sentry.trace` and `trace_id` fields.
-    pub(crate) fn span_fields(
-        _headers: &http::HeaderMap,
-        _otel: bool,
-    ) -> (Option<String>, Option<String>) {
-        (None, None)
-    }
-
-    /// Would make the OpenTelemetry span continue a `sentry-trace`.
-    pub(crate) fn continue_in_otel(_span: &tracing::Span, _headers: &http::HeaderMap) {}
-}
-
-/// W3C trace context, for the one integration that exports spans (OTLP). Without it these do
-/// nothing and compile to nothing.
-#[cfg(feature = "otlp")]
-pub(crate) use crate::otlp::context as trace_context;
-
-/// W3C trace context without an integration that exports spans: nothing to continue or pass on.
-#[cfg(not(feature = "otlp"))]
-pub(crate) mod trace_context {
-    /// Would make `span` a child of the caller's span.
-    pub(crate) fn continue_remote(_span: &tracing::Span, _headers: &http::HeaderMap) {}
-
-    /// Would add the current span's `traceparent` to `headers`.
-    pub(crate) fn inject(_headers: &mut http::HeaderMap) {}
-
-    /// The trace and span IDs of log lines: none can exist in this build, so a layer's
-    /// `Option<LogIds>` is always `None` and its look-up is compiled out.
-    pub(crate) enum LogIds {}
-
-    impl LogIds {
-        pub(crate) fn new() -> Option<Self> {
-            None
-        }
-
-        pub(crate) fn register(&self, _dispatch: &tracing::Dispatch) {
-            match *self {}
-        }
-
-        pub(crate) fn ids<S>(
-            &self,
-            _event: &tracing_core::Event<'_>,
-            _ctx: &tracing_subscriber::layer::Context<'_, S>,
-        ) -> Option<(String, String)>
-        where
-            S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-        {
-            match *self {}
-        }
-    }
 }

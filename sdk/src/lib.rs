@@ -32,9 +32,15 @@ pub use obs_catalogue as catalogue;
 #[cfg_attr(docsrs, doc(cfg(feature = "audit")))]
 pub mod audit;
 #[cfg(feature = "runtime")]
+mod clock;
+#[cfg(feature = "runtime")]
+pub mod completion;
+#[cfg(feature = "runtime")]
 mod config;
 #[cfg(feature = "runtime")]
 pub mod error;
+#[cfg(feature = "runtime")]
+mod exchange;
 #[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]
 #[cfg_attr(
     docsrs,
@@ -48,8 +54,6 @@ pub mod exposition;
 pub mod fuzzing;
 #[cfg(feature = "runtime")]
 pub mod health;
-#[cfg(feature = "runtime")]
-mod hook;
 #[cfg(feature = "runtime")]
 mod init;
 #[cfg(feature = "runtime")]
@@ -66,6 +70,8 @@ pub mod loki;
 pub mod otlp;
 #[cfg(feature = "runtime")]
 pub mod panic;
+#[cfg(feature = "runtime")]
+pub mod propagation;
 #[cfg(feature = "runtime")]
 pub mod redact;
 #[cfg(feature = "runtime")]
@@ -89,13 +95,15 @@ pub use config::{Config, ConfigError, LogFile, LogFormat, Rotation};
 #[cfg(feature = "runtime")]
 pub use error::ApiError;
 #[cfg(feature = "runtime")]
+pub use exchange::RouteTemplate;
+#[cfg(feature = "runtime")]
 pub use exposition::Metrics;
 #[cfg(feature = "runtime")]
 pub use health::Health;
 #[cfg(feature = "runtime")]
 pub use init::{InitError, Obs};
 #[cfg(feature = "runtime")]
-pub use layer::{HttpLayer, HttpService, RouteTemplate};
+pub use layer::{HttpLayer, HttpService};
 #[cfg(feature = "runtime")]
 pub use request_id::RequestId;
 

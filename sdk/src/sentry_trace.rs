@@ -5,7 +5,7 @@
 //! Which trace a request joins:
 //! - a valid W3C `traceparent` wins, also over a `sentry-trace` that names another trace, so
 //!   Sentry and an OpenTelemetry collector (which continues `traceparent`) see one trace;
-//! - otherwise a valid `sentry-trace`; with OTLP on, the OpenTelemetry span continues it too,
+//! - otherwise a valid `sentry-trace`; a tracer that exports spans (OTLP) continues it too,
 //!   so the log lines' `trace_id` stays the one Sentry shows;
 //! - otherwise none: Sentry starts a trace of its own, as without these headers.
 //!
@@ -20,6 +20,7 @@
 use http::HeaderMap;
 use sentry::protocol::{SpanId, TraceId};
 
+use crate::propagation::{CallerTrace, Propagation, RemoteTrace};
 use crate::traceparent::{TRACEPARENT, hex_id, single};
 
 /// The `sentry-trace` header: `{trace_id}-{span_id}` with an optional `-{sampled}`.
@@ -195,23 +196,45 @@ pub(crate) fn parse_baggage(value: &str) -> Option<Baggage> {
     Some(out)
 }
 
-/// The fields the request span records of a continued trace, when Sentry is on: `sentry.trace`
-/// for sentry-tracing's transaction (read when the span opens) and, unless OpenTelemetry writes
-/// the log lines' ids (`otel`), `trace_id`.
-pub(crate) fn span_fields(headers: &HeaderMap, otel: bool) -> (Option<String>, Option<String>) {
-    // Without a bound Sentry client there is nothing to continue; asking the hub first is
-    // cheaper than looking up two header names, which every request would pay for otherwise.
-    if !sentry::Hub::with_active(|_| true) {
-        return (None, None);
+/// Sentry's part of carrying traces across processes: the request span records the caller's
+/// trace for sentry-tracing's transaction (`sentry.trace`) and the log lines (`trace_id`), and
+/// names it for a tracer that continues it when no `traceparent` came (OTLP), so the log
+/// lines' `trace_id` stays the one Sentry shows.
+#[derive(Debug)]
+pub(crate) struct SentryPropagation;
+
+impl Propagation for SentryPropagation {
+    fn read_caller(&self, headers: &HeaderMap, otel: bool, caller: &mut CallerTrace) {
+        // Without a bound Sentry client there is nothing to continue; asking the hub first is
+        // cheaper than looking up two header names.
+        if !sentry::Hub::with_active(|_| true) {
+            return;
+        }
+        if !headers.contains_key(&TRACEPARENT_NAME) && !headers.contains_key(&SENTRY_TRACE_NAME) {
+            return;
+        }
+        let Some(trace) =
+            active_org().and_then(|org| Incoming::from_headers(headers, org.as_deref()))
+        else {
+            return;
+        };
+        caller.sentry_trace = Some(trace.header());
+        // With OpenTelemetry on, the tracer writes the log lines' ids itself.
+        if !otel {
+            caller.trace_id = Some(trace.trace_id_hex());
+        }
+        // Continued by a tracer only when no valid `traceparent` came: that one it reads itself.
+        if single(headers, TRACEPARENT)
+            .and_then(parse_traceparent)
+            .is_none()
+        {
+            caller.remote = Some(RemoteTrace {
+                trace_id: trace.trace_id,
+                parent_span_id: trace.parent_span_id,
+                sampled: trace.sampled,
+            });
+        }
     }
-    if !headers.contains_key(&TRACEPARENT_NAME) && !headers.contains_key(&SENTRY_TRACE_NAME) {
-        return (None, None);
-    }
-    let Some(trace) = active_org().and_then(|org| Incoming::from_headers(headers, org.as_deref()))
-    else {
-        return (None, None);
-    };
-    (Some(trace.header()), (!otel).then(|| trace.trace_id_hex()))
 }
 
 /// `Some(org id of the DSN)` while a Sentry client is bound, `None` when Sentry is off.
@@ -221,46 +244,6 @@ fn active_org() -> Option<Option<String>> {
             .map(|client| client.dsn().and_then(|d| d.org_id()).map(|o| o.to_string()))
     })
 }
-
-/// With OTLP on, makes `span` continue a `sentry-trace` when no valid `traceparent` came (that
-/// case [`crate::otlp`] handles), so its OpenTelemetry trace, and with it the log lines'
-/// `trace_id`, is the one Sentry shows. A trace whose caller left the decision open is sampled.
-#[cfg(feature = "otlp")]
-pub(crate) fn continue_in_otel(span: &tracing::Span, headers: &HeaderMap) {
-    use opentelemetry::trace::{
-        SpanContext, SpanId as OtelSpanId, TraceContextExt as _, TraceFlags,
-        TraceId as OtelTraceId, TraceState,
-    };
-    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-
-    if span.is_none()
-        || single(headers, TRACEPARENT)
-            .and_then(parse_traceparent)
-            .is_some()
-    {
-        return;
-    }
-    let Some(trace) = active_org().and_then(|org| Incoming::from_headers(headers, org.as_deref()))
-    else {
-        return;
-    };
-    let flags = match trace.sampled {
-        Some(false) => TraceFlags::default(),
-        _ => TraceFlags::SAMPLED,
-    };
-    let context = SpanContext::new(
-        OtelTraceId::from_bytes(trace.trace_id),
-        OtelSpanId::from_bytes(trace.parent_span_id),
-        flags,
-        true,
-        TraceState::default(),
-    );
-    let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(context));
-}
-
-/// Without OTLP there is no OpenTelemetry span to continue the trace.
-#[cfg(not(feature = "otlp"))]
-pub(crate) fn continue_in_otel(_span: &tracing::Span, _headers: &HeaderMap) {}
 
 #[cfg(test)]
 mod tests {
@@ -434,7 +417,9 @@ mod tests {
         assert_eq!(Incoming::from_headers(&HeaderMap::new(), None), None);
         // Without a Sentry client nothing is recorded on the span.
         let h = headers(&[("sentry-trace", &value)]);
-        assert_eq!(span_fields(&h, false), (None, None));
+        let mut caller = CallerTrace::default();
+        SentryPropagation.read_caller(&h, false, &mut caller);
+        assert!(caller.sentry_trace.is_none() && caller.trace_id.is_none());
     }
 }
 

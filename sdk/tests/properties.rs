@@ -94,6 +94,9 @@ mod caller_trace {
             Some(Arc::new(client)),
             Arc::new(Default::default()),
         ));
+        // The client is bound by hand, as `SentryReporter::client` allows: requests continue
+        // callers' Sentry traces once asked to.
+        let _propagating = obs_service::sentry::propagate();
         let writer = MemoryWriter::new();
         let subscriber = tracing_subscriber::registry().with(JsonLayer::new(writer.clone()));
         let runtime = tokio::runtime::Builder::new_current_thread()

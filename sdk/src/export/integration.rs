@@ -7,7 +7,8 @@ use crate::Metrics;
 
 /// The seam between the core and one integration (Sentry, OTLP, Loki). The core never names
 /// an integration: [`integration`](crate::integration) lists them, and everything they share
-/// with the service goes through this trait and the [completion hook](crate::hook).
+/// with the service goes through this trait, the [completion hooks](crate::completion) and
+/// the trace propagation they install while they run.
 pub(crate) trait Integration: Sized + 'static {
     /// What turns it on and tunes it: the public configuration type (`SentryConfig`, …).
     type Config: std::fmt::Debug + Clone + Send + Sync + 'static;

@@ -1,10 +1,15 @@
-//! Label values for the HTTP metrics, chosen so no request can create unbounded series.
+//! Label values of the HTTP metrics, chosen so no request can create unbounded series, and
+//! the route a request matched.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
 
 use http::Method;
 
 use crate::catalogue;
+use crate::exchange::RouteTemplate;
+#[cfg(feature = "axum")]
+use crate::slots::Slots;
 
 /// The `http_request_method` value, as its index in [`METHOD_LABELS`]: the method when
 /// standard, `_OTHER` otherwise. An index, so per-method handles are kept in arrays and found
@@ -66,69 +71,70 @@ pub(crate) fn status(code: u16) -> &'static str {
         .unwrap_or("500")
 }
 
-/// The route template of a request, for routers other than axum's.
+/// The routes requests matched, as the core keeps them: [`RouteTemplate`]s, shared rather
+/// than copied, since one is read on every request.
 ///
-/// Insert it into the request's extensions before [`HttpLayer`](crate::HttpLayer) runs, or into the
-/// response's extensions from inside the service (a hand-written router knows the route only
-/// once it has matched); the layer reads both. With axum, `MatchedPath` is used automatically.
-///
-/// ```
-/// let mut request = http::Request::new(());
-/// request.extensions_mut().insert(obs_service::RouteTemplate::new("/users/{id}"));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteTemplate(std::sync::Arc<str>);
-
-impl RouteTemplate {
-    /// A route template such as `/users/{id}`. Never pass the raw path: every distinct value
-    /// becomes a metric series.
-    pub fn new(template: impl Into<std::sync::Arc<str>>) -> Self {
-        Self(template.into())
-    }
-
-    /// The template.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A route template as the layer keeps it: whatever the router handed over, shared rather than
-/// copied, since it is read on every request.
-#[derive(Debug, Clone)]
-pub(crate) enum Route {
-    Template(RouteTemplate),
+/// A router other than axum's hands over a `RouteTemplate` itself. axum hands every request
+/// of a route a `MatchedPath` sharing one text; the template for it is found by that text's
+/// address in lock-free slots (each holds a clone of the `MatchedPath`, so while it lives no
+/// other text can have that address), and by the text in a map behind them. The map is
+/// bounded by the router's routes: a client chooses none of its keys.
+#[derive(Default)]
+pub(crate) struct Routes {
     #[cfg(feature = "axum")]
-    Axum(axum::extract::MatchedPath),
+    matched: Slots<(axum::extract::MatchedPath, RouteTemplate)>,
+    by_text: RwLock<HashMap<Box<str>, RouteTemplate, rustc_hash::FxBuildHasher>>,
 }
 
-impl std::ops::Deref for Route {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        match self {
-            Route::Template(template) => template.as_str(),
-            #[cfg(feature = "axum")]
-            Route::Axum(path) => path.as_str(),
+impl Routes {
+    /// The route of a request or response, if a router told us.
+    pub(crate) fn of(&self, extensions: &http::Extensions) -> Option<RouteTemplate> {
+        if let Some(route) = extensions.get::<RouteTemplate>() {
+            return Some(route.clone());
         }
+        #[cfg(feature = "axum")]
+        if let Some(path) = extensions.get::<axum::extract::MatchedPath>() {
+            return Some(self.matched(path));
+        }
+        None
     }
-}
 
-/// The `http_route` value (and the span's and access line's `route`) of a request: its
-/// template, or [`UNMATCHED_ROUTE`](catalogue::UNMATCHED_ROUTE) when no route matched.
-pub(crate) fn route_label(route: Option<&Route>) -> &str {
-    route.map_or(catalogue::UNMATCHED_ROUTE, |route| &**route)
-}
-
-/// The route of a request or response, if a router told us.
-pub(crate) fn route_of(extensions: &http::Extensions) -> Option<Route> {
-    if let Some(route) = extensions.get::<RouteTemplate>() {
-        return Some(Route::Template(route.clone()));
-    }
     #[cfg(feature = "axum")]
-    if let Some(path) = extensions.get::<axum::extract::MatchedPath>() {
-        return Some(Route::Axum(path.clone()));
+    fn matched(&self, path: &axum::extract::MatchedPath) -> RouteTemplate {
+        let text = path.as_str();
+        let slot = self.matched.slot(text.as_ptr() as usize);
+        if let Some((kept, route)) = slot.get()
+            && std::ptr::eq(kept.as_str(), text)
+        {
+            return route.clone();
+        }
+        let route = self.template(text);
+        // The first path at a slot keeps it; the others are found in the map.
+        let _ = slot.set((path.clone(), route.clone()));
+        route
     }
-    None
+
+    /// The one template of `text`.
+    #[cfg_attr(
+        not(feature = "axum"),
+        allow(dead_code, reason = "only axum's routes are found by their text")
+    )]
+    fn template(&self, text: &str) -> RouteTemplate {
+        if let Some(route) = self
+            .by_text
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(text)
+        {
+            return route.clone();
+        }
+        self.by_text
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(text.into())
+            .or_insert_with(|| RouteTemplate::new(text))
+            .clone()
+    }
 }
 
 #[cfg(test)]
@@ -151,5 +157,20 @@ mod tests {
         assert_eq!(status(200), "200");
         assert_eq!(status(599), "599");
         assert_eq!(status(101), "101");
+    }
+
+    #[test]
+    fn each_route_text_has_one_template() {
+        let routes = Routes::default();
+        let mut extensions = http::Extensions::new();
+        assert!(routes.of(&extensions).is_none());
+        extensions.insert(RouteTemplate::new("/given"));
+        assert_eq!(routes.of(&extensions).unwrap().as_str(), "/given");
+        // Texts at other addresses (as axum's nested routers make per request) share the
+        // template of their text.
+        let a = routes.template(&String::from("/users/{id}"));
+        let b = routes.template(&String::from("/users/{id}"));
+        assert!(std::ptr::eq(a.as_str(), b.as_str()));
+        assert_ne!(routes.template("/other"), a);
     }
 }

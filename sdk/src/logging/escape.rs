@@ -87,7 +87,7 @@ pub(super) fn write_json_millis(out: &mut Vec<u8>, micros: u64) {
     if micros < 1_000_000_000_000 {
         write_thousandths(out, micros);
     } else {
-        write_json_f64(out, super::typed::millis(micros));
+        write_json_f64(out, crate::exchange::offer::millis(micros));
     }
 }
 

@@ -28,8 +28,8 @@
 //!   fields it keeps (`fields`), with the string escaping that keeps a value from breaking a
 //!   line (`escape`).
 //! - [`LineSink`] (`sink`): where the rendered line goes; every sink gets the same bytes.
-//! - `typed`: the HTTP layer's own values for the request span and the access line, which the
-//!   JSON layer renders from instead of visiting their fields.
+//!   It renders the lines of the SDK's request span and access line from the values the
+//!   transport-neutral core hands over, rather than visiting their fields.
 //! - [`RedactingFields`] (`pretty`): the same redaction for the human-readable output.
 //! - [`MemoryWriter`] (`memory`): an in-memory writer for tests of what a service logs.
 
@@ -39,7 +39,6 @@ mod json;
 mod memory;
 mod pretty;
 mod sink;
-pub(crate) mod typed;
 
 pub use json::JsonLayer;
 pub use memory::{MemoryWriter, MemoryWriterGuard};

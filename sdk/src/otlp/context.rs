@@ -1,63 +1,103 @@
-//! W3C trace context as the core uses it (through [`integration`](crate::integration)): the
-//! caller's `traceparent` continued, the current one passed on, and the IDs of log lines.
+//! W3C trace context, installed while OTLP export runs (or by [`propagate`](super::propagate)):
+//! the caller's `traceparent` continued, the current one passed on, and the IDs of log lines.
 
 use opentelemetry::propagation::TextMapPropagator as _;
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-use tracing_subscriber::registry::LookupSpan;
 
 use super::TRACEPARENT;
+use crate::propagation::{CallerTrace, Propagation, RemoteTrace};
 
-pub(crate) use set_remote_parent as continue_remote;
-
-/// [`TRACEPARENT`] as a ready-made header name: every request looks it up, and a `&str` name
-/// is parsed on each look-up.
+/// [`TRACEPARENT`] as a ready-made header name: every request looks it up, and a `&str` name is
+/// parsed on each look-up.
 const TRACEPARENT_HEADER: http::HeaderName = http::HeaderName::from_static(TRACEPARENT);
 
-/// Finds the trace and span IDs of a log line's span, for [`JsonLayer`](crate::logging::JsonLayer).
-#[derive(Debug, Default)]
-pub(crate) struct LogIds {
-    /// The subscriber the JSON layer belongs to, to read the OpenTelemetry context of spans.
-    dispatch: std::sync::OnceLock<tracing::dispatcher::WeakDispatch>,
-}
+/// W3C trace context as the SDK carries it across processes: the caller's `traceparent` (or
+/// the trace another integration read, such as Sentry's `sentry-trace`) continued by the
+/// request span, `traceparent` passed on to outgoing calls, and the IDs of log lines.
+#[derive(Debug)]
+pub(crate) struct W3cPropagation;
 
-impl LogIds {
-    pub(crate) fn new() -> Option<Self> {
-        Some(Self::default())
-    }
-
-    pub(crate) fn register(&self, dispatch: &tracing::Dispatch) {
-        let _ = self.dispatch.set(dispatch.downgrade());
-    }
-
-    pub(crate) fn ids<S>(
+impl Propagation for W3cPropagation {
+    fn continue_trace(
         &self,
-        event: &tracing_core::Event<'_>,
-        ctx: &tracing_subscriber::layer::Context<'_, S>,
-    ) -> Option<(String, String)>
-    where
-        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-    {
-        log_ids(event, ctx, self.dispatch.get())
+        span: &tracing::Span,
+        headers: &http::HeaderMap,
+        caller: &CallerTrace,
+    ) {
+        if !set_remote_parent(span, headers)
+            && let Some(remote) = caller.remote
+        {
+            continue_remote_trace(span, remote);
+        }
+    }
+
+    fn inject(&self, headers: &mut http::HeaderMap) {
+        inject(headers);
+    }
+
+    fn log_ids(
+        &self,
+        id: &tracing::span::Id,
+        dispatch: Option<&tracing::Dispatch>,
+    ) -> Option<(String, String)> {
+        let lookup =
+            |dispatch: &tracing::Dispatch| tracing_opentelemetry::get_otel_context(id, dispatch);
+        let cx = match dispatch {
+            Some(dispatch) => lookup(dispatch),
+            // The global subscriber is found even from inside an event.
+            None => tracing::dispatcher::get_default(lookup),
+        }?;
+        let span = cx.span();
+        let context = span.span_context();
+        context.is_valid().then(|| {
+            (
+                context.trace_id().to_string(),
+                context.span_id().to_string(),
+            )
+        })
     }
 }
 
-/// Makes `span` a child of the caller's span when `headers` carry a valid `traceparent`.
-/// Called by [`HttpLayer`](crate::HttpLayer) right after it opens the request span.
-pub(crate) fn set_remote_parent(span: &tracing::Span, headers: &http::HeaderMap) {
-    if span.is_none() || !headers.contains_key(&TRACEPARENT_HEADER) {
+/// Makes `span` continue `remote`, a trace the caller started that arrived without a valid
+/// `traceparent`. A trace whose caller left the decision open is sampled.
+fn continue_remote_trace(span: &tracing::Span, remote: RemoteTrace) {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+
+    if span.is_none() {
         return;
+    }
+    let flags = match remote.sampled {
+        Some(false) => TraceFlags::default(),
+        _ => TraceFlags::SAMPLED,
+    };
+    let context = SpanContext::new(
+        TraceId::from_bytes(remote.trace_id),
+        SpanId::from_bytes(remote.parent_span_id),
+        flags,
+        true,
+        TraceState::default(),
+    );
+    let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(context));
+}
+
+/// Makes `span` a child of the caller's span when `headers` carry a valid `traceparent`;
+/// returns whether they did.
+fn set_remote_parent(span: &tracing::Span, headers: &http::HeaderMap) -> bool {
+    if span.is_none() || !headers.contains_key(&TRACEPARENT_HEADER) {
+        return false;
     }
     // The propagator reads values the spec (and the Sentry integration) refuses: only one both
     // accept is continued, so Sentry and the log lines name one trace (`crate::traceparent`).
     if crate::traceparent::from_headers(headers).is_none() {
-        return;
+        return false;
     }
     let cx = TraceContextPropagator::new().extract(&opentelemetry_http::HeaderExtractor(headers));
     if cx.span().span_context().is_valid() {
         let _ = span.set_parent(cx);
     }
+    true
 }
 
 /// Adds `traceparent` (and `tracestate`) for the current span to `headers`, unless they carry
@@ -78,34 +118,6 @@ pub fn inject(headers: &mut http::HeaderMap) {
     }
     TraceContextPropagator::new()
         .inject_context(&cx, &mut opentelemetry_http::HeaderInjector(headers));
-}
-
-/// The `trace_id` and `span_id` of the span an event belongs to, as JSON strings, for the log
-/// line. `dispatch` is the subscriber the JSON layer belongs to, when it was told.
-fn log_ids<S>(
-    event: &tracing_core::Event<'_>,
-    ctx: &tracing_subscriber::layer::Context<'_, S>,
-    dispatch: Option<&tracing::dispatcher::WeakDispatch>,
-) -> Option<(String, String)>
-where
-    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
-{
-    let id = ctx.event_span(event)?.id();
-    let lookup =
-        |dispatch: &tracing::Dispatch| tracing_opentelemetry::get_otel_context(&id, dispatch);
-    let cx = match dispatch.and_then(tracing::dispatcher::WeakDispatch::upgrade) {
-        Some(dispatch) => lookup(&dispatch),
-        // The global subscriber is found even from inside an event.
-        None => tracing::dispatcher::get_default(lookup),
-    }?;
-    let span = cx.span();
-    let context = span.span_context();
-    context.is_valid().then(|| {
-        (
-            format!("\"{}\"", context.trace_id()),
-            format!("\"{}\"", context.span_id()),
-        )
-    })
 }
 
 #[cfg(test)]

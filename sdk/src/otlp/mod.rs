@@ -8,7 +8,9 @@
 //!   OpenTelemetry specification names them (default `parentbased_always_on`).
 //! - An incoming `traceparent` makes the request's span a child of the caller's span
 //!   ([`HttpLayer`](crate::HttpLayer)); [`inject`] and the client helpers in
-//!   [`request_id`](crate::request_id) pass the current context on to outgoing calls.
+//!   [`request_id`](crate::request_id) pass the current context on to outgoing calls. The
+//!   pipeline turns this on while it lives; [`propagate`] does for a tracing-opentelemetry
+//!   layer of your own.
 //! - Every JSON log line written inside a traced span carries `trace_id` and `span_id`.
 //! - Finished spans go through the shared [`export`] queue instead of the SDK's
 //!   batch span processor, so an outage the queue outlasts loses no span (at most 2048 spans or
@@ -44,8 +46,21 @@ use crate::config::{ConfigError, Env};
 use crate::export::{self, ExportSettings, ExporterHandle};
 use crate::{Config, Metrics};
 
+pub use crate::propagation::Propagating;
 pub use context::inject;
 use spans::{OtlpSink, QueueProcessor};
+
+/// Continues W3C trace context in the [`HttpLayer`](crate::HttpLayer) (with
+/// [`otel`](crate::HttpLayer::otel) on) and passes it on in outgoing calls, for a service that
+/// installs its own `tracing-opentelemetry` layer; an [`OtlpPipeline`] does this itself while it
+/// lives. Keep the guard for as long as it should last.
+///
+/// ```
+/// let _w3c = obs_service::otlp::propagate();
+/// ```
+pub fn propagate() -> Propagating {
+    crate::propagation::install(Arc::new(context::W3cPropagation))
+}
 
 /// The `exporter` label of this exporter's drop counter.
 pub const EXPORTER: &str = crate::catalogue::Exporter::Otlp.as_str();
@@ -229,12 +244,15 @@ impl Config {
 pub struct OtlpPipeline {
     provider: SdkTracerProvider,
     handle: Arc<ExporterHandle>,
+    /// W3C trace context is continued and passed on while the pipeline lives.
+    _propagation: Propagating,
 }
 
 impl OtlpPipeline {
     /// Starts the exporter for `otlp`, with the service name, version and environment of
     /// `config` as resource attributes and drops counted in `metrics`, and makes W3C trace
-    /// context the global propagator.
+    /// context the global propagator; while the pipeline lives, requests continue a caller's
+    /// `traceparent` and outgoing calls carry theirs (see [`propagate`]).
     pub fn new(
         otlp: &OtlpConfig,
         config: &Config,
@@ -273,7 +291,11 @@ impl OtlpPipeline {
             .with_resource(resource)
             .build();
         opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-        Ok(Self { provider, handle })
+        Ok(Self {
+            provider,
+            handle,
+            _propagation: propagate(),
+        })
     }
 
     /// The `tracing` layer that turns spans into OpenTelemetry spans of this pipeline.

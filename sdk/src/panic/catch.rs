@@ -64,7 +64,7 @@ impl ResponseForPanic for PanicResponse {
             panic = %message,
             "handler panicked"
         );
-        crate::hook::report(&crate::hook::Completion::Panic {
+        crate::completion::panic(&crate::completion::Panic {
             message: &message,
             request_id: id,
         });

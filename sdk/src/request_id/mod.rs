@@ -47,7 +47,7 @@ impl RequestId {
     /// A new, time-ordered ID (UUID v7), so IDs sort by arrival (to the millisecond) in log
     /// searches.
     pub fn generate() -> Self {
-        Self::generate_at(crate::logging::typed::since_epoch())
+        Self::generate_at(crate::clock::since_epoch())
     }
 
     /// [`RequestId::generate`] for a request that arrived `since_epoch` after the Unix epoch:

@@ -58,7 +58,7 @@ where
                 .insert(REQUEST_ID_HEADER, id.header_value().clone());
         }
         // With tracing on, the current span's W3C `traceparent` goes along too.
-        crate::integration::trace_context::inject(request.headers_mut());
+        crate::propagation::inject(request.headers_mut());
         self.inner.call(request)
     }
 }
@@ -88,7 +88,7 @@ impl RequestBuilderExt for reqwest::RequestBuilder {
         };
         // With tracing on, the current span's W3C `traceparent` goes along too.
         let mut headers = http::HeaderMap::new();
-        crate::integration::trace_context::inject(&mut headers);
+        crate::propagation::inject(&mut headers);
         if headers.is_empty() {
             builder
         } else {

@@ -15,8 +15,8 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::tags;
+use crate::completion::{self, OnCompletion};
 use crate::export::{self, EXPORT_LOG_TARGET};
-use crate::hook::{Completion, OnCompletion};
 
 /// What a request's span says about it, for the tags of its Sentry events.
 #[derive(Debug, Default)]
@@ -126,8 +126,8 @@ where
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let meta = attrs.metadata();
-        // The span `HttpLayer` opens for each request.
-        if meta.target() != "obs::http" || meta.name() != "request" {
+        // The span the SDK opens for each exchange.
+        if !crate::exchange::offer::is_request_span(meta) {
             return;
         }
         let Some(span) = ctx.span(id) else { return };
@@ -235,29 +235,27 @@ pub(super) fn redact_values<'a>(
 pub(super) struct ReportCompletions;
 
 impl OnCompletion for ReportCompletions {
-    fn on_completion(&self, completion: &Completion<'_>) {
-        match *completion {
-            Completion::Response {
-                span,
-                method,
-                route,
-                status,
-                request_id,
-            } if status >= 500 => capture_server_error(span, status, method, route, request_id),
-            Completion::ServerError {
-                detail,
-                status,
-                request_id,
-            } => capture_error(detail, status, request_id),
-            // Usually sentry-panic's process hook captured the panic already, with its stack
-            // trace and the request's tags, and this finds the request reported; it matters
-            // when another panic hook replaced Sentry's.
-            Completion::Panic {
-                message,
-                request_id,
-            } => capture_error(message, 500, request_id),
-            Completion::Response { .. } => {}
+    fn on_exchange(&self, exchange: &completion::Exchange<'_>) {
+        if exchange.is_server_error() {
+            capture_server_error(
+                exchange.span(),
+                exchange.status(),
+                exchange.method(),
+                exchange.route(),
+                exchange.request_id(),
+            );
         }
+    }
+
+    fn on_server_error(&self, error: &completion::ServerError<'_>) {
+        capture_error(error.detail(), error.status(), error.request_id());
+    }
+
+    /// Usually sentry-panic's process hook captured the panic already, with its stack trace
+    /// and the request's tags, and this finds the request reported; it matters when another
+    /// panic hook replaced Sentry's.
+    fn on_panic(&self, panic: &completion::Panic<'_>) {
+        capture_error(panic.message(), 500, panic.request_id());
     }
 }
 
@@ -349,7 +347,7 @@ mod tests {
     fn error_events_carry_request_tags_release_environment_and_breadcrumbs() {
         let events = captured(|| {
             let span = tracing::info_span!(
-                target: "obs::http",
+                target: crate::exchange::SPAN_TARGET,
                 "request",
                 request_id = "req-7",
                 method = "GET",
@@ -389,7 +387,7 @@ mod tests {
         let events = captured(|| {
             let continued = |id: &str| {
                 tracing::info_span!(
-                    target: "obs::http",
+                    target: crate::exchange::SPAN_TARGET,
                     "request",
                     request_id = id,
                     method = "GET",
@@ -400,7 +398,7 @@ mod tests {
             continued("req-1").in_scope(|| tracing::error!("handler failed"));
             let span = continued("req-2");
             capture_server_error(&span, 502, "GET", "/", "req-2");
-            let fresh = tracing::info_span!(target: "obs::http", "request", request_id = "req-3");
+            let fresh = tracing::info_span!(target: crate::exchange::SPAN_TARGET, "request", request_id = "req-3");
             fresh.in_scope(|| tracing::error!("no caller"));
         });
         assert_eq!(events.len(), 3, "{events:#?}");
@@ -425,7 +423,7 @@ mod tests {
     fn a_5xx_is_reported_once_per_request() {
         let events = captured(|| {
             let span = tracing::info_span!(
-                target: "obs::http",
+                target: crate::exchange::SPAN_TARGET,
                 "request",
                 request_id = "req-1",
                 method = "POST",
@@ -434,7 +432,7 @@ mod tests {
             capture_server_error(&span, 503, "POST", "/items", "req-1");
             capture_server_error(&span, 503, "POST", "/items", "req-1");
             let other = tracing::info_span!(
-                target: "obs::http",
+                target: crate::exchange::SPAN_TARGET,
                 "request",
                 request_id = "req-2",
                 method = "GET",

@@ -34,9 +34,10 @@ use tracing_core::Subscriber;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::catalogue::env as vars;
+use crate::completion::Subscription;
 use crate::config::{ConfigError, Env};
 use crate::export::{self, ExportSettings, ExporterHandle};
-use crate::hook::Subscription;
+pub use crate::propagation::Propagating;
 use crate::{Config, Metrics};
 
 pub use events::SentryLayer;
@@ -188,13 +189,27 @@ impl Config {
     }
 }
 
+/// Makes requests continue the Sentry trace their caller started (`sentry-trace` and
+/// `baggage`, or a W3C `traceparent`), for a service that binds its Sentry client itself
+/// ([`SentryReporter::client`]); a [`SentryReporter`] does this while it lives. Keep the guard
+/// for as long as it should last.
+///
+/// ```
+/// let _sentry_traces = obs_service::sentry::propagate();
+/// ```
+pub fn propagate() -> Propagating {
+    crate::propagation::install(Arc::new(crate::sentry_trace::SentryPropagation))
+}
+
 /// The running Sentry client: keep it for the life of the service.
 pub struct SentryReporter {
     guard: sentry::ClientInitGuard,
     handle: Arc<ExporterHandle>,
     /// 5xx answers and server errors of [`ApiError`](crate::ApiError) reach Sentry through the
-    /// completion hook while this lives.
+    /// completion hooks while this lives.
     _completions: Subscription,
+    /// Requests continue their caller's Sentry trace while this lives.
+    _propagation: crate::propagation::Propagating,
 }
 
 impl std::fmt::Debug for SentryReporter {
@@ -209,7 +224,8 @@ impl std::fmt::Debug for SentryReporter {
 impl SentryReporter {
     /// Starts the exporter, binds a Sentry client to the process-wide hub, and reports the 5xx
     /// answers of the [`HttpLayer`](crate::HttpLayer) and the server errors of
-    /// [`ApiError`](crate::ApiError) to the current hub.
+    /// [`ApiError`](crate::ApiError) to the current hub; while it lives, requests continue the
+    /// Sentry trace their caller started.
     pub fn new(
         sentry: &SentryConfig,
         config: &Config,
@@ -219,14 +235,15 @@ impl SentryReporter {
         Ok(Self {
             guard: sentry::init(options),
             handle,
-            _completions: crate::hook::subscribe(Arc::new(ReportCompletions)),
+            _completions: crate::completion::subscribe(Arc::new(ReportCompletions)),
+            _propagation: propagate(),
         })
     }
 
     /// Starts the exporter and returns a client sending through it, bound to no hub: for
     /// services that manage Sentry hubs themselves, and for tests. Dropping the handle shuts the
     /// exporter down. Failed requests are reported only while a [`SentryReporter`] lives;
-    /// capture them yourself otherwise.
+    /// capture them yourself otherwise, and [`propagate`] to continue callers' traces.
     pub fn client(
         sentry: &SentryConfig,
         config: &Config,

@@ -1,0 +1,268 @@
+//! The transport-neutral core: what the SDK does for one exchange, whatever carried it.
+//!
+//! An exchange is one request and its answer. For each, the core
+//! - counts it in and out of the adapter's in-flight gauge, counted out on every path (the
+//!   answer finished, the client went away, a handler panicked);
+//! - opens the `request` span with `request_id`, `method` and `route`, so every log line
+//!   written while it is handled carries the `request_id` (`span`);
+//! - records its duration in the adapter's histogram by method, route and status (`metrics`);
+//! - writes one access line (target `obs::access`) with its path, status and `duration_ms`
+//!   (`access`);
+//! - reports it finished to the [completion hooks](crate::completion).
+//!
+//! Adapters drive it: the tower/axum HTTP layer ([`layer`](crate::layer)) today, gRPC and
+//! actix-web adapters beside it. An adapter reads what only it can (the request ID header,
+//! the method, the route its router matched, the caller's trace headers), hands them to
+//! [`Exchange::begin`], calls its handler inside [`Exchange::span`], and turns the answer's
+//! status into a [`Completion`] with [`Exchange::respond`]; dropping the completion when the
+//! answer has been sent records the exchange. Nothing here names a transport: the names of
+//! the metrics come from the adapter, and the log layer finds the core's span and access line
+//! by the core's own target and fields ([`offer`]).
+
+pub(crate) mod access;
+pub(crate) mod offer;
+pub(crate) mod red;
+mod route;
+mod span;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::{Level, Span};
+
+pub use route::RouteTemplate;
+pub(crate) use route::route_label;
+
+use crate::RequestId;
+use crate::propagation::CallerTrace;
+use red::Red;
+
+/// The target of the request span, by which log layers know it.
+pub(crate) const SPAN_TARGET: &str = "obs::request";
+/// The name of the request span.
+pub(crate) const SPAN_NAME: &str = "request";
+/// The access line's message, given as a string field rather than a format string: every
+/// layer reads either as the message, and a string skips `core::fmt` on every exchange.
+pub(crate) const ACCESS_MESSAGE: &str = "request completed";
+
+/// What an adapter configured: the same for every exchange it handles.
+#[derive(Clone)]
+pub(crate) struct Settings {
+    /// Where the RED metrics go; `None` records none.
+    pub(crate) red: Option<Red>,
+    /// Whether to open a span per exchange.
+    pub(crate) span: bool,
+    /// Whether spans carry the `otel.*` fields an OpenTelemetry exporter reads.
+    pub(crate) otel: bool,
+    /// The access line's level; `None` writes none.
+    pub(crate) access_log: Option<Level>,
+}
+
+/// When an exchange arrived: the monotonic clock for its duration and, when the access line
+/// wants a timestamp, the wall clock, read once for the line and a generated request ID.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Arrival {
+    start: Instant,
+    since_epoch: Option<Duration>,
+}
+
+impl Arrival {
+    /// Now, as `settings` need it.
+    pub(crate) fn now(settings: &Settings) -> Self {
+        Self {
+            start: Instant::now(),
+            since_epoch: settings
+                .access_log
+                .is_some()
+                .then(crate::clock::since_epoch),
+        }
+    }
+
+    /// The wall-clock time of the arrival: read now if it was not then.
+    pub(crate) fn since_epoch(&self) -> Duration {
+        self.since_epoch.unwrap_or_else(crate::clock::since_epoch)
+    }
+}
+
+/// What an adapter keeps of a request for its access line.
+pub(crate) trait AccessPath {
+    /// The path the access line shows (the core cuts it to a bounded length).
+    fn path(&self) -> &str;
+}
+
+/// What an adapter knows of an exchange when it begins.
+pub(crate) struct Begin<P> {
+    /// The request ID, accepted or made.
+    pub(crate) id: RequestId,
+    /// The method's slot in the adapter's in-flight gauges.
+    pub(crate) method_slot: usize,
+    /// The method label.
+    pub(crate) method: &'static str,
+    /// The route, if the router matched one before the handler ran.
+    pub(crate) route: Option<RouteTemplate>,
+    /// What the access line shows, when it shows this exchange.
+    pub(crate) path: Option<P>,
+}
+
+/// What the core keeps about one exchange from its beginning to its end, boxed once: the
+/// adapter's future and then its response body carry it as one pointer. Unboxed it was about
+/// 200 bytes, copied on every move of the future (into axum's box, through tower's `Oneshot`)
+/// and of the body (into the box axum puts it in), which cost more than the allocation.
+pub(crate) struct Exchange<P> {
+    start: Instant,
+    /// When the exchange arrived, since the Unix epoch, if the access log wants it.
+    arrived: Duration,
+    id: RequestId,
+    method: &'static str,
+    route: Option<RouteTemplate>,
+    path: Option<P>,
+    /// Set when the answer starts.
+    status: u16,
+    /// The method's slot in the in-flight gauges while the exchange is counted in there.
+    /// Counted out when it completes or, on any other path (client gone, panic), when it is
+    /// dropped: a slot rather than a clone of the gauge, which cost two reference-count
+    /// updates per exchange.
+    active: Option<usize>,
+    span: Span,
+    /// Whether the span's `route` field is [`Exchange::route`] (the route was known when the
+    /// exchange began, not only from its answer); set when the answer starts.
+    span_has_route: bool,
+    settings: Arc<Settings>,
+}
+
+impl<P: AccessPath> Exchange<P> {
+    /// Counts the exchange in and opens its span, with the fields of the `caller`'s trace.
+    pub(crate) fn begin(
+        settings: &Arc<Settings>,
+        arrival: Arrival,
+        begin: Begin<P>,
+        caller: &CallerTrace,
+    ) -> Box<Self> {
+        let Begin {
+            id,
+            method_slot,
+            method,
+            route,
+            path,
+        } = begin;
+        let active = settings.red.as_ref().map(|red| {
+            red.active[method_slot].increment(1.0);
+            method_slot
+        });
+        let span = match settings.span {
+            true => span::open(settings, &id, method, route.as_ref(), caller),
+            false => Span::none(),
+        };
+        Box::new(Self {
+            start: arrival.start,
+            arrived: arrival.since_epoch.unwrap_or_default(),
+            id,
+            method,
+            route,
+            path,
+            status: 0,
+            active,
+            span,
+            span_has_route: false,
+            settings: settings.clone(),
+        })
+    }
+
+    /// The exchange's span (disabled when the adapter opens none): enter it around the
+    /// handler.
+    pub(crate) fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// The exchange's request ID.
+    pub(crate) fn id(&self) -> &RequestId {
+        &self.id
+    }
+
+    /// The answer started with `status`; `route` is the route its router named, if it named
+    /// it only now. Dropping the completion, when the answer has been sent or abandoned,
+    /// records the exchange.
+    pub(crate) fn respond(
+        mut self: Box<Self>,
+        status: u16,
+        route: Option<RouteTemplate>,
+    ) -> Completion<P> {
+        self.status = status;
+        self.span_has_route = self.route.is_some() || route.is_none();
+        if self.route.is_none() {
+            self.route = route;
+        }
+        Completion(self)
+    }
+}
+
+impl<P> Exchange<P> {
+    /// Counts the exchange out of the in-flight gauge, once.
+    fn count_out(&mut self) {
+        if let (Some(slot), Some(red)) = (self.active.take(), &self.settings.red) {
+            red.active[slot].decrement(1.0);
+        }
+    }
+}
+
+impl<P> Drop for Exchange<P> {
+    fn drop(&mut self) {
+        self.count_out();
+    }
+}
+
+/// An exchange whose answer has started. Dropping it records the exchange: the histogram,
+/// the access line, the end of its in-flight count, and the completion report.
+pub(crate) struct Completion<P: AccessPath>(Box<Exchange<P>>);
+
+impl<P: AccessPath> Drop for Completion<P> {
+    fn drop(&mut self) {
+        let this = &mut *self.0;
+        let elapsed = this.start.elapsed();
+        if let Some(red) = &this.settings.red {
+            red.record(
+                this.route.as_ref(),
+                this.method,
+                this.status,
+                elapsed.as_secs_f64(),
+            );
+        }
+        this.count_out();
+        if this.settings.otel {
+            span::record_outcome(
+                &this.span,
+                this.status,
+                this.method,
+                this.route.as_deref().filter(|_| !this.span_has_route),
+            );
+        }
+        if let (Some(level), Some(path)) = (this.settings.access_log, this.path.as_ref()) {
+            access::write(
+                level,
+                &access::Line {
+                    span: &this.span,
+                    span_has_route: this.span_has_route,
+                    id: &this.id,
+                    method: this.method,
+                    route: route_label(this.route.as_ref()),
+                    path: path.path(),
+                    status: this.status,
+                    elapsed,
+                    // The wall clock at the end, from its reading at the start and the
+                    // monotonic duration, rather than read again.
+                    since_epoch: this.arrived + elapsed,
+                },
+            );
+        }
+        if crate::completion::subscribed() {
+            crate::completion::exchange(&crate::completion::Exchange {
+                span: &this.span,
+                request_id: this.id.as_str(),
+                method: this.method,
+                route: route_label(this.route.as_ref()),
+                status: this.status,
+                duration: elapsed,
+            });
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The `request` span of an exchange.
+
+use tracing::Span;
+
+use super::offer::{self, RequestSpan};
+use super::route::{RouteTemplate, route_label};
+use super::{SPAN_TARGET, Settings};
+use crate::RequestId;
+use crate::propagation::CallerTrace;
+
+/// Opens the span of an exchange, with its values on offer to the log layer.
+pub(super) fn open(
+    settings: &Settings,
+    id: &RequestId,
+    method: &'static str,
+    route: Option<&RouteTemplate>,
+    caller: &CallerTrace,
+) -> Span {
+    let CallerTrace {
+        sentry_trace,
+        trace_id,
+        ..
+    } = caller;
+    let open = || {
+        if settings.otel {
+            // `otel.*` fields are for an OpenTelemetry exporter, and log lines leave them out:
+            // the semantic conventions' server span, named `GET /users/{id}` (just the method
+            // when no route matched) rather than `request`.
+            let (separator, named_route) = match route {
+                Some(route) => (" ", route.as_str()),
+                None => ("", ""),
+            };
+            tracing::info_span!(
+                target: SPAN_TARGET,
+                "request",
+                // Displayed, so only a layer that reads the field checks the text.
+                request_id = %id,
+                method,
+                route = route_label(route),
+                otel.name = %format_args!("{method}{separator}{named_route}"),
+                otel.kind = "server",
+                otel.status_code = tracing::field::Empty,
+                sentry.trace = sentry_trace.as_deref(),
+                trace_id = trace_id.as_deref(),
+            )
+        } else {
+            tracing::info_span!(
+                target: SPAN_TARGET,
+                "request",
+                request_id = %id,
+                method,
+                route = route_label(route),
+                sentry.trace = sentry_trace.as_deref(),
+                trace_id = trace_id.as_deref(),
+            )
+        }
+    };
+    // The JSON layer renders the span's fields from these rather than visiting them.
+    let values = RequestSpan {
+        id: id.clone(),
+        method,
+        route: route.cloned(),
+        trace_id: trace_id.clone(),
+    };
+    offer::offering_request_span(values, open)
+}
+
+/// Records in an OpenTelemetry span what the answer says: failed on a server error, and named
+/// after `late_route` when the route came only with the answer, after the span was named.
+pub(super) fn record_outcome(
+    span: &Span,
+    status: u16,
+    method: &'static str,
+    late_route: Option<&str>,
+) {
+    if status >= 500 {
+        span.record("otel.status_code", "error");
+    }
+    if let Some(route) = late_route {
+        span.record("otel.name", format_args!("{method} {route}"));
+    }
+}
