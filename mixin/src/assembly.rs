@@ -97,7 +97,7 @@ mod tests {
     use super::*;
     use crate::rule_model::Rule;
 
-    /// The default thresholds with the README's example SLOs (the checked-in files).
+    /// The default thresholds with the example SLOs of docs/slos.md (the checked-in files).
     fn with_examples() -> Thresholds {
         Thresholds {
             slos: slo::examples(),

@@ -55,7 +55,7 @@ pub struct Dashboard {
     pub file_name: String,
     /// Dashboard title.
     pub title: String,
-    /// One line: the question this dashboard answers (listed in the README and by
+    /// One line: the question this dashboard answers (listed in docs/dashboards.md and by
     /// `obs-gen dashboards list`).
     pub description: String,
     /// The dashboard model, in its provisioned form (fixed datasource uids).

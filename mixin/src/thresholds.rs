@@ -197,7 +197,7 @@ impl Thresholds {
         Ok(())
     }
 
-    /// A Markdown table of every field, its default and its documentation (for the README and
+    /// A Markdown table of every field, its default and its documentation (for docs/alerts.md and
     /// `docs/runbooks.md`).
     pub fn reference_table() -> String {
         let defaults = serde_json::to_value(Thresholds::default()).expect("thresholds serialise");

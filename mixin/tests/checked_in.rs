@@ -20,7 +20,7 @@ fn expected() -> BTreeMap<PathBuf, String> {
             d.to_json_string(),
         );
     }
-    // The default thresholds with the README's example SLOs: every rule file, the bundled
+    // The default thresholds with the example SLOs of docs/slos.md: every rule file, the bundled
     // rules' promtool tests and the SLOs' generated ones.
     let thresholds = obs_mixin::Thresholds {
         slos: obs_mixin::slo::examples(),
@@ -114,7 +114,7 @@ fn runbooks_have_a_section_for_every_alert() {
 }
 
 #[test]
-fn readme_lists_every_dashboard_and_threshold() {
+fn guides_list_every_dashboard_and_threshold() {
     let dashboards_guide = std::fs::read_to_string(repo().join("docs/dashboards.md")).unwrap();
     for d in obs_mixin::dashboards() {
         assert!(

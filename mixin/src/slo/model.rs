@@ -1,5 +1,5 @@
 //! The SLO as `[[slo]]` of `obs.toml` declares it ([`Slo`], [`SloKind`]), its checks
-//! ([`SloError`]), what it promises in words, the README's [`examples`], and the workbook's
+//! ([`SloError`]), what it promises in words, the guide's [`examples`], and the workbook's
 //! windows: the seven alert windows of a 30-day SLO, how they scale to other SLO windows, and
 //! the long/short pairs each burn alert watches.
 
@@ -307,7 +307,7 @@ fn bucket_list(buckets: &[f64]) -> String {
         .join(", ")
 }
 
-/// The SLOs of the README, whose rules and tests are checked in under `alert-rules/`: an
+/// The SLOs of the guide (docs/slos.md), whose rules and tests are checked in under `alert-rules/`: an
 /// availability and a latency SLO of a service, a route's availability over 7 days and a latency
 /// at a whole-second bound (whose `le` Prometheus 2 and 3 write differently).
 pub fn examples() -> Vec<Slo> {
