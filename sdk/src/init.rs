@@ -10,49 +10,13 @@ use tracing_subscriber::Registry;
 use tracing_subscriber::layer::SubscriberExt as _;
 
 use crate::catalogue::{DropReason, Exporter};
-use crate::config::{ConfigError, LogFormat, Rotation};
+use crate::config::{InitError, LogFormat, Rotation};
+use crate::integration::Configs;
 use crate::logging::{JsonLayer, LineSink, WriterSink};
 use crate::writer::{BatchWriter, BatchWriterGuard};
 use crate::{Config, HttpLayer, Metrics};
 
 static INITIALISED: AtomicBool = AtomicBool::new(false);
-
-/// Why [`Config::init`] failed.
-#[derive(Debug, thiserror::Error)]
-pub enum InitError {
-    /// The configuration is not usable.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// `init` already ran in this process. Keep the first guard; use [`HttpLayer`] and
-    /// [`Metrics`] directly where a second setup is needed (tests).
-    #[error("obs_service::init was already called in this process; keep the guard it returned")]
-    AlreadyInitialised,
-    /// Another global tracing subscriber or metrics recorder was installed first.
-    #[error(
-        "a global {what} is already installed by other code; remove that setup or build the obs layers into it yourself"
-    )]
-    GlobalTaken {
-        /// `tracing subscriber` or `metrics recorder`.
-        what: &'static str,
-    },
-    /// The log file's directory cannot be used.
-    #[error("cannot write log file {path}: {source}")]
-    LogFile {
-        /// The configured path.
-        path: std::path::PathBuf,
-        /// What went wrong.
-        #[source]
-        source: std::io::Error,
-    },
-    /// An exporter (Sentry, OTLP, Loki) could not start.
-    #[error("cannot start the {exporter} exporter: {reason}")]
-    Exporter {
-        /// `sentry`, `otlp` or `loki`.
-        exporter: &'static str,
-        /// What went wrong.
-        reason: String,
-    },
-}
 
 /// What [`init`](crate::init!) returns: keep it alive for the life of the service. Dropping it
 /// flushes buffered log lines (waiting at most the configured shutdown timeout) and stops the
@@ -63,7 +27,9 @@ pub struct Obs {
     metrics: Metrics,
     upkeep: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
     drain: crate::shutdown::Drain,
-    pub(crate) integrations: crate::integration::Running,
+    integrations: crate::integration::Running,
+    /// Whether an integration that is on exports spans.
+    exports_spans: bool,
     // Dropped last: flushing waits for the writers' queues.
     _writers: Vec<BatchWriterGuard>,
 }
@@ -90,7 +56,18 @@ impl Obs {
     /// The HTTP layer, recording into [`Obs::metrics`] (and naming its spans for
     /// OpenTelemetry when OTLP export is on).
     pub fn layer(&self) -> HttpLayer {
-        HttpLayer::new(&self.metrics).otel(self.config.integrations.exports_spans())
+        HttpLayer::new(&self.metrics).otel(self.exports_spans)
+    }
+
+    /// The running exporter whose drop counter has the label `exporter` (`sentry`, `otlp`,
+    /// `loki`), if it is on.
+    #[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(any(feature = "sentry", feature = "otlp", feature = "loki")))
+    )]
+    pub fn exporter(&self, exporter: &str) -> Option<&crate::export::ExporterHandle> {
+        self.integrations.handle(exporter)
     }
 
     /// Routes of the SDK (`/metrics`), to merge into the service's router.
@@ -136,17 +113,18 @@ impl Config {
     pub fn init(self) -> Result<Obs, InitError> {
         // Configuration errors come first: they are the caller's to fix whatever else happened.
         self.filter_layers()?;
+        let integrations = Configs::of(&self)?;
         if INITIALISED.swap(true, Ordering::SeqCst) {
             return Err(InitError::AlreadyInitialised);
         }
-        let result = self.install();
+        let result = self.install(integrations);
         if result.is_err() {
             INITIALISED.store(false, Ordering::SeqCst);
         }
         result
     }
 
-    fn install(self) -> Result<Obs, InitError> {
+    fn install(self, configs: Configs) -> Result<Obs, InitError> {
         let (targets, env_filter) = self.filter_layers()?;
         crate::redact::install(self.redactor.clone());
         let metrics =
@@ -182,9 +160,10 @@ impl Config {
         // Before the integrations start: Sentry's hook then wraps this one, and the standard
         // library's default hook, whose text this replaces, is not called by either.
         crate::panic::install_hook();
-        let mut integrations = self.integrations.start(&self, &metrics)?;
+        let mut integrations = configs.start(&self, &metrics)?;
         sinks.extend(integrations.take_line_sinks());
-        let json = (!sinks.is_empty()).then(|| self.json_layer(sinks));
+        let exports_spans = configs.exports_spans();
+        let json = (!sinks.is_empty()).then(|| self.json_layer(sinks, exports_spans));
 
         let layers = integrations.take_layers();
         let installed = match (json, pretty_stdout, targets) {
@@ -229,7 +208,7 @@ impl Config {
             .map_err(|_| InitError::GlobalTaken {
                 what: "metrics recorder",
             })?;
-        for (variable, feature) in &self.inactive_exporters {
+        for (variable, feature) in crate::integration::not_built(&self) {
             tracing::warn!(
                 variable,
                 feature,
@@ -249,6 +228,7 @@ impl Config {
             upkeep: Some(upkeep),
             drain: crate::shutdown::Drain::new(),
             integrations,
+            exports_spans,
             _writers: guards,
         })
     }
@@ -264,11 +244,11 @@ impl Config {
             .finish(sink)
     }
 
-    fn json_layer(&self, sinks: Vec<Box<dyn LineSink>>) -> JsonLayer {
+    fn json_layer(&self, sinks: Vec<Box<dyn LineSink>>, exports_spans: bool) -> JsonLayer {
         JsonLayer::for_sinks(sinks)
             .service(&self.service, &self.env, &self.version)
             .redactor(self.redactor.clone())
-            .trace_ids(self.integrations.exports_spans())
+            .trace_ids(exports_spans)
     }
 }
 

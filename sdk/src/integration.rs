@@ -18,7 +18,7 @@ use crate::{Config, InitError, Metrics};
 
 macro_rules! integrations {
     ($($feature:literal => $field:ident: $integration:ty, switched on by $switch:expr;)*) => {
-        /// The configuration of every integration compiled in; `None` is off.
+        /// The settings of every integration compiled in; `None` is off.
         #[derive(Debug, Clone, Default)]
         pub(crate) struct Configs {
             $(
@@ -28,14 +28,20 @@ macro_rules! integrations {
         }
 
         impl Configs {
-            /// Each integration whose variable is set, configured from the environment.
-            pub(crate) fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
-                let _ = env;
-                Ok(Self {
-                    $(
-                        #[cfg(feature = $feature)]
-                        $field: <$integration as crate::export::Integration>::config_from_env(env)?,
-                    )*
+            /// Each integration's settings: as code set them, or from the environment `config`
+            /// was read from (on when its variable is set).
+            pub(crate) fn of(config: &Config) -> Result<Self, ConfigError> {
+                config.environment.with_env(|env| {
+                    let _ = env;
+                    Ok(Self {
+                        $(
+                            #[cfg(feature = $feature)]
+                            $field: match config.integration_set_in_code() {
+                                Some(settings) => settings,
+                                None => <$integration as crate::export::Integration>::config_from_env(env)?,
+                            },
+                        )*
+                    })
                 })
             }
 
@@ -153,13 +159,15 @@ macro_rules! integrations {
         }
 
         /// The variables that would switch on an integration this build leaves out, as
-        /// `(variable, feature)`, when they are set: `init` warns about each.
-        pub(crate) fn not_built(env: &Env<'_>) -> Vec<(&'static str, &'static str)> {
-            [$(($switch, $feature, cfg!(feature = $feature))),*]
-                .into_iter()
-                .filter(|(variable, _, built)| !built && env.get(variable).is_some())
-                .map(|(variable, feature, _)| (variable.name, feature))
-                .collect()
+        /// `(variable, feature)`, when `config`'s environment set them: `init` warns about each.
+        pub(crate) fn not_built(config: &Config) -> Vec<(&'static str, &'static str)> {
+            config.environment.with_env(|env: &Env<'_>| {
+                [$(($switch, $feature, cfg!(feature = $feature))),*]
+                    .into_iter()
+                    .filter(|(variable, _, built)| !built && env.get(variable).is_some())
+                    .map(|(variable, feature, _)| (variable.name, feature))
+                    .collect()
+            })
         }
     };
 }
@@ -169,4 +177,68 @@ integrations! {
     "otlp" => otlp: crate::otlp::OtlpPipeline, switched on by vars::OTEL_EXPORTER_OTLP_ENDPOINT;
     "loki" => loki: crate::loki::Loki, switched on by vars::LOKI_URL;
     "sentry" => sentry: crate::sentry::Sentry, switched on by vars::SENTRY_DSN;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exporter_variables_without_their_feature_are_remembered() {
+        let vars = [
+            ("SENTRY_DSN", "http://key@127.0.0.1:9/1"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
+            ("LOKI_URL", "http://127.0.0.1:9"),
+        ];
+        let config = Config::from_lookup("pkg", "1", |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap();
+        let mut expected = Vec::new();
+        if !cfg!(feature = "sentry") {
+            expected.push(("SENTRY_DSN", "sentry"));
+        }
+        if !cfg!(feature = "otlp") {
+            expected.push(("OTEL_EXPORTER_OTLP_ENDPOINT", "otlp"));
+        }
+        if !cfg!(feature = "loki") {
+            expected.push(("LOKI_URL", "loki"));
+        }
+        assert_eq!(not_built(&config), expected);
+        assert!(not_built(&Config::new("pkg")).is_empty());
+    }
+
+    /// Settings set in code win over the environment, switched off included; invalid
+    /// variables of an integration name themselves when the settings are resolved.
+    #[test]
+    #[cfg(feature = "otlp")]
+    fn code_wins_over_the_environment_and_bad_variables_name_themselves() {
+        let from = |vars: &'static [(&'static str, &'static str)]| {
+            Config::from_lookup("pkg", "1", move |name| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            })
+            .unwrap()
+        };
+        let on = from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")]);
+        assert!(Configs::of(&on).unwrap().otlp.is_some());
+        assert!(Configs::of(&on.clone().otlp(None)).unwrap().otlp.is_none());
+        let set = Config::new("pkg").otlp(crate::otlp::OtlpConfig::new("http://code:4318"));
+        assert_eq!(
+            Configs::of(&set).unwrap().otlp.unwrap().traces_url(),
+            "http://code:4318/v1/traces"
+        );
+        let bad = from(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon"),
+        ]);
+        let err = Configs::of(&bad).unwrap_err();
+        assert!(
+            err.to_string().contains("OTEL_EXPORTER_OTLP_PROTOCOL"),
+            "{err}"
+        );
+    }
 }

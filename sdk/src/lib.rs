@@ -91,7 +91,7 @@ mod traceparent;
 pub mod writer;
 
 #[cfg(feature = "runtime")]
-pub use config::{Config, ConfigError, LogFile, LogFormat, Rotation};
+pub use config::{Config, ConfigError, InitError, LogFile, LogFormat, Rotation};
 #[cfg(feature = "runtime")]
 pub use error::ApiError;
 #[cfg(feature = "runtime")]
@@ -101,7 +101,7 @@ pub use exposition::Metrics;
 #[cfg(feature = "runtime")]
 pub use health::Health;
 #[cfg(feature = "runtime")]
-pub use init::{InitError, Obs};
+pub use init::Obs;
 #[cfg(feature = "runtime")]
 pub use layer::{HttpLayer, HttpService};
 #[cfg(feature = "runtime")]

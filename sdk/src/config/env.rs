@@ -92,7 +92,6 @@ impl Config {
                 keep,
             });
         }
-        // Integrations: each is on when its variable is set (and its feature compiled in).
         if let Some(drain) = env.get(&vars::OBS_SHUTDOWN_DRAIN) {
             config.shutdown_drain =
                 crate::shutdown::parse_drain(&drain).ok_or(ConfigError::InvalidEnv {
@@ -101,9 +100,46 @@ impl Config {
                     expected: "a duration like 10s, 500ms or 1m (0 for none)",
                 })?;
         }
-        config.integrations = crate::integration::Configs::from_env(&env)?;
-        config.inactive_exporters = crate::integration::not_built(&env);
+        config.environment = Environment::read(&env);
         Ok(config)
+    }
+}
+
+/// The variables of the catalogue that were set, as [`Config::from_lookup`] read them: `init`
+/// reads each integration's settings from these, so a configuration built in code
+/// ([`Config::new`]) has none.
+#[derive(Clone, Default)]
+pub(crate) struct Environment(Vec<(&'static str, String)>);
+
+impl Environment {
+    /// Every variable of the catalogue that `env` has.
+    fn read(env: &Env<'_>) -> Self {
+        Self(
+            vars::ALL
+                .iter()
+                .filter_map(|variable| Some((variable.name, env.get(variable)?)))
+                .collect(),
+        )
+    }
+
+    /// Runs `f` with these variables as an [`Env`].
+    pub(crate) fn with_env<R>(&self, f: impl FnOnce(&Env<'_>) -> R) -> R {
+        let lookup = |name: &str| {
+            self.0
+                .iter()
+                .find(|(variable, _)| *variable == name)
+                .map(|(_, value)| value.clone())
+        };
+        f(&Env::new(&lookup))
+    }
+}
+
+impl std::fmt::Debug for Environment {
+    /// The names alone: values such as `SENTRY_DSN` hold secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(name, _)| name))
+            .finish()
     }
 }
 
@@ -188,25 +224,24 @@ mod tests {
     }
 
     #[test]
-    fn exporter_variables_without_their_feature_are_remembered() {
+    fn the_catalogues_variables_are_kept_by_name_only_in_debug() {
         let c = from(&[
-            ("SENTRY_DSN", "http://key@127.0.0.1:9/1"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
-            ("LOKI_URL", "http://127.0.0.1:9"),
+            ("SENTRY_DSN", "http://hunter2@127.0.0.1:9/1"),
+            ("NOT_OURS", "x"),
         ])
         .unwrap();
-        let mut expected = Vec::new();
-        if !cfg!(feature = "sentry") {
-            expected.push(("SENTRY_DSN", "sentry"));
-        }
-        if !cfg!(feature = "otlp") {
-            expected.push(("OTEL_EXPORTER_OTLP_ENDPOINT", "otlp"));
-        }
-        if !cfg!(feature = "loki") {
-            expected.push(("LOKI_URL", "loki"));
-        }
-        assert_eq!(c.inactive_exporters, expected);
-        assert!(from(&[]).unwrap().inactive_exporters.is_empty());
+        c.environment.with_env(|env| {
+            assert_eq!(
+                env.get(&vars::SENTRY_DSN).as_deref(),
+                Some("http://hunter2@127.0.0.1:9/1")
+            );
+        });
+        let debug = format!("{c:?}");
+        assert!(
+            debug.contains("SENTRY_DSN") && !debug.contains("hunter2"),
+            "{debug}"
+        );
+        assert!(!debug.contains("NOT_OURS"), "{debug}");
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! log filter in its cheapest form (`filter`).
 
 mod env;
+mod error;
 mod filter;
 
-pub(crate) use env::Env;
+pub(crate) use env::{Env, Environment};
+pub use error::{ConfigError, InitError};
 
 use std::path::PathBuf;
 
@@ -41,31 +43,6 @@ pub struct LogFile {
     pub keep: usize,
 }
 
-/// A configuration value that could not be used.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ConfigError {
-    /// An environment variable holds a value outside its allowed set.
-    #[error("environment variable {name}={value:?} is not valid: expected {expected}")]
-    InvalidEnv {
-        /// The variable.
-        name: &'static str,
-        /// What it held.
-        value: String,
-        /// What it may hold.
-        expected: &'static str,
-    },
-    /// The log filter does not parse.
-    #[error("log filter {filter:?} (from {source_var}) is not valid: {reason}")]
-    InvalidLogFilter {
-        /// The filter text.
-        filter: String,
-        /// Where it came from: `OBS_LOG`, `RUST_LOG` or code.
-        source_var: &'static str,
-        /// What the parser said.
-        reason: String,
-    },
-}
-
 /// Everything [`init`](crate::init) needs. Start from [`Config::from_env`] (what services
 /// normally do) or [`Config::new`] (ignores the environment), then adjust in code:
 ///
@@ -93,12 +70,14 @@ pub struct Config {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) shutdown_drain: Duration,
     pub(crate) redactor: std::sync::Arc<crate::redact::Redactor>,
-    /// Sentry, OTLP, Loki: each integration's builder method (`Config::sentry`, …) lives in its
-    /// own module.
-    pub(crate) integrations: crate::integration::Configs,
-    /// Exporter variables set in the environment of a build without their feature, as
-    /// `(variable, feature)`: `init` warns about each.
-    pub(crate) inactive_exporters: Vec<(&'static str, &'static str)>,
+    /// The settings of the integrations (Sentry, OTLP, Loki) that code set or switched off,
+    /// each under its own type (see [`Config::set_integration`]): a type map, so the
+    /// configuration names none of them. Each integration's builder method (`Config::sentry`,
+    /// …) lives in its own module.
+    integrations: http::Extensions,
+    /// The variables of the catalogue that were set when the configuration was read from the
+    /// environment: `init` reads each integration's settings from them, unless code set them.
+    pub(crate) environment: Environment,
 }
 
 impl Config {
@@ -118,8 +97,8 @@ impl Config {
             shutdown_timeout: Duration::from_secs(5),
             shutdown_drain: Duration::ZERO,
             redactor: Default::default(),
-            integrations: Default::default(),
-            inactive_exporters: Vec::new(),
+            integrations: http::Extensions::new(),
+            environment: Environment::default(),
         }
     }
 
@@ -217,5 +196,31 @@ impl Config {
     /// The deployment environment.
     pub fn environment(&self) -> &str {
         &self.env
+    }
+}
+
+/// An integration's settings as code set them: `None` switches it off.
+#[derive(Clone)]
+struct SetInCode<T>(Option<T>);
+
+impl Config {
+    /// Sets the settings of the integration whose settings are a `T`, or switches it off with
+    /// `None`, whatever the environment says.
+    pub(crate) fn set_integration<T: Clone + Send + Sync + 'static>(
+        mut self,
+        settings: Option<T>,
+    ) -> Self {
+        self.integrations.insert(SetInCode(settings));
+        self
+    }
+
+    /// The settings code set for the integration whose settings are a `T`: `None` when code
+    /// left it to the environment.
+    pub(crate) fn integration_set_in_code<T: Clone + Send + Sync + 'static>(
+        &self,
+    ) -> Option<Option<T>> {
+        self.integrations
+            .get::<SetInCode<T>>()
+            .map(|set| set.0.clone())
     }
 }

@@ -51,11 +51,3 @@ pub(crate) trait Integration: Sized + 'static {
     /// Sends what is queued until `deadline`, then stops; returns by the deadline.
     fn shutdown(&self, deadline: Instant);
 }
-
-impl crate::Obs {
-    /// The running exporter whose drop counter has the label `exporter` (`sentry`, `otlp`,
-    /// `loki`), if it is on.
-    pub fn exporter(&self, exporter: &str) -> Option<&ExporterHandle> {
-        self.integrations.handle(exporter)
-    }
-}

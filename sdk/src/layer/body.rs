@@ -6,8 +6,27 @@ use std::task::{Context, Poll, ready};
 
 use http_body::{Body, Frame, SizeHint};
 
-use super::service::Path;
-use crate::exchange::Completion;
+use http::uri::PathAndQuery;
+
+use crate::exchange::{AccessPath, Completion};
+
+/// What the access line shows of a request: its path and query, sharing hyper's read buffer,
+/// so keeping it costs a reference count where a copy would cost an allocation (the path and
+/// query alone, not the whole URI, which is twice the size to move with the future). `None`
+/// for a URI without a path (`*`, or an authority), whose path is empty.
+pub(super) struct Path(Option<PathAndQuery>);
+
+impl Path {
+    pub(super) fn new(path: Option<PathAndQuery>) -> Self {
+        Self(path)
+    }
+}
+
+impl AccessPath for Path {
+    fn path(&self) -> &str {
+        self.0.as_ref().map_or("", PathAndQuery::path)
+    }
+}
 
 pin_project_lite::pin_project! {
     /// The response body of [`HttpService`](super::HttpService): the inner body, plus the

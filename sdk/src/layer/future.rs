@@ -7,9 +7,8 @@ use std::task::{Context, Poll, ready};
 
 use http::Response;
 
-use super::body::ResponseBody;
+use super::body::{Path, ResponseBody};
 use super::labels::Routes;
-use super::service::Path;
 use crate::exchange::Exchange;
 use crate::request_id::REQUEST_ID_HEADER;
 

@@ -5,14 +5,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::header::Entry;
-use http::uri::PathAndQuery;
 use http::{Request, Response};
 
-use super::body::ResponseBody;
+use super::body::{Path, ResponseBody};
 use super::future::ResponseFuture;
 use super::{Shared, labels};
 use crate::RequestId;
-use crate::exchange::{AccessPath, Arrival, Begin, Exchange};
+use crate::exchange::{Arrival, Begin, Exchange};
 use crate::propagation::{self, CallerTrace};
 use crate::request_id::REQUEST_ID_HEADER;
 
@@ -32,18 +31,6 @@ impl<S> std::fmt::Debug for HttpService<S> {
 impl<S> HttpService<S> {
     pub(super) fn new(inner: S, shared: Arc<Shared>) -> Self {
         Self { inner, shared }
-    }
-}
-
-/// What the access line shows of a request: its path and query, sharing hyper's read buffer,
-/// so keeping it costs a reference count where a copy would cost an allocation (the path and
-/// query alone, not the whole URI, which is twice the size to move with the future). `None`
-/// for a URI without a path (`*`, or an authority), whose path is empty.
-pub(super) struct Path(Option<PathAndQuery>);
-
-impl AccessPath for Path {
-    fn path(&self) -> &str {
-        self.0.as_ref().map_or("", PathAndQuery::path)
     }
 }
 
@@ -100,7 +87,7 @@ where
         let path = request.uri().path();
         let path = (settings.access_log.is_some()
             && !self.shared.exclude.iter().any(|p| p == path))
-        .then(|| Path(request.uri().path_and_query().cloned()));
+        .then(|| Path::new(request.uri().path_and_query().cloned()));
         let exchange = Exchange::begin(
             settings,
             arrival,

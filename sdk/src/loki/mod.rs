@@ -124,9 +124,8 @@ impl LokiConfig {
 
 impl Config {
     /// Ships logs to Loki (what `LOKI_URL` turns on), or stops with `None`.
-    pub fn loki(mut self, loki: impl Into<Option<LokiConfig>>) -> Self {
-        self.integrations.loki = loki.into();
-        self
+    pub fn loki(self, loki: impl Into<Option<LokiConfig>>) -> Self {
+        self.set_integration(loki.into())
     }
 }
 
@@ -303,8 +302,7 @@ impl LokiLayer {
                 config.environment(),
                 config.service_version(),
             )
-            .redactor(config.redactor.clone())
-            .trace_ids(config.integrations.exports_spans());
+            .redactor(config.redactor.clone());
         Ok((Self { json }, handle))
     }
 }

@@ -231,9 +231,8 @@ impl OtlpConfig {
 impl Config {
     /// Exports traces over OTLP (what `OTEL_EXPORTER_OTLP_ENDPOINT` turns on), or stops with
     /// `None`.
-    pub fn otlp(mut self, otlp: impl Into<Option<OtlpConfig>>) -> Self {
-        self.integrations.otlp = otlp.into();
-        self
+    pub fn otlp(self, otlp: impl Into<Option<OtlpConfig>>) -> Self {
+        self.set_integration(otlp.into())
     }
 }
 

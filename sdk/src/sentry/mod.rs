@@ -183,9 +183,8 @@ pub fn client_options(sentry: &SentryConfig, config: &Config) -> ClientOptions {
 
 impl Config {
     /// Reports errors to Sentry (what `SENTRY_DSN` turns on), or stops reporting with `None`.
-    pub fn sentry(mut self, sentry: impl Into<Option<SentryConfig>>) -> Self {
-        self.integrations.sentry = sentry.into();
-        self
+    pub fn sentry(self, sentry: impl Into<Option<SentryConfig>>) -> Self {
+        self.set_integration(sentry.into())
     }
 }
 

@@ -6,7 +6,6 @@ use tracing_core::Level;
 
 use super::JsonLayer;
 use super::RESERVED;
-use super::typed::{PLAIN_ACCESS_KEYS, PLAIN_REQUEST_KEYS};
 use crate::catalogue::fields;
 use crate::exchange::{ACCESS_MESSAGE, offer};
 use crate::logging::escape::write_json_str;
@@ -32,7 +31,7 @@ pub(super) struct Callsite {
     /// Whether this is the HTTP layer's request span or access line, whose values it hands
     /// over typed (see [`typed`]).
     pub(super) typed: Typed,
-    /// For those two: whether their typed fields are written as [`write_plain_access`] writes
+    /// For those two: whether their typed fields are written as [`write_plain_access`](super::typed::write_plain_access) writes
     /// them (keys as named, none hidden), so a line can skip the per-field look-ups.
     pub(super) plain: bool,
 }
@@ -121,6 +120,18 @@ impl Typed {
         Typed::None
     }
 }
+/// `,"key":` of the access line's typed fields, in the order [`write_plain_access`](super::typed::write_plain_access) writes
+/// them.
+pub(super) const PLAIN_ACCESS_KEYS: [&[u8]; 3] =
+    [b",\"path\":", b",\"status\":", b",\"duration_ms\":"];
+/// Likewise for the request span's.
+pub(super) const PLAIN_REQUEST_KEYS: [&[u8]; 4] = [
+    b",\"request_id\":",
+    b",\"method\":",
+    b",\"route\":",
+    b",\"trace_id\":",
+];
+
 /// `wanted` with each field's index and name, sorted by index (the order the visitor would
 /// have stored them in), if `set` has every one.
 pub(super) fn in_field_order<K: Copy, const N: usize>(

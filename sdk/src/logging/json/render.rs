@@ -9,14 +9,15 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::JsonLayer;
-use super::callsite::{Callsite, Typed};
+use super::callsite::{AccessValue, Callsite, Typed};
 use super::scratch::{Scratch, with_scratch};
-use super::typed::{SpanFields, write_access_fields, write_plain_access};
+use super::typed::{SpanFields, write_plain_access};
 use super::visitor::{JsonVisitor, only_tracer_fields};
 #[cfg(test)]
 use super::{DIRECT_ACCESS_LINES, PLAIN_ACCESS_LINES};
 use crate::catalogue::fields;
 use crate::exchange::offer;
+use crate::exchange::offer::AccessLine;
 use crate::logging::escape::write_json_str;
 use crate::logging::fields::Fields;
 use crate::logging::sink::Line;
@@ -297,6 +298,22 @@ where
             }
             buf.extend_from_slice(b"}\n");
             self.write_to_sinks(takers, buf, time, meta);
+        });
+    }
+}
+
+/// The access line's `path`, `status` and `duration_ms` from the core's `values`, in
+/// field order, as the visitor renders them.
+pub(super) fn write_access_fields(
+    line: &mut Vec<u8>,
+    written: &mut Vec<&'static str>,
+    callsite: &Callsite,
+    order: &[(AccessValue, usize, &'static str); 3],
+    values: &AccessLine,
+) {
+    for &(which, index, name) in order {
+        push_once(line, written, name, |out| {
+            callsite.put_access_value(out, which, index, values)
         });
     }
 }

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use super::callsite::{AccessValue, Callsite, RequestValue, Typed};
-use super::render::push_once;
+use super::callsite::{
+    AccessValue, Callsite, PLAIN_ACCESS_KEYS, PLAIN_REQUEST_KEYS, RequestValue, Typed,
+};
 use crate::exchange::offer::{self, AccessLine, RequestSpan};
 use crate::logging::escape::{
     write_json_int, write_json_millis, write_json_str, write_json_str_unescaped,
@@ -86,18 +87,6 @@ impl Callsite {
             .filter(|(which, ..)| *which != RequestValue::TraceId || values.trace_id.is_some())
     }
 }
-/// `,"key":` of the access line's typed fields, in the order [`write_plain_access`] writes
-/// them.
-pub(super) const PLAIN_ACCESS_KEYS: [&[u8]; 3] =
-    [b",\"path\":", b",\"status\":", b",\"duration_ms\":"];
-/// Likewise for the request span's.
-pub(super) const PLAIN_REQUEST_KEYS: [&[u8]; 4] = [
-    b",\"request_id\":",
-    b",\"method\":",
-    b",\"route\":",
-    b",\"trace_id\":",
-];
-
 /// The access line's fields and its request span's, for callsites whose typed fields are
 /// [plain](Callsite::plain): what the per-field writers would write, with the keys as
 /// constants the compiler copies inline, where looking each key up by field index and copying
@@ -128,20 +117,5 @@ pub(super) fn write_plain_access(line: &mut Vec<u8>, values: &AccessLine, reques
     if let Some(value) = &request.trace_id {
         line.extend_from_slice(trace_id);
         write_json_str(line, value);
-    }
-}
-/// The access line's `path`, `status` and `duration_ms` from the HTTP layer's `values`, in
-/// field order, as the visitor renders them.
-pub(super) fn write_access_fields(
-    line: &mut Vec<u8>,
-    written: &mut Vec<&'static str>,
-    callsite: &Callsite,
-    order: &[(AccessValue, usize, &'static str); 3],
-    values: &AccessLine,
-) {
-    for &(which, index, name) in order {
-        push_once(line, written, name, |out| {
-            callsite.put_access_value(out, which, index, values)
-        });
     }
 }
