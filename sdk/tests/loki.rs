@@ -28,7 +28,7 @@ fn lines_arrive_with_three_labels_and_request_ids_as_structured_metadata() {
     let subscriber = tracing_subscriber::registry().with(layer);
     tracing::subscriber::with_default(subscriber, || {
         let span = tracing::info_span!(
-            target: "obs::http",
+            target: "obs::request",
             "request",
             request_id = "req-42",
             method = "GET",

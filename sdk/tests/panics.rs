@@ -37,7 +37,7 @@ fn child() {
         .name("in-request".into())
         .spawn(|| {
             let span =
-                tracing::info_span!(target: "obs::http", "request", request_id = "req-panic-1");
+                tracing::info_span!(target: "obs::request", "request", request_id = "req-panic-1");
             let _entered = span.enter();
             panic!("boom in a request");
         })
