@@ -72,7 +72,8 @@ pub(crate) fn status(code: u16) -> &'static str {
 }
 
 /// The routes requests matched, as the core keeps them: [`RouteTemplate`]s, shared rather
-/// than copied, since one is read on every request.
+/// than copied, since one is read on every request. One for the process ([`Routes::get`]):
+/// the responses' futures find it without holding a reference of their own.
 ///
 /// A router other than axum's hands over a `RouteTemplate` itself. axum hands every request
 /// of a route a `MatchedPath` sharing one text; the template for it is found by that text's
@@ -87,6 +88,12 @@ pub(crate) struct Routes {
 }
 
 impl Routes {
+    /// The process's routes.
+    pub(crate) fn get() -> &'static Routes {
+        static ROUTES: OnceLock<Routes> = OnceLock::new();
+        ROUTES.get_or_init(Routes::default)
+    }
+
     /// The route of a request or response, if a router told us.
     pub(crate) fn of(&self, extensions: &http::Extensions) -> Option<RouteTemplate> {
         if let Some(route) = extensions.get::<RouteTemplate>() {

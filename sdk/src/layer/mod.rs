@@ -81,8 +81,6 @@ pub(crate) struct Shared {
     pub(crate) settings: Arc<Settings>,
     /// Paths left out of the access log.
     pub(crate) exclude: Vec<String>,
-    /// The routes requests matched, shared by every clone of the layer.
-    pub(crate) routes: Arc<labels::Routes>,
 }
 
 /// The gauges of `http_server_active_requests`, one per method label, for `scheme`.
@@ -143,7 +141,6 @@ impl HttpLayer {
                     .iter()
                     .map(|p| (*p).to_owned())
                     .collect(),
-                routes: Arc::default(),
             }),
         }
     }
