@@ -94,16 +94,15 @@ impl Routes {
         ROUTES.get_or_init(Routes::default)
     }
 
-    /// The route of a request or response, if a router told us.
+    /// The route of a request or response, if a router told us: axum's `MatchedPath` first,
+    /// since an axum service has one on every routed request and a failed look-up of the other
+    /// would cost each of them a hash probe.
     pub(crate) fn of(&self, extensions: &http::Extensions) -> Option<RouteTemplate> {
-        if let Some(route) = extensions.get::<RouteTemplate>() {
-            return Some(route.clone());
-        }
         #[cfg(feature = "axum")]
         if let Some(path) = extensions.get::<axum::extract::MatchedPath>() {
             return Some(self.matched(path));
         }
-        None
+        extensions.get::<RouteTemplate>().cloned()
     }
 
     #[cfg(feature = "axum")]
