@@ -132,6 +132,9 @@ pub(crate) struct Exchange<P> {
 
 impl<P: AccessPath> Exchange<P> {
     /// Counts the exchange in and opens its span, with the fields of the `caller`'s trace.
+    // Inlined into the adapter's call, the exchange is built where it is boxed rather than
+    // moved there from the arguments.
+    #[inline]
     pub(crate) fn begin(
         settings: &Arc<Settings>,
         arrival: Arrival,

@@ -8,7 +8,8 @@ use crate::catalogue;
 ///
 /// Insert it into the request's extensions before [`HttpLayer`](crate::HttpLayer) runs, or into the
 /// response's extensions from inside the service (a hand-written router knows the route only
-/// once it has matched); the layer reads both. With axum, `MatchedPath` is used automatically.
+/// once it has matched); the layer reads both. With axum, `MatchedPath` is used automatically,
+/// and wins over a `RouteTemplate` on the same request.
 ///
 /// ```
 /// let mut request = http::Request::new(());

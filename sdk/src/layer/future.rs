@@ -2,7 +2,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use http::Response;
@@ -23,7 +22,6 @@ pin_project_lite::pin_project! {
         inner: Option<F>,
         // The exchange until its response exists.
         exchange: Option<Box<Exchange<Path>>>,
-        routes: Arc<Routes>,
     }
 
     impl<F> PinnedDrop for ResponseFuture<F> {
@@ -40,11 +38,10 @@ pin_project_lite::pin_project! {
 }
 
 impl<F> ResponseFuture<F> {
-    pub(super) fn new(inner: F, exchange: Box<Exchange<Path>>, routes: Arc<Routes>) -> Self {
+    pub(super) fn new(inner: F, exchange: Box<Exchange<Path>>) -> Self {
         Self {
             inner: Some(inner),
             exchange: Some(exchange),
-            routes,
         }
     }
 }
@@ -73,7 +70,7 @@ where
                     .headers_mut()
                     .insert(REQUEST_ID_HEADER, exchange.id().header_value().clone());
                 // A router that matched only inside the service names the route now.
-                let route = this.routes.of(response.extensions());
+                let route = Routes::get().of(response.extensions());
                 let completion = exchange.respond(response.status().as_u16(), route);
                 Ok(response.map(|body| ResponseBody::new(body, completion)))
             }

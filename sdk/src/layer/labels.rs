@@ -72,7 +72,8 @@ pub(crate) fn status(code: u16) -> &'static str {
 }
 
 /// The routes requests matched, as the core keeps them: [`RouteTemplate`]s, shared rather
-/// than copied, since one is read on every request.
+/// than copied, since one is read on every request. One for the process ([`Routes::get`]):
+/// the responses' futures find it without holding a reference of their own.
 ///
 /// A router other than axum's hands over a `RouteTemplate` itself. axum hands every request
 /// of a route a `MatchedPath` sharing one text; the template for it is found by that text's
@@ -87,16 +88,21 @@ pub(crate) struct Routes {
 }
 
 impl Routes {
-    /// The route of a request or response, if a router told us.
+    /// The process's routes.
+    pub(crate) fn get() -> &'static Routes {
+        static ROUTES: OnceLock<Routes> = OnceLock::new();
+        ROUTES.get_or_init(Routes::default)
+    }
+
+    /// The route of a request or response, if a router told us: axum's `MatchedPath` first,
+    /// since an axum service has one on every routed request and a failed look-up of the other
+    /// would cost each of them a hash probe.
     pub(crate) fn of(&self, extensions: &http::Extensions) -> Option<RouteTemplate> {
-        if let Some(route) = extensions.get::<RouteTemplate>() {
-            return Some(route.clone());
-        }
         #[cfg(feature = "axum")]
         if let Some(path) = extensions.get::<axum::extract::MatchedPath>() {
             return Some(self.matched(path));
         }
-        None
+        extensions.get::<RouteTemplate>().cloned()
     }
 
     #[cfg(feature = "axum")]

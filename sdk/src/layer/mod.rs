@@ -81,8 +81,6 @@ pub(crate) struct Shared {
     pub(crate) settings: Arc<Settings>,
     /// Paths left out of the access log.
     pub(crate) exclude: Vec<String>,
-    /// The routes requests matched, shared by every clone of the layer.
-    pub(crate) routes: Arc<labels::Routes>,
 }
 
 /// The gauges of `http_server_active_requests`, one per method label, for `scheme`.
@@ -143,7 +141,6 @@ impl HttpLayer {
                     .iter()
                     .map(|p| (*p).to_owned())
                     .collect(),
-                routes: Arc::default(),
             }),
         }
     }
@@ -206,5 +203,63 @@ impl<S> tower_layer::Layer<S> for HttpLayer {
 
     fn layer(&self, inner: S) -> Self::Service {
         HttpService::new(inner, self.shared.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    #[test]
+    #[cfg(feature = "axum")]
+    fn the_http_layers_span_and_access_line_are_rendered_from_typed_values() {
+        // The JSON layer's tests copy the shapes of the core's span and access line; a request
+        // through the layer renders its line without visiting a single field.
+        use tower::ServiceExt as _;
+        let metrics = crate::Metrics::new();
+        let writer = crate::logging::MemoryWriter::new();
+        let subscriber =
+            tracing_subscriber::registry().with(crate::logging::JsonLayer::new(writer.clone()));
+        let _default = tracing::subscriber::set_default(subscriber);
+        let app = axum::Router::new()
+            .route("/users/{id}", axum::routing::get(|| async { "ok" }))
+            .layer(super::HttpLayer::new(&metrics));
+        let visits_before = crate::logging::fields_visited();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let response = app
+                .oneshot(
+                    http::Request::builder()
+                        .uri("/users/42?q=1")
+                        .header("x-request-id", "req-layer")
+                        .body(axum::body::Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .unwrap();
+        });
+        assert_eq!(
+            crate::logging::fields_visited(),
+            visits_before,
+            "a field of the request span or the access line was visited"
+        );
+        let lines = writer.json_lines();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        for (key, value) in [
+            ("request_id", "req-layer"),
+            ("method", "GET"),
+            ("route", "/users/{id}"),
+            ("path", "/users/42"),
+            ("message", "request completed"),
+        ] {
+            assert_eq!(lines[0][key], value, "{key}");
+        }
+        assert_eq!(lines[0]["status"], 200);
+        assert!(lines[0]["duration_ms"].as_f64().unwrap() >= 0.0);
     }
 }

@@ -95,7 +95,7 @@ where
                 id,
                 method_slot,
                 method: labels::METHOD_LABELS[method_slot],
-                route: self.shared.routes.of(request.extensions()),
+                route: labels::Routes::get().of(request.extensions()),
                 path,
             },
             &caller,
@@ -109,6 +109,6 @@ where
             let _entered = exchange.span().enter();
             self.inner.call(request)
         };
-        ResponseFuture::new(inner, exchange, self.shared.routes.clone())
+        ResponseFuture::new(inner, exchange)
     }
 }

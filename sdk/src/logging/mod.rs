@@ -45,6 +45,13 @@ pub use memory::{MemoryWriter, MemoryWriterGuard};
 pub use pretty::RedactingFields;
 pub use sink::{Line, LineSink, WriterSink};
 
+/// How many fields the JSON layer has visited on this thread, for tests that check a line was
+/// rendered from the core's typed values.
+#[cfg(test)]
+pub(crate) fn fields_visited() -> usize {
+    json::VISITS.with(std::cell::Cell::get)
+}
+
 /// Fields that tell tracing-opentelemetry or sentry-tracing how to export a span (`otel.name`,
 /// `otel.kind`, `otel.status_code`, `sentry.trace`): instructions to the tracer, not data, so
 /// log lines leave them out.

@@ -171,7 +171,7 @@ impl JsonLayer {
 #[cfg(test)]
 thread_local! {
     /// Fields the visitor has rendered on this thread, for the tests of typed values.
-    pub(super) static VISITS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    pub(in crate::logging) static VISITS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     /// Access lines rendered directly from the typed values of the line and its request span.
     pub(super) static DIRECT_ACCESS_LINES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     /// Of those, the ones [`write_plain_access`] wrote.
