@@ -23,6 +23,10 @@ pub(crate) struct CallerTrace {
     /// IDs itself.
     pub(crate) trace_id: Option<String>,
     /// The caller's trace, for a tracer that continues it when no `traceparent` came.
+    #[cfg_attr(
+        not(feature = "otlp"),
+        allow(dead_code, reason = "read by the one tracer that continues it, OTLP")
+    )]
     pub(crate) remote: Option<RemoteTrace>,
 }
 

@@ -74,6 +74,10 @@ pub struct Config {
     /// each under its own type (see [`Config::set_integration`]): a type map, so the
     /// configuration names none of them. Each integration's builder method (`Config::sentry`,
     /// …) lives in its own module.
+    #[cfg_attr(
+        not(any(feature = "sentry", feature = "otlp", feature = "loki")),
+        allow(dead_code, reason = "only the integrations keep settings here")
+    )]
     integrations: http::Extensions,
     /// The variables of the catalogue that were set when the configuration was read from the
     /// environment: `init` reads each integration's settings from them, unless code set them.
@@ -201,8 +205,16 @@ impl Config {
 
 /// An integration's settings as code set them: `None` switches it off.
 #[derive(Clone)]
+#[cfg_attr(
+    not(any(feature = "sentry", feature = "otlp", feature = "loki")),
+    allow(dead_code, reason = "only the integrations keep settings here")
+)]
 struct SetInCode<T>(Option<T>);
 
+#[cfg_attr(
+    not(any(feature = "sentry", feature = "otlp", feature = "loki")),
+    allow(dead_code, reason = "only the integrations keep settings here")
+)]
 impl Config {
     /// Sets the settings of the integration whose settings are a `T`, or switches it off with
     /// `None`, whatever the environment says.
