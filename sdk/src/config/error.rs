@@ -25,7 +25,7 @@ pub enum ConfigError {
     },
 }
 
-/// Why [`Config::init`] failed.
+/// Why [`Config::init`](crate::Config::init) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
     /// The configuration is not usable.
