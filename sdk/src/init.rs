@@ -158,8 +158,9 @@ impl Config {
         }
 
         // Before the integrations start: Sentry's hook then wraps this one, and the standard
-        // library's default hook, whose text this replaces, is not called by either.
-        crate::panic::install_hook();
+        // library's default hook, whose text this replaces, is not called by either. Until
+        // `init` succeeds, dropping it puts the previous hook back.
+        let panic_hook = crate::panic::install_hook();
         let mut integrations = configs.start(&self, &metrics)?;
         sinks.extend(integrations.take_line_sinks());
         let exports_spans = configs.exports_spans();
@@ -220,6 +221,9 @@ impl Config {
         // dashboards rather than an empty panel.
         for (exporter, _) in &counters {
             metrics.record_dropped(exporter, DropReason::QueueFull, 0);
+        }
+        if let Some(hook) = panic_hook {
+            hook.keep(counters.iter().map(|(_, writer)| writer.clone()).collect());
         }
         let upkeep = spawn_upkeep(metrics.clone(), counters, self.upkeep_interval);
         Ok(Obs {

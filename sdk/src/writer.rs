@@ -40,6 +40,10 @@ pub struct BatchWriter {
 struct Shared {
     state: Mutex<State>,
     wake: Condvar,
+    /// Signalled each time the worker has written a batch.
+    written: Condvar,
+    /// The worker thread, which must never wait for itself in [`BatchWriter::flush`].
+    worker: std::sync::OnceLock<std::thread::ThreadId>,
     limit: usize,
     flush_at: usize,
     dropped: AtomicU64,
@@ -49,6 +53,8 @@ struct Shared {
 struct State {
     buf: Vec<u8>,
     closed: bool,
+    /// Whether the worker holds a batch it has not finished writing.
+    writing: bool,
 }
 
 /// Options of a [`BatchWriter`].
@@ -111,6 +117,8 @@ impl BatchWriterBuilder {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
+            written: Condvar::new(),
+            worker: std::sync::OnceLock::new(),
             limit: self.limit,
             flush_at: self.flush_at,
             dropped: AtomicU64::new(0),
@@ -121,6 +129,7 @@ impl BatchWriterBuilder {
         let thread = std::thread::Builder::new()
             .name(self.thread_name)
             .spawn(move || {
+                let _ = worker.worker.set(std::thread::current().id());
                 let mut batch = Vec::new();
                 loop {
                     let closed = {
@@ -133,6 +142,7 @@ impl BatchWriterBuilder {
                                 .0;
                         }
                         std::mem::swap(&mut batch, &mut state.buf);
+                        state.writing = !batch.is_empty();
                         state.closed
                     };
                     if !batch.is_empty() {
@@ -143,6 +153,12 @@ impl BatchWriterBuilder {
                             worker.dropped.fetch_add(lines as u64, Ordering::Relaxed);
                         }
                         batch.clear();
+                        worker
+                            .state
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .writing = false;
+                        worker.written.notify_all();
                     }
                     if closed
                         && worker
@@ -171,6 +187,31 @@ impl BatchWriter {
     /// Options, starting from the defaults.
     pub fn builder() -> BatchWriterBuilder {
         BatchWriterBuilder::default()
+    }
+
+    /// Waits until every line written so far has reached the sink, or `timeout` passed;
+    /// returns whether they did. The panic hook calls it, so a panic's line is out before a
+    /// process built with `panic = "abort"` ends. Returns at once on the writer's own thread.
+    pub fn flush(&self, timeout: std::time::Duration) -> bool {
+        let shared = &*self.shared;
+        if shared.worker.get() == Some(&std::thread::current().id()) {
+            return false;
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        shared.wake.notify_one();
+        while !state.buf.is_empty() || state.writing {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            state = shared
+                .written
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
     }
 
     /// Lines dropped so far because the buffer was full or the sink failed.
@@ -262,6 +303,21 @@ mod tests {
         assert_eq!(lines.len(), 1000);
         assert!(lines.iter().enumerate().all(|(i, l)| l["n"] == i));
         assert_eq!(writer.dropped_lines(), 0);
+    }
+
+    #[test]
+    fn flush_waits_until_the_sink_has_every_line() {
+        let sink = MemoryWriter::new();
+        let (writer, _guard) = BatchWriter::builder()
+            .interval(Duration::from_secs(3600))
+            .finish(sink.clone());
+        for i in 0..3 {
+            writeln!(writer.make_writer(), "{{\"n\":{i}}}").unwrap();
+        }
+        assert!(writer.flush(Duration::from_secs(10)));
+        assert_eq!(sink.json_lines().len(), 3);
+        // Nothing buffered: returns at once.
+        assert!(writer.flush(Duration::ZERO));
     }
 
     #[test]

@@ -16,10 +16,13 @@ const PREVIOUS_HOOK: &str = "the previous hook ran";
 fn main() {
     match std::env::var(CHILD).as_deref() {
         Ok("filtered") => filtered_child(),
+        Ok("failed init") => failed_init_child(),
         Ok(_) => child(),
         Err(_) => {
             parent();
             filtered_parent();
+            failed_init_parent();
+            abort_parent();
             println!("panics: ok");
         }
     }
@@ -60,6 +63,82 @@ fn filtered_child() {
     let thread = std::thread::spawn(|| panic!("boom with logging off"));
     assert!(thread.join().is_err());
     drop(obs);
+}
+
+/// `init` fails (another subscriber is installed), then a thread panics.
+fn failed_init_child() {
+    std::panic::set_hook(Box::new(|_| eprintln!("{PREVIOUS_HOOK}")));
+    tracing::subscriber::set_global_default(tracing_subscriber::registry()).unwrap();
+    let err = obs_service::Config::new("panics").init().unwrap_err();
+    assert!(
+        matches!(err, obs_service::InitError::GlobalTaken { .. }),
+        "{err}"
+    );
+    let thread = std::thread::spawn(|| panic!("boom after a failed init"));
+    assert!(thread.join().is_err());
+}
+
+/// A failed `init` puts the previous hook back: the panic reaches it alone, and no line.
+fn failed_init_parent() {
+    let (stdout, stderr) = run_child("failed init");
+    assert!(!stdout.contains("boom after a failed init"), "{stdout}");
+    assert_eq!(stderr.matches(PREVIOUS_HOOK).count(), 1, "{stderr}");
+}
+
+/// A binary built with `panic = "abort"` ends right after the hooks: its panic line is out by
+/// then. Builds the `panic_abort` example that way, with the cargo that runs this test, into
+/// the same target directory (only the example itself is compiled again).
+fn abort_parent() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    let build = Command::new(&cargo)
+        .args([
+            "rustc",
+            "--quiet",
+            "--manifest-path",
+            manifest,
+            "-p",
+            "obs-service",
+        ])
+        .args([
+            "--example",
+            "panic_abort",
+            "--message-format=json",
+            "--",
+            "-C",
+            "panic=abort",
+        ])
+        .output()
+        .expect("running cargo");
+    assert!(
+        build.status.success(),
+        "building panic_abort failed:\n{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let binary = String::from_utf8_lossy(&build.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "panic_abort")
+        .find_map(|m| m["executable"].as_str().map(str::to_owned))
+        .expect("the example's executable");
+    let out = Command::new(&binary).output().expect("running panic_abort");
+    assert!(
+        !out.status.success(),
+        "an aborting panic must fail the process"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt as _;
+        assert_eq!(out.status.signal(), Some(6), "SIGABRT: {:?}", out.status);
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line: serde_json::Value = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["target"] == obs_service::panic::PANIC_LOG_TARGET)
+        .unwrap_or_else(|| panic!("no panic line before the abort:\n{stdout}"));
+    assert_eq!(line["panic"], "boom under panic = abort");
+    assert_eq!(line["request_id"], "req-abort-1");
 }
 
 /// Runs the child in `mode`; returns its stdout and stderr.

@@ -86,6 +86,17 @@ async fn server_errors_and_panics_reach_sentry_tagged_and_redacted() {
         .filter(|e| e["tags"]["request_id"] == id.as_str())
         .count();
     assert_eq!(for_fail, 1);
+    // One event per panic too, whichever part saw it first (Sentry's panic hook, the
+    // catch-panic layer's line, the completion hooks, the 500 it became).
+    let for_panic: Vec<_> = sentry_events(&requests)
+        .into_iter()
+        .filter(|e| {
+            e["tags"]["request_id"] == panic_id.as_str()
+                || e.to_string().contains("simulated panic")
+        })
+        .collect();
+    assert_eq!(for_panic.len(), 1, "{for_panic:#?}");
+    assert_eq!(for_panic[0]["tags"]["request_id"], panic_id.as_str());
     assert!(demo.terminate());
 }
 

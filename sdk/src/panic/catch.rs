@@ -31,7 +31,8 @@
 //! either way the answer is built inside the request's scope, so it carries the `request_id`.
 //!
 //! The process's panic hook still runs first: in a process that called `init`, that writes the
-//! panic's own JSON line (see [`panic`](crate::panic)); this layer adds the line of the 500.
+//! panic's own JSON line (see [`panic`](crate::panic)), and this layer writes none; without
+//! `init` it writes the panic's line itself (target `obs::error`, message `handler panicked`).
 
 use std::any::Any;
 
@@ -56,14 +57,17 @@ impl ResponseForPanic for PanicResponse {
             .as_ref()
             .map(RequestId::as_str)
             .unwrap_or_default();
-        tracing::error!(
-            target: ERROR_LOG_TARGET,
-            code = ErrorKind::Internal.code(),
-            status = 500u16,
-            request_id = id,
-            panic = %message,
-            "handler panicked"
-        );
+        // One line per panic: the hook `init` installed wrote it already, with the location.
+        if !super::writes_lines() {
+            tracing::error!(
+                target: ERROR_LOG_TARGET,
+                code = ErrorKind::Internal.code(),
+                status = 500u16,
+                request_id = id,
+                panic = %message,
+                "handler panicked"
+            );
+        }
         crate::completion::panic(&crate::completion::Panic {
             message: &message,
             request_id: id,

@@ -12,13 +12,16 @@
 //! ```
 //!
 //! `request_id` (and `trace_id`, with tracing on) are there when the panic happened while a
-//! request was handled. The panic hook that was in place before `init` (a test harness's, your
+//! request was handled. The hook waits (at most half a second) until the line has reached
+//! stdout and the log file, so a service built with `panic = "abort"` loses no panic line. An
+//! `init` that fails puts the previous hook back. The panic hook that was in place before `init` (a test harness's, your
 //! own) still runs after the line is written, and so does Sentry's, which `init` installs
 //! after this one; only the standard library's default hook is replaced, and only while the log
 //! filter lets the line through (with `OBS_LOG=off` its text is the panic's record again).
 //!
 //! With the `catch-panic` feature, [`layer`] also answers a panicking handler with a 500 and
-//! the error body, so the request is counted and logged like any other.
+//! the error body, so the request is counted and logged like any other. The panic stays one
+//! line: the layer writes its own only where no hook of `init` wrote one.
 
 #[cfg(feature = "catch-panic")]
 mod catch;
@@ -27,7 +30,7 @@ mod hook;
 #[cfg(feature = "catch-panic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "catch-panic")))]
 pub use catch::{PanicResponse, layer};
-pub(crate) use hook::install_hook;
+pub(crate) use hook::{install_hook, writes_lines};
 
 /// The `target` of the line a panic is written as.
 pub const PANIC_LOG_TARGET: &str = "obs::panic";

@@ -153,6 +153,8 @@ where
         // with its stack trace.
         if meta.target().starts_with(EXPORT_LOG_TARGET)
             || meta.target() == crate::panic::PANIC_LOG_TARGET
+            // The catch-panic layer's line of a panic sentry-panic's hook reported already.
+            || (meta.target() == crate::error::ERROR_LOG_TARGET && meta.fields().field("panic").is_some())
             || export::queue::on_export_thread()
         {
             return;
