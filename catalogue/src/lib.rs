@@ -96,6 +96,10 @@ pub enum Group {
     Health,
     /// The SDK's own health: what its exporters and writers had to drop.
     SelfHealth,
+    /// Outgoing HTTP calls the service makes through the SDK's client integrations.
+    HttpClient,
+    /// The Tokio runtime the service runs on (opt-in).
+    Runtime,
 }
 
 impl Group {
@@ -107,6 +111,8 @@ impl Group {
             Group::Build => "Build information",
             Group::Health => "Health checks",
             Group::SelfHealth => "SDK self-health",
+            Group::HttpClient => "Outgoing HTTP calls",
+            Group::Runtime => "Tokio runtime",
         }
     }
 }
@@ -204,6 +210,15 @@ pub mod labels {
     pub const EXPORTER: &str = "exporter";
     /// Why data was dropped: a [`DropReason`](super::DropReason)'s name.
     pub const REASON: &str = "reason";
+    /// The host an outgoing call went to (the URL's host alone: never its path, query or
+    /// credentials).
+    pub const SERVER_ADDRESS: &str = "server_address";
+    /// The port an outgoing call went to (the scheme's default when the URL names none).
+    pub const SERVER_PORT: &str = "server_port";
+    /// Why an outgoing call failed, when it did: the status code of an error answer (`404`,
+    /// `503`), or one of the [`ClientError`](super::ClientError) values when no answer came.
+    /// Absent on calls that succeeded.
+    pub const ERROR_TYPE: &str = "error_type";
 }
 
 /// The value of `http_request_method` for methods outside the standard set, as the semantic
@@ -319,6 +334,42 @@ pub const HTTP_DURATION_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 
+/// Why an outgoing call got no answer, as its `error_type` label says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientError {
+    /// No answer within the client's timeout.
+    Timeout,
+    /// The connection could not be made: refused, unreachable, a name that does not resolve, a
+    /// TLS handshake that failed.
+    Connect,
+    /// Any other failure: the semantic conventions' fallback value.
+    Other,
+}
+
+impl ClientError {
+    /// Every value, in a fixed order.
+    pub const ALL: &'static [ClientError] = &[
+        ClientError::Timeout,
+        ClientError::Connect,
+        ClientError::Other,
+    ];
+
+    /// The `error_type` label value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ClientError::Timeout => "timeout",
+            ClientError::Connect => "connect_error",
+            ClientError::Other => "_OTHER",
+        }
+    }
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Bucket bounds of the health-check duration histogram, in seconds. Checks have their own
 /// timeouts (default 2 s), so the range ends a little past that.
 pub const HEALTH_DURATION_BUCKETS: &[f64] = &[
@@ -350,6 +401,78 @@ pub const HTTP_SERVER_ACTIVE_REQUESTS: Metric = Metric {
     labels: &[labels::HTTP_REQUEST_METHOD, labels::URL_SCHEME],
     buckets: None,
     group: Group::Http,
+};
+
+/// `http_client_request_duration_seconds`: outgoing calls, by the server they went to.
+pub const HTTP_CLIENT_REQUEST_DURATION: Metric = Metric {
+    name: "http_client_request_duration_seconds",
+    kind: MetricKind::Histogram,
+    unit: Unit::Seconds,
+    help: "Duration of outgoing HTTP calls, from sending the request to receiving the response head, or to the failure.",
+    labels: &[
+        labels::HTTP_REQUEST_METHOD,
+        labels::SERVER_ADDRESS,
+        labels::SERVER_PORT,
+        labels::HTTP_RESPONSE_STATUS_CODE,
+        labels::ERROR_TYPE,
+    ],
+    buckets: Some(HTTP_DURATION_BUCKETS),
+    group: Group::HttpClient,
+};
+
+/// `tokio_runtime_workers`: the runtime's worker threads.
+pub const TOKIO_WORKERS: Metric = Metric {
+    name: "tokio_runtime_workers",
+    kind: MetricKind::Gauge,
+    unit: Unit::Count,
+    help: "Number of worker threads of the Tokio runtime.",
+    labels: &[],
+    buckets: None,
+    group: Group::Runtime,
+};
+
+/// `tokio_runtime_alive_tasks`: tasks spawned and not finished yet.
+pub const TOKIO_ALIVE_TASKS: Metric = Metric {
+    name: "tokio_runtime_alive_tasks",
+    kind: MetricKind::Gauge,
+    unit: Unit::Count,
+    help: "Number of tasks of the Tokio runtime that are alive: spawned and not yet finished.",
+    labels: &[],
+    buckets: None,
+    group: Group::Runtime,
+};
+
+/// `tokio_runtime_global_queue_depth`: tasks waiting in the runtime's shared queue.
+pub const TOKIO_GLOBAL_QUEUE_DEPTH: Metric = Metric {
+    name: "tokio_runtime_global_queue_depth",
+    kind: MetricKind::Gauge,
+    unit: Unit::Count,
+    help: "Number of tasks waiting in the Tokio runtime's global queue: a queue that stays long means the workers cannot keep up.",
+    labels: &[],
+    buckets: None,
+    group: Group::Runtime,
+};
+
+/// `tokio_runtime_worker_busy_seconds_total`: time the workers spent running tasks.
+pub const TOKIO_BUSY: Metric = Metric {
+    name: "tokio_runtime_worker_busy_seconds_total",
+    kind: MetricKind::Counter,
+    unit: Unit::Seconds,
+    help: "Time the Tokio runtime's workers spent busy, summed over the workers; its rate over the worker count is how busy they are.",
+    labels: &[],
+    buckets: None,
+    group: Group::Runtime,
+};
+
+/// `tokio_runtime_worker_parks_total`: times the workers went to sleep for want of work.
+pub const TOKIO_PARKS: Metric = Metric {
+    name: "tokio_runtime_worker_parks_total",
+    kind: MetricKind::Counter,
+    unit: Unit::Count,
+    help: "Times the Tokio runtime's workers parked (went to sleep for want of work), summed over the workers.",
+    labels: &[],
+    buckets: None,
+    group: Group::Runtime,
 };
 
 /// `obs_build_info`: always 1, labelled with the build's identity.
@@ -515,6 +638,12 @@ pub const METRICS: &[Metric] = &[
     EXPORTER_DROPPED,
     EXPORTER_SEND_FAILURES,
     EXPORTER_QUEUE_ITEMS,
+    HTTP_CLIENT_REQUEST_DURATION,
+    TOKIO_WORKERS,
+    TOKIO_ALIVE_TASKS,
+    TOKIO_GLOBAL_QUEUE_DEPTH,
+    TOKIO_BUSY,
+    TOKIO_PARKS,
 ];
 
 /// Looks a metric up by its name; a histogram's `_bucket`, `_sum` and `_count` series resolve

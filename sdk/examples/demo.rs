@@ -8,8 +8,10 @@
 //!
 //! Routes: `GET /`, `GET /users/{id}`, `GET /slow?ms=N`, `GET /fail` (500 through
 //! `ApiError`), `GET /panic` (a panicking handler: 500 of the same shape), `POST /items`
-//! (audited), `GET /metrics`, `GET /health/live`, `GET /health/ready` and `GET /health`. The
-//! generated monitoring stack scrapes it at `host.docker.internal:3000` by default.
+//! (audited), `GET /upstream` (an outgoing call, answered with the upstream's status),
+//! `GET /metrics`, `GET /health/live`, `GET /health/ready` and `GET /health`. The generated
+//! monitoring stack scrapes it at `host.docker.internal:3000` by default. `/metrics` carries the
+//! Tokio runtime's counts too.
 //!
 //! Besides the SDK's variables (`OBS_*`, see docs/sdk.md), the demo reads:
 //!
@@ -21,6 +23,7 @@
 //! | `DISK_PATH` | path of the disk-space check (default: the working directory) |
 //! | `DISK_MIN_FREE_MB` | the disk check fails below this many free MiB (default 100) |
 //! | `DEMO_TRUSTED_PROXIES` | comma-separated proxies whose `X-Forwarded-For` the audit log believes |
+//! | `DEMO_UPSTREAM_URL` | what `GET /upstream` calls (default: the demo's own `/users/1`) |
 //!
 //! On SIGTERM or Ctrl-C the demo drains as every SDK service can: readiness answers `503`
 //! `draining` for `OBS_SHUTDOWN_DRAIN` while the other routes serve, then it stops accepting
@@ -33,7 +36,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::{Path, Query};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -83,6 +86,28 @@ async fn panic_route() -> Json<Value> {
     panic!("simulated panic in a handler")
 }
 
+/// What `GET /upstream` calls, through the SDK's reqwest integration: the call is measured in
+/// `http_client_request_duration_seconds`, carries the request ID and trace headers, and is a
+/// client span while something traces.
+#[derive(Clone)]
+struct Upstream {
+    client: reqwest_middleware::ClientWithMiddleware,
+    url: String,
+}
+
+/// Calls the upstream and answers with its status; 503 when no answer came.
+async fn upstream(State(upstream): State<Upstream>) -> Result<StatusCode, ApiError> {
+    let answer = upstream
+        .client
+        .get(&upstream.url)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .map_err(|e| ApiError::unavailable(e).context("calling the upstream"))?;
+    StatusCode::from_u16(answer.status().as_u16())
+        .map_err(|e| ApiError::internal(e).context("reading the upstream's status"))
+}
+
 async fn create_item(Json(item): Json<Value>) -> (StatusCode, Json<Value>) {
     tracing::info!("item created");
     (StatusCode::CREATED, Json(json!({ "created": item })))
@@ -129,8 +154,9 @@ fn audit() -> Result<AuditLayer<impl obs_service::audit::IdentifyUser>, Box<dyn 
     Ok(audit)
 }
 
-fn app(obs: &obs_service::Obs) -> Result<Router, Box<dyn std::error::Error>> {
+fn app(obs: &obs_service::Obs, upstream: Upstream) -> Result<Router, Box<dyn std::error::Error>> {
     Ok(Router::new()
+        .route("/upstream", get(self::upstream).with_state(upstream))
         .route("/", get(index))
         .route("/users/{id}", get(user))
         .route("/slow", get(slow))
@@ -153,9 +179,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| format!("cannot listen on DEMO_ADDR={addr}: {e}"))?;
-    tracing::info!(addr = %listener.local_addr()?, "listening");
+    let local = listener.local_addr()?;
+    tracing::info!(addr = %local, "listening");
+    obs.metrics()
+        .observe_runtime(&tokio::runtime::Handle::current());
+    let upstream = Upstream {
+        client: reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+            .with(obs.client_middleware())
+            .build(),
+        url: std::env::var("DEMO_UPSTREAM_URL")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| format!("http://{local}/users/1")),
+    };
     // With the peer address, so the audit log knows the client IP.
-    let app = app(&obs)?.into_make_service_with_connect_info::<SocketAddr>();
+    let app = app(&obs, upstream)?.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         // SIGTERM: readiness 503 `draining` for OBS_SHUTDOWN_DRAIN, then the requests in
         // flight finish.

@@ -44,6 +44,16 @@ struct Inner {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
     process: metrics_process::Collector,
+    /// Series rendered at every scrape from something that keeps its own counts (the Tokio
+    /// runtime), appended to the recorder's text.
+    collectors: std::sync::RwLock<Vec<Box<dyn Collect>>>,
+}
+
+/// Something whose series are read when `/metrics` is rendered, rather than recorded as they
+/// happen: it appends them, in the text format, to the rendered text.
+pub(crate) trait Collect: Send + Sync + 'static {
+    /// Appends the series, with their `# HELP` and `# TYPE` lines, to `out`.
+    fn collect(&self, out: &mut String);
 }
 
 impl std::fmt::Debug for Metrics {
@@ -89,6 +99,7 @@ impl Metrics {
                 recorder,
                 handle,
                 process,
+                collectors: std::sync::RwLock::new(Vec::new()),
             }),
         }
     }
@@ -117,7 +128,30 @@ impl Metrics {
     /// Renders the Prometheus text format, with fresh `process_*` values.
     pub fn render(&self) -> String {
         metrics::with_local_recorder(&self.inner.recorder, || self.inner.process.collect());
-        self.inner.handle.render()
+        let mut text = self.inner.handle.render();
+        for collector in self
+            .inner
+            .collectors
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            collector.collect(&mut text);
+        }
+        text
+    }
+
+    /// Adds series read at every render.
+    #[cfg_attr(
+        not(feature = "tokio-runtime"),
+        allow(dead_code, reason = "only the runtime metrics are collected so")
+    )]
+    pub(crate) fn add_collector(&self, collector: impl Collect) {
+        self.inner
+            .collectors
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Box::new(collector));
     }
 
     /// Drains pending histogram samples into their buckets. [`init`](crate::init) runs this on a

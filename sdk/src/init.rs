@@ -70,6 +70,28 @@ impl Obs {
         self.integrations.handle(exporter)
     }
 
+    /// The tower layer for outgoing HTTP calls, recording into [`Obs::metrics`]: see
+    /// [`client`](crate::client).
+    pub fn client_layer(&self) -> crate::client::HttpClientLayer {
+        crate::client::HttpClientLayer::new(&self.metrics)
+    }
+
+    /// The reqwest middleware for outgoing calls, recording into [`Obs::metrics`]: see
+    /// [`client`](crate::client).
+    ///
+    /// ```no_run
+    /// # fn f(obs: &obs_service::Obs) {
+    /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+    ///     .with(obs.client_middleware())
+    ///     .build();
+    /// # }
+    /// ```
+    #[cfg(feature = "reqwest")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+    pub fn client_middleware(&self) -> crate::client::ClientMiddleware {
+        crate::client::ClientMiddleware::new(&self.metrics)
+    }
+
     /// Routes of the SDK (`/metrics`), to merge into the service's router.
     #[cfg(feature = "axum")]
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> axum::Router<S> {

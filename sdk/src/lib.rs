@@ -32,6 +32,8 @@ pub use obs_catalogue as catalogue;
 #[cfg_attr(docsrs, doc(cfg(feature = "audit")))]
 pub mod audit;
 #[cfg(feature = "runtime")]
+pub mod client;
+#[cfg(feature = "runtime")]
 mod clock;
 #[cfg(feature = "runtime")]
 pub mod completion;
@@ -85,6 +87,9 @@ mod sentry_trace;
 pub mod shutdown;
 #[cfg(feature = "runtime")]
 mod slots;
+#[cfg(feature = "tokio-runtime")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-runtime")))]
+pub mod tokio_runtime;
 #[cfg(any(feature = "sentry", feature = "otlp"))]
 mod traceparent;
 #[cfg(feature = "runtime")]
