@@ -97,10 +97,7 @@ pub(crate) fn install_hook() -> Option<Installed> {
 
 /// Whether a panic is written as a line by the hook [`init`](crate::init!) installed: the
 /// catch-panic layer then adds no line of its own.
-#[cfg_attr(
-    not(feature = "catch-panic"),
-    allow(dead_code, reason = "only the catch-panic layer asks")
-)]
+#[cfg(feature = "catch-panic")]
 pub(crate) fn writes_lines() -> bool {
     WRITES_LINES.load(Ordering::Relaxed)
         && tracing::enabled!(target: PANIC_LOG_TARGET, tracing::Level::ERROR)

@@ -30,7 +30,9 @@ mod hook;
 #[cfg(feature = "catch-panic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "catch-panic")))]
 pub use catch::{PanicResponse, layer};
-pub(crate) use hook::{install_hook, writes_lines};
+pub(crate) use hook::install_hook;
+#[cfg(feature = "catch-panic")]
+pub(crate) use hook::writes_lines;
 
 /// The `target` of the line a panic is written as.
 pub const PANIC_LOG_TARGET: &str = "obs::panic";
