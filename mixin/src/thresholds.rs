@@ -75,6 +75,12 @@ thresholds! {
     active_requests: f64 = 100.0;
     /// How long active requests must stay high. Default `"10m"`.
     active_requests_for: Duration = Duration::from_static("10m");
+    /// Ratio of a service's outgoing calls to one server that fail (a 5xx answer, a timeout or
+    /// no connection; 4xx answers are the caller's) above which `HighDependencyErrorRate`
+    /// fires. Default `0.05`. Raise it for a dependency the service retries on its own.
+    dependency_error_ratio: f64 = 0.05;
+    /// How long the failed share of calls must stay high. Default `"5m"`.
+    dependency_error_ratio_for: Duration = Duration::from_static("5m");
     /// Number of restarts within `restarts_window` at which `ServiceCrashLooping` fires.
     /// Default `3`.
     restarts: f64 = 3.0;

@@ -339,7 +339,8 @@ async fn start_stack() -> Stack {
     stack
 }
 
-/// Requests to one demo, forever: 2xx, 4xx, 5xx (one in ten) and slow ones; only 5xx when
+/// Requests to one demo, forever: 2xx, 4xx, 5xx (one in eleven), slow ones, and one whose
+/// handler calls the demo's own `/users/1` (the outgoing-call panels); only 5xx when
 /// `only_errors` is set.
 async fn traffic(addr: String, stop: Arc<AtomicBool>, only_errors: Arc<AtomicBool>) {
     let http = reqwest::Client::builder()
@@ -357,6 +358,7 @@ async fn traffic(addr: String, stop: Arc<AtomicBool>, only_errors: Arc<AtomicBoo
         "/slow?ms=30",
         "/health/ready",
         "/",
+        "/upstream",
         "/fail",
     ];
     while !stop.load(Ordering::Relaxed) {

@@ -253,6 +253,7 @@ fn service_dashboards_and_alerts_work_against_the_sdk_demo() {
                 "/no/such/route",
                 "/health/ready",
                 "/items",
+                "/upstream",
             ];
             while !stop.load(Ordering::Relaxed) {
                 for path in paths {
@@ -329,6 +330,36 @@ fn otel_exposition(start: Instant) -> String {
             count as f64 * 0.04
         ));
     }
+    // What the requests instrumentation of the same SDK records for the app's outgoing calls:
+    // the stable HTTP client conventions, `error_type` on failures.
+    out.push_str("# HELP http_client_request_duration_seconds Duration of HTTP client requests.\n# TYPE http_client_request_duration_seconds histogram\n");
+    for (labels, count) in [
+        (
+            r#"http_request_method="GET",http_response_status_code="200",network_protocol_version="1.1",server_address="users.internal",server_port="80""#,
+            4 * n,
+        ),
+        (
+            r#"error_type="503",http_request_method="GET",http_response_status_code="503",network_protocol_version="1.1",server_address="users.internal",server_port="80""#,
+            n,
+        ),
+    ] {
+        for le in obs_catalogue::HTTP_DURATION_BUCKETS {
+            let c = if *le >= 0.025 { count } else { 0 };
+            out.push_str(&format!(
+                "http_client_request_duration_seconds_bucket{{{labels},le=\"{le:?}\"}} {c}\n"
+            ));
+        }
+        out.push_str(&format!(
+            "http_client_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}\n"
+        ));
+        out.push_str(&format!(
+            "http_client_request_duration_seconds_count{{{labels}}} {count}\n"
+        ));
+        out.push_str(&format!(
+            "http_client_request_duration_seconds_sum{{{labels}}} {}\n",
+            count as f64 * 0.02
+        ));
+    }
     out
 }
 
@@ -379,6 +410,7 @@ fn the_service_overview_works_for_an_opentelemetry_sdk_service() {
         "process_",
         "obs_health_check",
         "obs_exporter_dropped_total",
+        "tokio_runtime_",
     ];
     let (failures, checked) =
         check_live(&promtool, &url, &["obs-service-overview"], &[], &sdk_only);

@@ -267,6 +267,10 @@ pub(crate) fn spec(t: &Thresholds) -> Spec {
         ),
     ];
 
+    let mut panels = panels;
+    panels.extend(dependencies_row(t));
+    panels.extend(runtime_row());
+
     Spec {
         uid: "obs-service-overview",
         title: "obs / Service overview",
@@ -274,4 +278,118 @@ pub(crate) fn spec(t: &Thresholds) -> Spec {
         variables,
         panels,
     }
+}
+
+/// Outgoing calls by the server they went to (`http_client_request_duration_seconds`): empty
+/// for a service that makes none through the SDK's client integrations.
+fn dependencies_row(t: &Thresholds) -> Vec<Panel> {
+    let client = catalogue::HTTP_CLIENT_REQUEST_DURATION.name;
+    let target = target_selector("");
+    let faults = target_selector(&format!(
+        r#"error_type=~"{}""#,
+        crate::rules::alerts::dependency_faults()
+    ));
+    let rate = |sel: &str| {
+        format!("sum by (server_address) (rate({client}_count{sel}[$__rate_interval]))")
+    };
+    vec![
+        row("Dependencies"),
+        Panel::new(
+            Kind::TimeSeries,
+            "Outgoing calls by server",
+            "Calls per second the selected services make through the SDK's client integrations, by the server they go to (the host alone, never the URL).",
+            "reqps",
+            vec![prom(rate(&target), "{{server_address}}")],
+        ),
+        Panel::new(
+            Kind::TimeSeries,
+            "Failed calls by server",
+            "Share of each server's calls that failed by its fault: a 5xx answer, a timeout or no connection (0 when none did). HighDependencyErrorRate fires above the configured threshold.",
+            "percentunit",
+            vec![prom(
+                format!("({} or {} * 0)\n/\n{}", rate(&faults), rate(&target), rate(&target)),
+                "{{server_address}}",
+            )],
+        )
+        .thresholds(&[
+            ("green", None),
+            ("orange", Some(t.dependency_error_ratio / 5.0)),
+            ("red", Some(t.dependency_error_ratio)),
+        ])
+        .field("min", serde_json::json!(0)),
+        Panel::new(
+            Kind::TimeSeries,
+            "p99 call latency by server",
+            "99th percentile of the calls' duration to each server, until the response head arrived or the call failed.",
+            "s",
+            vec![prom(
+                format!(
+                    "histogram_quantile(0.99, sum by (server_address, le) (rate({client}_bucket{target}[$__rate_interval])))"
+                ),
+                "{{server_address}}",
+            )],
+        ),
+    ]
+}
+
+/// The Tokio runtime's counts (feature `tokio-runtime`): empty for a service that does not
+/// observe its runtime.
+fn runtime_row() -> Vec<Panel> {
+    let target = target_selector("");
+    vec![
+        row("Runtime"),
+        Panel::new(
+            Kind::TimeSeries,
+            "Runtime workers busy",
+            "How busy each instance's Tokio workers are, from 0 (idle) to 1 (always running tasks): busy time per second over the worker count.",
+            "percentunit",
+            vec![prom(
+                format!(
+                    "sum by (job, instance) (rate({}{target}[$__rate_interval]))\n/\nsum by (job, instance) ({}{target})",
+                    catalogue::TOKIO_BUSY.name,
+                    catalogue::TOKIO_WORKERS.name
+                ),
+                "{{instance}}",
+            )],
+        ),
+        Panel::new(
+            Kind::TimeSeries,
+            "Alive tasks",
+            "Tasks spawned and not yet finished on each instance's runtime: a count that only grows is a task leak.",
+            "short",
+            vec![prom(
+                format!(
+                    "sum by (job, instance) ({}{target})",
+                    catalogue::TOKIO_ALIVE_TASKS.name
+                ),
+                "{{instance}}",
+            )],
+        ),
+        Panel::new(
+            Kind::TimeSeries,
+            "Worker parks",
+            "Times per second each runtime's workers went to sleep for want of work: high when idle, falling towards zero as the workers saturate.",
+            "short",
+            vec![prom(
+                format!(
+                    "sum by (job, instance) (rate({}{target}[$__rate_interval]))",
+                    catalogue::TOKIO_PARKS.name
+                ),
+                "{{instance}}",
+            )],
+        ),
+        Panel::new(
+            Kind::TimeSeries,
+            "Global queue depth",
+            "Tasks waiting in each runtime's shared queue: a queue that stays long means the workers cannot keep up.",
+            "short",
+            vec![prom(
+                format!(
+                    "sum by (job, instance) ({}{target})",
+                    catalogue::TOKIO_GLOBAL_QUEUE_DEPTH.name
+                ),
+                "{{instance}}",
+            )],
+        ),
+    ]
 }

@@ -73,6 +73,17 @@ pub struct AlertGroup {
 
 const API: &[(&str, &str)] = &[("job", "api"), ("instance", "api:8080")];
 
+/// The regular expression of the `error_type` values of an outgoing call that are the
+/// dependency's fault: a 5xx answer, or no answer (a timeout, no connection, another failure:
+/// the catalogue's [`ClientError`](catalogue::ClientError) values). A 4xx answer is the
+/// caller's.
+pub fn dependency_faults() -> String {
+    std::iter::once("5..")
+        .chain(catalogue::ClientError::ALL.iter().map(|e| e.as_str()))
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
 fn fmt_num(x: f64) -> String {
     format!("{x}")
 }
@@ -82,6 +93,8 @@ pub fn service_alerts(t: &Thresholds) -> AlertGroup {
     let svc = format!("job=~\"{}\"", t.service_job_regex);
     let duration = catalogue::HTTP_SERVER_REQUEST_DURATION.name;
     let route = r#"http_route="/users/{id}",http_request_method="GET""#;
+    let client = catalogue::HTTP_CLIENT_REQUEST_DURATION.name;
+    let call = r#"http_request_method="GET",server_address="users.internal",server_port="80""#;
     let alerts = vec![
         Alert {
             name: "TargetDown",
@@ -199,6 +212,53 @@ pub fn service_alerts(t: &Thresholds) -> AlertGroup {
             quiet: Scenario::new(
                 "15m",
                 &[(r#"http_server_active_requests{job="api",instance="api:8080",http_request_method="GET",url_scheme="http"}"#, "10x20")],
+            ),
+        },
+        Alert {
+            name: "HighDependencyErrorRate",
+            severity: Severity::Warning,
+            expr: format!(
+                "sum by (job, server_address) (rate({client}_count{{{svc},error_type=~\"{}\"}}[5m]))\n/\nsum by (job, server_address) (rate({client}_count{{{svc}}}[5m]))\n> {}",
+                dependency_faults(),
+                fmt_num(t.dependency_error_ratio)
+            ),
+            for_: t.dependency_error_ratio_for.clone(),
+            summary: "Job {{ $labels.job }} fails too many calls to {{ $labels.server_address }}.".into(),
+            description: format!(
+                "{{{{ $value | humanizePercentage }}}} of the calls of {{{{ $labels.job }}}} to {{{{ $labels.server_address }}}} failed with a server error, a timeout or no connection over the last 5 minutes (threshold {}%).",
+                fmt_num(t.dependency_error_ratio * 100.0)
+            ),
+            firing: Scenario::new(
+                "15m",
+                &[
+                    (
+                        &format!(r#"{client}_count{{job="api",instance="api:8080",{call},http_response_status_code="200"}}"#),
+                        "0+90x20",
+                    ),
+                    (
+                        &format!(r#"{client}_count{{job="api",instance="api:8080",{call},error_type="timeout"}}"#),
+                        "0+10x20",
+                    ),
+                ],
+            )
+            .labels(&[("job", "api"), ("server_address", "users.internal")], "10%"),
+            quiet: Scenario::new(
+                "15m",
+                &[
+                    (
+                        &format!(r#"{client}_count{{job="api",instance="api:8080",{call},http_response_status_code="200"}}"#),
+                        "0+90x20",
+                    ),
+                    // Not found is the caller's mistake, not the dependency's fault.
+                    (
+                        &format!(r#"{client}_count{{job="api",instance="api:8080",{call},http_response_status_code="404",error_type="404"}}"#),
+                        "0+50x20",
+                    ),
+                    (
+                        &format!(r#"{client}_count{{job="api",instance="api:8080",{call},http_response_status_code="503",error_type="503"}}"#),
+                        "0+1x20",
+                    ),
+                ],
             ),
         },
         Alert {
