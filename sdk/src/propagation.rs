@@ -28,6 +28,33 @@ pub(crate) struct CallerTrace {
         allow(dead_code, reason = "read by the one tracer that continues it, OTLP")
     )]
     pub(crate) remote: Option<RemoteTrace>,
+    /// Whether a tracer continues a trace the caller started (a valid `traceparent`, a
+    /// `sentry-trace`).
+    pub(crate) continued: bool,
+    /// When no caller's trace came and more than one tracer runs: the trace the request starts,
+    /// chosen before the span opens so every tracer starts the same one.
+    #[cfg_attr(
+        not(all(feature = "otlp", feature = "sentry")),
+        allow(dead_code, reason = "only two tracers need to agree on a new trace")
+    )]
+    pub(crate) root: Option<NewRoot>,
+}
+
+/// The ids of a trace a request starts: its trace id, and the id of the request's span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NewRoot {
+    pub(crate) trace_id: [u8; 16],
+    pub(crate) span_id: [u8; 8],
+}
+
+impl NewRoot {
+    /// Random ids, never all zero (which W3C trace context reserves for "none").
+    fn random() -> Self {
+        let nonzero = |n: u128| if n == 0 { 1 } else { n };
+        let trace_id = nonzero(fastrand::u128(..)).to_be_bytes();
+        let span_id = (nonzero(u128::from(fastrand::u64(..))) as u64).to_be_bytes();
+        Self { trace_id, span_id }
+    }
 }
 
 /// A caller's position in a trace.
@@ -46,6 +73,13 @@ pub(crate) trait Propagation: Send + Sync + 'static {
     /// is exported through OpenTelemetry, which then writes the log lines' trace IDs.
     fn read_caller(&self, headers: &HeaderMap, otel: bool, caller: &mut CallerTrace) {
         let _ = (headers, otel, caller);
+    }
+
+    /// Adds to `caller` what this tracer needs of a trace the request starts: called after every
+    /// installed propagation read the caller's headers, with `caller.root` set when more than
+    /// one runs and no caller's trace came.
+    fn start_root(&self, otel: bool, caller: &mut CallerTrace) {
+        let _ = (otel, caller);
     }
 
     /// Makes the just-opened request `span` continue the caller's trace.
@@ -95,10 +129,16 @@ fn each(mut f: impl FnMut(&dyn Propagation)) {
     }
 }
 
-/// What the installed propagations read of the caller's trace in `headers`.
+/// What the installed propagations read of the caller's trace in `headers`. When none came
+/// and more than one tracer runs, the trace the request starts is chosen here, so they all
+/// start the same one: one trace id for one request, whichever backend shows it.
 pub(crate) fn read_caller(headers: &HeaderMap, otel: bool) -> CallerTrace {
     let mut caller = CallerTrace::default();
     each(|p| p.read_caller(headers, otel, &mut caller));
+    if INSTALLED.load(Ordering::Relaxed) > 1 && !caller.continued {
+        caller.root = Some(NewRoot::random());
+        each(|p| p.start_root(otel, &mut caller));
+    }
     caller
 }
 

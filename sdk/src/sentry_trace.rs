@@ -219,6 +219,7 @@ impl Propagation for SentryPropagation {
             return;
         };
         caller.sentry_trace = Some(trace.header());
+        caller.continued = true;
         // With OpenTelemetry on, the tracer writes the log lines' ids itself.
         if !otel {
             caller.trace_id = Some(trace.trace_id_hex());
@@ -234,6 +235,111 @@ impl Propagation for SentryPropagation {
                 sampled: trace.sampled,
             });
         }
+    }
+
+    /// Starts the request's Sentry transaction in the trace the other tracer starts, as if
+    /// that tracer's span had called: its id is the transaction's parent.
+    fn start_root(&self, otel: bool, caller: &mut CallerTrace) {
+        let Some(root) = caller.root else { return };
+        if !sentry::Hub::with_active(|_| true) {
+            return;
+        }
+        let trace = Incoming {
+            trace_id: root.trace_id,
+            parent_span_id: root.span_id,
+            sampled: None,
+        };
+        caller.sentry_trace = Some(trace.header());
+        if !otel {
+            caller.trace_id = Some(trace.trace_id_hex());
+        }
+    }
+
+    /// Passes the request's Sentry trace on: `sentry-trace` naming the current Sentry span (or
+    /// the request's own span when no transaction is recorded) and `baggage` with the trace's
+    /// sampling context. A request that continues no known trace passes none on.
+    fn inject(&self, headers: &mut HeaderMap) {
+        let hub = sentry::Hub::current();
+        let Some(client) = hub.client() else { return };
+        if headers.contains_key(&SENTRY_TRACE_NAME) {
+            return;
+        }
+        let current = hub.configure_scope(|scope| scope.get_span());
+        let (sentry_trace, trace_id, sampled) = match current {
+            Some(span) => {
+                let context = span.get_trace_context();
+                let Some((_, value)) = span.iter_headers().next() else {
+                    return;
+                };
+                // `{trace}-{span}-{1|0}`: the decision the header carries.
+                let sampled = value.rsplit('-').next().and_then(|flag| match flag {
+                    "1" => Some(true),
+                    "0" => Some(false),
+                    _ => None,
+                });
+                (value, context.trace_id.to_string(), sampled)
+            }
+            None => {
+                let Some((trace_id, span_id)) =
+                    crate::sentry::events::request_trace(&tracing::Span::current())
+                else {
+                    return;
+                };
+                let trace_id = TraceId::from(trace_id).to_string();
+                (format!("{trace_id}-{span_id}"), trace_id, None)
+            }
+        };
+        let Ok(value) = http::HeaderValue::from_str(&sentry_trace) else {
+            return;
+        };
+        headers.insert(SENTRY_TRACE_NAME, value);
+        let ours = Self::baggage(&client, &trace_id, sampled);
+        let baggage = match headers.get(BAGGAGE).and_then(|v| v.to_str().ok()) {
+            // Another party's members stay; ours join them unless Sentry's are there already.
+            Some(theirs) if theirs.contains("sentry-") => return,
+            Some(theirs) => format!("{theirs},{ours}"),
+            None => ours,
+        };
+        if let Ok(value) = http::HeaderValue::from_str(&baggage) {
+            headers.insert(BAGGAGE, value);
+        }
+    }
+}
+
+impl SentryPropagation {
+    /// Sentry's `baggage` members for `trace_id`: the dynamic sampling context of the trace,
+    /// which lets the next service's Sentry SDK make the same sampling decision.
+    fn baggage(client: &sentry::Client, trace_id: &str, sampled: Option<bool>) -> String {
+        // W3C baggage values are percent-encoded where they hold separators.
+        let encode = |value: &str| {
+            value
+                .bytes()
+                .map(|b| match b {
+                    b',' | b';' | b'=' | b'%' | b'"' | b'\\' | b' ' | 0..=0x1f | 0x7f.. => {
+                        format!("%{b:02X}")
+                    }
+                    _ => char::from(b).to_string(),
+                })
+                .collect::<String>()
+        };
+        let options = client.options();
+        let mut members = vec![format!("sentry-trace_id={trace_id}")];
+        if let Some(dsn) = client.dsn() {
+            members.push(format!("sentry-public_key={}", encode(dsn.public_key())));
+            if let Some(org) = dsn.org_id() {
+                members.push(format!("sentry-org_id={org}"));
+            }
+        }
+        if let Some(release) = &options.release {
+            members.push(format!("sentry-release={}", encode(release)));
+        }
+        if let Some(environment) = &options.environment {
+            members.push(format!("sentry-environment={}", encode(environment)));
+        }
+        if let Some(sampled) = sampled {
+            members.push(format!("sentry-sampled={sampled}"));
+        }
+        members.join(",")
     }
 }
 

@@ -106,18 +106,29 @@ mod tests {
                 task.await.unwrap();
             }
         });
-        let text = metrics.render();
-        let value = |name: &str| {
+        let value = |text: &str, name: &str| {
             text.lines()
                 .find_map(|l| l.strip_prefix(&format!("{name} ")))
                 .unwrap_or_else(|| panic!("{name} missing:\n{text}"))
                 .parse::<f64>()
                 .unwrap()
         };
-        assert_eq!(value("tokio_runtime_workers"), 2.0);
-        assert!(value("tokio_runtime_alive_tasks") >= 0.0);
-        assert!(value("tokio_runtime_global_queue_depth") >= 0.0);
-        assert!(value("tokio_runtime_worker_busy_seconds_total") > 0.0);
+        // Workers publish their counts when they park: ask until the work shows.
+        let mut text = metrics.render();
+        for _ in 0..100 {
+            if value(&text, "tokio_runtime_worker_busy_seconds_total") > 0.0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            text = metrics.render();
+        }
+        assert_eq!(value(&text, "tokio_runtime_workers"), 2.0);
+        assert!(value(&text, "tokio_runtime_alive_tasks") >= 0.0);
+        assert!(value(&text, "tokio_runtime_global_queue_depth") >= 0.0);
+        assert!(
+            value(&text, "tokio_runtime_worker_busy_seconds_total") > 0.0,
+            "{text}"
+        );
         for metric in [
             &catalogue::TOKIO_WORKERS,
             &catalogue::TOKIO_BUSY,

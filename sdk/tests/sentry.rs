@@ -267,3 +267,114 @@ async fn with_otlp_too_the_opentelemetry_span_continues_a_sentry_trace() {
         .expect("the request span in the browser's trace");
     assert_eq!(hex(&span.parent_span_id), PARENT_ID);
 }
+
+/// Answers 200 to every request and keeps the headers of each.
+fn header_recorder() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/recorded", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            keep.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&head).to_lowercase());
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (url, seen)
+}
+
+/// With Sentry and OTLP both on, a request that came without trace headers is one trace: its
+/// OpenTelemetry span, its Sentry transaction and its log lines name the same trace id, and its
+/// outgoing call passes that trace on as `traceparent`, `sentry-trace` and `baggage`.
+#[cfg(feature = "otlp")]
+#[tokio::test]
+async fn sentry_and_otlp_share_one_trace_and_pass_it_on() {
+    use receivers::{hex, otlp_spans};
+    let sentry = Receiver::start(Mode::Accept);
+    let collector = Receiver::start(Mode::Accept);
+    let (upstream, seen) = header_recorder();
+    let dsn = format!("http://publickey@{}/42", sentry.addr);
+    let demo = common::Demo::start(&[
+        ("SENTRY_DSN", &dsn),
+        ("SENTRY_TRACES_SAMPLE_RATE", "1"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &collector.url()),
+        ("DEMO_UPSTREAM_URL", &upstream),
+    ]);
+    let (status, id) = get(&demo.url("/upstream"), &[]).await;
+    assert_eq!(status, 200);
+    let lines = lines_of(&demo, &id);
+    let trace = lines[0]["trace_id"].as_str().unwrap().to_owned();
+    assert_eq!(trace.len(), 32, "{lines:#?}");
+    for line in &lines {
+        assert_eq!(line["trace_id"], trace.as_str(), "{line}");
+    }
+
+    // The call passed the trace on, in all three headers.
+    let head = seen
+        .lock()
+        .unwrap()
+        .first()
+        .cloned()
+        .expect("the upstream was called");
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_else(|| panic!("no {name} in:\n{head}"))
+            .trim()
+            .to_owned()
+    };
+    assert!(
+        header("traceparent").starts_with(&format!("00-{trace}-")),
+        "{head}"
+    );
+    assert!(
+        header("sentry-trace").starts_with(&format!("{trace}-")),
+        "{head}"
+    );
+    assert!(
+        header("baggage").contains(&format!("sentry-trace_id={trace}")),
+        "{head}"
+    );
+    assert!(
+        header("baggage").contains("sentry-public_key=publickey"),
+        "{head}"
+    );
+
+    // Sentry's transaction and the exported span are in that trace.
+    sentry.wait_for("the request's transaction", |_| {
+        items(&sentry, "transaction").iter().any(|t| {
+            t["transaction"] == "GET /upstream"
+                || t["contexts"]["trace"]["trace_id"] == trace.as_str()
+        })
+    });
+    let transaction = items(&sentry, "transaction")
+        .into_iter()
+        .find(|t| t["contexts"]["trace"]["trace_id"] == trace.as_str())
+        .unwrap_or_else(|| {
+            panic!(
+                "no transaction in {trace}: {:#?}",
+                items(&sentry, "transaction")
+            )
+        });
+    assert!(transaction["contexts"]["trace"]["trace_id"] == trace.as_str());
+    assert!(demo.terminate());
+    let requests = collector.wait_for("the request span", |r| {
+        otlp_spans(r).iter().any(|(_, s)| hex(&s.trace_id) == trace)
+    });
+    assert!(
+        otlp_spans(&requests)
+            .iter()
+            .any(|(_, s)| hex(&s.trace_id) == trace && s.name == "GET /upstream"),
+        "the server span of /upstream is in the trace"
+    );
+}

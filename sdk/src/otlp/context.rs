@@ -6,8 +6,41 @@ use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
+use std::cell::Cell;
+
+use opentelemetry::trace::{SpanId, TraceId};
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
+
 use super::TRACEPARENT;
-use crate::propagation::{CallerTrace, Propagation, RemoteTrace};
+use crate::propagation::{CallerTrace, NewRoot, Propagation, RemoteTrace};
+
+thread_local! {
+    /// The ids the next root span started on this thread takes: the trace a request starts,
+    /// chosen so Sentry starts the same one (see [`crate::propagation`]).
+    static CHOSEN: Cell<Option<NewRoot>> = const { Cell::new(None) };
+}
+
+/// The pipeline's id generator: random ids, except for the request span whose ids were chosen
+/// beforehand ([`W3cPropagation::continue_trace`] arms them for that one span's start).
+#[derive(Debug, Default)]
+pub(crate) struct ChosenIds(RandomIdGenerator);
+
+impl IdGenerator for ChosenIds {
+    fn new_trace_id(&self) -> TraceId {
+        // Asked after the span id, and only for a root span: the last use of the chosen ids.
+        match CHOSEN.try_with(Cell::take).ok().flatten() {
+            Some(root) => TraceId::from_bytes(root.trace_id),
+            None => self.0.new_trace_id(),
+        }
+    }
+
+    fn new_span_id(&self) -> SpanId {
+        match CHOSEN.try_with(Cell::get).ok().flatten() {
+            Some(root) => SpanId::from_bytes(root.span_id),
+            None => self.0.new_span_id(),
+        }
+    }
+}
 
 /// [`TRACEPARENT`] as a ready-made header name: every request looks it up, and a `&str` name is
 /// parsed on each look-up.
@@ -20,16 +53,31 @@ const TRACEPARENT_HEADER: http::HeaderName = http::HeaderName::from_static(TRACE
 pub(crate) struct W3cPropagation;
 
 impl Propagation for W3cPropagation {
+    fn read_caller(&self, headers: &http::HeaderMap, _otel: bool, caller: &mut CallerTrace) {
+        if headers.contains_key(&TRACEPARENT_HEADER)
+            && crate::traceparent::from_headers(headers).is_some()
+        {
+            caller.continued = true;
+        }
+    }
+
     fn continue_trace(
         &self,
         span: &tracing::Span,
         headers: &http::HeaderMap,
         caller: &CallerTrace,
     ) {
-        if !set_remote_parent(span, headers)
-            && let Some(remote) = caller.remote
-        {
+        if set_remote_parent(span, headers) {
+            return;
+        }
+        if let Some(remote) = caller.remote {
             continue_remote_trace(span, remote);
+        } else if let Some(root) = caller.root {
+            // Started now, on this thread, with the chosen ids; disarmed whatever happens, so
+            // no other span takes them.
+            let _ = CHOSEN.try_with(|chosen| chosen.set(Some(root)));
+            let _ = span.context();
+            let _ = CHOSEN.try_with(|chosen| chosen.set(None));
         }
     }
 

@@ -287,6 +287,7 @@ impl OtlpPipeline {
                 handle: handle.clone(),
             })
             .with_sampler(otlp.sampler.to_sdk())
+            .with_id_generator(context::ChosenIds::default())
             .with_resource(resource)
             .build();
         opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());

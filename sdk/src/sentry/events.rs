@@ -177,6 +177,14 @@ where
     }
 }
 
+/// The trace of the request `span` belongs to (its own or its nearest enclosing request
+/// span's), when the request continues or starts a known one, with the request's own span id
+/// in it.
+pub(crate) fn request_trace(span: &tracing::Span) -> Option<([u8; 16], SpanId)> {
+    let tags = span_tags(span)?;
+    tags.trace.map(|trace| (trace.trace_id, tags.span_id))
+}
+
 /// The request tags of `span` or its nearest enclosing request span.
 fn span_tags(span: &tracing::Span) -> Option<Arc<RequestTags>> {
     span.with_subscriber(|(id, dispatch)| {

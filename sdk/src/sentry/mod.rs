@@ -22,7 +22,7 @@
 //! transport through the export queue (`transport`); and what Sentry events say: request
 //! tags, redaction, the layer, and the failed requests the completion hook reports (`events`).
 
-mod events;
+pub(crate) mod events;
 mod transport;
 
 use std::sync::Arc;
