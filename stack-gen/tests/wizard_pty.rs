@@ -85,7 +85,7 @@ fn wizard_answers_land_in_obs_toml() -> Result<(), rexpect::error::Error> {
         "taken from the flag, not asked"
     );
     assert_eq!(
-        cfg.databases.postgres.unwrap().address.to_string(),
+        cfg.databases.postgres.unwrap().address.unwrap().to_string(),
         "host.docker.internal:5432"
     );
     assert!(cfg.databases.redis.is_none());

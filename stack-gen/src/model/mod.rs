@@ -27,7 +27,11 @@ pub use frontend::{Frontend, SentrySampling};
 pub use kubernetes::{Kubernetes, KubernetesService};
 pub use obs_mixin::Duration;
 pub use remote_write::RemoteWrite;
-pub use service::{DEFAULT_POSTGRES_ADDRESS, DEFAULT_REDIS_ADDRESS, Database, Databases, Service};
+pub use service::{
+    DEFAULT_KUBERNETES_POSTGRES_ADDRESS, DEFAULT_KUBERNETES_REDIS_ADDRESS,
+    DEFAULT_POSTGRES_ADDRESS, DEFAULT_REDIS_ADDRESS, Database, Databases, ExporterService,
+    SecretKeyRef, Service,
+};
 
 /// The name of the configuration file, written into the output directory.
 pub const CONFIG_FILE: &str = "obs.toml";
@@ -337,9 +341,7 @@ mod tests {
         let mut cfg = Config::default();
         cfg.services
             .push(Service::new("api", "api:8080".parse().unwrap()));
-        cfg.databases.redis = Some(Database {
-            address: "r:6379".parse().unwrap(),
-        });
+        cfg.databases.redis = Some(Database::at("r:6379".parse().unwrap()));
         let back = Config::from_toml(&cfg.to_toml(), "x").unwrap();
         assert_eq!(back, cfg);
     }

@@ -402,6 +402,12 @@ pub fn render(cfg: &Config) -> String {
     ]);
     services.insert("cadvisor".to_string(), cadvisor);
 
+    // Validation requires the address of every database on compose.
+    let address = |db: &crate::model::Database| {
+        db.address
+            .clone()
+            .expect("a compose database has its address")
+    };
     if let Some(pg) = &cfg.databases.postgres {
         let mut e = base(
             &images,
@@ -414,7 +420,7 @@ pub fn render(cfg: &Config) -> String {
                     "DATA_SOURCE_URI",
                     format!(
                         "{}/postgres?sslmode=${{POSTGRES_EXPORTER_SSLMODE:-disable}}",
-                        pg.address
+                        address(pg)
                     ),
                 ),
                 (
@@ -439,7 +445,7 @@ pub fn render(cfg: &Config) -> String {
         );
         e.environment = BTreeMap::from(
             [
-                ("REDIS_ADDR", format!("redis://{}", redis.address)),
+                ("REDIS_ADDR", format!("redis://{}", address(redis))),
                 ("REDIS_PASSWORD", "${REDIS_PASSWORD:-}".to_string()),
             ]
             .map(|(k, v)| (k.to_string(), v)),
