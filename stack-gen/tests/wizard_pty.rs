@@ -158,7 +158,7 @@ fn with_sentry_on_the_wizard_asks_for_a_frontend_and_the_public_urls()
     let cfg = obs_gen::model::Config::from_toml(&text, "obs.toml").unwrap();
     assert_eq!(cfg.frontend, Some(obs_gen::model::Frontend::Nextjs));
     assert_eq!(
-        cfg.services[0].public_url.as_deref(),
+        cfg.services[0].public_url.as_ref().map(|u| u.as_str()),
         Some("https://api.example.com/v1")
     );
     let shared = std::fs::read_to_string(

@@ -142,7 +142,10 @@ impl Answers {
                     "--public-url[{i}]: no service is named {name:?} (give it with --service)"
                 )));
             };
-            service.public_url = Some(url);
+            service.public_url = Some(
+                url.parse()
+                    .map_err(|msg| Error::Input(format!("--public-url[{i}]: {msg}")))?,
+            );
         }
         Ok(cfg)
     }

@@ -7,11 +7,12 @@ use dialoguer::{Confirm, Input, Select};
 
 use super::answers::{Answers, DatabaseKind, availability, default_address};
 use crate::error::Error;
+use crate::model::PublicUrl;
 use crate::model::{
     Alerting, AlertingKeys, Config, Database, Duration, Frontend, HostPort, Kubernetes, LogShipper,
     ReceiverKind, Service, Target,
 };
-use crate::validate::{is_env_name, public_origin};
+use crate::validate::is_env_name;
 
 fn io(e: dialoguer::Error) -> Error {
     Error::Io(format!("wizard: {e}"))
@@ -327,12 +328,12 @@ fn ask_alerting_and_rest(answers: &mut Answers) -> Result<(), Error> {
                         if s.is_empty() {
                             Ok(())
                         } else {
-                            public_origin(s).map(|_| ())
+                            s.parse::<PublicUrl>().map(|_| ())
                         }
                     })
                     .interact_text()
                     .map_err(io)?;
-                service.public_url = (!answer.is_empty()).then_some(answer);
+                service.public_url = answer.parse().ok();
             }
         }
     }

@@ -23,7 +23,7 @@ mod service;
 pub use addr::{AddrError, HostPort, Port};
 pub use alerting::{Alerting, AlertingKeys, Receiver, ReceiverKind, SecretVar};
 pub use compose::{Local, Ports};
-pub use frontend::{Frontend, SentrySampling};
+pub use frontend::{Frontend, PublicUrl, SentrySampling};
 pub use kubernetes::{Kubernetes, KubernetesService};
 pub use obs_mixin::Duration;
 pub use remote_write::RemoteWrite;
@@ -334,6 +334,31 @@ mod tests {
         assert!(msg.starts_with("obs.toml: line 3:"), "{msg}");
         assert!(msg.contains("grafna"), "{msg}");
         assert!(!msg.contains('\n'));
+    }
+
+    #[test]
+    fn a_public_url_is_checked_when_read() {
+        let err = Config::from_toml(
+            "project = \"x\"\n[[services]]\nname = \"api\"\ntarget = \"api:80\"\npublic_url = \"ftp://api.example.com\"\n",
+            "obs.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "obs.toml: services[0].public_url: \"ftp://api.example.com\" is not an http or https URL; write an http(s) URL like https://api.example.com"
+        );
+        let cfg = Config::from_toml(
+            "project = \"x\"\n[[services]]\nname = \"api\"\ntarget = \"api:80\"\npublic_url = \"https://api.example.com/v1\"\n",
+            "obs.toml",
+        )
+        .unwrap();
+        let url = cfg.services[0].public_url.as_ref().unwrap();
+        assert_eq!(url.origin(), "https://api.example.com");
+        assert!(
+            cfg.to_toml()
+                .contains("public_url = \"https://api.example.com/v1\"")
+        );
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub struct Service {
     /// The URL browsers call the service at (e.g. `https://api.example.com`); its origin goes
     /// into the frontend's `tracePropagationTargets`, so the browser's trace headers reach it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub public_url: Option<String>,
+    pub public_url: Option<super::PublicUrl>,
 }
 
 fn default_metrics_path() -> String {
