@@ -97,6 +97,87 @@ fn every_manifest_passes_the_published_schemas() {
     }
 }
 
+/// Every resource `kustomization.yaml` lists exists, every manifest of the tree is listed, and
+/// kustomize itself (`kubectl kustomize`, which refuses unknown fields and missing files)
+/// builds it into exactly the listed objects.
+#[test]
+fn the_kustomization_lists_every_manifest_and_kustomize_builds_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let defaults = init_defaults(tmp.path());
+    let all = tempfile::tempdir().unwrap();
+    let all = generate_fixture(all.path(), "kubernetes-all-options.toml");
+    let kubectl = obs_tests::require_tool("kubectl");
+    for out in [defaults, all] {
+        let kustomization = yaml(&out.join("kustomization.yaml"));
+        assert_eq!(
+            kustomization["apiVersion"].as_str(),
+            Some("kustomize.config.k8s.io/v1beta1")
+        );
+        assert_eq!(kustomization["kind"].as_str(), Some("Kustomization"));
+        let listed = resources(&out);
+        let unique: std::collections::BTreeSet<&String> = listed.iter().collect();
+        assert_eq!(unique.len(), listed.len(), "no resource twice: {listed:?}");
+        for r in &listed {
+            assert!(out.join(r).is_file(), "{r} is listed but not written");
+        }
+        let manifests: Vec<String> = files(&out)
+            .into_iter()
+            .filter(|f| {
+                f.ends_with(".yaml") && !f.starts_with("values/") && f != "kustomization.yaml"
+            })
+            .collect();
+        for m in &manifests {
+            assert!(listed.contains(m), "{m} is written but not listed");
+        }
+        let Some(kubectl) = &kubectl else {
+            continue;
+        };
+        let built = Command::new(kubectl)
+            .arg("kustomize")
+            .arg(&out)
+            .output()
+            .expect("kubectl runs");
+        assert!(
+            built.status.success(),
+            "kubectl kustomize: {}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        let text = String::from_utf8(built.stdout).unwrap();
+        let objects = text
+            .split("\n---\n")
+            .filter(|d| !d.trim().is_empty())
+            .count();
+        assert_eq!(objects, listed.len(), "one object per listed file");
+    }
+
+    // kustomize refuses a missing resource and an unknown field.
+    let Some(kubectl) = kubectl else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = init_defaults(tmp.path());
+    std::fs::remove_file(out.join("prometheusrule.yaml")).unwrap();
+    let res = Command::new(&kubectl)
+        .arg("kustomize")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!res.status.success(), "a listed file is missing");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = init_defaults(tmp.path());
+    let path = out.join("kustomization.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("resources:", "resourcez:");
+    std::fs::write(&path, text).unwrap();
+    let res = Command::new(&kubectl)
+        .arg("kustomize")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!res.status.success(), "an unknown field");
+}
+
 #[test]
 fn the_validator_rejects_an_invalid_object() {
     let tmp = tempfile::tempdir().unwrap();
