@@ -25,7 +25,16 @@ struct Family {
     name: String,
     kind: u8,
     help: String,
-    samples: Vec<(u8, Vec<(String, String)>, f64, Option<i64>)>,
+    samples: Vec<Sample>,
+}
+
+#[derive(Debug, Arbitrary)]
+struct Sample {
+    /// Picks the suffix of the family's name.
+    suffix: u8,
+    labels: Vec<(String, String)>,
+    value: f64,
+    timestamp: Option<i64>,
 }
 
 /// `s` cut down to the characters of a metric (or, without `:`, label) name.
@@ -75,7 +84,13 @@ fuzz_target!(|input: Input| {
         text +=
             &format!("# HELP {family} {help}{end}#{blank}TYPE{blank}{family}{blank}{kind}{end}");
         types.insert(family.clone(), kind.to_owned());
-        for (suffix, labels, value, timestamp) in &f.samples {
+        for Sample {
+            suffix,
+            labels,
+            value,
+            timestamp,
+        } in &f.samples
+        {
             let sample = format!(
                 "{family}{}",
                 suffixes[usize::from(*suffix) % suffixes.len()]

@@ -41,6 +41,7 @@ pub mod rule_model;
 pub mod rules;
 pub mod slo;
 mod thresholds;
+pub mod yaml;
 
 pub use duration::{Duration, DurationError};
 pub use rule_model::RuleFile;

@@ -432,6 +432,49 @@ fn keys_of_the_other_target() {
 }
 
 #[test]
+fn database_keys_name_what_is_wrong() {
+    const API: &str = "[[services]]\nname = \"api\"\n";
+    rejects(
+        &format!("project = \"x\"\n{SERVICE}[databases.postgres]\n"),
+        "obs.toml: databases.postgres.address: the host:port of the server is needed",
+    );
+    rejects(
+        &format!(
+            "project = \"x\"\n{SERVICE}[databases.postgres]\naddress = \"db:5432\"\npassword_secret = {{ name = \"pg\", key = \"password\" }}\n"
+        ),
+        "obs.toml: databases.postgres.password_secret: only for target = \"kubernetes\"",
+    );
+    rejects(
+        &format!("{K8S}{API}[databases.redis]\n"),
+        "obs.toml: databases.redis.address: the host:port of the server is needed",
+    );
+    rejects(
+        &format!(
+            "{K8S}{API}[databases.postgres]\naddress = \"db:5432\"\npassword_secret = {{ name = \"PG_SECRET\", key = \"password\" }}\n"
+        ),
+        "obs.toml: databases.postgres.password_secret.name: \"PG_SECRET\" is not a Secret name",
+    );
+    rejects(
+        &format!("{K8S}{API}[databases.redis]\naddress = \"redis:6379\"\nuser = \"monitor\"\n"),
+        "obs.toml: databases.redis.user: an ACL user needs databases.redis.password_secret",
+    );
+    rejects(
+        &format!(
+            "{K8S}{API}[databases.redis]\naddress = \"redis:6379\"\nexporter = {{ selector = {{ app = \"redis-exporter\" }} }}\n"
+        ),
+        "obs.toml: databases.redis.address: the exporter of databases.redis.exporter already connects to its server",
+    );
+    rejects(
+        &format!("{K8S}{API}[databases.redis]\nexporter = {{ selector = {{}} }}\n"),
+        "obs.toml: databases.redis.exporter.selector: an empty selector would match every Service",
+    );
+    rejects(
+        &format!("{K8S}{API}[databases.redis]\nexporter = {{ port = \"metrics\" }}\n"),
+        "missing field `selector`",
+    );
+}
+
+#[test]
 fn remote_write_url_must_be_http() {
     rejects(
         &format!("project = \"x\"\n{SERVICE}[remote_write]\nurl = \"mimir:9009/api/v1/push\"\n"),

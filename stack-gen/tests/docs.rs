@@ -1,7 +1,7 @@
 //! The generator guide (docs/generator.md) documents every key of obs.toml and every flag of
 //! `init`.
 
-use obs_gen::model::{AlertingKeys, Config, Database, Service};
+use obs_gen::model::{AlertingKeys, Config, Database, ExporterService, SecretKeyRef, Service};
 
 fn keys(prefix: &str, value: &toml::Value, out: &mut Vec<String>) {
     match value {
@@ -28,11 +28,22 @@ fn the_generator_guide_documents_every_obs_toml_key_and_init_flag() {
     let mut cfg = Config::default();
     cfg.services
         .push(Service::new("api", "api:1".parse().unwrap()));
+    // Every key of a [databases.*] table, the Kubernetes ones included, set once.
     cfg.databases.postgres = Some(Database {
-        address: "db:5432".parse().unwrap(),
+        user: Some("postgres".into()),
+        password_secret: Some(SecretKeyRef {
+            name: "pg".into(),
+            key: "password".into(),
+        }),
+        ..Database::at("db:5432".parse().unwrap())
     });
     cfg.databases.redis = Some(Database {
-        address: "r:6379".parse().unwrap(),
+        exporter: Some(ExporterService {
+            namespace: Some("cache".into()),
+            selector: [("app".to_string(), "redis-exporter".to_string())].into(),
+            port: "metrics".into(),
+        }),
+        ..Database::default()
     });
     // The keys of the Kubernetes target and of remote write, each set once.
     cfg.kubernetes = Some(Default::default());

@@ -81,12 +81,101 @@ fn every_manifest_passes_the_published_schemas() {
             return;
         };
         let objects = resources(&out).len();
-        // Every listed object, plus the two Operator specs inside the kube-prometheus-stack values.
+        // Every listed object, plus the two Operator specs inside the kube-prometheus-stack
+        // values and the ServiceMonitor of each exporter chart's values.
+        let charts = files(&out)
+            .iter()
+            .filter(|f| f.starts_with("values/prometheus-") && f.ends_with("-exporter.yaml"))
+            .count();
         assert!(
-            report.contains(&format!("{} objects valid, 0 invalid", objects + 2)),
+            report.contains(&format!(
+                "{} objects valid, 0 invalid",
+                objects + 2 + charts
+            )),
             "{report}"
         );
     }
+}
+
+/// Every resource `kustomization.yaml` lists exists, every manifest of the tree is listed, and
+/// kustomize itself (`kubectl kustomize`, which refuses unknown fields and missing files)
+/// builds it into exactly the listed objects.
+#[test]
+fn the_kustomization_lists_every_manifest_and_kustomize_builds_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let defaults = init_defaults(tmp.path());
+    let all = tempfile::tempdir().unwrap();
+    let all = generate_fixture(all.path(), "kubernetes-all-options.toml");
+    let kubectl = obs_tests::require_tool("kubectl");
+    for out in [defaults, all] {
+        let kustomization = yaml(&out.join("kustomization.yaml"));
+        assert_eq!(
+            kustomization["apiVersion"].as_str(),
+            Some("kustomize.config.k8s.io/v1beta1")
+        );
+        assert_eq!(kustomization["kind"].as_str(), Some("Kustomization"));
+        let listed = resources(&out);
+        let unique: std::collections::BTreeSet<&String> = listed.iter().collect();
+        assert_eq!(unique.len(), listed.len(), "no resource twice: {listed:?}");
+        for r in &listed {
+            assert!(out.join(r).is_file(), "{r} is listed but not written");
+        }
+        let manifests: Vec<String> = files(&out)
+            .into_iter()
+            .filter(|f| {
+                f.ends_with(".yaml") && !f.starts_with("values/") && f != "kustomization.yaml"
+            })
+            .collect();
+        for m in &manifests {
+            assert!(listed.contains(m), "{m} is written but not listed");
+        }
+        let Some(kubectl) = &kubectl else {
+            continue;
+        };
+        let built = Command::new(kubectl)
+            .arg("kustomize")
+            .arg(&out)
+            .output()
+            .expect("kubectl runs");
+        assert!(
+            built.status.success(),
+            "kubectl kustomize: {}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        let text = String::from_utf8(built.stdout).unwrap();
+        let objects = text
+            .split("\n---\n")
+            .filter(|d| !d.trim().is_empty())
+            .count();
+        assert_eq!(objects, listed.len(), "one object per listed file");
+    }
+
+    // kustomize refuses a missing resource and an unknown field.
+    let Some(kubectl) = kubectl else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = init_defaults(tmp.path());
+    std::fs::remove_file(out.join("prometheusrule.yaml")).unwrap();
+    let res = Command::new(&kubectl)
+        .arg("kustomize")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!res.status.success(), "a listed file is missing");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = init_defaults(tmp.path());
+    let path = out.join("kustomization.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("resources:", "resourcez:");
+    std::fs::write(&path, text).unwrap();
+    let res = Command::new(&kubectl)
+        .arg("kustomize")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!res.status.success(), "an unknown field");
 }
 
 #[test]
@@ -164,8 +253,8 @@ fn what_the_charts_select_carries_their_labels() {
     }
     assert_eq!(
         kinds.iter().filter(|k| *k == "ServiceMonitor").count(),
-        2,
-        "one per service"
+        3,
+        "one per service, one for the Redis exporter the cluster runs"
     );
     let sm = yaml(&out.join("servicemonitors/api.yaml"));
     assert_eq!(
@@ -182,6 +271,138 @@ fn what_the_charts_select_carries_their_labels() {
         Some("/internal/metrics")
     );
     assert_eq!(sm["spec"]["endpoints"][0]["interval"].as_str(), Some("30s"));
+}
+
+#[test]
+fn databases_are_scraped_through_the_exporter_charts_or_the_users_exporter() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stdout = obs_gen_ok(
+        tmp.path(),
+        &[
+            "init",
+            "--yes",
+            "--target",
+            "kubernetes",
+            "--postgres",
+            "--redis",
+        ],
+    );
+    assert!(stdout.contains("wrote monitoring:"), "{stdout}");
+    let out = tmp.path().join("monitoring");
+    let pg = yaml(&out.join("values/prometheus-postgres-exporter.yaml"));
+    assert_eq!(
+        pg["config"]["datasource"]["host"].as_str(),
+        Some("postgres.default.svc")
+    );
+    assert_eq!(pg["config"]["datasource"]["port"].as_str(), Some("5432"));
+    let redis = yaml(&out.join("values/prometheus-redis-exporter.yaml"));
+    assert_eq!(
+        redis["redisAddress"].as_str(),
+        Some("redis://redis.default.svc:6379")
+    );
+    for (values, job) in [(&pg, "postgres"), (&redis, "redis")] {
+        let sm = &values["serviceMonitor"];
+        assert_eq!(sm["enabled"].as_bool(), Some(true));
+        assert_eq!(
+            sm["labels"]["release"].as_str(),
+            Some("kube-prometheus-stack")
+        );
+        assert_eq!(sm["relabelings"][0]["targetLabel"].as_str(), Some("job"));
+        assert_eq!(sm["relabelings"][0]["replacement"].as_str(), Some(job));
+    }
+    let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
+    assert!(
+        readme.contains(
+            "helm upgrade --install postgres-exporter prometheus-community/prometheus-postgres-exporter --version"
+        ),
+        "{readme}"
+    );
+    // The jobs the bundled database alerts select are the ones the ServiceMonitors set.
+    let rules = std::fs::read_to_string(out.join("prometheusrule.yaml")).unwrap();
+    assert!(
+        rules.contains("pg_up{job=\"postgres\"}"),
+        "PostgresDown selects the job"
+    );
+    assert!(
+        rules.contains("redis_up{job=\"redis\"}"),
+        "RedisDown selects the job"
+    );
+
+    // The all-options fixture: PostgreSQL's password from a Secret by name, Redis through an
+    // exporter the cluster already runs.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = generate_fixture(tmp.path(), "kubernetes-all-options.toml");
+    let pg = yaml(&out.join("values/prometheus-postgres-exporter.yaml"));
+    let ds = &pg["config"]["datasource"];
+    assert_eq!(ds["user"].as_str(), Some("monitor"));
+    assert_eq!(
+        ds["passwordSecret"]["name"].as_str(),
+        Some("shop-db-monitor")
+    );
+    assert_eq!(ds["passwordSecret"]["key"].as_str(), Some("password"));
+    assert!(ds.get("password").is_none(), "no password value");
+    assert_eq!(
+        pg["serviceMonitor"]["labels"]["release"].as_str(),
+        Some("prom")
+    );
+    assert!(!out.join("values/prometheus-redis-exporter.yaml").exists());
+    assert!(resources(&out).contains(&"databases/redis-exporter.yaml".to_string()));
+    let sm = yaml(&out.join("databases/redis-exporter.yaml"));
+    assert_eq!(sm["kind"].as_str(), Some("ServiceMonitor"));
+    assert_eq!(sm["metadata"]["labels"]["release"].as_str(), Some("prom"));
+    assert_eq!(
+        sm["spec"]["namespaceSelector"]["matchNames"][0].as_str(),
+        Some("cache")
+    );
+    assert_eq!(
+        sm["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"].as_str(),
+        Some("redis-exporter")
+    );
+    let endpoint = &sm["spec"]["endpoints"][0];
+    assert_eq!(endpoint["port"].as_str(), Some("http-metrics"));
+    assert_eq!(
+        endpoint["relabelings"][0]["replacement"].as_str(),
+        Some("redis")
+    );
+    let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
+    assert!(
+        readme.contains("`shop-db-monitor` (key `password`"),
+        "{readme}"
+    );
+}
+
+#[test]
+fn the_database_dashboard_reads_what_the_exporters_export() {
+    // The dashboard the Kubernetes target ships passes the contract check against the
+    // exporters' metric lists (mixin/exporters/), with every PostgreSQL and Redis panel.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = generate_fixture(tmp.path(), "kubernetes-all-options.toml");
+    let doc = yaml(&out.join("grafana/dashboards/obs-database.yaml"));
+    let found = obs_gen::check::kubernetes::dashboards_of(&doc);
+    let dashboard = found[0].1.as_ref().unwrap();
+    assert!(obs_mixin::contract::check_dashboard(dashboard).is_empty());
+    let text = dashboard.to_string();
+    for name in [
+        "pg_up",
+        "pg_stat_activity_count",
+        "redis_up",
+        "redis_memory_used_bytes",
+    ] {
+        assert!(text.contains(name), "{name}");
+        let exporter = if name.starts_with("pg_") {
+            "postgres-exporter"
+        } else {
+            "redis-exporter"
+        };
+        let list = std::fs::read_to_string(
+            obs_tests::repo_root().join(format!("mixin/exporters/{exporter}.txt")),
+        )
+        .unwrap();
+        assert!(
+            list.lines().any(|l| l.split(' ').next() == Some(name)),
+            "{name} in mixin/exporters/{exporter}.txt"
+        );
+    }
 }
 
 #[test]

@@ -171,11 +171,11 @@ fn app_compose_file_turns_on_the_database_exporters() {
     )
     .unwrap();
     assert_eq!(
-        cfg.databases.postgres.unwrap().address.to_string(),
+        cfg.databases.postgres.unwrap().address.unwrap().to_string(),
         "host.docker.internal:15432"
     );
     assert_eq!(
-        cfg.databases.redis.unwrap().address.to_string(),
+        cfg.databases.redis.unwrap().address.unwrap().to_string(),
         "host.docker.internal:6379"
     );
     let compose: serde_yaml_ng::Value =

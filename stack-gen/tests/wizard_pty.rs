@@ -85,7 +85,7 @@ fn wizard_answers_land_in_obs_toml() -> Result<(), rexpect::error::Error> {
         "taken from the flag, not asked"
     );
     assert_eq!(
-        cfg.databases.postgres.unwrap().address.to_string(),
+        cfg.databases.postgres.unwrap().address.unwrap().to_string(),
         "host.docker.internal:5432"
     );
     assert!(cfg.databases.redis.is_none());
@@ -158,7 +158,7 @@ fn with_sentry_on_the_wizard_asks_for_a_frontend_and_the_public_urls()
     let cfg = obs_gen::model::Config::from_toml(&text, "obs.toml").unwrap();
     assert_eq!(cfg.frontend, Some(obs_gen::model::Frontend::Nextjs));
     assert_eq!(
-        cfg.services[0].public_url.as_deref(),
+        cfg.services[0].public_url.as_ref().map(|u| u.as_str()),
         Some("https://api.example.com/v1")
     );
     let shared = std::fs::read_to_string(

@@ -34,7 +34,7 @@ impl RuleFile {
             file_name,
             yaml: format!(
                 "{header}{}",
-                serde_yaml_ng::to_string(doc).expect("rule files serialise")
+                crate::yaml::to_string(doc).expect("rule files serialise")
             ),
         }
     }

@@ -172,12 +172,14 @@ pub struct InitArgs {
     /// `log_shipper`.
     #[arg(long, value_enum)]
     pub log_shipper: Option<LogShipper>,
-    /// `[databases.postgres]`: watch PostgreSQL (default address host.docker.internal:5432).
-    #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = model::DEFAULT_POSTGRES_ADDRESS)]
-    pub postgres: Option<HostPort>,
-    /// `[databases.redis]`: watch Redis (default address host.docker.internal:6379).
-    #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = model::DEFAULT_REDIS_ADDRESS)]
-    pub redis: Option<HostPort>,
+    /// `[databases.postgres]`: watch PostgreSQL (default address host.docker.internal:5432;
+    /// on Kubernetes postgres.default.svc:5432).
+    #[arg(long, value_name = "HOST:PORT", num_args = 0..=1)]
+    pub postgres: Option<Option<HostPort>>,
+    /// `[databases.redis]`: watch Redis (default address host.docker.internal:6379; on
+    /// Kubernetes redis.default.svc:6379).
+    #[arg(long, value_name = "HOST:PORT", num_args = 0..=1)]
+    pub redis: Option<Option<HostPort>>,
     /// Detect PostgreSQL and Redis from the application's own compose file.
     #[arg(long, value_name = "PATH")]
     pub app_compose: Option<PathBuf>,

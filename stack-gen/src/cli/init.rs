@@ -95,7 +95,15 @@ fn answers(a: &InitArgs) -> Result<Answers, Error> {
         };
         public_urls.push((name.to_owned(), url.to_owned()));
     }
-    let database = |address: &Option<_>| address.clone().map(|address| Some(Database { address }));
+    // `--postgres` alone leaves the address to the target's default (see `Answers::into_config`).
+    let database = |address: &Option<Option<_>>| {
+        address.clone().map(|address| {
+            Some(Database {
+                address,
+                ..Database::default()
+            })
+        })
+    };
     Ok(Answers {
         project: a.project.clone(),
         environment: a.environment.clone(),

@@ -98,9 +98,24 @@ impl Answers {
         if let Some(v) = self.log_shipper {
             cfg.log_shipper = v;
         }
+        let target = cfg.target;
+        let with_address = |db: Option<Database>, kind| {
+            db.map(|mut db| {
+                if db.address.is_none() && db.exporter.is_none() {
+                    db.address = Some(default_address(kind, target));
+                }
+                db
+            })
+        };
         cfg.databases = Databases {
-            postgres: self.postgres.unwrap_or(self.detected.postgres),
-            redis: self.redis.unwrap_or(self.detected.redis),
+            postgres: with_address(
+                self.postgres.unwrap_or(self.detected.postgres),
+                DatabaseKind::Postgres,
+            ),
+            redis: with_address(
+                self.redis.unwrap_or(self.detected.redis),
+                DatabaseKind::Redis,
+            ),
         };
         if let Some(v) = self.alerting {
             cfg.alerting = v;
@@ -127,7 +142,10 @@ impl Answers {
                     "--public-url[{i}]: no service is named {name:?} (give it with --service)"
                 )));
             };
-            service.public_url = Some(url);
+            service.public_url = Some(
+                url.parse()
+                    .map_err(|msg| Error::Input(format!("--public-url[{i}]: {msg}")))?,
+            );
         }
         Ok(cfg)
     }
@@ -140,6 +158,32 @@ pub fn default_service(target: Target) -> Service {
         Target::Compose => Service::new("app", HostPort::docker_host(Port::known(3000))),
         Target::Kubernetes => Service::kubernetes("app"),
     }
+}
+
+/// A database `init` asks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    /// `[databases.postgres]`.
+    Postgres,
+    /// `[databases.redis]`.
+    Redis,
+}
+
+/// Where `--postgres` or `--redis` without an address points: the server's port on the docker
+/// host for compose; on Kubernetes a Service named after it in `default`, which the user
+/// changes to theirs.
+pub fn default_address(kind: DatabaseKind, target: Target) -> HostPort {
+    use crate::model::{
+        DEFAULT_KUBERNETES_POSTGRES_ADDRESS, DEFAULT_KUBERNETES_REDIS_ADDRESS,
+        DEFAULT_POSTGRES_ADDRESS, DEFAULT_REDIS_ADDRESS,
+    };
+    let text = match (kind, target) {
+        (DatabaseKind::Postgres, Target::Compose) => DEFAULT_POSTGRES_ADDRESS,
+        (DatabaseKind::Redis, Target::Compose) => DEFAULT_REDIS_ADDRESS,
+        (DatabaseKind::Postgres, Target::Kubernetes) => DEFAULT_KUBERNETES_POSTGRES_ADDRESS,
+        (DatabaseKind::Redis, Target::Kubernetes) => DEFAULT_KUBERNETES_REDIS_ADDRESS,
+    };
+    text.parse().expect("the default addresses are valid")
 }
 
 /// The availability SLO of a service as `init` writes it: `<service>-availability` over the

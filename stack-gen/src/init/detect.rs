@@ -47,9 +47,7 @@ pub fn detect_databases(compose_text: &str, origin: &str) -> Result<Databases, E
                 }
             }
         }
-        let db = Some(Database {
-            address: HostPort::docker_host(host_port),
-        });
+        let db = Some(Database::at(HostPort::docker_host(host_port)));
         match kind {
             "postgres" if found.postgres.is_none() => found.postgres = db,
             "redis" if found.redis.is_none() => found.redis = db,
@@ -68,11 +66,11 @@ mod tests {
         let text = "services:\n  db:\n    image: postgres:17\n    ports: [\"15432:5432\"]\n  cache:\n    image: docker.io/library/redis:7-alpine\n  web:\n    image: nginx\n";
         let d = detect_databases(text, "c.yaml").unwrap();
         assert_eq!(
-            d.postgres.unwrap().address.to_string(),
+            d.postgres.unwrap().address.unwrap().to_string(),
             "host.docker.internal:15432"
         );
         assert_eq!(
-            d.redis.unwrap().address.to_string(),
+            d.redis.unwrap().address.unwrap().to_string(),
             "host.docker.internal:6379"
         );
     }

@@ -7,5 +7,5 @@ mod answers;
 mod detect;
 pub mod wizard;
 
-pub use answers::{Answers, availability, default_service};
+pub use answers::{Answers, DatabaseKind, availability, default_address, default_service};
 pub use detect::detect_databases;

@@ -5,13 +5,14 @@
 
 use dialoguer::{Confirm, Input, Select};
 
-use super::answers::{Answers, availability};
+use super::answers::{Answers, DatabaseKind, availability, default_address};
 use crate::error::Error;
+use crate::model::PublicUrl;
 use crate::model::{
-    self, Alerting, AlertingKeys, Config, Database, Duration, Frontend, HostPort, Kubernetes,
-    LogShipper, ReceiverKind, Service, Target,
+    Alerting, AlertingKeys, Config, Database, Duration, Frontend, HostPort, Kubernetes, LogShipper,
+    ReceiverKind, Service, Target,
 };
-use crate::validate::{is_env_name, public_origin};
+use crate::validate::is_env_name;
 
 fn io(e: dialoguer::Error) -> Error {
     Error::Io(format!("wizard: {e}"))
@@ -171,17 +172,24 @@ pub fn ask(answers: &mut Answers) -> Result<(), Error> {
             .map_err(io)?;
         answers.log_shipper = Some(options[i]);
     }
+    ask_databases(answers)?;
+    ask_alerting_and_rest(answers)
+}
+
+/// Whether to watch PostgreSQL and Redis, and where: both targets ask, with the address found
+/// in the application's compose file or the target's default.
+fn ask_databases(answers: &mut Answers) -> Result<(), Error> {
     if answers.postgres.is_none() {
         let detected = answers.detected.postgres.clone();
         answers.postgres = Some(
             if yes_no("Watch PostgreSQL? (--postgres)", detected.is_some())? {
-                let default = detected.map_or_else(
-                    || model::DEFAULT_POSTGRES_ADDRESS.into(),
-                    |d| d.address.to_string(),
-                );
-                Some(Database {
-                    address: host_port("PostgreSQL address", &default)?,
-                })
+                let default = detected.and_then(|d| d.address).unwrap_or_else(|| {
+                    default_address(DatabaseKind::Postgres, answers.target.unwrap_or_default())
+                });
+                Some(Database::at(host_port(
+                    "PostgreSQL address",
+                    &default.to_string(),
+                )?))
             } else {
                 None
             },
@@ -190,18 +198,18 @@ pub fn ask(answers: &mut Answers) -> Result<(), Error> {
     if answers.redis.is_none() {
         let detected = answers.detected.redis.clone();
         answers.redis = Some(if yes_no("Watch Redis? (--redis)", detected.is_some())? {
-            let default = detected.map_or_else(
-                || model::DEFAULT_REDIS_ADDRESS.into(),
-                |d| d.address.to_string(),
-            );
-            Some(Database {
-                address: host_port("Redis address", &default)?,
-            })
+            let default = detected.and_then(|d| d.address).unwrap_or_else(|| {
+                default_address(DatabaseKind::Redis, answers.target.unwrap_or_default())
+            });
+            Some(Database::at(host_port(
+                "Redis address",
+                &default.to_string(),
+            )?))
         } else {
             None
         });
     }
-    ask_alerting_and_rest(answers)
+    Ok(())
 }
 
 /// The questions of the Kubernetes target: where the manifests go, which release selects them,
@@ -250,6 +258,7 @@ fn ask_kubernetes(answers: &mut Answers) -> Result<(), Error> {
             .map_err(io)?;
         answers.log_shipper = Some(options[i]);
     }
+    ask_databases(answers)?;
     ask_alerting_and_rest(answers)
 }
 
@@ -319,12 +328,12 @@ fn ask_alerting_and_rest(answers: &mut Answers) -> Result<(), Error> {
                         if s.is_empty() {
                             Ok(())
                         } else {
-                            public_origin(s).map(|_| ())
+                            s.parse::<PublicUrl>().map(|_| ())
                         }
                     })
                     .interact_text()
                     .map_err(io)?;
-                service.public_url = (!answer.is_empty()).then_some(answer);
+                service.public_url = answer.parse().ok();
             }
         }
     }

@@ -36,6 +36,93 @@ impl TryFrom<String> for Frontend {
     }
 }
 
+/// A service's `public_url`: an absolute http or https URL with a host, without user name,
+/// password, query or fragment (a base URL; a path is allowed and ignored). Checked once, when
+/// obs.toml or `--public-url` is read; kept as written, with its origin.
+///
+/// ```
+/// use obs_gen::model::PublicUrl;
+/// let url: PublicUrl = "https://api.example.com/v1".parse().unwrap();
+/// assert_eq!(url.origin(), "https://api.example.com");
+/// assert_eq!(url.as_str(), "https://api.example.com/v1");
+/// assert!("api.example.com".parse::<PublicUrl>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PublicUrl {
+    text: String,
+    origin: String,
+}
+
+impl PublicUrl {
+    /// The URL as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Its origin (`https://api.example.com`, `http://localhost:8080`), what the frontend's
+    /// `tracePropagationTargets` match.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+}
+
+impl std::str::FromStr for PublicUrl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = |why: &str| {
+            Err(format!(
+                "{s:?} {why}; write an http(s) URL like https://api.example.com"
+            ))
+        };
+        let url = match url::Url::parse(s) {
+            Ok(url) => url,
+            Err(e) => return bad(&format!("is not a URL ({e})")),
+        };
+        if !matches!(url.scheme(), "http" | "https") {
+            return bad("is not an http or https URL");
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return bad("has no host");
+        }
+        // Secrets never go into generated files (nor into this message), and a URL with
+        // credentials is one.
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(
+                "carries a user name or password (not repeated here); write the URL without them, like https://api.example.com".into(),
+            );
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return bad("must not have a query or fragment");
+        }
+        Ok(PublicUrl {
+            text: s.to_owned(),
+            origin: url.origin().ascii_serialization(),
+        })
+    }
+}
+
+impl TryFrom<String> for PublicUrl {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
+impl From<PublicUrl> for String {
+    fn from(url: PublicUrl) -> String {
+        url.text
+    }
+}
+
+impl std::fmt::Display for PublicUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
 /// The `[sentry_sampling]` table: how much the generated frontend Sentry setup sends. The
 /// rates apply to the browser, the Next.js server and the edge runtime alike; the services
 /// follow the browser's decision for the traces it starts.

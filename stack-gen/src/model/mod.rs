@@ -23,11 +23,15 @@ mod service;
 pub use addr::{AddrError, HostPort, Port};
 pub use alerting::{Alerting, AlertingKeys, Receiver, ReceiverKind, SecretVar};
 pub use compose::{Local, Ports};
-pub use frontend::{Frontend, SentrySampling};
+pub use frontend::{Frontend, PublicUrl, SentrySampling};
 pub use kubernetes::{Kubernetes, KubernetesService};
 pub use obs_mixin::Duration;
 pub use remote_write::RemoteWrite;
-pub use service::{DEFAULT_POSTGRES_ADDRESS, DEFAULT_REDIS_ADDRESS, Database, Databases, Service};
+pub use service::{
+    DEFAULT_KUBERNETES_POSTGRES_ADDRESS, DEFAULT_KUBERNETES_REDIS_ADDRESS,
+    DEFAULT_POSTGRES_ADDRESS, DEFAULT_REDIS_ADDRESS, Database, Databases, ExporterService,
+    SecretKeyRef, Service,
+};
 
 /// The name of the configuration file, written into the output directory.
 pub const CONFIG_FILE: &str = "obs.toml";
@@ -333,13 +337,36 @@ mod tests {
     }
 
     #[test]
+    fn a_public_url_is_checked_when_read() {
+        let err = Config::from_toml(
+            "project = \"x\"\n[[services]]\nname = \"api\"\ntarget = \"api:80\"\npublic_url = \"ftp://api.example.com\"\n",
+            "obs.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "obs.toml: services[0].public_url: \"ftp://api.example.com\" is not an http or https URL; write an http(s) URL like https://api.example.com"
+        );
+        let cfg = Config::from_toml(
+            "project = \"x\"\n[[services]]\nname = \"api\"\ntarget = \"api:80\"\npublic_url = \"https://api.example.com/v1\"\n",
+            "obs.toml",
+        )
+        .unwrap();
+        let url = cfg.services[0].public_url.as_ref().unwrap();
+        assert_eq!(url.origin(), "https://api.example.com");
+        assert!(
+            cfg.to_toml()
+                .contains("public_url = \"https://api.example.com/v1\"")
+        );
+    }
+
+    #[test]
     fn round_trips() {
         let mut cfg = Config::default();
         cfg.services
             .push(Service::new("api", "api:8080".parse().unwrap()));
-        cfg.databases.redis = Some(Database {
-            address: "r:6379".parse().unwrap(),
-        });
+        cfg.databases.redis = Some(Database::at("r:6379".parse().unwrap()));
         let back = Config::from_toml(&cfg.to_toml(), "x").unwrap();
         assert_eq!(back, cfg);
     }

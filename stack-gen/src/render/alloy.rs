@@ -68,13 +68,15 @@ pub fn process_block(cfg: &Config, stages: &str, keep_first: &[&str], forward_to
 pub fn render(cfg: &Config) -> String {
     let header = super::HEADER.replace('#', "//");
     let process = process_block(cfg, "", &[], "loki.write.local.receiver");
+    let docker = quote(super::compose::docker_api(cfg));
     format!(
-        r#"{header}// Reads every container's logs through the docker socket, parses the obs-service JSON lines and
-// ships them to Loki. Labels: service, env and level only; request_id and trace_id go to
-// structured metadata. Read positions live in Alloy's storage path, a named volume.
+        r#"{header}// Reads every container's logs through the Docker API (in compose, a read-only proxy that
+// allows only listing and reading containers), parses the obs-service JSON lines and ships them
+// to Loki. Labels: service, env and level only; request_id and trace_id go to structured
+// metadata. Read positions live in Alloy's storage path, a named volume.
 
 discovery.docker "containers" {{
-  host = "unix:///var/run/docker.sock"
+  host = {docker}
 }}
 
 discovery.relabel "containers" {{
@@ -87,7 +89,7 @@ discovery.relabel "containers" {{
 }}
 
 loki.source.docker "containers" {{
-  host          = "unix:///var/run/docker.sock"
+  host          = {docker}
   targets       = discovery.docker.containers.targets
   relabel_rules = discovery.relabel.containers.rules
   forward_to    = [loki.process.sdk_json.receiver]

@@ -85,14 +85,10 @@ fn origin_regex(origin: &str) -> String {
 fn origins(cfg: &Config) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for s in &cfg.services {
-        // Validation ran before rendering, so a URL here has an origin.
-        if let Some(origin) = s
-            .public_url
-            .as_deref()
-            .and_then(|u| crate::validate::public_origin(u).ok())
-            && !out.contains(&origin)
+        if let Some(url) = &s.public_url
+            && !out.iter().any(|o| o == url.origin())
         {
-            out.push(origin);
+            out.push(url.origin().to_owned());
         }
     }
     out
@@ -364,7 +360,7 @@ mod tests {
             ("worker", None),
         ] {
             let mut s = crate::model::Service::new(name, "h:1".parse().unwrap());
-            s.public_url = url.map(str::to_owned);
+            s.public_url = url.map(|u| u.parse().unwrap());
             cfg.services.push(s);
         }
         assert_eq!(

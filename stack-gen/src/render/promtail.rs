@@ -1,6 +1,6 @@
-//! `promtail/config.yml`: discovers the containers through the docker socket, parses the SDK's
-//! JSON lines, sets only `service`, `env` and `level` as labels and puts `request_id` and
-//! `trace_id` in structured metadata. Read positions live on a named volume.
+//! `promtail/config.yml`: discovers the containers through the Docker API (in compose, the
+//! read-only socket proxy), parses the SDK's JSON lines, sets only `service`, `env` and `level`
+//! as labels and puts `request_id` and `trace_id` in structured metadata. Read positions live on a named volume.
 
 use obs_catalogue::{LOG_FIELDS, LokiPlacement};
 use serde_json::{Map, Value, json};
@@ -45,7 +45,7 @@ pub fn render(cfg: &Config) -> String {
         "clients": [{ "url": "http://loki:3100/loki/api/v1/push" }],
         "scrape_configs": [{
             "job_name": "containers",
-            "docker_sd_configs": [{ "host": "unix:///var/run/docker.sock", "refresh_interval": "5s" }],
+            "docker_sd_configs": [{ "host": super::compose::docker_api(cfg), "refresh_interval": "5s" }],
             "relabel_configs": [{
                 "source_labels": ["__meta_docker_container_label_com_docker_compose_service"],
                 "target_label": "service"

@@ -33,6 +33,23 @@ pub(super) fn target_keys(
             }
         }
     }
+    for (name, db) in cfg.databases.watched() {
+        if db.address.is_none() {
+            err(
+                &format!("databases.{name}.address"),
+                format!("the host:port of the server is needed for [databases.{name}]"),
+            );
+        }
+        for (key, set) in [
+            ("user", db.user.is_some()),
+            ("password_secret", db.password_secret.is_some()),
+            ("exporter", db.exporter.is_some()),
+        ] {
+            if set {
+                err(&format!("databases.{name}.{key}"), only(Target::Kubernetes));
+            }
+        }
+    }
 }
 
 /// `[local]`: an exporter address for each database watched, and none for a database not.

@@ -26,12 +26,7 @@ pub(super) fn target_keys(
             "\"promtail\" is not written for target = \"kubernetes\" (Promtail reached end of life); use \"alloy\" or \"none\"".into(),
         );
     }
-    if cfg.databases.postgres.is_some() || cfg.databases.redis.is_some() {
-        err(
-            "databases",
-            "not written for target = \"kubernetes\" yet; install the exporters' charts with their ServiceMonitor enabled and remove this table".into(),
-        );
-    }
+    databases(cfg, err);
     let k = cfg.kubernetes.clone().unwrap_or_default();
     if !is_dns_label(&k.namespace) {
         err("kubernetes.namespace", not_a_name(&k.namespace));
@@ -66,36 +61,137 @@ pub(super) fn target_keys(
             err(&field("namespace"), not_a_name(ns));
         }
         if let Some(sel) = &s.selector {
-            if sel.is_empty() {
-                err(
-                    &field("selector"),
-                    "an empty selector would match every Service; name at least one label".into(),
-                );
-            }
-            for (key, value) in sel {
-                if let Err(msg) = check_label_key(key) {
-                    err(&field("selector"), msg);
-                } else if !is_label_value(value) {
-                    err(
-                        &field("selector"),
-                        format!(
-                            "label {key:?}: the value {value:?} must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
-                        ),
-                    );
-                }
-            }
+            check_selector(sel, &field("selector"), err);
         }
         if let Some(p) = &s.port
             && !is_port_name(p)
         {
+            err(&field("port"), not_a_port_name(p));
+        }
+    }
+}
+
+/// `[databases.*]` on Kubernetes: either the server the exporter's chart connects to
+/// (`address`, with `user` and `password_secret`), or `exporter`, one the cluster runs already.
+fn databases(cfg: &Config, err: &mut impl FnMut(&str, String)) {
+    for (name, db) in cfg.databases.watched() {
+        let field = |f: &str| format!("databases.{name}.{f}");
+        if let Some(exporter) = &db.exporter {
+            for (key, set) in [
+                ("address", db.address.is_some()),
+                ("user", db.user.is_some()),
+                ("password_secret", db.password_secret.is_some()),
+            ] {
+                if set {
+                    err(
+                        &field(key),
+                        format!(
+                            "the exporter of databases.{name}.exporter already connects to its server; remove this key"
+                        ),
+                    );
+                }
+            }
+            if let Some(ns) = &exporter.namespace
+                && !is_dns_label(ns)
+            {
+                err(&field("exporter.namespace"), not_a_name(ns));
+            }
+            check_selector(&exporter.selector, &field("exporter.selector"), err);
+            if !is_port_name(&exporter.port) {
+                err(&field("exporter.port"), not_a_port_name(&exporter.port));
+            }
+            continue;
+        }
+        if db.address.is_none() {
             err(
-                &field("port"),
+                &field("address"),
                 format!(
-                    "{p:?} is not a Service port name (at most 15 lower-case letters, digits and '-', with a letter)"
+                    "the host:port of the server is needed (a Service such as {name}.default.svc:{}), or databases.{name}.exporter for an exporter the cluster runs",
+                    if name == "postgres" { 5432 } else { 6379 }
+                ),
+            );
+        }
+        if let Some(user) = &db.user
+            && (user.is_empty() || user.contains(char::is_whitespace))
+        {
+            err(
+                &field("user"),
+                format!("{user:?} is not a user name (no spaces)"),
+            );
+        }
+        if name == "redis" && db.user.is_some() && db.password_secret.is_none() {
+            err(
+                &field("user"),
+                "an ACL user needs databases.redis.password_secret, the Secret key of its password"
+                    .into(),
+            );
+        }
+        if let Some(secret) = &db.password_secret {
+            if !is_dns_subdomain(&secret.name) {
+                err(
+                    &field("password_secret.name"),
+                    format!(
+                        "{:?} is not a Secret name (lower-case letters, digits, '-' and '.', at most 253)",
+                        secret.name
+                    ),
+                );
+            }
+            let key_ok = !secret.key.is_empty()
+                && secret.key.len() <= 253
+                && secret
+                    .key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
+            if !key_ok {
+                err(
+                    &field("password_secret.key"),
+                    format!(
+                        "{:?} is not a Secret key (letters, digits, '-', '_' and '.')",
+                        secret.key
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// A label selector of obs.toml: at least one label, each key and value of the form
+/// Kubernetes accepts.
+fn check_selector(
+    sel: &std::collections::BTreeMap<String, String>,
+    field: &str,
+    err: &mut impl FnMut(&str, String),
+) {
+    if sel.is_empty() {
+        err(
+            field,
+            "an empty selector would match every Service; name at least one label".into(),
+        );
+    }
+    for (key, value) in sel {
+        if let Err(msg) = check_label_key(key) {
+            err(field, msg);
+        } else if !is_label_value(value) {
+            err(
+                field,
+                format!(
+                    "label {key:?}: the value {value:?} must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
                 ),
             );
         }
     }
+}
+
+fn not_a_port_name(p: &str) -> String {
+    format!(
+        "{p:?} is not a Service port name (at most 15 lower-case letters, digits and '-', with a letter)"
+    )
+}
+
+/// Whether `s` is a DNS subdomain (the name of a Secret): dot-separated RFC 1123 labels, at
+/// most 253 characters.
+fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_dns_label)
 }
 
 fn not_a_name(s: &str) -> String {

@@ -5,7 +5,7 @@
 //!
 //! This file checks the keys both targets read; `compose` and `kubernetes` the keys of one
 //! target, `remote_write` and `slo` their tables, and `syntax` the forms of value other stages
-//! check too (a variable name, a public URL).
+//! check too (a variable name).
 
 use std::collections::BTreeMap;
 
@@ -17,7 +17,7 @@ mod remote_write;
 mod slo;
 mod syntax;
 
-pub use syntax::{is_env_name, public_origin};
+pub use syntax::is_env_name;
 
 /// Job names the stack itself uses; a service may not take one.
 pub const RESERVED_JOBS: &[&str] = &[
@@ -207,8 +207,8 @@ fn alerting(cfg: &Config, err: &mut impl FnMut(&str, String)) {
 }
 
 /// The problems of the frontend keys, as (field, message): `frontend` needs `sentry = true`,
-/// each `public_url` must be a plain http(s) URL, and the `[sentry_sampling]` rates must lie
-/// between 0 and 1.
+/// and the `[sentry_sampling]` rates must lie between 0 and 1. (A `public_url` is checked when
+/// it is read: [`crate::model::PublicUrl`].)
 fn frontend_problems(cfg: &Config) -> Vec<(String, String)> {
     let mut problems = Vec::new();
     if let Some(frontend) = cfg.frontend
@@ -221,13 +221,6 @@ fn frontend_problems(cfg: &Config) -> Vec<(String, String)> {
                 frontend.as_str()
             ),
         ));
-    }
-    for (i, s) in cfg.services.iter().enumerate() {
-        if let Some(url) = &s.public_url
-            && let Err(msg) = public_origin(url)
-        {
-            problems.push((format!("services[{i}].public_url"), msg));
-        }
     }
     let rates = &cfg.sentry_sampling;
     for (key, rate) in [

@@ -1,9 +1,9 @@
 // Validates every manifest a kustomization lists, and the Prometheus Operator parts of the
-// kube-prometheus-stack values, against the published OpenAPI schemas of Kubernetes and of the
+// kube-prometheus-stack and exporter-chart values, against the published OpenAPI schemas of Kubernetes and of the
 // Prometheus Operator CRDs (kubernetes-models and @kubernetes-models/prometheus-operator, whose
 // classes carry those schemas). Usage: node validate.mjs DIR
 // Prints one line per object; exits 1 when any object fails, 2 on a file it cannot read.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 
@@ -70,6 +70,23 @@ check("values/kube-prometheus-stack.yaml prometheus.prometheusSpec (PrometheusSp
   new v1.Prometheus({ metadata: { name: "values" }, spec: values.prometheus.prometheusSpec }));
 check("values/kube-prometheus-stack.yaml alertmanager.alertmanagerSpec (AlertmanagerSpec)", () =>
   new v1.Alertmanager({ metadata: { name: "values" }, spec: values.alertmanager.alertmanagerSpec }));
+
+// The exporter charts build their ServiceMonitor from the values' serviceMonitor: its labels
+// and endpoint fields are checked as the ServiceMonitor the chart renders.
+for (const chart of ["prometheus-postgres-exporter", "prometheus-redis-exporter"]) {
+  const path = join(dir, `values/${chart}.yaml`);
+  if (!existsSync(path)) continue;
+  const [chartValues] = docs(path);
+  const sm = chartValues.serviceMonitor;
+  check(`values/${chart}.yaml serviceMonitor (ServiceMonitor)`, () =>
+    new v1.ServiceMonitor({
+      metadata: { name: chart, labels: sm.labels },
+      spec: {
+        selector: { matchLabels: { "app.kubernetes.io/name": chart } },
+        endpoints: [{ port: "http", interval: sm.interval, relabelings: sm.relabelings }],
+      },
+    }));
+}
 
 console.log(`${checked} objects valid, ${failed} invalid`);
 process.exit(failed ? 1 : 0);

@@ -145,6 +145,57 @@ fn strings(items: &[&str]) -> Vec<String> {
 
 const HOST_GATEWAY: &str = "host.docker.internal:host-gateway";
 
+/// The Docker API as the log shipper reaches it in compose: the socket proxy's service.
+pub const DOCKER_API_PROXY: &str = "tcp://docker-socket-proxy:2375";
+
+/// The read-only Docker API proxy the log shipper talks to instead of the socket.
+///
+/// Whoever can write to the Docker socket is root on the host, and `:ro` on the mount does not
+/// change that: it only stops the file from being replaced, while every API call (create a
+/// privileged container, exec) is still a write to the socket. So only this proxy mounts it,
+/// and it answers GET requests (`POST: 0`) to the endpoints the shipper's Docker discovery and
+/// log source call, and nothing else: `/containers` (list, inspect, logs), `/networks` (the
+/// discovery's network labels; it fails without them), `/_ping` and `/version` (the client's API
+/// version handshake). Events, images, info, exec, volumes, secrets and the rest stay refused.
+/// Reading the log files from `/var/lib/docker/containers` instead would need that directory
+/// (every container's logs and config, readable by root only) and lose the compose service
+/// names, which only the API gives. It publishes no port: only the stack's network reaches it.
+fn docker_socket_proxy(images: &BTreeMap<String, Image>) -> Service {
+    let mut proxy = base(
+        images,
+        "docker-socket-proxy",
+        wget("http://127.0.0.1:2375/_ping"),
+    );
+    proxy.environment = [
+        ("CONTAINERS", "1"),
+        ("NETWORKS", "1"),
+        ("PING", "1"),
+        ("VERSION", "1"),
+        ("EVENTS", "0"),
+        ("POST", "0"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    proxy.volumes = strings(&["/var/run/docker.sock:/var/run/docker.sock:ro"]);
+    proxy
+}
+
+/// `depends_on` of a log shipper: Loki, and the Docker API proxy.
+fn shipper_depends_on() -> BTreeMap<String, DependsOn> {
+    ["loki", "docker-socket-proxy"]
+        .into_iter()
+        .map(|s| {
+            (
+                s.to_string(),
+                DependsOn {
+                    condition: "service_started",
+                },
+            )
+        })
+        .collect()
+}
+
 /// A compose override for the user's own services (`app-healthchecks.yaml`): a health check on
 /// each service's liveness path (`health_path`, by default the SDK's `/health/live`), keyed by the
 /// names in `obs.toml`. It is applied with the app's compose file:
@@ -337,18 +388,13 @@ pub fn render(cfg: &Config) -> String {
                 "--server.http.listen-addr=0.0.0.0:12345",
                 "--disable-reporting",
             ]);
-            alloy.volumes = strings(&[
-                "./alloy:/etc/alloy:ro",
-                "alloy-data:/var/lib/alloy/data",
-                "/var/run/docker.sock:/var/run/docker.sock:ro",
-            ]);
-            alloy.depends_on = BTreeMap::from([(
-                "loki".to_string(),
-                DependsOn {
-                    condition: "service_started",
-                },
-            )]);
+            alloy.volumes = strings(&["./alloy:/etc/alloy:ro", "alloy-data:/var/lib/alloy/data"]);
+            alloy.depends_on = shipper_depends_on();
             services.insert("alloy".to_string(), alloy);
+            services.insert(
+                "docker-socket-proxy".to_string(),
+                docker_socket_proxy(&images),
+            );
             volume("alloy-data");
         }
         LogShipper::Promtail => {
@@ -357,15 +403,13 @@ pub fn render(cfg: &Config) -> String {
             promtail.volumes = strings(&[
                 "./promtail:/etc/promtail:ro",
                 "promtail-positions:/var/lib/promtail",
-                "/var/run/docker.sock:/var/run/docker.sock:ro",
             ]);
-            promtail.depends_on = BTreeMap::from([(
-                "loki".to_string(),
-                DependsOn {
-                    condition: "service_started",
-                },
-            )]);
+            promtail.depends_on = shipper_depends_on();
             services.insert("promtail".to_string(), promtail);
+            services.insert(
+                "docker-socket-proxy".to_string(),
+                docker_socket_proxy(&images),
+            );
             volume("promtail-positions");
         }
         LogShipper::None => {}
@@ -402,6 +446,12 @@ pub fn render(cfg: &Config) -> String {
     ]);
     services.insert("cadvisor".to_string(), cadvisor);
 
+    // Validation requires the address of every database on compose.
+    let address = |db: &crate::model::Database| {
+        db.address
+            .clone()
+            .expect("a compose database has its address")
+    };
     if let Some(pg) = &cfg.databases.postgres {
         let mut e = base(
             &images,
@@ -414,7 +464,7 @@ pub fn render(cfg: &Config) -> String {
                     "DATA_SOURCE_URI",
                     format!(
                         "{}/postgres?sslmode=${{POSTGRES_EXPORTER_SSLMODE:-disable}}",
-                        pg.address
+                        address(pg)
                     ),
                 ),
                 (
@@ -439,7 +489,7 @@ pub fn render(cfg: &Config) -> String {
         );
         e.environment = BTreeMap::from(
             [
-                ("REDIS_ADDR", format!("redis://{}", redis.address)),
+                ("REDIS_ADDR", format!("redis://{}", address(redis))),
                 ("REDIS_PASSWORD", "${REDIS_PASSWORD:-}".to_string()),
             ]
             .map(|(k, v)| (k.to_string(), v)),

@@ -11,6 +11,15 @@ pub mod containers;
 pub mod env;
 mod readme;
 
+/// Where the log shipper reaches the Docker API: the read-only socket proxy of `compose.yaml`
+/// (see [`containers`]), or, in local mode where no proxy runs, the host's socket.
+pub fn docker_api(cfg: &Config) -> &'static str {
+    match cfg.local {
+        None => containers::DOCKER_API_PROXY,
+        Some(_) => "unix:///var/run/docker.sock",
+    }
+}
+
 /// Renders every file of the compose target (and its local mode) for `cfg` (validated).
 pub fn render(cfg: &Config) -> Vec<OutFile> {
     let mut files = vec![

@@ -28,7 +28,7 @@ pub(super) fn endpoints(cfg: &Config) -> Endpoints {
 /// The data sources ConfigMap.
 pub(super) fn datasources(cfg: &Config) -> Value {
     let doc = datasources_document(cfg, &endpoints(cfg));
-    let text = serde_yaml_ng::to_string(&doc).expect("data sources serialise");
+    let text = obs_mixin::yaml::to_string(&doc).expect("data sources serialise");
     json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",

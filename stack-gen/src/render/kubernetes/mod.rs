@@ -14,6 +14,7 @@ use super::OutFile;
 use crate::model::{Config, Kubernetes, LogShipper};
 
 mod alloy;
+mod databases;
 mod grafana;
 mod monitors;
 mod readme;
@@ -69,6 +70,9 @@ pub fn render(cfg: &Config) -> Vec<OutFile> {
     let mut resources: Vec<(String, Value)> = Vec::new();
     for (name, object) in monitors::service_monitors(cfg) {
         resources.push((format!("servicemonitors/{name}.yaml"), object));
+    }
+    for (name, object) in databases::service_monitors(cfg) {
+        resources.push((format!("databases/{name}.yaml"), object));
     }
     resources.push(("prometheusrule.yaml".into(), monitors::prometheus_rule(cfg)));
     resources.push((

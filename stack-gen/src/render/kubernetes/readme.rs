@@ -23,6 +23,7 @@ pub(super) fn render(cfg: &Config) -> String {
          helm upgrade --install {release} prometheus-community/kube-prometheus-stack -n {ns} --create-namespace \\\n  \
          -f values/kube-prometheus-stack.yaml\n\
          helm upgrade --install loki grafana/loki -n {ns} -f values/loki.yaml      # object storage: see the file\n\
+         {databases}\
          ```\n\n\
          Already running kube-prometheus-stack? Its release must be `{release}` (`[kubernetes]\n\
          prometheus_release` in obs.toml): a ServiceMonitor or PrometheusRule without the `release` label of\n\
@@ -31,6 +32,10 @@ pub(super) fn render(cfg: &Config) -> String {
          ## 2. Create the Secrets, then apply\n\n",
         project = cfg.project,
         env = cfg.environment,
+        databases = super::databases::helm_commands(cfg)
+            .iter()
+            .map(|c| format!("{c}\n"))
+            .collect::<String>(),
     );
     let mut secrets = String::new();
     if let Some(var) = cfg.alerting.receiver.secret_var() {
@@ -60,8 +65,30 @@ pub(super) fn render(cfg: &Config) -> String {
             ));
         }
     }
+    let database_secrets: Vec<String> = cfg
+        .databases
+        .watched()
+        .filter_map(|(name, db)| {
+            let secret = db.password_secret.as_ref()?;
+            Some(format!(
+                "`{}` (key `{}`, the password of `[databases.{name}]`)",
+                secret.name, secret.key
+            ))
+        })
+        .collect();
+    if !database_secrets.is_empty() {
+        s.push_str(&format!(
+            "The database exporters read their passwords from Secrets of namespace `{ns}` that you keep\n\
+             (obs-gen writes only their names): {}.\n\n",
+            database_secrets.join(", ")
+        ));
+    }
     if secrets.is_empty() {
-        s.push_str("No Secret is needed for this configuration.\n\n");
+        s.push_str(if database_secrets.is_empty() {
+            "No Secret is needed for this configuration.\n\n"
+        } else {
+            "No other Secret is needed for this configuration.\n\n"
+        });
     } else {
         s.push_str(&format!(
             "No secret value is written into these files. Create the Secrets they reference from your\n\
@@ -85,8 +112,17 @@ pub(super) fn render(cfg: &Config) -> String {
             "| `alloy/*.yaml` | Grafana Alloy as a DaemonSet shipping pod logs to Loki, with a ServiceAccount that may only read pods |\n",
         );
     }
+    if cfg.databases.watched().any(|(_, db)| db.exporter.is_some()) {
+        s.push_str(
+            "| `databases/*-exporter.yaml` | a ServiceMonitor for each database exporter you already run, labelled `release`, job set to the one the database alerts select |\n",
+        );
+    }
     s.push_str(
-        "| `values/*.yaml` | Helm values for kube-prometheus-stack, loki (simple scalable) and alloy (if you run its chart) |\n\n",
+        if super::databases::helm_commands(cfg).is_empty() {
+            "| `values/*.yaml` | Helm values for kube-prometheus-stack, loki (simple scalable) and alloy (if you run its chart) |\n\n"
+        } else {
+            "| `values/*.yaml` | Helm values for kube-prometheus-stack, loki (simple scalable), alloy (if you run its chart), and the database exporters' charts with their ServiceMonitor on |\n\n"
+        },
     );
     s.push_str(
         "## 3. How a service joins\n\n\

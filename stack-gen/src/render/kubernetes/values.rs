@@ -1,7 +1,8 @@
 //! `values/`: the Helm values a user passes to the charts obs plugs into, each commented:
 //! kube-prometheus-stack (the selectors that find obs's objects, retention, remote write, the
 //! Grafana sidecar), loki (simple scalable on object storage, with retention) and alloy (for
-//! those who run the chart instead of the DaemonSet here).
+//! those who run the chart instead of the DaemonSet here), and with `[databases]` the exporter
+//! charts' values (`databases`).
 
 use serde_json::json;
 
@@ -20,6 +21,9 @@ pub(super) fn files(cfg: &Config) -> Vec<(String, String)> {
         ("loki.yaml".into(), loki(cfg)),
         ("alloy.yaml".into(), alloy()),
     ]
+    .into_iter()
+    .chain(super::databases::values_files(cfg))
+    .collect()
 }
 
 fn kube_prometheus_stack(cfg: &Config) -> String {
