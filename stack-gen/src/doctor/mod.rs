@@ -16,9 +16,10 @@
 //! (the address Prometheus scrapes), so the doctor needs no TLS stack.
 //!
 //! Health and error answers are read into `obs_catalogue::wire`'s types, so a field renamed on
-//! the SDK's side fails here. One module per thing checked: `metrics` (`/metrics` against the
-//! catalogue, parsed by `exposition`), `health`, `error_body` and `logs`; `http` is the client,
-//! `report` the outcome.
+//! the SDK's side fails here. `/metrics` is parsed as strictly as Prometheus parses it, since
+//! Prometheus drops a scrape with one bad line. One module per thing checked: `metrics`
+//! (`/metrics` against the catalogue, parsed by `exposition`), `health`, `error_body` and
+//! `logs`; `http` is the client, `report` the outcome.
 
 mod error_body;
 pub(crate) mod exposition;
@@ -127,20 +128,29 @@ pub fn run(opts: &Options) -> Report {
             format!("GET /metrics answered {}", resp.status),
             "merge obs.router() into the app so GET /metrics renders the SDK's registry",
         ),
-        Ok(resp) => {
-            let exposition = Exposition::parse(&resp.body);
-            c.pass(
-                "metrics endpoint",
-                format!(
-                    "GET /metrics: {} metric families, {} samples",
-                    exposition.types.len(),
-                    exposition.samples.len()
-                ),
-            );
-            for m in catalogue::METRICS.iter().filter(|m| always_exposed(m)) {
-                metrics::check_metric(&mut c, m, &exposition);
+        Ok(resp) => match Exposition::parse(&resp.body) {
+            Err(e) => {
+                c.fail(
+                    "metrics endpoint",
+                    format!("GET /metrics: not the Prometheus text format, {e}"),
+                    "write /metrics with obs-service's registry (obs.router()), or fix the line: Prometheus drops the whole scrape when one line does not parse",
+                );
+                c.skip("metrics", "/metrics does not parse");
             }
-        }
+            Ok(exposition) => {
+                c.pass(
+                    "metrics endpoint",
+                    format!(
+                        "GET /metrics: {} metric families, {} samples",
+                        exposition.types.len(),
+                        exposition.samples.len()
+                    ),
+                );
+                for m in catalogue::METRICS.iter().filter(|m| always_exposed(m)) {
+                    metrics::check_metric(&mut c, m, &exposition);
+                }
+            }
+        },
     }
 
     // 3. Health endpoints.
