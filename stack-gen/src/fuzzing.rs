@@ -11,9 +11,13 @@ pub type Parsed = (
     Vec<(String, BTreeMap<String, String>)>,
 );
 
-/// Parses `text` as `obs-gen doctor` parses a service's `/metrics`.
+/// Parses `text` as `obs-gen doctor` parses a service's `/metrics`. Text Prometheus refuses
+/// (a CRLF line end, a `le` that is no number in a histogram, …) reads as nothing, as a scrape
+/// of it would.
 pub fn parse_exposition(text: &str) -> Parsed {
-    let e = crate::doctor::exposition::Exposition::parse(text);
+    let Ok(e) = crate::doctor::exposition::Exposition::parse(text) else {
+        return Parsed::default();
+    };
     let samples = e.samples.into_iter().map(|s| (s.name, s.labels)).collect();
     (e.types, samples)
 }

@@ -1,5 +1,6 @@
-//! `obs-gen doctor` against the real demo (everything passes) and against deliberately broken
-//! services (each problem is reported with a fix, and the exit code is 1).
+//! `obs-gen doctor` against the real demo (everything passes), against deliberately broken
+//! services (each problem is reported with a fix, and the exit code is 1), and against a service
+//! behind TLS whose certificate a private CA made for the test issued.
 
 mod common;
 
@@ -289,7 +290,459 @@ fn wrong_buckets_wrong_types_and_no_service_are_reported() {
         r["detail"].as_str().unwrap().contains("cannot connect"),
         "{r}"
     );
-    // And a URL the doctor cannot use.
-    let (code, stdout, _) = doctor(&["https://example.com", "--json"]);
+    // And a URL the doctor cannot use (not https://, which it now speaks).
+    let (code, stdout, _) = doctor(&["ftp://example.com", "--json"]);
     assert_eq!(code, 1, "{stdout}");
+    assert!(
+        status_of(&parse_checks(&stdout), "service URL")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not an http:// or https:// URL"),
+        "{stdout}"
+    );
+}
+
+/// A private CA and a certificate it issued for 127.0.0.1 and localhost, made for one test.
+struct Pki {
+    /// The CA's certificate as PEM: what `--cacert` is given.
+    ca_pem: String,
+    leaf: CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+}
+
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+fn pki() -> Pki {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "obs doctor test CA");
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+    // rcgen reads "127.0.0.1" as an IP address, "localhost" as a DNS name.
+    let mut leaf =
+        CertificateParams::new(["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    leaf.distinguished_name
+        .push(DnType::CommonName, "localhost");
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let key = KeyPair::generate().unwrap();
+    let cert = leaf.signed_by(&key, &ca).unwrap();
+    Pki {
+        ca_pem: ca.pem(),
+        leaf: cert.der().clone(),
+        key: PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    }
+}
+
+/// A self-signed certificate for 127.0.0.1 (its own CA for `--cacert`); with `ca`, one marked
+/// as a CA, as OpenSSL's `req -x509` makes them.
+fn self_signed(ca: bool) -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let mut params = CertificateParams::new(["127.0.0.1".to_string()]).unwrap();
+    if ca {
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    }
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    Pki {
+        ca_pem: cert.pem(),
+        leaf: cert.der().clone(),
+        key: PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    }
+}
+
+/// axum's listener for TLS: each accepted connection is a finished handshake. A client that
+/// refuses the certificate ends its handshake, and the listener waits for the next one.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    tls: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            let handshake = tokio::time::timeout(Duration::from_secs(5), self.tls.accept(tcp));
+            if let Ok(Ok(tls)) = handshake.await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
+/// The Authorization header of `ops-user:s3cret-pw`, which [`sdk_like_service`] may require.
+const BASIC_AUTH: &str = "Basic b3BzLXVzZXI6czNjcmV0LXB3";
+
+/// What the doctor checks of the SDK, served by hand over HTTPS: the request ID sent back,
+/// `metrics` on `/metrics`, the health answers; `/moved` redirects to `/`, `/loop` to itself,
+/// `/slow` answers after three seconds. With `auth`, every request needs [`BASIC_AUTH`].
+fn sdk_like_service(pki: &Pki, metrics: String, auth: bool) -> String {
+    use axum::http::{HeaderMap, StatusCode, header};
+    use axum::response::{IntoResponse, Redirect};
+    use axum::routing::get;
+    use tokio_rustls::rustls;
+
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![pki.leaf.clone()], pki.key.clone_key())
+    .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let live = r#"{"status":"ok","timestamp":"2026-01-01T00:00:00.000Z","version":"1","uptime_seconds":3}"#;
+    let ready = r#"{"status":"ok","timestamp":"2026-01-01T00:00:00.000Z","version":"1","uptime_seconds":3,"checks":{}}"#;
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let echo_id = |headers: HeaderMap| async move {
+                let id = headers.get(obs_catalogue::REQUEST_ID_HEADER).cloned();
+                (
+                    id.map(|id| [(obs_catalogue::REQUEST_ID_HEADER, id)]),
+                    "hello",
+                )
+            };
+            let app = axum::Router::new()
+                .route("/", get(echo_id))
+                .route("/moved", get(|| async { Redirect::to("/") }))
+                .route("/loop", get(|| async { Redirect::to("/loop") }))
+                .route(
+                    "/slow",
+                    get(move |headers: HeaderMap| async move {
+                        tokio::time::sleep(Duration::from_secs(3)).await;
+                        echo_id(headers).await
+                    }),
+                )
+                .route("/metrics", get(move || async move { metrics }))
+                .route("/health/live", get(move || async move { live }))
+                .route("/health/ready", get(move || async move { ready }))
+                .route("/health", get(move || async move { ready }))
+                .layer(axum::middleware::from_fn(
+                    move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+                        let given = req.headers().get(header::AUTHORIZATION);
+                        if auth && given.is_none_or(|v| v != BASIC_AUTH) {
+                            return StatusCode::UNAUTHORIZED.into_response();
+                        }
+                        next.run(req).await
+                    },
+                ));
+            let listener = TlsListener {
+                tcp: tokio::net::TcpListener::from_std(listener).unwrap(),
+                tls: tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)),
+            };
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    format!("https://{addr}")
+}
+
+/// `/metrics` as the SDK renders it: every metric a plain SDK service always exposes, with
+/// its type, help, labels and (for the histogram) the catalogue's buckets.
+fn sdk_metrics() -> String {
+    use obs_catalogue::MetricKind;
+    let mut out = String::new();
+    for m in obs_catalogue::METRICS
+        .iter()
+        .filter(|m| obs_gen::doctor::always_exposed(m))
+    {
+        let kind = match m.kind {
+            MetricKind::Counter => "counter",
+            MetricKind::Gauge => "gauge",
+            MetricKind::Histogram => "histogram",
+        };
+        let help = m.help.replace('\\', "\\\\").replace('\n', "\\n");
+        out.push_str(&format!(
+            "# HELP {} {help}\n# TYPE {} {kind}\n",
+            m.name, m.name
+        ));
+        let labels: Vec<String> = m.labels.iter().map(|l| format!("{l}=\"x\"")).collect();
+        let series = |name: String, extra: Option<String>| {
+            let all: Vec<String> = labels.iter().cloned().chain(extra).collect();
+            format!("{name}{{{}}} 1\n", all.join(","))
+        };
+        if m.kind == MetricKind::Histogram {
+            let bounds = m.buckets.unwrap().iter().map(f64::to_string);
+            for le in bounds.chain(["+Inf".to_string()]) {
+                out.push_str(&series(
+                    format!("{}_bucket", m.name),
+                    Some(format!("le=\"{le}\"")),
+                ));
+            }
+            out.push_str(&series(format!("{}_sum", m.name), None));
+            out.push_str(&series(format!("{}_count", m.name), None));
+        } else {
+            out.push_str(&series(m.name.to_string(), None));
+        }
+    }
+    out
+}
+
+/// Writes the CA of `pki` where `--cacert` can read it.
+fn ca_file(pki: &Pki, dir: &std::path::Path) -> String {
+    let path = dir.join("ca.pem");
+    std::fs::write(&path, &pki.ca_pem).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn https_with_a_private_ca_passes_with_cacert_and_fails_clearly_without() {
+    let pki = pki();
+    let url = sdk_like_service(&pki, sdk_metrics(), false);
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = ca_file(&pki, tmp.path());
+
+    let (code, stdout, stderr) = doctor(&[&url, "--cacert", &ca, "--json"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let checks = parse_checks(&stdout);
+    for c in checks.iter().filter(|c| c["check"] != "logs") {
+        assert_eq!(c["status"], "pass", "{c}");
+    }
+    // The certificate names localhost too.
+    let port = url.rsplit(':').next().unwrap();
+    let (code, stdout, _) = doctor(&[&format!("https://localhost:{port}"), "--cacert", &ca]);
+    assert_eq!(code, 0, "{stdout}");
+
+    // Without the CA: unreachable as far as the doctor goes, with one line saying why.
+    let (code, stdout, stderr) = doctor(&[&url, "--json"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let checks = parse_checks(&stdout);
+    let r = status_of(&checks, "request id");
+    let detail = r["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("{url}: certificate not trusted"))
+            && detail.contains("UnknownIssuer: no trusted CA issued it"),
+        "{r}"
+    );
+    assert!(r["fix"].as_str().unwrap().contains("--cacert"), "{r}");
+    assert_eq!(status_of(&checks, "health")["status"], "skip");
+    let (code, table, _) = doctor(&[&url]);
+    assert_eq!(code, 1);
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("FAIL request id: "))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        line.contains("certificate not trusted") && line.contains(". Fix: pass the CA"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_self_signed_certificate_is_trusted_with_cacert_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = self_signed(false);
+    let url = sdk_like_service(&pki, sdk_metrics(), false);
+    let ca = ca_file(&pki, tmp.path());
+    let (code, stdout, _) = doctor(&[&url, "--cacert", &ca]);
+    assert_eq!(code, 0, "{stdout}");
+    let (code, stdout, _) = doctor(&[&url, "--json"]);
+    assert_eq!(code, 1, "{stdout}");
+    let r = status_of(&parse_checks(&stdout), "request id").clone();
+    assert!(
+        r["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{url}: certificate not trusted (UnknownIssuer")),
+        "{r}"
+    );
+
+    // One that says it is a CA, which rustls refuses as a server's own even when trusted:
+    // the message says so and what to serve instead.
+    let pki = self_signed(true);
+    let url = sdk_like_service(&pki, sdk_metrics(), false);
+    let ca = ca_file(&pki, tmp.path());
+    let (code, stdout, _) = doctor(&[&url, "--cacert", &ca, "--json"]);
+    assert_eq!(code, 1, "{stdout}");
+    let r = status_of(&parse_checks(&stdout), "request id").clone();
+    assert!(
+        r["detail"]
+            .as_str()
+            .unwrap()
+            .contains("certificate not trusted (CaUsedAsEndEntity: the server presents a CA certificate as its own"),
+        "{r}"
+    );
+}
+
+#[test]
+fn a_cacert_that_is_no_certificate_is_bad_input_naming_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("key.pem");
+    std::fs::write(&key, rcgen::KeyPair::generate().unwrap().serialize_pem()).unwrap();
+    let missing = tmp.path().join("missing.pem");
+    for file in [&key, &missing] {
+        let file = file.display().to_string();
+        let (code, stdout, stderr) = doctor(&["https://127.0.0.1:1", "--cacert", &file]);
+        assert_eq!(code, 2, "{stdout}{stderr}");
+        assert!(stdout.is_empty(), "no report: {stdout}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(&format!("--cacert {file}: ")), "{stderr}");
+    }
+}
+
+#[test]
+fn a_line_prometheus_refuses_is_named() {
+    let pki = pki();
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = ca_file(&pki, tmp.path());
+    let bad = "http_server_active_requests{http_request_method=\"GET\",http_request_method=\"POST\",url_scheme=\"https\"} 0";
+    let metrics = format!("# TYPE up gauge\nup 1\n{bad}\n{}", sdk_metrics());
+    let url = sdk_like_service(&pki, metrics, false);
+    let (code, stdout, _) = doctor(&[&url, "--cacert", &ca, "--json"]);
+    assert_eq!(code, 1, "{stdout}");
+    let checks = parse_checks(&stdout);
+    let m = status_of(&checks, "metrics endpoint");
+    assert_eq!(m["status"], "fail", "{m}");
+    let detail = m["detail"].as_str().unwrap();
+    let shown: String = bad.chars().take(100).collect();
+    assert!(
+        detail.contains("line 3: duplicate label names") && detail.contains(&format!("{shown}…")),
+        "{m}"
+    );
+    assert_eq!(status_of(&checks, "metrics")["status"], "skip");
+    // The other checks still ran.
+    assert_eq!(status_of(&checks, "health live")["status"], "pass");
+}
+
+#[test]
+fn credentials_in_the_url_are_used_and_never_printed() {
+    let pki = pki();
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = ca_file(&pki, tmp.path());
+    let url = sdk_like_service(&pki, sdk_metrics(), true);
+    let with_creds = url.replace("https://", "https://ops-user:s3cret-pw@");
+    let secret = |out: &str| out.contains("s3cret") || out.contains("ops-user");
+
+    // Used: the service answers 401 without them.
+    let (code, stdout, stderr) = doctor(&[&url, "--cacert", &ca, "--json"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let (code, stdout, stderr) = doctor(&[&with_creds, "--cacert", &ca, "--json"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(!secret(&stdout) && !secret(&stderr), "{stdout}{stderr}");
+    // Shown in the form the url crate writes, with the root path.
+    let shown = url.replace("https://", "https://***@") + "/";
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout).unwrap()["url"],
+        shown.as_str()
+    );
+
+    // Nor in failures: the table, an untrusted certificate, a redirect loop, a URL that does
+    // not parse, nothing listening.
+    let closed = format!("http://ops-user:s3cret-pw@127.0.0.1:{}", free_port());
+    for args in [
+        vec![
+            with_creds.clone(),
+            "--cacert".into(),
+            ca.clone(),
+            "--log-file".into(),
+            "-".into(),
+            "--timeout".into(),
+            "1".into(),
+        ],
+        vec![with_creds.clone()],
+        vec![format!("{with_creds}/loop"), "--cacert".into(), ca.clone()],
+        vec!["https://ops-user:s3cret-pw/x@127.0.0.1:1/".into()],
+        vec![closed],
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, stdout, stderr) = doctor(&args);
+        assert_eq!(code, 1, "{args:?}: {stdout}{stderr}");
+        assert!(
+            !secret(&stdout) && !secret(&stderr),
+            "{args:?}: {stdout}{stderr}"
+        );
+        assert!(stdout.contains("***@"), "{args:?}: {stdout}");
+    }
+}
+
+#[test]
+fn redirects_are_followed_a_few_times_and_requests_time_out() {
+    let pki = pki();
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = ca_file(&pki, tmp.path());
+    let url = sdk_like_service(&pki, sdk_metrics(), false);
+
+    // /moved answers with a redirect to /, which sends the request ID back.
+    let (code, stdout, _) = doctor(&[&format!("{url}/moved"), "--cacert", &ca, "--json"]);
+    assert_eq!(code, 0, "{stdout}");
+    // /loop never ends.
+    let (code, stdout, _) = doctor(&[&format!("{url}/loop"), "--cacert", &ca, "--json"]);
+    assert_eq!(code, 1, "{stdout}");
+    let r = status_of(&parse_checks(&stdout), "request id").clone();
+    assert!(
+        r["detail"]
+            .as_str()
+            .unwrap()
+            .contains("more than 5 redirects"),
+        "{r}"
+    );
+
+    // /slow answers after 3 s, past --timeout 1.
+    let started = std::time::Instant::now();
+    let (code, stdout, _) = doctor(&[
+        &format!("{url}/slow"),
+        "--cacert",
+        &ca,
+        "--json",
+        "--timeout",
+        "1",
+    ]);
+    assert_eq!(code, 1, "{stdout}");
+    let r = status_of(&parse_checks(&stdout), "request id").clone();
+    assert!(
+        r["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no complete answer within 1s"),
+        "{r}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A port that accepts connections and never answers the TLS handshake: the connect
+    // timeout, not the total one.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("https://{}", silent.local_addr().unwrap());
+    let started = std::time::Instant::now();
+    let (code, stdout, _) = doctor(&[
+        &silent_url,
+        "--json",
+        "--connect-timeout",
+        "1",
+        "--timeout",
+        "10",
+    ]);
+    assert_eq!(code, 1, "{stdout}");
+    let r = status_of(&parse_checks(&stdout), "request id").clone();
+    assert!(
+        r["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("cannot connect to {silent_url} within 1s")),
+        "{r}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(silent);
 }

@@ -87,15 +87,18 @@ Examples:
   obs-gen doctor http://127.0.0.1:3000 --log-file /var/log/app/app.log
   ./my-service | obs-gen doctor http://127.0.0.1:3000 --log-file -
   obs-gen doctor http://api:8080 --json      # for CI
+  obs-gen doctor https://api.internal:8443 --cacert ca.pem  # TLS, a private CA
 
-Exit codes: 0 every check passed; 1 a check failed (each failure line says
-how to fix it).";
+Exit codes: 0 every check passed; 1 a check failed, the service included
+(each failure line says how to fix it); 2 bad input (a --cacert file that
+holds no certificate).";
 
 /// `doctor` arguments.
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// The service's base URL (plain HTTP), e.g. http://127.0.0.1:3000. A path is the route of
-    /// the doctor's test request (default /).
+    /// The service's base URL, http:// or https://, e.g. http://127.0.0.1:3000. A path is the
+    /// route of the doctor's test request (default /). A user and password in it are sent as
+    /// basic auth and never printed.
     pub url: String,
     /// Check the service's log lines too: a file it writes, or `-` for stdin.
     #[arg(long, value_name = "FILE|-")]
@@ -103,9 +106,17 @@ pub struct DoctorArgs {
     /// Print the report as JSON (for CI) instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Seconds to wait for each answer and for the request's log line.
+    /// Seconds to wait for each whole answer (as curl's --max-time) and for the request's log
+    /// line.
     #[arg(long, value_name = "SECONDS", default_value_t = 5)]
     pub timeout: u64,
+    /// Seconds to wait for a connection, TLS handshake included (as curl's --connect-timeout).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3)]
+    pub connect_timeout: u64,
+    /// Trust the CA certificates in this PEM file instead of the built-in roots (as curl's
+    /// --cacert): for a service whose certificate a private CA issued.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
 }
 
 /// Where and how to write.

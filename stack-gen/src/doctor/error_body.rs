@@ -15,7 +15,7 @@ pub(super) fn check_error_body(c: &mut Checks, resp: &Response, request_id: &str
         return;
     }
     let fix = "answer errors through obs_service::ApiError (a handler returning Result<_, ApiError>), which writes the error body with the request_id";
-    match parse::<wire::ErrorBody>(&resp.body, "error body") {
+    match parse::<wire::ErrorBody>(&resp.text(), "error body") {
         Err(e) => c.fail("error body", format!("{}: {e}", resp.status), fix),
         Ok(body) if body.error.request_id.as_deref() != Some(request_id) => c.fail(
             "error body",

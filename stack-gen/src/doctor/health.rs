@@ -2,25 +2,23 @@
 //! JSON, read into the catalogue's wire types (`obs_catalogue::wire`), so a field renamed on the
 //! SDK's side fails here.
 
-use std::time::Duration;
-
 use obs_catalogue::{self as catalogue, wire};
 
 use super::http::Target;
 use super::report::{Checks, snippet};
 
 /// Checks the liveness and both readiness paths of `target`.
-pub(super) fn check_health(c: &mut Checks, target: &Target, timeout: Duration) {
+pub(super) fn check_health(c: &mut Checks, target: &Target) {
     let fix_router = "merge health.router() (obs_service::health::Health) into the app: it serves /health/live, /health/ready and /health";
     // Liveness.
-    match target.get(catalogue::paths::HEALTH_LIVE, &[], timeout) {
-        Err(e) => c.fail("health live", e, fix_router),
+    match target.get(catalogue::paths::HEALTH_LIVE, &[]) {
+        Err(e) => c.fail("health live", e.detail, fix_router),
         Ok(r) if r.status != 200 => c.fail(
             "health live",
             format!("GET /health/live answered {}", r.status),
             format!("{fix_router}; liveness must answer 200 without touching any dependency"),
         ),
-        Ok(r) => match parse::<wire::Liveness>(&r.body, "liveness answer") {
+        Ok(r) => match parse::<wire::Liveness>(&r.text(), "liveness answer") {
             Err(e) => c.fail("health live", e, fix_router),
             Ok(live) if live.status != wire::HealthStatus::Ok => c.fail(
                 "health live",
@@ -40,9 +38,9 @@ pub(super) fn check_health(c: &mut Checks, target: &Target, timeout: Duration) {
         } else {
             "health ready"
         };
-        let r = match target.get(path, &[], timeout) {
+        let r = match target.get(path, &[]) {
             Err(e) => {
-                c.fail(check, e, fix_router);
+                c.fail(check, e.detail, fix_router);
                 continue;
             }
             Ok(r) => r,
@@ -57,7 +55,7 @@ pub(super) fn check_health(c: &mut Checks, target: &Target, timeout: Duration) {
             );
             continue;
         }
-        let report = match parse::<wire::HealthReport>(&r.body, "health report") {
+        let report = match parse::<wire::HealthReport>(&r.text(), "health report") {
             Err(e) => {
                 c.fail(check, e, fix_router);
                 continue;

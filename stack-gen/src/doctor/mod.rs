@@ -12,13 +12,15 @@
 //! - when the request is answered with an error, its body is the SDK's error body with the
 //!   request ID sent.
 //!
-//! Every failed check comes with one line saying how to fix it. The checks speak plain HTTP/1.1
-//! (the address Prometheus scrapes), so the doctor needs no TLS stack.
+//! Every failed check comes with one line saying how to fix it. The service is reached over
+//! `http://` or `https://` (`--cacert` for a private CA), as curl would reach it; credentials in
+//! the URL are used and never shown.
 //!
 //! Health and error answers are read into `obs_catalogue::wire`'s types, so a field renamed on
-//! the SDK's side fails here. One module per thing checked: `metrics` (`/metrics` against the
-//! catalogue, parsed by `exposition`), `health`, `error_body` and `logs`; `http` is the client,
-//! `report` the outcome.
+//! the SDK's side fails here. `/metrics` is parsed as strictly as Prometheus parses it, since
+//! Prometheus drops a scrape with one bad line. One module per thing checked: `metrics`
+//! (`/metrics` against the catalogue, parsed by `exposition`), `health`, `error_body` and
+//! `logs`; `http` is the client, `report` the outcome.
 
 mod error_body;
 pub(crate) mod exposition;
@@ -34,7 +36,9 @@ use std::time::{Duration, Instant};
 use obs_catalogue as catalogue;
 
 use exposition::Exposition;
-use http::Target;
+pub use http::TrustedCa;
+use http::redact;
+use http::{Connection, Target};
 pub use metrics::always_exposed;
 use report::Checks;
 pub use report::{Finding, Report, Status};
@@ -51,24 +55,34 @@ pub enum LogSource {
 /// What to check.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Base URL of the service, `http://host:port` (a path is the route of the test request).
+    /// Base URL of the service, `http://host:port` or `https://host:port` (a path is the route
+    /// of the test request). User and password in it are sent as basic auth, never shown.
     pub url: String,
     /// Log lines to check, if any.
     pub log: Option<LogSource>,
-    /// How long to wait for each answer, and for the request's log line.
+    /// How long to wait for each whole answer, and for the request's log line.
     pub timeout: Duration,
+    /// How long to wait for a connection (TCP and TLS).
+    pub connect_timeout: Duration,
+    /// The CAs to trust instead of the built-in roots (`--cacert`).
+    pub ca: Option<TrustedCa>,
 }
 
 /// Runs every check against the service at `opts.url`.
 pub fn run(opts: &Options) -> Report {
     let mut c = Checks(Vec::new());
-    let target = match Target::parse(&opts.url) {
+    let connection = Connection {
+        timeout: opts.timeout,
+        connect_timeout: opts.connect_timeout,
+        ca: opts.ca.as_ref(),
+    };
+    let target = match Target::parse(&opts.url, connection) {
         Ok(t) => t,
         Err(e) => {
             c.fail(
                 "service URL",
                 e,
-                "pass the service's plain-HTTP address, e.g. http://127.0.0.1:3000",
+                "pass the service's address, e.g. http://127.0.0.1:3000 or https://api.internal:8443",
             );
             return finish(opts, c);
         }
@@ -79,15 +93,15 @@ pub fn run(opts: &Options) -> Report {
     // 1. A request with the doctor's own request ID.
     let request_id = doctor_request_id();
     let mut answered = false;
-    match target.get(
-        &target.path,
-        &[(catalogue::REQUEST_ID_HEADER, &request_id)],
-        opts.timeout,
-    ) {
+    match target.get(&target.path, &[(catalogue::REQUEST_ID_HEADER, &request_id)]) {
         Err(e) => c.fail(
             "request id",
             format!("GET {}: {e}", target.path),
-            "start the service, or give the address it listens on",
+            if e.tls {
+                "pass the CA that issued the service's certificate with --cacert FILE (PEM, as curl's --cacert); the certificate must also be current and name the URL's host"
+            } else {
+                "start the service, or give the address it listens on"
+            },
         ),
         Ok(resp) => {
             answered = true;
@@ -115,7 +129,7 @@ pub fn run(opts: &Options) -> Report {
     }
 
     // 2. /metrics.
-    match target.get(catalogue::paths::METRICS, &[], opts.timeout) {
+    match target.get(catalogue::paths::METRICS, &[]) {
         Err(e) if !answered => c.skip("metrics endpoint", format!("not reachable: {e}")),
         Err(e) => c.fail(
             "metrics endpoint",
@@ -127,25 +141,34 @@ pub fn run(opts: &Options) -> Report {
             format!("GET /metrics answered {}", resp.status),
             "merge obs.router() into the app so GET /metrics renders the SDK's registry",
         ),
-        Ok(resp) => {
-            let exposition = Exposition::parse(&resp.body);
-            c.pass(
-                "metrics endpoint",
-                format!(
-                    "GET /metrics: {} metric families, {} samples",
-                    exposition.types.len(),
-                    exposition.samples.len()
-                ),
-            );
-            for m in catalogue::METRICS.iter().filter(|m| always_exposed(m)) {
-                metrics::check_metric(&mut c, m, &exposition);
+        Ok(resp) => match Exposition::parse(&resp.body) {
+            Err(e) => {
+                c.fail(
+                    "metrics endpoint",
+                    format!("GET /metrics: not the Prometheus text format, {e}"),
+                    "write /metrics with obs-service's registry (obs.router()), or fix the line: Prometheus drops the whole scrape when one line does not parse",
+                );
+                c.skip("metrics", "/metrics does not parse");
             }
-        }
+            Ok(exposition) => {
+                c.pass(
+                    "metrics endpoint",
+                    format!(
+                        "GET /metrics: {} metric families, {} samples",
+                        exposition.types.len(),
+                        exposition.samples.len()
+                    ),
+                );
+                for m in catalogue::METRICS.iter().filter(|m| always_exposed(m)) {
+                    metrics::check_metric(&mut c, m, &exposition);
+                }
+            }
+        },
     }
 
     // 3. Health endpoints.
     if answered {
-        health::check_health(&mut c, &target, opts.timeout);
+        health::check_health(&mut c, &target);
     } else {
         c.skip("health", "the service is not reachable");
     }
@@ -209,7 +232,7 @@ pub fn run(opts: &Options) -> Report {
 fn finish(opts: &Options, c: Checks) -> Report {
     let ok = !c.0.iter().any(|f| f.status == Status::Fail);
     Report {
-        url: opts.url.clone(),
+        url: redact(&opts.url),
         ok,
         checks: c.0,
     }
