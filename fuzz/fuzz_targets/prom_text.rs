@@ -16,7 +16,6 @@ enum Input {
         spaced: bool,
         empty_braces: bool,
         trailing_comma: bool,
-        crlf: bool,
     },
 }
 
@@ -53,7 +52,6 @@ fuzz_target!(|input: Input| {
         spaced,
         empty_braces,
         trailing_comma,
-        crlf,
     } = input
     else {
         let Input::Text(text) = input else {
@@ -64,7 +62,8 @@ fuzz_target!(|input: Input| {
     };
     let blank = if tabs { "\t" } else { " " };
     let pad = if spaced { blank } else { "" };
-    let end = if crlf { "\r\n" } else { "\n" };
+    // Prometheus refuses CR line ends, so the doctor does too: not among the blanks written.
+    let end = "\n";
     let escape = |s: &str| {
         s.replace('\\', "\\\\")
             .replace('"', "\\\"")
@@ -97,7 +96,9 @@ fuzz_target!(|input: Input| {
             );
             let labels: BTreeMap<String, String> = labels
                 .iter()
+                // `le` (of a histogram's buckets) must hold a number: kept out of the names.
                 .map(|(k, v)| (name("l", k, false), v.clone()))
+                .map(|(k, v)| (if k == "le" { "le_".to_owned() } else { k }, v))
                 .collect();
             text += &sample;
             if !labels.is_empty() || empty_braces {

@@ -26,7 +26,9 @@ fn main() {
     let with = |builder: reqwest_middleware::ClientBuilder| builder.build();
     let client = match stack.as_str() {
         "reqwest" => None,
-        "middleware" => Some(with(reqwest_middleware::ClientBuilder::new(reqwest.clone()))),
+        "middleware" => Some(with(reqwest_middleware::ClientBuilder::new(
+            reqwest.clone(),
+        ))),
         "obs" => Some(with(
             reqwest_middleware::ClientBuilder::new(reqwest.clone())
                 .with(obs_service::client::ClientMiddleware::new(&metrics)),

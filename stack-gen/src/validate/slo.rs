@@ -31,7 +31,13 @@ pub(super) fn check(cfg: &Config, report: &mut impl FnMut(&str, String)) {
             );
         }
         if !cfg.services.iter().any(|s| s.name == slo.service) {
-            let known: Vec<&str> = cfg.services.iter().map(|s| s.name.as_str()).collect();
+            // Quoted as Rust writes strings, so a name with a line break cannot split the
+            // one-line error.
+            let known: Vec<String> = cfg
+                .services
+                .iter()
+                .map(|s| format!("{:?}", s.name))
+                .collect();
             err(
                 "service",
                 format!(
@@ -112,7 +118,7 @@ mod tests {
             errors(&c),
             [
                 "obs.toml: slo[1].name: \"api-availability\" is already the name of slo[0]",
-                "obs.toml: slo[1].service: \"web\" is not a [[services]] name (one of api)",
+                "obs.toml: slo[1].service: \"web\" is not a [[services]] name (one of \"api\")",
             ]
         );
     }
