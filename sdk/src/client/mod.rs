@@ -8,7 +8,7 @@
 //! - is recorded in `http_client_request_duration_seconds` by method, `server_address`,
 //!   `server_port` and status code, with `error_type` when it failed: the status code of an
 //!   error answer, or `timeout`, `connect_error` or `_OTHER` when no answer came
-//!   ([`ClientError`](crate::catalogue::ClientError)).
+//!   ([`ClientError`]).
 //!
 //! Only the URL's host and port are recorded: never its path, query or credentials, so a label
 //! or a span cannot leak them or grow a series per URL; and the errors the reqwest integration
