@@ -87,6 +87,12 @@ pub(crate) trait Propagation: Send + Sync + 'static {
         let _ = (span, headers, caller);
     }
 
+    /// The trace `span` belongs to, if this tracer samples it: the trace id its exemplars carry.
+    fn sampled_trace_id(&self, span: &tracing::Span) -> Option<[u8; 16]> {
+        let _ = span;
+        None
+    }
+
     /// Adds the headers that pass the current span's trace on to an outgoing call.
     fn inject(&self, headers: &mut HeaderMap) {
         let _ = headers;
@@ -145,6 +151,17 @@ pub(crate) fn read_caller(headers: &HeaderMap, otel: bool) -> CallerTrace {
 /// Makes `span` continue the caller's trace, through every installed propagation.
 pub(crate) fn continue_trace(span: &tracing::Span, headers: &HeaderMap, caller: &CallerTrace) {
     each(|p| p.continue_trace(span, headers, caller));
+}
+
+/// The trace `span` belongs to, when an installed tracer samples it.
+pub(crate) fn sampled_trace_id(span: &tracing::Span) -> Option<[u8; 16]> {
+    let mut found = None;
+    each(|p| {
+        if found.is_none() {
+            found = p.sampled_trace_id(span);
+        }
+    });
+    found
 }
 
 /// Adds the headers of every installed propagation for the current span to `headers`.

@@ -258,6 +258,22 @@ impl Propagation for SentryPropagation {
     /// Passes the request's Sentry trace on: `sentry-trace` naming the current Sentry span (or
     /// the request's own span when no transaction is recorded) and `baggage` with the trace's
     /// sampling context. A request that continues no known trace passes none on.
+    /// The trace of the request's Sentry transaction, when Sentry records it (sampled).
+    fn sampled_trace_id(&self, span: &tracing::Span) -> Option<[u8; 16]> {
+        if span.is_none() || !sentry::Hub::with_active(|_| true) {
+            return None;
+        }
+        // sentry-tracing makes the span's transaction the scope's span while it is entered.
+        let transaction =
+            span.in_scope(|| sentry::Hub::current().configure_scope(|s| s.get_span()))?;
+        let (_, header) = transaction.iter_headers().next()?;
+        let mut parts = header.split('-');
+        let trace_id = parts.next()?;
+        (parts.nth(1) == Some("1"))
+            .then(|| hex_id::<16>(trace_id))
+            .flatten()
+    }
+
     fn inject(&self, headers: &mut HeaderMap) {
         let hub = sentry::Hub::current();
         let Some(client) = hub.client() else { return };

@@ -124,6 +124,8 @@ pub(crate) struct Exchange<P> {
     /// updates per exchange.
     active: Option<usize>,
     span: Span,
+    /// The trace of the exchange when a tracer samples it: its duration is kept as an exemplar.
+    exemplar: Option<[u8; 16]>,
     /// Whether the span's `route` field is [`Exchange::route`] (the route was known when the
     /// exchange began, not only from its answer); set when the answer starts.
     span_has_route: bool,
@@ -166,6 +168,7 @@ impl<P: AccessPath> Exchange<P> {
             status: 0,
             active,
             span,
+            exemplar: None,
             span_has_route: false,
             settings: settings.clone(),
         })
@@ -180,6 +183,12 @@ impl<P: AccessPath> Exchange<P> {
     /// The exchange's request ID.
     pub(crate) fn id(&self) -> &RequestId {
         &self.id
+    }
+
+    /// Keeps the exchange's duration as an exemplar of `trace_id`, the sampled trace its span
+    /// belongs to.
+    pub(crate) fn trace_exemplar(&mut self, trace_id: Option<[u8; 16]>) {
+        self.exemplar = trace_id;
     }
 
     /// The answer started with `status`; `route` is the route its router named, if it named
@@ -229,6 +238,15 @@ impl<P: AccessPath> Drop for Completion<P> {
                 this.status,
                 elapsed.as_secs_f64(),
             );
+            if let Some(trace_id) = this.exemplar {
+                red.keep_exemplar(
+                    this.route.as_ref(),
+                    this.method,
+                    this.status,
+                    elapsed.as_secs_f64(),
+                    trace_id,
+                );
+            }
         }
         this.count_out();
         if this.settings.otel {

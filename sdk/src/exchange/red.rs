@@ -61,6 +61,30 @@ impl Red {
         }
     }
 
+    /// Keeps one traced exchange's duration as the exemplar of its bucket.
+    pub(crate) fn keep_exemplar(
+        &self,
+        route: Option<&RouteTemplate>,
+        method: &'static str,
+        status: u16,
+        seconds: f64,
+        trace_id: [u8; 16],
+    ) {
+        let family = self.durations.family;
+        let [method_label, route_label_name, status_label] = family.labels;
+        self.registry.keep_exemplar(
+            family.name,
+            &[
+                (method_label, method),
+                (route_label_name, route_label(route)),
+                (status_label, (family.status_label)(status)),
+            ],
+            seconds,
+            trace_id,
+            crate::clock::since_epoch(),
+        );
+    }
+
     /// Records one exchange's duration.
     pub(crate) fn record(
         &self,

@@ -8,7 +8,11 @@
 //! - the standard `process_*` metrics are collected at render time and `obs_build_info` is set
 //!   once;
 //! - it works without a process-global install: tests build their own and read
-//!   [`Metrics::render`].
+//!   [`Metrics::render`];
+//! - a scraper that asks for OpenMetrics (`Accept: application/openmetrics-text`, what Prometheus
+//!   sends) gets it, with the exemplars the duration histogram keeps for traced requests
+//!   (`trace_id` of the request on the bucket it fell in, the latest per bucket); any other gets
+//!   the text format 0.0.4, unchanged ([`Metrics::render_for`]).
 //!
 //! ```
 //! use obs_service::Metrics;
@@ -28,8 +32,12 @@ use metrics_exporter_prometheus::{
 
 use crate::catalogue::{self, MetricKind};
 
+mod openmetrics;
+
 /// The content type of the Prometheus text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// The content type of the OpenMetrics text format, which carries exemplars.
+pub const OPENMETRICS_CONTENT_TYPE: &str = openmetrics::CONTENT_TYPE;
 
 pub(crate) static METADATA: metrics::Metadata<'static> =
     metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
@@ -47,6 +55,8 @@ struct Inner {
     /// Series rendered at every scrape from something that keeps its own counts (the Tokio
     /// runtime), appended to the recorder's text.
     collectors: std::sync::RwLock<Vec<Box<dyn Collect>>>,
+    /// The histograms' exemplars, rendered in OpenMetrics only.
+    exemplars: openmetrics::Exemplars,
 }
 
 /// Something whose series are read when `/metrics` is rendered, rather than recorded as they
@@ -100,6 +110,7 @@ impl Metrics {
                 handle,
                 process,
                 collectors: std::sync::RwLock::new(Vec::new()),
+                exemplars: openmetrics::Exemplars::default(),
             }),
         }
     }
@@ -139,6 +150,44 @@ impl Metrics {
             collector.collect(&mut text);
         }
         text
+    }
+
+    /// Renders the OpenMetrics text format, with the exemplars the histograms keep.
+    pub fn render_openmetrics(&self) -> String {
+        openmetrics::from_text(&self.render(), &self.inner.exemplars)
+    }
+
+    /// The content type and body to answer a scrape that sent `accept` with: OpenMetrics when
+    /// the scraper accepts it, the text format 0.0.4 otherwise.
+    ///
+    /// ```
+    /// let metrics = obs_service::Metrics::new();
+    /// let (content_type, body) = metrics.render_for(Some("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"));
+    /// assert!(content_type.starts_with("application/openmetrics-text"));
+    /// assert!(body.ends_with("# EOF\n"));
+    /// assert_eq!(metrics.render_for(Some("text/plain")).0, obs_service::exposition::CONTENT_TYPE);
+    /// ```
+    pub fn render_for(&self, accept: Option<&str>) -> (&'static str, String) {
+        if accept.is_some_and(accepts_openmetrics) {
+            (OPENMETRICS_CONTENT_TYPE, self.render_openmetrics())
+        } else {
+            (CONTENT_TYPE, self.render())
+        }
+    }
+
+    /// Keeps `value`, observed now in the sampled trace `trace_id`, as the exemplar of its
+    /// bucket of the histogram series `family{labels}`.
+    pub(crate) fn keep_exemplar(
+        &self,
+        family: &'static str,
+        labels: &[(&'static str, &str)],
+        value: f64,
+        trace_id: [u8; 16],
+        at: std::time::Duration,
+    ) {
+        self.inner
+            .exemplars
+            .keep(family, labels, value, trace_id, at);
     }
 
     /// Adds series read at every render.
@@ -202,22 +251,23 @@ impl Metrics {
             .set(items as f64);
     }
 
-    /// An axum handler answering with [`Metrics::render`].
+    /// An axum handler answering with [`Metrics::render_for`] the request's `Accept` header.
     #[cfg(feature = "axum")]
     pub fn axum_handler(
         &self,
-    ) -> impl Fn() -> std::future::Ready<axum::response::Response> + Clone + Send + Sync + 'static
-    {
+    ) -> impl Fn(http::HeaderMap) -> std::future::Ready<axum::response::Response>
+    + Clone
+    + Send
+    + Sync
+    + 'static {
         let metrics = self.clone();
-        move || {
+        move |headers: http::HeaderMap| {
             use axum::response::IntoResponse;
-            std::future::ready(
-                (
-                    [(http::header::CONTENT_TYPE, CONTENT_TYPE)],
-                    metrics.render(),
-                )
-                    .into_response(),
-            )
+            let accept = headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok());
+            let (content_type, body) = metrics.render_for(accept);
+            std::future::ready(([(http::header::CONTENT_TYPE, content_type)], body).into_response())
         }
     }
 
@@ -283,6 +333,23 @@ impl Recorder for GlobalRecorder {
     ) -> metrics::Histogram {
         self.0.recorder().register_histogram(key, metadata)
     }
+}
+
+/// Whether an `Accept` header asks for OpenMetrics: one of its types is
+/// `application/openmetrics-text`, not refused with `q=0`.
+fn accepts_openmetrics(accept: &str) -> bool {
+    accept.split(',').any(|range| {
+        let mut parts = range.split(';').map(str::trim);
+        parts
+            .next()
+            .is_some_and(|media| media.eq_ignore_ascii_case("application/openmetrics-text"))
+            && parts.all(|param| {
+                param
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_none_or(|q| q > 0.0)
+            })
+    })
 }
 
 #[cfg(test)]
@@ -358,5 +425,22 @@ mod tests {
                 .contains(r#"obs_exporter_dropped_total{exporter="loki",reason="queue_full"} 3"#)
         );
         assert!(!b.render().contains("obs_exporter_dropped_total{"));
+    }
+
+    #[test]
+    fn openmetrics_only_for_scrapers_that_ask_for_it() {
+        for (accept, openmetrics) in [
+            (
+                "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+                true,
+            ),
+            ("Application/OpenMetrics-Text", true),
+            ("application/openmetrics-text;q=0, text/plain", false),
+            ("text/plain;version=0.0.4", false),
+            ("*/*", false),
+            ("application/json", false),
+        ] {
+            assert_eq!(accepts_openmetrics(accept), openmetrics, "{accept}");
+        }
     }
 }

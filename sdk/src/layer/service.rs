@@ -105,6 +105,11 @@ where
         if settings.otel && propagation::any() {
             propagation::continue_trace(exchange.span(), request.headers(), &caller);
         }
+        // A sampled trace leaves its exemplar on the duration histogram.
+        let mut exchange = exchange;
+        if settings.span && propagation::any() {
+            exchange.trace_exemplar(propagation::sampled_trace_id(exchange.span()));
+        }
         let inner = {
             let _entered = exchange.span().enter();
             self.inner.call(request)

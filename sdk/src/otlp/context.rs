@@ -85,6 +85,16 @@ impl Propagation for W3cPropagation {
         inject(headers);
     }
 
+    fn sampled_trace_id(&self, span: &tracing::Span) -> Option<[u8; 16]> {
+        if span.is_none() {
+            return None;
+        }
+        let cx = span.context();
+        let otel_span = cx.span();
+        let context = otel_span.span_context();
+        (context.is_valid() && context.is_sampled()).then(|| context.trace_id().to_bytes())
+    }
+
     fn log_ids(
         &self,
         id: &tracing::span::Id,
