@@ -189,7 +189,7 @@ fn bad_slos() {
         &format!(
             "project = \"x\"\n{SERVICE}[[slo]]\nname = \"api-availability\"\nservice = \"api\"\nkind = \"availability\"\nobjective = 99\n"
         ),
-        "obs.toml: slo[0].service: \"api\" is not a [[services]] name (one of app)",
+        "obs.toml: slo[0].service: \"api\" is not a [[services]] name (one of \"app\")",
     );
     let one = "[[slo]]\nname = \"a\"\nservice = \"app\"\nkind = \"availability\"\nobjective = 99\n";
     rejects(
