@@ -42,10 +42,16 @@ fn slo_groups(slos: &[Slo]) -> impl Iterator<Item = Placed> + '_ {
 }
 
 /// The one place the passes run: every group that reaches a rule file comes through here.
-fn finished(placed: impl Iterator<Item = Placed>) -> Vec<Placed> {
+/// The dashboard links point into the dashboards rendered for the same `thresholds`.
+fn finished(placed: impl Iterator<Item = Placed>, thresholds: &Thresholds) -> Vec<Placed> {
+    let dashboards = crate::dashboards_for(thresholds);
     placed
         .map(|mut p| {
             passes::add_runbook_links(&mut p.group);
+            // Every alert names its panel in code; a reference no dashboard has is a bug of
+            // the mixin that its tests catch, never an input error.
+            passes::add_dashboard_links(&mut p.group, &thresholds.grafana_url, &dashboards)
+                .unwrap_or_else(|e| panic!("{e}"));
             p
         })
         .collect()
@@ -54,7 +60,10 @@ fn finished(placed: impl Iterator<Item = Placed>) -> Vec<Placed> {
 /// Every group for `thresholds`, finished: the recording rules, the alert groups, then one per
 /// SLO of `thresholds.slos`.
 fn all(thresholds: &Thresholds) -> Vec<Placed> {
-    finished(bundled(thresholds).chain(slo_groups(&thresholds.slos)))
+    finished(
+        bundled(thresholds).chain(slo_groups(&thresholds.slos)),
+        thresholds,
+    )
 }
 
 /// Every finished rule group for `thresholds`, with its file.
@@ -77,17 +86,19 @@ pub(crate) fn files(thresholds: &Thresholds) -> Vec<RuleFile> {
 
 /// The promtool tests of the bundled rules, for the default thresholds.
 pub(crate) fn test_files() -> Vec<RuleFile> {
-    let finished: Vec<(String, RuleGroup)> = finished(bundled(&Thresholds::default()))
+    let defaults = Thresholds::default();
+    let finished: Vec<(String, RuleGroup)> = finished(bundled(&defaults), &defaults)
         .into_iter()
         .map(Placed::into_pair)
         .collect();
     rules::test_files(&finished)
 }
 
-/// The promtool tests of `slos`, one file per SLO.
-pub(crate) fn slo_test_files(slos: &[Slo]) -> Vec<RuleFile> {
+/// The promtool tests of the SLOs of `thresholds`, one file per SLO.
+pub(crate) fn slo_test_files(thresholds: &Thresholds) -> Vec<RuleFile> {
+    let slos = &thresholds.slos;
     slos.iter()
-        .zip(finished(slo_groups(slos)))
+        .zip(finished(slo_groups(slos), thresholds))
         .map(|(slo, p)| slo::test_file(slo, &p.group))
         .collect()
 }
@@ -137,7 +148,7 @@ mod tests {
         for file in test_files().iter().skip(1) {
             assert!(file.yaml.contains("runbook_url: "), "{}", file.file_name);
         }
-        let slo_tests = slo_test_files(&thresholds.slos);
+        let slo_tests = slo_test_files(&thresholds);
         assert_eq!(slo_tests.len(), thresholds.slos.len());
         for file in &slo_tests {
             let link = format!("runbook_url: {}", rules::runbook_url(slo::SLOW_BURN));
@@ -154,7 +165,12 @@ mod tests {
         for (file, (file_name, group)) in files.iter().zip(&groups) {
             assert_eq!(&file.file_name, file_name);
             let read: RuleGroups = serde_yaml_ng::from_str(&file.yaml).unwrap();
-            assert_eq!(read.groups, std::slice::from_ref(group), "{file_name}");
+            // The dashboard references stay behind: their links are in the annotations.
+            let mut expected = group.clone();
+            for a in expected.alerts_mut() {
+                a.dashboard = crate::rule_model::DashboardRef::READ_BACK;
+            }
+            assert_eq!(read.groups, [expected], "{file_name}");
         }
     }
 

@@ -8,8 +8,8 @@
 //! dashboard.
 //!
 //! Every rule, bundled ([`rules`]) or of an SLO ([`slo`]), is rendered into one typed
-//! [`rule_model`]; the assembly above both runs the model's passes (the runbook links) once over
-//! every group and writes the rule files ([`rule_files`], [`rule_groups`]) and their tests.
+//! [`rule_model`]; the assembly above both runs the model's passes (the runbook links, and the
+//! links to the dashboard panel that shows each alert's series) once over every group and writes the rule files ([`rule_files`], [`rule_groups`]) and their tests.
 //!
 //! Everything is rendered from code and data inside this crate, so it builds from its own
 //! package. The JSON in `dashboards/` and the YAML in `alert-rules/` at the top of the repository
@@ -45,7 +45,7 @@ pub mod yaml;
 
 pub use duration::{Duration, DurationError};
 pub use rule_model::RuleFile;
-pub use thresholds::{Thresholds, ThresholdsError};
+pub use thresholds::{DEFAULT_GRAFANA_URL, Thresholds, ThresholdsError};
 
 /// One bundled Grafana dashboard.
 #[derive(Debug, Clone, PartialEq)]
@@ -177,5 +177,5 @@ pub fn rule_test_files() -> Vec<RuleFile> {
 /// (`tests/obs-slo-<name>.test.yaml`): a fast burn fires only the critical alert, a slow burn
 /// only the warning, half the budget nothing.
 pub fn slo_test_files(thresholds: &Thresholds) -> Vec<RuleFile> {
-    assembly::slo_test_files(&thresholds.slos)
+    assembly::slo_test_files(thresholds)
 }

@@ -5,6 +5,10 @@ use std::fmt;
 
 use crate::duration::Duration;
 
+/// Where Grafana answers unless told otherwise: the compose stack's port on the host that runs
+/// it. The checked-in rule files link there.
+pub const DEFAULT_GRAFANA_URL: &str = "http://localhost:3000";
+
 macro_rules! thresholds {
     ($( $(#[doc = $doc:literal])+ $field:ident : $ty:ty = $default:expr ;)+) => {
         /// Alert thresholds, `for` durations and job selectors. Every field has a documented
@@ -26,11 +30,20 @@ macro_rules! thresholds {
             /// ([`crate::slo`]). Not part of `[alerts]`: `obs-gen` fills it from `[[slo]]`.
             #[serde(skip)]
             pub slos: Vec<crate::slo::Slo>,
+            /// The root URL of Grafana, where every alert's `dashboard_url` starts. Not part of
+            /// `[alerts]`: `obs-gen` fills it from `grafana_url`. Default
+            /// [`DEFAULT_GRAFANA_URL`].
+            #[serde(skip)]
+            pub grafana_url: String,
         }
 
         impl Default for Thresholds {
             fn default() -> Self {
-                Self { $( $field: $default.into(), )+ slos: Vec::new() }
+                Self {
+                    $( $field: $default.into(), )+
+                    slos: Vec::new(),
+                    grafana_url: DEFAULT_GRAFANA_URL.into(),
+                }
             }
         }
 

@@ -247,7 +247,7 @@ pub(crate) fn spec(t: &Thresholds) -> Spec {
         ),
         Panel::new(
             Kind::TimeSeries,
-            "Restarts",
+            "Restarts by instance",
             "Process restarts per interval (changes of the process start time). ServiceCrashLooping fires on repeated restarts.",
             "short",
             vec![prom(

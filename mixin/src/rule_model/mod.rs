@@ -4,6 +4,10 @@
 //! ([`crate::slo`]) render into it; [`passes`] then run over every group, and
 //! [`test_file`] is the format of the promtool unit tests written beside the rules.
 //!
+//! Every alerting rule names the dashboard panel that shows its series ([`DashboardRef`]): a
+//! required field, so an alert without a link does not compile; the passes turn it into the
+//! `dashboard_url` annotation.
+//!
 //! Labels and annotations are [`Labels`], ordered maps: they serialise in the order they were
 //! written, so each renderer decides the order of its keys and the YAML keeps it.
 
@@ -132,9 +136,51 @@ pub struct AlertingRule {
     /// Labels added to the alert, `severity` among them.
     #[serde(default, skip_serializing_if = "Labels::is_empty")]
     pub labels: Labels,
-    /// Annotations: `summary`, `description`, and `runbook_url` once [`passes`] ran.
+    /// Annotations: `summary`, `description`, and `runbook_url` and `dashboard_url` once
+    /// [`passes`] ran.
     #[serde(default, skip_serializing_if = "Labels::is_empty")]
     pub annotations: Labels,
+    /// The dashboard panel that shows the alert's series, which the passes turn into its
+    /// `dashboard_url`. Not part of the rule file: a rule read back from one has its link in
+    /// its annotations already, and this field is [`DashboardRef::READ_BACK`].
+    #[serde(skip, default = "DashboardRef::read_back")]
+    pub dashboard: DashboardRef,
+}
+
+/// The dashboard and panel that show an alert's series, and which of the alert's labels fill
+/// which of the dashboard's variables. The panel is named by its title, so its id (what
+/// Grafana's `viewPanel` takes) is looked up in the rendered dashboard and stays right when
+/// panels are added before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DashboardRef {
+    /// The dashboard's uid (`obs-service-overview`).
+    pub uid: &'static str,
+    /// The title of the panel, unique on that dashboard.
+    pub panel: &'static str,
+    /// `(variable, label)` pairs: `var-<variable>` is set to the alert's `<label>`. Only
+    /// variables the dashboard has, and only labels every alert of the rule carries.
+    pub variables: &'static [(&'static str, &'static str)],
+}
+
+impl DashboardRef {
+    /// What a rule read back from a rule file holds: no reference (its `dashboard_url` is in
+    /// its annotations).
+    pub const READ_BACK: DashboardRef = DashboardRef {
+        uid: "",
+        panel: "",
+        variables: &[],
+    };
+
+    fn read_back() -> DashboardRef {
+        DashboardRef::READ_BACK
+    }
+
+    /// `job` and `instance`, each set from the label of the same name.
+    pub const JOB_AND_INSTANCE: &'static [(&'static str, &'static str)] =
+        &[("job", "job"), ("instance", "instance")];
+
+    /// `job`, set from the label of the same name.
+    pub const JOB: &'static [(&'static str, &'static str)] = &[("job", "job")];
 }
 
 /// A recording rule.
@@ -209,6 +255,7 @@ mod tests {
                         ("summary".into(), "s".into()),
                         ("description".into(), "d".into()),
                     ]),
+                    dashboard: DashboardRef::READ_BACK,
                 }),
             ],
         };

@@ -1,6 +1,6 @@
 //! Alerting rules, each with the promtool scenarios that prove it fires and stays quiet.
 
-pub use crate::rule_model::Severity;
+pub use crate::rule_model::{DashboardRef, Severity};
 
 use super::recording::{ERROR_RATIO_BY_JOB, P99_BY_JOB};
 use crate::thresholds::Thresholds;
@@ -54,6 +54,8 @@ pub struct Alert {
     pub summary: String,
     /// `description` annotation (may use `{{ $labels.x }}` and `{{ $value … }}`).
     pub description: String,
+    /// The dashboard panel that shows the alert's series (its `dashboard_url`).
+    pub dashboard: DashboardRef,
     /// A scenario in which it fires (for the default thresholds).
     pub firing: Scenario,
     /// A scenario in which it stays quiet.
@@ -70,6 +72,12 @@ pub struct AlertGroup {
     /// The alerts.
     pub alerts: Vec<Alert>,
 }
+
+/// The uids of the dashboards the alerts link to.
+const SERVICE: &str = "obs-service-overview";
+const SELF_HEALTH: &str = "obs-sdk-self-health";
+const INFRASTRUCTURE: &str = "obs-infrastructure";
+const DATABASE: &str = "obs-database";
 
 const API: &[(&str, &str)] = &[("job", "api"), ("instance", "api:8080")];
 
@@ -99,6 +107,7 @@ pub fn service_alerts(t: &Thresholds) -> AlertGroup {
         Alert {
             name: "TargetDown",
             severity: Severity::Warning,
+            dashboard: DashboardRef { uid: SERVICE, panel: "Targets up", variables: DashboardRef::JOB_AND_INSTANCE },
             expr: "up == 0".into(),
             for_: t.target_down_for.clone(),
             summary: "Target {{ $labels.instance }} of job {{ $labels.job }} is down.".into(),
@@ -112,6 +121,7 @@ pub fn service_alerts(t: &Thresholds) -> AlertGroup {
         Alert {
             name: "ServiceTargetsAbsent",
             severity: Severity::Critical,
+            dashboard: DashboardRef { uid: SERVICE, panel: "Targets up", variables: &[] },
             expr: format!("absent(up{{{svc}}})"),
             for_: t.targets_absent_for.clone(),
             summary: "Prometheus scrapes no service at all.".into(),
@@ -126,6 +136,7 @@ pub fn service_alerts(t: &Thresholds) -> AlertGroup {
         Alert {
             name: "HighErrorRate",
             severity: Severity::Critical,
+            dashboard: DashboardRef { uid: SERVICE, panel: "5xx ratio by job", variables: DashboardRef::JOB },
             expr: format!("{ERROR_RATIO_BY_JOB} > {}", fmt_num(t.error_ratio)),
             for_: t.error_ratio_for.clone(),
             summary: "Job {{ $labels.job }} answers too many requests with a 5xx status.".into(),
@@ -164,6 +175,7 @@ pub fn service_alerts(t: &Thresholds) -> AlertGroup {
         Alert {
             name: "HighRequestLatency",
             severity: Severity::Warning,
+            dashboard: DashboardRef { uid: SERVICE, panel: "Latency percentiles", variables: DashboardRef::JOB },
             expr: format!("{P99_BY_JOB} > {}", fmt_num(t.latency_p99_seconds)),
             for_: t.latency_p99_for.clone(),
             summary: "Job {{ $labels.job }} answers slowly.".into(),
@@ -192,6 +204,7 @@ pub fn service_alerts(t: &Thresholds) -> AlertGroup {
         Alert {
             name: "HighActiveRequests",
             severity: Severity::Warning,
+            dashboard: DashboardRef { uid: SERVICE, panel: "Active requests by instance", variables: DashboardRef::JOB_AND_INSTANCE },
             expr: format!(
                 "sum by (job, instance) ({}) > {}",
                 catalogue::HTTP_SERVER_ACTIVE_REQUESTS.name,
@@ -217,6 +230,7 @@ pub fn service_alerts(t: &Thresholds) -> AlertGroup {
         Alert {
             name: "HighDependencyErrorRate",
             severity: Severity::Warning,
+            dashboard: DashboardRef { uid: SERVICE, panel: "Failed calls by server", variables: DashboardRef::JOB },
             expr: format!(
                 "sum by (job, server_address) (rate({client}_count{{{svc},error_type=~\"{}\"}}[5m]))\n/\nsum by (job, server_address) (rate({client}_count{{{svc}}}[5m]))\n> {}",
                 dependency_faults(),
@@ -264,6 +278,7 @@ pub fn service_alerts(t: &Thresholds) -> AlertGroup {
         Alert {
             name: "ServiceCrashLooping",
             severity: Severity::Critical,
+            dashboard: DashboardRef { uid: SERVICE, panel: "Restarts by instance", variables: DashboardRef::JOB_AND_INSTANCE },
             expr: format!(
                 "changes({}{{{svc}}}[{}]) >= {}",
                 catalogue::PROCESS_START_TIME.name,
@@ -286,6 +301,7 @@ pub fn service_alerts(t: &Thresholds) -> AlertGroup {
         Alert {
             name: "ServiceHighMemory",
             severity: Severity::Warning,
+            dashboard: DashboardRef { uid: SERVICE, panel: "Memory", variables: DashboardRef::JOB_AND_INSTANCE },
             expr: format!("{}{{{svc}}} > {}", catalogue::PROCESS_RESIDENT_MEMORY.name, fmt_num(t.memory_bytes)),
             for_: t.memory_for.clone(),
             summary: "{{ $labels.instance }} of job {{ $labels.job }} uses a lot of memory.".into(),
@@ -301,6 +317,7 @@ pub fn service_alerts(t: &Thresholds) -> AlertGroup {
         Alert {
             name: "ServiceHighFileDescriptors",
             severity: Severity::Warning,
+            dashboard: DashboardRef { uid: SERVICE, panel: "Open file descriptors", variables: DashboardRef::JOB_AND_INSTANCE },
             expr: format!(
                 "{}{{{svc}}} / {}{{{svc}}} > {}",
                 catalogue::PROCESS_OPEN_FDS.name,
@@ -332,6 +349,7 @@ pub fn service_alerts(t: &Thresholds) -> AlertGroup {
         Alert {
             name: "HealthCheckFailing",
             severity: Severity::Warning,
+            dashboard: DashboardRef { uid: SELF_HEALTH, panel: "Check status", variables: &[("job", "job"), ("instance", "instance"), ("check", "check")] },
             expr: format!("{} == 0", catalogue::HEALTH_CHECK_STATUS.name),
             for_: t.health_check_for.clone(),
             summary: "Readiness check {{ $labels.check }} of {{ $labels.job }} is failing.".into(),
@@ -352,6 +370,7 @@ pub fn service_alerts(t: &Thresholds) -> AlertGroup {
         Alert {
             name: "ObsExporterDroppingData",
             severity: Severity::Warning,
+            dashboard: DashboardRef { uid: SELF_HEALTH, panel: "Dropped items by exporter and reason", variables: DashboardRef::JOB_AND_INSTANCE },
             expr: format!(
                 "sum by (job, instance, exporter) (rate({}[5m])) > {}",
                 catalogue::EXPORTER_DROPPED.name,
@@ -376,6 +395,7 @@ pub fn service_alerts(t: &Thresholds) -> AlertGroup {
         Alert {
             name: "ObsExporterFailing",
             severity: Severity::Warning,
+            dashboard: DashboardRef { uid: SELF_HEALTH, panel: "Failed sends by exporter", variables: DashboardRef::JOB_AND_INSTANCE },
             expr: format!(
                 "sum by (job, instance, exporter) (rate({}[5m])) > 0",
                 catalogue::EXPORTER_SEND_FAILURES.name,
@@ -431,6 +451,7 @@ pub fn infrastructure_alerts(t: &Thresholds) -> AlertGroup {
         Alert {
             name: "HostDown",
             severity: Severity::Critical,
+            dashboard: DashboardRef { uid: INFRASTRUCTURE, panel: "Hosts", variables: DashboardRef::JOB_AND_INSTANCE },
             expr: format!("up{{{node}}} == 0"),
             for_: t.host_down_for.clone(),
             summary: "Host {{ $labels.instance }} is down.".into(),
@@ -444,6 +465,7 @@ pub fn infrastructure_alerts(t: &Thresholds) -> AlertGroup {
         Alert {
             name: "HostDiskAlmostFull",
             severity: Severity::Critical,
+            dashboard: DashboardRef { uid: INFRASTRUCTURE, panel: "Filesystem used", variables: DashboardRef::JOB_AND_INSTANCE },
             expr: format!(
                 "node_filesystem_avail_bytes{{{fs}}} / node_filesystem_size_bytes{{{fs}}} < {}\nand\nnode_filesystem_readonly{{{fs}}} == 0",
                 fmt_num(t.disk_free_ratio)
@@ -475,6 +497,7 @@ pub fn infrastructure_alerts(t: &Thresholds) -> AlertGroup {
         Alert {
             name: "HostDiskFillingUp",
             severity: Severity::Warning,
+            dashboard: DashboardRef { uid: INFRASTRUCTURE, panel: "Filesystem used", variables: DashboardRef::JOB_AND_INSTANCE },
             expr: format!(
                 "predict_linear(node_filesystem_avail_bytes{{{fs}}}[{}], {}) < 0\nand\nnode_filesystem_readonly{{{fs}}} == 0",
                 t.disk_fill_window,
@@ -508,6 +531,7 @@ pub fn infrastructure_alerts(t: &Thresholds) -> AlertGroup {
         Alert {
             name: "PostgresDown",
             severity: Severity::Critical,
+            dashboard: DashboardRef { uid: DATABASE, panel: "PostgreSQL up", variables: DashboardRef::JOB_AND_INSTANCE },
             expr: format!("pg_up{{{pg}}} == 0"),
             for_: t.postgres_down_for.clone(),
             summary: "PostgreSQL behind {{ $labels.instance }} is down.".into(),
@@ -522,6 +546,7 @@ pub fn infrastructure_alerts(t: &Thresholds) -> AlertGroup {
         Alert {
             name: "PostgresTooManyConnections",
             severity: Severity::Warning,
+            dashboard: DashboardRef { uid: DATABASE, panel: "Connections by state", variables: DashboardRef::JOB_AND_INSTANCE },
             expr: format!(
                 "sum by (job, instance) (pg_stat_activity_count{{{pg}}})\n/\nmax by (job, instance) (pg_settings_max_connections{{{pg}}})\n> {}",
                 fmt_num(t.postgres_connections_ratio)
@@ -552,6 +577,7 @@ pub fn infrastructure_alerts(t: &Thresholds) -> AlertGroup {
         Alert {
             name: "RedisDown",
             severity: Severity::Critical,
+            dashboard: DashboardRef { uid: DATABASE, panel: "Redis up", variables: DashboardRef::JOB_AND_INSTANCE },
             expr: format!("redis_up{{{redis}}} == 0"),
             for_: t.redis_down_for.clone(),
             summary: "Redis behind {{ $labels.instance }} is down.".into(),
@@ -566,6 +592,7 @@ pub fn infrastructure_alerts(t: &Thresholds) -> AlertGroup {
         Alert {
             name: "RedisMemoryNearLimit",
             severity: Severity::Warning,
+            dashboard: DashboardRef { uid: DATABASE, panel: "Memory used vs maxmemory", variables: DashboardRef::JOB_AND_INSTANCE },
             expr: format!(
                 "redis_memory_used_bytes{{{redis}}} / redis_memory_max_bytes{{{redis}}} > {}\nand\nredis_memory_max_bytes{{{redis}}} > 0",
                 fmt_num(t.redis_memory_ratio)

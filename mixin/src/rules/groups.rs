@@ -1,7 +1,8 @@
 //! The bundled rule groups: the alerts ([`super::alerts`]) and the recording rules
 //! ([`super::recording`]) rendered into the [rule model](crate::rule_model), each with the file it
 //! goes into. What each rule says is set here (expression, `for`, `severity`, summary and
-//! description); the `runbook_url` comes from the passes of the assembly.
+//! description, the dashboard panel); the `runbook_url` and `dashboard_url` come from the
+//! passes of the assembly.
 
 use super::alerts::{self, Alert, AlertGroup, Severity};
 use super::recording::recordings;
@@ -57,6 +58,7 @@ fn alert_rule(alert: &Alert) -> Rule {
             ("summary".into(), alert.summary.clone()),
             ("description".into(), alert.description.clone()),
         ]),
+        dashboard: alert.dashboard,
     })
 }
 

@@ -14,7 +14,8 @@ use crate::rule_model::{AlertingRule, RuleFile, RuleGroup};
 use crate::thresholds::Thresholds;
 
 /// Renders an annotation template the way Prometheus would for `scenario`: `{{ $labels.x }}`
-/// from its labels, `{{ $value … }}` as its rendered value.
+/// from its labels (`{{ $labels.x | urlquery }}` escaped for a URL), `{{ $value … }}` as its
+/// rendered value.
 pub fn render_template(template: &str, scenario: &Scenario) -> String {
     let mut out = String::new();
     let mut rest = template;
@@ -26,13 +27,21 @@ pub fn render_template(template: &str, scenario: &Scenario) -> String {
             .unwrap_or(rest.len());
         let inner = rest[start + 2..end - 2].trim();
         if let Some(label) = inner.strip_prefix("$labels.") {
+            let (label, escape) = match label.split_once('|') {
+                Some((label, "urlquery")) | Some((label, " urlquery")) => (label.trim(), true),
+                _ => (label, false),
+            };
             let value = scenario
                 .labels
                 .iter()
                 .find(|(k, _)| *k == label)
                 .map(|(_, v)| *v)
                 .unwrap_or("");
-            out.push_str(value);
+            if escape {
+                out.push_str(&crate::rule_model::passes::query_escape(value));
+            } else {
+                out.push_str(value);
+            }
         } else if inner.starts_with("$value") {
             out.push_str(scenario.value);
         } else {

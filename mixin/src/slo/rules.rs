@@ -1,6 +1,7 @@
 //! The rule group of an SLO, in the [rule model](crate::rule_model): the recorded rates and
 //! error ratios, the objective, the budget and what is left of it, then the fast-burn and
-//! slow-burn alerts with their texts. The runbook links come from the passes of the assembly
+//! slow-burn alerts with their texts and the SLO dashboard's panel. The runbook and dashboard
+//! links come from the passes of the assembly
 //! ([`crate::rule_files`]).
 
 use std::sync::OnceLock;
@@ -14,7 +15,7 @@ use super::promql::{
     REQUESTS_RATE, error_ratio,
 };
 use crate::rule_model::{
-    AlertingRule, Labels, Recording, RecordingRule, Rule, RuleGroup, Severity,
+    AlertingRule, DashboardRef, Labels, Recording, RecordingRule, Rule, RuleGroup, Severity,
 };
 
 /// The alert paging on a fast burn (`severity="critical"`).
@@ -108,7 +109,17 @@ At this rate what is left of it ({left}) is gone in {lasts} hours.",
     )
 }
 
-fn alert(slo: &Slo, name: &str, severity: Severity, pairs: &[BurnWindow], speed: &str) -> Rule {
+/// The uid of the SLO dashboard the burn alerts link to.
+const SLO_DASHBOARD: &str = "obs-slos";
+
+fn alert(
+    slo: &Slo,
+    name: &str,
+    severity: Severity,
+    pairs: &[BurnWindow],
+    speed: &str,
+    panel: &'static str,
+) -> Rule {
     // Half the first short window, as pyrra does: one bad scrape does not page, and the alert
     // still fires well before the short window has passed.
     let for_ = duration(slo.scaled_seconds(nominal_seconds(pairs[0].short) / 2));
@@ -128,6 +139,12 @@ fn alert(slo: &Slo, name: &str, severity: Severity, pairs: &[BurnWindow], speed:
                 ),
             ),
         ]),
+        // The rule sets `job` and `slo` itself, so the link carries their values.
+        dashboard: DashboardRef {
+            uid: SLO_DASHBOARD,
+            panel,
+            variables: &[("job", "job"), ("slo", "slo")],
+        },
     })
 }
 
@@ -154,8 +171,22 @@ pub fn group(slo: &Slo) -> RuleGroup {
         record(slo, OBJECTIVE.into(), slo.objective_expr()),
         record(slo, ERROR_BUDGET.into(), slo.budget_expr()),
         record(slo, BUDGET_REMAINING.into(), slo.budget_remaining_expr()),
-        alert(slo, FAST_BURN, Severity::Critical, &FAST_WINDOWS, "fast"),
-        alert(slo, SLOW_BURN, Severity::Warning, &SLOW_WINDOWS, "slowly"),
+        alert(
+            slo,
+            FAST_BURN,
+            Severity::Critical,
+            &FAST_WINDOWS,
+            "fast",
+            "Burn rate over 1h",
+        ),
+        alert(
+            slo,
+            SLOW_BURN,
+            Severity::Warning,
+            &SLOW_WINDOWS,
+            "slowly",
+            "Burn rate over 6h",
+        ),
     ]);
     RuleGroup {
         name: format!("obs-slo-{}", slo.name),
