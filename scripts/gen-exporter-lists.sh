@@ -3,7 +3,8 @@
 # exporters from Debian's packages for a moment on free localhost ports and scraping them.
 # Every metric family becomes one line `name type label1,label2,...` (`-` for no labels); the
 # first line names the exporter version. cAdvisor cannot run here: its list is written by hand
-# from the upstream documentation (mixin/exporters/cadvisor.txt).
+# from the upstream documentation (mixin/exporters/cadvisor.txt), and so is the list of Tempo's
+# metrics generator (mixin/exporters/tempo-metrics-generator.txt).
 #
 # Needs: prometheus-node-exporter, prometheus-postgres-exporter, prometheus-redis-exporter,
 # PostgreSQL on 127.0.0.1:5432 (trust auth) and Redis on 127.0.0.1:6379.

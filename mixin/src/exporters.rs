@@ -3,8 +3,10 @@
 //! Each file starts with a comment line naming the exporter version, then one metric family a
 //! line: `name type label1,label2,...` (`-` for none). `scripts/gen-exporter-lists.sh` regenerates
 //! the node, postgres and redis lists by scraping the exporters from Debian's packages
-//! (node-exporter 1.5.0, postgres-exporter 0.11.1, redis-exporter 1.45.0); the cAdvisor list is
-//! written from its documentation for the version the stack pins. The dashboards and rules only
+//! (node-exporter 1.5.0, postgres-exporter 0.11.1, redis-exporter 1.45.0); the cAdvisor list and
+//! the list of Tempo's metrics generator (the service graph and span metrics it remote-writes
+//! into Prometheus when tracing is on) are written from their documentation for the versions
+//! the stack pins. The dashboards and rules only
 //! use names that these Debian versions and the current releases both expose.
 //!
 //! ```
@@ -37,6 +39,12 @@ impl ExporterMetric {
             || (series != self.name && matches!(self.kind, "histogram" | "summary"))
     }
 
+    /// Whether Prometheus scrapes the series, which then carry `job` and `instance`; a
+    /// [`REMOTE_WRITTEN`] exporter's series carry only the labels listed.
+    pub fn is_scraped(&self) -> bool {
+        !REMOTE_WRITTEN.contains(&self.exporter)
+    }
+
     /// Whether the series carries `label` (`le` on histogram buckets, `quantile` on summaries).
     pub fn has_label(&self, series: &str, label: &str) -> bool {
         self.labels.contains(&label)
@@ -56,6 +64,10 @@ pub struct Exporter {
     pub metrics: Vec<ExporterMetric>,
 }
 
+/// The exporters that write their series into Prometheus (remote write) instead of being
+/// scraped: Tempo's metrics generator.
+pub const REMOTE_WRITTEN: &[&str] = &["tempo-metrics-generator"];
+
 const LISTS: &[(&str, &str)] = &[
     (
         "node-exporter",
@@ -69,6 +81,10 @@ const LISTS: &[(&str, &str)] = &[
     (
         "redis-exporter",
         include_str!("../exporters/redis-exporter.txt"),
+    ),
+    (
+        "tempo-metrics-generator",
+        include_str!("../exporters/tempo-metrics-generator.txt"),
     ),
 ];
 
@@ -151,6 +167,13 @@ mod tests {
                 .exporter,
             "cadvisor"
         );
+        let graph = lookup("traces_service_graph_request_server_seconds_bucket").unwrap();
+        assert_eq!(graph.exporter, "tempo-metrics-generator");
+        assert!(graph.has_label("traces_service_graph_request_server_seconds_bucket", "le"));
+        assert!(graph.labels.contains(&"connection_type"));
+        assert!(!graph.labels.contains(&"job"));
+        assert!(!graph.is_scraped());
+        assert!(lookup("pg_up").unwrap().is_scraped());
         let gc = lookup("go_gc_duration_seconds_count").unwrap();
         assert_eq!(gc.kind, "summary");
         assert!(gc.is_counter_series("go_gc_duration_seconds_count"));

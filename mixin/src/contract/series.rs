@@ -76,6 +76,9 @@ pub fn resolve(series: &str) -> Option<KnownSeries> {
         });
     }
     if let Some(m) = crate::exporters::lookup(series) {
+        if !m.is_scraped() {
+            labels.clear();
+        }
         labels.extend(m.labels.iter().map(|l| l.to_string()));
         for extra in ["le", "quantile"] {
             if m.has_label(series, extra) {

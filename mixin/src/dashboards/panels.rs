@@ -25,6 +25,15 @@ pub(crate) fn prom(expr: impl Into<String>, legend: &str) -> Value {
     })
 }
 
+/// `target` with its exemplars shown (`exemplar: true`): Grafana asks Prometheus for the
+/// exemplars of the series the query selects and links each to its trace through the data
+/// source's `exemplarTraceIdDestinations`. A recorded series has none, so such a query reads
+/// the histogram itself.
+pub(crate) fn with_exemplars(mut target: Value) -> Value {
+    target["exemplar"] = json!(true);
+    target
+}
+
 /// An instant query against Prometheus, as a table.
 pub(crate) fn prom_table(expr: impl Into<String>) -> Value {
     json!({

@@ -7,7 +7,7 @@
 
 use super::panels::{
     Kind, Panel, job_and_instance_variables, prom, prom_table, prometheus_variable, query_variable,
-    row,
+    row, with_exemplars,
 };
 use super::{Spec, target_selector};
 use crate::Thresholds;
@@ -27,6 +27,13 @@ pub(crate) fn spec(t: &Thresholds) -> Spec {
     let buckets = format!("{BUCKETS_BY_ROUTE}{routed}");
     let quantile =
         |q: &str, by: &str| format!("histogram_quantile({q}, sum by ({by}) ({buckets}))");
+    // The p99 lines of the latency panels read the histogram itself, not its recording: the
+    // exemplars (a traced request's `trace_id` on its bucket) live on the scraped series only.
+    let raw_p99 = |by: &str| {
+        format!(
+            "histogram_quantile(0.99, sum by ({by}) (rate({duration}_bucket{routed}[$__rate_interval])))"
+        )
+    };
 
     let [job, instance] = job_and_instance_variables(&format!("{duration}_count"));
     let variables = vec![
@@ -153,20 +160,20 @@ pub(crate) fn spec(t: &Thresholds) -> Spec {
         Panel::new(
             Kind::TimeSeries,
             "Latency percentiles",
-            "p50, p90 and p99 of request duration over the selected jobs and routes, interpolated within the histogram's buckets.",
+            "p50, p90 and p99 of request duration over the selected jobs and routes, interpolated within the histogram's buckets. The points are exemplars: traced requests, each linked to its trace.",
             "s",
             vec![
                 prom(quantile("0.5", "le"), "p50"),
                 prom(quantile("0.9", "le"), "p90"),
-                prom(quantile("0.99", "le"), "p99"),
+                with_exemplars(prom(raw_p99("le"), "p99")),
             ],
         ),
         Panel::new(
             Kind::TimeSeries,
             "p99 latency by route",
-            "99th percentile of request duration for each route template.",
+            "99th percentile of request duration for each route template. The points are exemplars: traced requests, each linked to its trace.",
             "s",
-            vec![prom(quantile("0.99", "http_route, le"), "{{http_route}}")],
+            vec![with_exemplars(prom(raw_p99("http_route, le"), "{{http_route}}"))],
         ),
         Panel::new(
             Kind::TimeSeries,
@@ -270,6 +277,7 @@ pub(crate) fn spec(t: &Thresholds) -> Spec {
     let mut panels = panels;
     panels.extend(dependencies_row(t));
     panels.extend(runtime_row());
+    panels.extend(service_graph_row());
 
     Spec {
         uid: "obs-service-overview",
@@ -389,6 +397,63 @@ fn runtime_row() -> Vec<Panel> {
                     catalogue::TOKIO_GLOBAL_QUEUE_DEPTH.name
                 ),
                 "{{instance}}",
+            )],
+        ),
+    ]
+}
+
+/// The service graph Tempo's metrics generator writes into Prometheus when tracing is on
+/// (`traces_service_graph_*`, by `client` and `server` service): the calls into and out of the
+/// selected services, their failures and their latency as the server saw it. Those series carry
+/// no `job`: they are selected by service name, the OpenTelemetry `service.name` the SDK sets
+/// from `OBS_SERVICE_NAME`, which matches `$job` when it is the service's name in obs.toml.
+/// Empty without tracing.
+fn service_graph_row() -> Vec<Panel> {
+    let requests = "traces_service_graph_request_total";
+    let failed = "traces_service_graph_request_failed_total";
+    let server_seconds = "traces_service_graph_request_server_seconds_bucket";
+    // The edges that end or start at a selected service.
+    let edges = |metric: &str, by: &str| {
+        format!(
+            "sum by ({by}) (rate({metric}{{server=~\"$job\"}}[$__rate_interval]))\nor\nsum by ({by}) (rate({metric}{{client=~\"$job\"}}[$__rate_interval]))"
+        )
+    };
+    vec![
+        row("Service graph"),
+        Panel::new(
+            Kind::TimeSeries,
+            "Requests between services",
+            "Requests per second on each edge of the service graph that starts or ends at the selected services, from the traces (Tempo's metrics generator; empty without tracing). Services are named by OBS_SERVICE_NAME.",
+            "reqps",
+            vec![prom(edges(requests, "client, server"), "{{client}} → {{server}}")],
+        ),
+        Panel::new(
+            Kind::TimeSeries,
+            "Failed requests between services",
+            "Share of each edge's requests whose span failed (0 when none did).",
+            "percentunit",
+            vec![prom(
+                format!(
+                    "(\n{}\nor\n({}) * 0\n)\n/\n(\n{}\n)",
+                    edges(failed, "client, server"),
+                    edges(requests, "client, server"),
+                    edges(requests, "client, server")
+                ),
+                "{{client}} → {{server}}",
+            )],
+        )
+        .field("min", serde_json::json!(0)),
+        Panel::new(
+            Kind::TimeSeries,
+            "p99 latency between services",
+            "99th percentile of each edge's request duration as the server measured it.",
+            "s",
+            vec![prom(
+                format!(
+                    "histogram_quantile(0.99, {})",
+                    edges(server_seconds, "client, server, le")
+                ),
+                "{{client}} → {{server}}",
             )],
         ),
     ]

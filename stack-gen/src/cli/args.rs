@@ -240,4 +240,7 @@ pub struct InitArgs {
     /// `bind_address`: where the UIs and APIs are published.
     #[arg(long, value_name = "IP")]
     pub bind_address: Option<std::net::IpAddr>,
+    /// `grafana_url`: where people open Grafana; the alerts' dashboard links start there.
+    #[arg(long, value_name = "URL")]
+    pub grafana_url: Option<model::GrafanaUrl>,
 }

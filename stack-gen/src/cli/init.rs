@@ -125,6 +125,7 @@ fn answers(a: &InitArgs) -> Result<Answers, Error> {
         frontend: a.frontend,
         public_urls,
         bind_address: a.bind_address,
+        grafana_url: a.grafana_url.clone(),
     })
 }
 

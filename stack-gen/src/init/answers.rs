@@ -6,7 +6,8 @@ use obs_mixin::slo::Slo;
 
 use crate::error::Error;
 use crate::model::{
-    Alerting, AlertingKeys, Config, Database, Databases, Duration, Frontend, HostPort, Kubernetes,
+    Alerting, AlertingKeys, Config, Database, Databases, Duration, Frontend, GrafanaUrl, HostPort,
+    Kubernetes,
     LogShipper, Port, RemoteWrite, Service, Target,
 };
 
@@ -58,6 +59,8 @@ pub struct Answers {
     pub public_urls: Vec<(String, String)>,
     /// `bind_address`.
     pub bind_address: Option<IpAddr>,
+    /// `grafana_url`.
+    pub grafana_url: Option<GrafanaUrl>,
 }
 
 impl Answers {
@@ -133,6 +136,7 @@ impl Answers {
             cfg.bind_address = v;
         }
         cfg.frontend = self.frontend;
+        cfg.grafana_url = self.grafana_url;
         if cfg.services.is_empty() {
             cfg.services.push(default_service(cfg.target));
         }

@@ -71,31 +71,7 @@ impl std::str::FromStr for PublicUrl {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = |why: &str| {
-            Err(format!(
-                "{s:?} {why}; write an http(s) URL like https://api.example.com"
-            ))
-        };
-        let url = match url::Url::parse(s) {
-            Ok(url) => url,
-            Err(e) => return bad(&format!("is not a URL ({e})")),
-        };
-        if !matches!(url.scheme(), "http" | "https") {
-            return bad("is not an http or https URL");
-        }
-        if url.host_str().is_none_or(str::is_empty) {
-            return bad("has no host");
-        }
-        // Secrets never go into generated files (nor into this message), and a URL with
-        // credentials is one.
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(
-                "carries a user name or password (not repeated here); write the URL without them, like https://api.example.com".into(),
-            );
-        }
-        if url.query().is_some() || url.fragment().is_some() {
-            return bad("must not have a query or fragment");
-        }
+        let url = super::http_url::parse(s)?;
         Ok(PublicUrl {
             text: s.to_owned(),
             origin: url.origin().ascii_serialization(),

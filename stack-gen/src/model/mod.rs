@@ -16,6 +16,7 @@ mod addr;
 mod alerting;
 mod compose;
 mod frontend;
+mod http_url;
 mod kubernetes;
 mod remote_write;
 mod service;
@@ -24,6 +25,7 @@ pub use addr::{AddrError, HostPort, Port};
 pub use alerting::{Alerting, AlertingKeys, Receiver, ReceiverKind, SecretVar};
 pub use compose::{Local, Ports};
 pub use frontend::{Frontend, PublicUrl, SentrySampling};
+pub use http_url::GrafanaUrl;
 pub use kubernetes::{Kubernetes, KubernetesService};
 pub use obs_mixin::Duration;
 pub use remote_write::RemoteWrite;
@@ -63,6 +65,10 @@ pub struct Config {
     /// Whether the services report errors to Sentry (adds `SENTRY_DSN` to `.env.example`).
     #[serde(default)]
     pub sentry: bool,
+    /// Where people open Grafana: every alert's `dashboard_url` starts there. Absent: the
+    /// compose stack's published port on localhost ([`Config::grafana_url`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grafana_url: Option<GrafanaUrl>,
     /// The services Prometheus scrapes.
     #[serde(default)]
     pub services: Vec<Service>,
@@ -164,6 +170,7 @@ impl Default for Config {
             retention: default_retention(),
             tracing: false,
             sentry: false,
+            grafana_url: None,
             services: Vec::new(),
             databases: Databases::default(),
             alerting: Alerting::default(),
@@ -228,7 +235,20 @@ impl Config {
             t.service_job_regex = names.join("|");
         }
         t.slos = self.slo.clone();
+        t.grafana_url = self.grafana_url();
         t
+    }
+
+    /// The root URL of Grafana the alerts link to: `grafana_url`, or else where the compose
+    /// stack publishes Grafana (`http://localhost:<ports.grafana>`). A Kubernetes Grafana has
+    /// no address obs can know, so there it is Grafana's own port on localhost (where
+    /// `kubectl port-forward` puts it), [`obs_mixin::DEFAULT_GRAFANA_URL`].
+    pub fn grafana_url(&self) -> String {
+        match (&self.grafana_url, self.target) {
+            (Some(url), _) => url.as_str().to_owned(),
+            (None, Target::Compose) => format!("http://localhost:{}", self.ports.grafana),
+            (None, Target::Kubernetes) => obs_mixin::DEFAULT_GRAFANA_URL.to_owned(),
+        }
     }
 }
 
@@ -359,6 +379,26 @@ mod tests {
             cfg.to_toml()
                 .contains("public_url = \"https://api.example.com/v1\"")
         );
+    }
+
+    #[test]
+    fn grafana_url_is_checked_when_read_and_defaults_to_the_published_port() {
+        let err = Config::from_toml("project = \"x\"\ngrafana_url = \"grafana:3000\"\n", "obs.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("obs.toml: grafana_url: \"grafana:3000\" is not an http or https URL"), "{err}");
+        let cfg = Config::from_toml(
+            "project = \"x\"\ngrafana_url = \"https://grafana.example.com/\"\n",
+            "obs.toml",
+        )
+        .unwrap();
+        assert_eq!(cfg.thresholds_for_rules().grafana_url, "https://grafana.example.com");
+        let mut cfg = Config::default();
+        assert_eq!(cfg.grafana_url(), "http://localhost:3001");
+        cfg.ports.grafana = Port::known(3300);
+        assert_eq!(cfg.grafana_url(), "http://localhost:3300");
+        cfg.target = Target::Kubernetes;
+        assert_eq!(cfg.grafana_url(), obs_mixin::DEFAULT_GRAFANA_URL);
     }
 
     #[test]

@@ -16,6 +16,21 @@ use crate::model::{Config, Duration, Receiver};
 /// Directory inside the container where the entrypoint writes secrets.
 pub const SECRETS_DIR: &str = "/tmp/obs-secrets";
 
+/// The title of a Slack notification: status, alert and severity.
+pub const SLACK_TITLE: &str =
+    "{{ .Status | toUpper }}: {{ .CommonLabels.alertname }} ({{ .CommonLabels.severity }})";
+
+/// The text of a Slack notification: for each alert its summary, its description, and the
+/// links to its runbook and to the dashboard panel that shows its series (both stamped on every
+/// bundled alert; an alert of your own without them shows neither link).
+pub const SLACK_TEXT: &str = "{{ range .Alerts }}*{{ .Annotations.summary }}*\n{{ .Annotations.description }}\n{{ if .Annotations.runbook_url }}<{{ .Annotations.runbook_url }}|Runbook>{{ end }}{{ if and .Annotations.runbook_url .Annotations.dashboard_url }} | {{ end }}{{ if .Annotations.dashboard_url }}<{{ .Annotations.dashboard_url }}|Dashboard>{{ end }}\n{{ end }}";
+
+/// The HTML body of a notification email: the same as [`SLACK_TEXT`], one paragraph per alert.
+pub const EMAIL_HTML: &str = "{{ range .Alerts }}<p><b>{{ .Status | toUpper }}: {{ .Annotations.summary }}</b><br>{{ .Annotations.description }}<br>{{ if .Annotations.runbook_url }}<a href=\"{{ .Annotations.runbook_url }}\">Runbook</a> {{ end }}{{ if .Annotations.dashboard_url }}<a href=\"{{ .Annotations.dashboard_url }}\">Dashboard</a>{{ end }}</p>{{ end }}";
+
+/// The plain-text body of a notification email.
+pub const EMAIL_TEXT: &str = "{{ range .Alerts }}{{ .Status | toUpper }}: {{ .Annotations.summary }}\n{{ .Annotations.description }}\n{{ if .Annotations.runbook_url }}Runbook: {{ .Annotations.runbook_url }}\n{{ end }}{{ if .Annotations.dashboard_url }}Dashboard: {{ .Annotations.dashboard_url }}\n{{ end }}\n{{ end }}";
+
 /// The placeholder the entrypoint replaces with the webhook URL from the environment.
 pub const WEBHOOK_PLACEHOLDER: &str = "https://alert-webhook.invalid/replaced-at-start-from-env";
 
@@ -86,6 +101,8 @@ struct Email {
     auth_password_file: String,
     require_tls: bool,
     send_resolved: bool,
+    html: &'static str,
+    text: &'static str,
 }
 
 fn receiver(cfg: &Config, name: &'static str) -> ReceiverDef {
@@ -103,8 +120,8 @@ fn receiver(cfg: &Config, name: &'static str) -> ReceiverDef {
             api_url_file: format!("{SECRETS_DIR}/slack_api_url"),
             channel: channel.clone(),
             send_resolved: true,
-            title: "{{ .Status | toUpper }}: {{ .CommonLabels.alertname }} ({{ .CommonLabels.severity }})",
-            text: "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\n{{ end }}",
+            title: SLACK_TITLE,
+            text: SLACK_TEXT,
         }),
         Receiver::Email { to, from, smarthost, username, .. } => r.email_configs.push(Email {
             to: to.clone(),
@@ -114,6 +131,8 @@ fn receiver(cfg: &Config, name: &'static str) -> ReceiverDef {
             auth_password_file: format!("{SECRETS_DIR}/smtp_password"),
             require_tls: true,
             send_resolved: true,
+            html: EMAIL_HTML,
+            text: EMAIL_TEXT,
         }),
     }
     r

@@ -10,6 +10,7 @@ use crate::model::{Config, Duration, HostPort, Local, LogShipper};
 #[derive(Serialize)]
 struct PrometheusConfig {
     global: Global,
+    storage: Storage,
     alerting: Alerting,
     rule_files: Vec<String>,
     scrape_configs: Vec<ScrapeConfig>,
@@ -22,6 +23,16 @@ struct Global {
     scrape_interval: Duration,
     evaluation_interval: Duration,
     external_labels: BTreeMap<&'static str, String>,
+}
+
+#[derive(Serialize)]
+struct Storage {
+    exemplars: Exemplars,
+}
+
+#[derive(Serialize)]
+struct Exemplars {
+    max_exemplars: u32,
 }
 
 #[derive(Serialize)]
@@ -66,6 +77,23 @@ fn job(name: &str, target: impl ToString) -> ScrapeConfig {
     }
 }
 
+/// The feature flags Prometheus runs with, on the command line of the compose container and
+/// in the local-mode instructions; Prometheus 2.42 (Debian's) and 3.x both take them.
+/// Exemplar storage always: a scrape then asks for OpenMetrics and keeps the `trace_id`
+/// exemplars the SDK writes on its latency buckets. The remote-write receiver only with
+/// tracing, where Tempo's metrics generator writes the service graph into it.
+pub fn flags(cfg: &Config) -> Vec<String> {
+    let mut flags = vec!["--enable-feature=exemplar-storage".to_string()];
+    if cfg.tracing {
+        flags.push("--web.enable-remote-write-receiver".into());
+    }
+    flags
+}
+
+/// How many exemplars Prometheus keeps in memory (a ring over every series): its default,
+/// written out so the compose and Kubernetes stacks say the same.
+pub const MAX_EXEMPLARS: u32 = 100_000;
+
 /// Renders `prometheus.yml`.
 pub fn render(cfg: &Config) -> String {
     let mut scrape_configs = Vec::new();
@@ -106,6 +134,11 @@ pub fn render(cfg: &Config) -> String {
                 ("project", cfg.project.clone()),
             ]),
         },
+        storage: Storage {
+            exemplars: Exemplars {
+                max_exemplars: MAX_EXEMPLARS,
+            },
+        },
         alerting: Alerting {
             alertmanagers: vec![StaticConfigs {
                 static_configs: vec![Targets {
@@ -133,7 +166,7 @@ pub fn render(cfg: &Config) -> String {
     if cfg.local.is_some() {
         note.extend([
             "Local mode (obs.toml [local]): every address is a host address; start Prometheus with",
-            "--web.listen-address set to local.prometheus.",
+            "--web.listen-address set to local.prometheus and the flags of README.md.",
         ]);
     }
     super::yaml_with_note(&doc, &super::comment(&note))

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::model::{Config, LogShipper, Port};
-use crate::render::{Image, comment, images, remote_write, yaml_with_note};
+use crate::render::{Image, comment, images, prometheus, remote_write, yaml_with_note};
 
 /// Port Grafana listens on inside its container.
 pub const GRAFANA_PORT: u16 = 3000;
@@ -260,6 +260,7 @@ pub fn render(cfg: &Config) -> String {
         "--storage.tsdb.path=/prometheus".into(),
         format!("--storage.tsdb.retention.time={}", cfg.retention),
     ];
+    prometheus.command.extend(prometheus::flags(cfg));
     prometheus.ports = vec![publish(cfg, cfg.ports.prometheus, 9090)];
     prometheus.volumes = strings(&[
         "./prometheus:/etc/prometheus:ro",

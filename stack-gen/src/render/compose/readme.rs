@@ -128,11 +128,12 @@ pub(super) fn render(cfg: &Config) -> String {
              `obs.toml` has a `[local]` table: the components run as programs on this host, not in\n\
              containers, so no `compose.yaml` is written and the sections above about docker do not apply.\n\n\
              ```sh\n\
-             prometheus --config.file=prometheus/prometheus.yml --web.listen-address={prom} --storage.tsdb.path=prometheus/data\n\
+             prometheus --config.file=prometheus/prometheus.yml --web.listen-address={prom} --storage.tsdb.path=prometheus/data {flags}\n\
              sh alertmanager/entrypoint.sh     # prometheus-alertmanager on {am}\n\
              ```\n",
             prom = local.prometheus,
             am = local.alertmanager,
+            flags = super::super::prometheus::flags(cfg).join(" "),
         ));
     }
     s

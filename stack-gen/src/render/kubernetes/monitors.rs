@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::{ALERTING_SECRET, RELEASE_LABEL, metadata, settings};
 use crate::model::{Config, Duration, KubernetesService, Receiver};
+use crate::render::alertmanager;
 
 /// One `ServiceMonitor` per service, by service name. Each scrapes the named port of the
 /// Services its selector matches in the service's namespace, and sets `job` to the service
@@ -84,8 +85,8 @@ fn receiver(cfg: &Config, name: &str) -> Value {
                 "apiURL": secret,
                 "channel": channel,
                 "sendResolved": true,
-                "title": "{{ .Status | toUpper }}: {{ .CommonLabels.alertname }} ({{ .CommonLabels.severity }})",
-                "text": "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\n{{ end }}",
+                "title": alertmanager::SLACK_TITLE,
+                "text": alertmanager::SLACK_TEXT,
             }]);
         }
         Receiver::Email {
@@ -103,6 +104,8 @@ fn receiver(cfg: &Config, name: &str) -> Value {
                 "authPassword": secret,
                 "requireTLS": true,
                 "sendResolved": true,
+                "html": alertmanager::EMAIL_HTML,
+                "text": alertmanager::EMAIL_TEXT,
             }]);
         }
     }

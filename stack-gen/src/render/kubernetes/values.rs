@@ -9,7 +9,7 @@ use serde_json::json;
 use super::alloy::{CONFIG_KEY, NAME as ALLOY};
 use super::{DASHBOARD_LABEL, DATASOURCE_LABEL, FOLDER_ANNOTATION, RELEASE_LABEL, settings};
 use crate::model::Config;
-use crate::render::{comment, remote_write, yaml_with_note};
+use crate::render::{comment, prometheus, remote_write, tempo as tempo_config, yaml_with_note};
 
 /// The values files, by file name.
 pub(super) fn files(cfg: &Config) -> Vec<(String, String)> {
@@ -22,6 +22,7 @@ pub(super) fn files(cfg: &Config) -> Vec<(String, String)> {
         ("alloy.yaml".into(), alloy()),
     ]
     .into_iter()
+    .chain(cfg.tracing.then(|| ("tempo.yaml".into(), tempo(cfg))))
     .chain(super::databases::values_files(cfg))
     .collect()
 }
@@ -38,7 +39,15 @@ fn kube_prometheus_stack(cfg: &Config) -> String {
         "scrapeInterval": cfg.scrape_interval,
         "evaluationInterval": cfg.evaluation_interval,
         "externalLabels": { "env": cfg.environment, "project": cfg.project },
+        // The SDK's `trace_id` exemplars on the latency buckets, kept as the compose
+        // Prometheus keeps them.
+        "enableFeatures": ["exemplar-storage"],
+        "exemplars": { "maxSize": prometheus::MAX_EXEMPLARS },
     });
+    if cfg.tracing {
+        // Tempo's metrics generator writes the service graph here.
+        spec["enableRemoteWriteReceiver"] = json!(true);
+    }
     if let Some(rw) = &cfg.remote_write {
         spec["remoteWrite"] = remote_write::operator_spec(rw);
     }
@@ -84,7 +93,13 @@ fn kube_prometheus_stack(cfg: &Config) -> String {
         "explicit). alertmanagerConfigMatcherStrategy None: the obs routes see the alerts of every".into(),
         "namespace, not only of the one the AlertmanagerConfig lives in. The Grafana sidecar collects".into(),
         "dashboards and data sources by label from every namespace, into the folder the annotation names.".into(),
+        "Exemplar storage keeps the trace_id the services put on their latency buckets.".into(),
     ];
+    if cfg.tracing {
+        note.push(
+            "enableRemoteWriteReceiver: Tempo's metrics generator writes the service graph here (values/tempo.yaml).".into(),
+        );
+    }
     if let Some(rw) = &cfg.remote_write {
         let vars: Vec<String> = rw
             .secret_vars()
@@ -160,6 +175,32 @@ fn loki(cfg: &Config) -> String {
          write/read/backend extraEnvFrom. For GCS or Azure, change storage.type and object_store.\n\
          allow_structured_metadata keeps request_id and trace_id off the labels (schema v13 on tsdb).\n\
          The release name loki gives the loki-gateway Service the Grafana data source and Alloy use."
+    );
+    let lines: Vec<&str> = note.lines().collect();
+    yaml_with_note(&doc, &comment(&lines))
+}
+
+/// The grafana/tempo chart's values (with `tracing = true`): the metrics generator on, its
+/// processors for every tenant, writing into kube-prometheus-stack's Prometheus.
+fn tempo(cfg: &Config) -> String {
+    let remote_write = format!(
+        "{}{}",
+        super::grafana::endpoints(cfg).prometheus,
+        tempo_config::REMOTE_WRITE_PATH
+    );
+    let doc = json!({
+        "tempo": {
+            "metricsGenerator": { "enabled": true, "remoteWriteUrl": remote_write },
+            "overrides": tempo_config::processor_overrides(),
+        },
+    });
+    let ns = settings(cfg).namespace;
+    let note = format!(
+        "Values for the grafana/tempo chart (single binary), with its metrics generator: the\n\
+         service-graphs and span-metrics processors turn spans into series and remote-write them\n\
+         into kube-prometheus-stack's Prometheus, whose receiver the kube-prometheus-stack values turn on:\n  \
+         helm upgrade --install tempo grafana/tempo -n {ns} -f values/tempo.yaml\n\
+         The release name tempo gives the Service the Grafana data source uses."
     );
     let lines: Vec<&str> = note.lines().collect();
     yaml_with_note(&doc, &comment(&lines))
