@@ -496,9 +496,11 @@ fn promtool_checks_the_groups_and_the_bundled_unit_tests_pass_on_them() {
     assert!(out.join("prometheusrule.yaml").is_file());
 
     // The unit tests are written for the default thresholds: the PrometheusRule of a
-    // configuration without services, split back into the files the tests name.
+    // configuration without services, linking the mixin's default Grafana, split back into
+    // the files the tests name.
     let cfg = Config {
         target: Target::Kubernetes,
+        grafana_url: Some(obs_mixin::DEFAULT_GRAFANA_URL.parse().unwrap()),
         ..Config::default()
     };
     let groups = obs_gen::render::kubernetes::rule_groups(&cfg);

@@ -18,7 +18,13 @@ fn compose_stack(tmp: &Path, tracing: bool) -> std::path::PathBuf {
     let tracing = format!("--tracing={tracing}");
     obs_gen_ok(
         tmp,
-        &["init", "--yes", &tracing, "--grafana-url", "https://grafana.example.com/"],
+        &[
+            "init",
+            "--yes",
+            &tracing,
+            "--grafana-url",
+            "https://grafana.example.com/",
+        ],
     );
     tmp.join("monitoring")
 }
@@ -40,18 +46,26 @@ fn exemplar_storage_always_and_the_remote_write_receiver_only_with_tracing() {
         let dir = compose_stack(tmp.path(), tracing);
         let command = prometheus_command(&dir);
         assert!(
-            command.iter().any(|f| f == "--enable-feature=exemplar-storage"),
+            command
+                .iter()
+                .any(|f| f == "--enable-feature=exemplar-storage"),
             "{command:?}"
         );
         assert_eq!(
-            command.iter().any(|f| f == "--web.enable-remote-write-receiver"),
+            command
+                .iter()
+                .any(|f| f == "--web.enable-remote-write-receiver"),
             tracing,
             "{command:?}"
         );
         let datasources =
             std::fs::read_to_string(dir.join("grafana/provisioning/datasources/datasources.yaml"))
                 .unwrap();
-        assert_eq!(datasources.to_lowercase().contains("tempo"), tracing, "{datasources}");
+        assert_eq!(
+            datasources.to_lowercase().contains("tempo"),
+            tracing,
+            "{datasources}"
+        );
         assert_eq!(dir.join("tempo/config.yaml").exists(), tracing);
     }
 }
@@ -62,7 +76,10 @@ fn tempos_generator_writes_the_service_graph_into_the_stacks_prometheus() {
     let dir = compose_stack(tmp.path(), true);
     let tempo = yaml(&dir.join("tempo/config.yaml"));
     let processors = &tempo["overrides"]["defaults"]["metrics_generator"]["processors"];
-    assert_eq!(processors, &serde_json::json!(["service-graphs", "span-metrics"]));
+    assert_eq!(
+        processors,
+        &serde_json::json!(["service-graphs", "span-metrics"])
+    );
     let url = tempo["metrics_generator"]["storage"]["remote_write"][0]["url"]
         .as_str()
         .unwrap();
@@ -93,12 +110,17 @@ fn kubernetes_values_store_exemplars_and_run_the_generator_with_tracing() {
     let dir = generate_fixture(tmp.path(), "kubernetes-all-options.toml");
     let values = yaml(&dir.join("values/kube-prometheus-stack.yaml"));
     let spec = &values["prometheus"]["prometheusSpec"];
-    assert_eq!(spec["enableFeatures"], serde_json::json!(["exemplar-storage"]));
+    assert_eq!(
+        spec["enableFeatures"],
+        serde_json::json!(["exemplar-storage"])
+    );
     assert!(spec["exemplars"]["maxSize"].as_u64().unwrap() > 0);
     assert_eq!(spec["enableRemoteWriteReceiver"], true);
     let tempo = yaml(&dir.join("values/tempo.yaml"));
     assert_eq!(tempo["tempo"]["metricsGenerator"]["enabled"], true);
-    let url = tempo["tempo"]["metricsGenerator"]["remoteWriteUrl"].as_str().unwrap();
+    let url = tempo["tempo"]["metricsGenerator"]["remoteWriteUrl"]
+        .as_str()
+        .unwrap();
     let ds = yaml(&dir.join("grafana/datasources.yaml"));
     let text = ds["data"]["obs-datasources.yaml"].as_str().unwrap();
     let ds: Value = serde_yaml_ng::from_str(text).unwrap();
@@ -128,11 +150,17 @@ fn kubernetes_values_store_exemplars_and_run_the_generator_with_tracing() {
     obs_gen_ok(tmp.path(), &["generate"]);
     let values = yaml(&out.join("values/kube-prometheus-stack.yaml"));
     let spec = &values["prometheus"]["prometheusSpec"];
-    assert_eq!(spec["enableFeatures"], serde_json::json!(["exemplar-storage"]));
+    assert_eq!(
+        spec["enableFeatures"],
+        serde_json::json!(["exemplar-storage"])
+    );
     assert!(spec.get("enableRemoteWriteReceiver").is_none());
     assert!(!out.join("values/tempo.yaml").exists());
     let datasources = std::fs::read_to_string(out.join("grafana/datasources.yaml")).unwrap();
-    assert!(!datasources.to_lowercase().contains("tempo"), "{datasources}");
+    assert!(
+        !datasources.to_lowercase().contains("tempo"),
+        "{datasources}"
+    );
 }
 
 /// `https://grafana.example.com/d/<uid>?var-a=…&viewPanel=<id>`, split.
@@ -157,13 +185,21 @@ fn every_dashboard_url_names_a_dashboard_panel_and_variables_that_exist() {
     // With an SLO, for the burn-rate alerts' rule file too.
     obs_gen_ok(
         tmp.path(),
-        &["init", "--yes", "--tracing", "--slo", "app=99.9", "--grafana-url", "https://grafana.example.com/"],
+        &[
+            "init",
+            "--yes",
+            "--tracing",
+            "--slo",
+            "app=99.9",
+            "--grafana-url",
+            "https://grafana.example.com/",
+        ],
     );
     let dir = tmp.path().join("monitoring");
     let mut alerts = 0;
     for file in files(&dir) {
-        let is_rules = file.starts_with("prometheus/rules/")
-            && !file.starts_with("prometheus/rules/tests/");
+        let is_rules =
+            file.starts_with("prometheus/rules/") && !file.starts_with("prometheus/rules/tests/");
         if !is_rules {
             continue;
         }
@@ -194,7 +230,9 @@ fn every_dashboard_url_names_a_dashboard_panel_and_variables_that_exist() {
                     .unwrap();
                 let panels = obs_mixin::contract::panels(&dashboard);
                 assert!(
-                    panels.iter().any(|p| p["id"] == panel && p["type"] != "row"),
+                    panels
+                        .iter()
+                        .any(|p| p["id"] == panel && p["type"] != "row"),
                     "{alert}: {uid} has no panel {panel}"
                 );
                 let variables: Vec<&str> = dashboard["templating"]["list"]

@@ -96,6 +96,10 @@ fn concrete(query: &str) -> String {
 /// Panel targets that may legitimately return nothing here, with the reason.
 const MAY_BE_EMPTY: &[(&str, &str)] = &[
     (
+        "traces_service_graph_",
+        "Tempo's metrics generator writes the service graph; no Tempo runs here",
+    ),
+    (
         "redis_memory_max_bytes{",
         "the local Redis runs without maxmemory",
     ),

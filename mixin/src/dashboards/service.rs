@@ -425,7 +425,10 @@ fn service_graph_row() -> Vec<Panel> {
             "Requests between services",
             "Requests per second on each edge of the service graph that starts or ends at the selected services, from the traces (Tempo's metrics generator; empty without tracing). Services are named by OBS_SERVICE_NAME.",
             "reqps",
-            vec![prom(edges(requests, "client, server"), "{{client}} → {{server}}")],
+            vec![prom(
+                edges(requests, "client, server"),
+                "{{client}} → {{server}}",
+            )],
         ),
         Panel::new(
             Kind::TimeSeries,

@@ -269,7 +269,10 @@ mod tests {
         a.dashboard.uid = "obs-twice";
         a.dashboard.panel = "Up";
         let e = dashboard_url(&a, "http://g", std::slice::from_ref(&twice)).unwrap_err();
-        assert_eq!(e.0, "alert X: obs-twice has 2 panels titled \"Up\", not one");
+        assert_eq!(
+            e.0,
+            "alert X: obs-twice has 2 panels titled \"Up\", not one"
+        );
         a.dashboard.uid = "obs-service-overview";
         a.dashboard.panel = "No such panel";
         assert!(dashboard_url(&a, "http://g", &dashboards).is_err());

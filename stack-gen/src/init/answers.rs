@@ -7,8 +7,7 @@ use obs_mixin::slo::Slo;
 use crate::error::Error;
 use crate::model::{
     Alerting, AlertingKeys, Config, Database, Databases, Duration, Frontend, GrafanaUrl, HostPort,
-    Kubernetes,
-    LogShipper, Port, RemoteWrite, Service, Target,
+    Kubernetes, LogShipper, Port, RemoteWrite, Service, Target,
 };
 
 /// The answers to the questions of `obs-gen init`, one field per question, named after the

@@ -66,7 +66,7 @@ pub struct Config {
     #[serde(default)]
     pub sentry: bool,
     /// Where people open Grafana: every alert's `dashboard_url` starts there. Absent: the
-    /// compose stack's published port on localhost ([`Config::grafana_url`]).
+    /// compose stack's published Grafana port on localhost ([`Config::grafana_url`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grafana_url: Option<GrafanaUrl>,
     /// The services Prometheus scrapes.
@@ -240,14 +240,14 @@ impl Config {
     }
 
     /// The root URL of Grafana the alerts link to: `grafana_url`, or else where the compose
-    /// stack publishes Grafana (`http://localhost:<ports.grafana>`). A Kubernetes Grafana has
-    /// no address obs can know, so there it is Grafana's own port on localhost (where
-    /// `kubectl port-forward` puts it), [`obs_mixin::DEFAULT_GRAFANA_URL`].
+    /// stack publishes Grafana (`http://localhost:<ports.grafana>`). The default is the same
+    /// for both targets, so they carry the same rule groups; a Kubernetes Grafana is there
+    /// once `kubectl port-forward` puts it on that port, and `grafana_url` names its real
+    /// address.
     pub fn grafana_url(&self) -> String {
-        match (&self.grafana_url, self.target) {
-            (Some(url), _) => url.as_str().to_owned(),
-            (None, Target::Compose) => format!("http://localhost:{}", self.ports.grafana),
-            (None, Target::Kubernetes) => obs_mixin::DEFAULT_GRAFANA_URL.to_owned(),
+        match &self.grafana_url {
+            Some(url) => url.as_str().to_owned(),
+            None => format!("http://localhost:{}", self.ports.grafana),
         }
     }
 }
@@ -383,22 +383,31 @@ mod tests {
 
     #[test]
     fn grafana_url_is_checked_when_read_and_defaults_to_the_published_port() {
-        let err = Config::from_toml("project = \"x\"\ngrafana_url = \"grafana:3000\"\n", "obs.toml")
-            .unwrap_err()
-            .to_string();
-        assert!(err.starts_with("obs.toml: grafana_url: \"grafana:3000\" is not an http or https URL"), "{err}");
+        let err = Config::from_toml(
+            "project = \"x\"\ngrafana_url = \"grafana:3000\"\n",
+            "obs.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("obs.toml: grafana_url: \"grafana:3000\" is not an http or https URL"),
+            "{err}"
+        );
         let cfg = Config::from_toml(
             "project = \"x\"\ngrafana_url = \"https://grafana.example.com/\"\n",
             "obs.toml",
         )
         .unwrap();
-        assert_eq!(cfg.thresholds_for_rules().grafana_url, "https://grafana.example.com");
+        assert_eq!(
+            cfg.thresholds_for_rules().grafana_url,
+            "https://grafana.example.com"
+        );
         let mut cfg = Config::default();
         assert_eq!(cfg.grafana_url(), "http://localhost:3001");
         cfg.ports.grafana = Port::known(3300);
         assert_eq!(cfg.grafana_url(), "http://localhost:3300");
         cfg.target = Target::Kubernetes;
-        assert_eq!(cfg.grafana_url(), obs_mixin::DEFAULT_GRAFANA_URL);
+        assert_eq!(cfg.grafana_url(), "http://localhost:3300");
     }
 
     #[test]

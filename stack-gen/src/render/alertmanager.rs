@@ -115,7 +115,10 @@ fn receiver(cfg: &Config, name: &'static str) -> ReceiverDef {
     };
     match &a.receiver {
         Receiver::None => {}
-        Receiver::Webhook { .. } => r.webhook_configs.push(Webhook { url: WEBHOOK_PLACEHOLDER, send_resolved: true }),
+        Receiver::Webhook { .. } => r.webhook_configs.push(Webhook {
+            url: WEBHOOK_PLACEHOLDER,
+            send_resolved: true,
+        }),
         Receiver::Slack { channel, .. } => r.slack_configs.push(Slack {
             api_url_file: format!("{SECRETS_DIR}/slack_api_url"),
             channel: channel.clone(),
@@ -123,7 +126,13 @@ fn receiver(cfg: &Config, name: &'static str) -> ReceiverDef {
             title: SLACK_TITLE,
             text: SLACK_TEXT,
         }),
-        Receiver::Email { to, from, smarthost, username, .. } => r.email_configs.push(Email {
+        Receiver::Email {
+            to,
+            from,
+            smarthost,
+            username,
+            ..
+        } => r.email_configs.push(Email {
             to: to.clone(),
             from: from.clone(),
             smarthost: smarthost.to_string(),
