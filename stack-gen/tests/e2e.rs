@@ -17,6 +17,11 @@
 //!    the webhook with the labels and annotations
 //!    `docs/runbooks.md` promises.
 //!
+//! 3. Linked signals (a test of its own): a demo exporting its spans over OTLP to a stand-in
+//!    collector, scraped by a Prometheus with exemplar storage as the generator starts it;
+//!    the exemplars Prometheus returns name traces the collector received and the request's
+//!    log lines carry, and a scrape in the Prometheus text format stays `promtool`-clean.
+//!
 //! Needs PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres) and Redis on 127.0.0.1:6379
 //! (`bash .ci/run deps`); `OBS_TEST_PG_ADDR` and `OBS_TEST_REDIS_ADDR` (host:port) and
 //! `OBS_TEST_PG_DSN` (which must contain `OBS_TEST_PG_ADDR`) override them.
@@ -29,7 +34,7 @@ use std::time::Duration;
 use obs_tests::live::check_dashboards;
 use obs_tests::process::{Proc, free_addr, start_demo, wait_for_port};
 use obs_tests::prom::{Prometheus, alertmanager_alerts, has_labels, wait_until};
-use obs_tests::receivers::{TcpProxy, Webhook};
+use obs_tests::receivers::{OtlpCollector, TcpProxy, Webhook};
 use serde_json::Value;
 
 /// Panel queries that cannot return data on this machine, with the reason. Keep it short:
@@ -781,5 +786,157 @@ async fn generated_stack_serves_every_panel_and_routes_every_alert() {
             .unwrap()
             .contains("threshold 30%"),
         "{high}"
+    );
+}
+
+/// The `trace_id` of every JSON line of `log` that has one.
+fn logged_trace_ids(log: &str) -> Vec<String> {
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v[obs_catalogue::fields::TRACE_ID].as_str().map(String::from))
+        .collect()
+}
+
+/// The trace ids on the exemplars of `answer` (`/api/v1/query_exemplars`).
+fn exemplar_trace_ids(answer: &[Value]) -> Vec<String> {
+    answer
+        .iter()
+        .flat_map(|series| series["exemplars"].as_array().cloned().unwrap_or_default())
+        .filter_map(|e| e["labels"][obs_catalogue::fields::TRACE_ID].as_str().map(String::from))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traced_requests_leave_exemplars_that_lead_to_their_trace_and_logs() {
+    let (Some(prometheus), Some(promtool)) = (
+        obs_tests::require_tool("prometheus"),
+        obs_tests::require_tool("promtool"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().to_path_buf();
+    let collector = OtlpCollector::start().await;
+    let env = vec![
+        ("OBS_SERVICE_NAME", "traced".to_string()),
+        ("OBS_ENV", "test".to_string()),
+        (
+            obs_catalogue::env::OTEL_EXPORTER_OTLP_ENDPOINT.name,
+            collector.endpoint.clone(),
+        ),
+    ];
+    let mut demo = start_demo("traced", &env, None, &logs);
+
+    // The generator's Prometheus: its prometheus.yml for this obs.toml, and its flags.
+    let (prom_addr, am_addr) = (free_addr(), free_addr());
+    let out = logs.join("monitoring");
+    std::fs::create_dir_all(&out).unwrap();
+    let toml = format!(
+        "project = \"exemplars\"\nlog_shipper = \"none\"\ntracing = true\nscrape_interval = \"1s\"\n\n\
+         [[services]]\nname = \"traced\"\ntarget = \"{}\"\n\n\
+         [local]\nprometheus = \"{prom_addr}\"\nalertmanager = \"{am_addr}\"\n",
+        demo.1
+    );
+    std::fs::write(out.join("obs.toml"), &toml).unwrap();
+    let mut printed = Vec::new();
+    obs_gen::cli::run_from(
+        ["obs-gen", "generate", "--output", out.to_str().unwrap()],
+        &mut printed,
+    )
+    .unwrap_or_else(|e| panic!("obs-gen generate: {e}"));
+    let cfg = obs_gen::model::Config::from_toml(&toml, "obs.toml").unwrap();
+    let mut args = vec![
+        format!("--config.file={}", out.join("prometheus/prometheus.yml").display()),
+        format!("--storage.tsdb.path={}", logs.join("prom-data").display()),
+        format!("--web.listen-address={prom_addr}"),
+    ];
+    args.extend(obs_gen::render::prometheus::flags(&cfg));
+    assert!(args.iter().any(|a| a == "--enable-feature=exemplar-storage"));
+    let mut prom_proc = Proc::spawn("prometheus", &prometheus, &args, &[], &logs);
+    tokio::task::block_in_place(|| wait_for_port(&prom_addr, Duration::from_secs(30), &mut prom_proc));
+    let prom = Prometheus::new(&prom_addr);
+
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let base = format!("http://{}", demo.1);
+    let selector = format!(
+        "{}_bucket{{job=\"traced\"}}",
+        obs_catalogue::HTTP_SERVER_REQUEST_DURATION.name
+    );
+    // Traffic until Prometheus holds exemplars whose traces the collector has received (the
+    // SDK exports spans in batches, so the trace may arrive after the scrape).
+    let (exemplars, received) = wait_until("exemplars of received traces", Duration::from_secs(90), || {
+        let (http, base, prom, selector) = (&http, &base, &prom, &selector);
+        let collector = &collector;
+        async move {
+            for path in ["/", "/users/1", "/slow?ms=20", "/no/such/route"] {
+                let _ = http.get(format!("{base}{path}")).send().await;
+            }
+            let answer = prom.query_exemplars(selector, 10).await?;
+            let ids = exemplar_trace_ids(&answer);
+            let received = collector.trace_ids();
+            if ids.is_empty() {
+                return Err(format!("no exemplar yet: {answer:?}"));
+            }
+            if !ids.iter().any(|id| received.contains(id)) {
+                return Err(format!("exemplars {ids:?}, none among {} received traces", received.len()));
+            }
+            Ok((ids, received))
+        }
+    })
+    .await;
+    demo.0.assert_running();
+    for id in &exemplars {
+        assert!(
+            id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+            "exemplar trace id {id:?}"
+        );
+    }
+    let logged = logged_trace_ids(&demo.0.log());
+    let linked: Vec<&String> = exemplars
+        .iter()
+        .filter(|id| received.contains(id) && logged.contains(id))
+        .collect();
+    assert!(
+        !linked.is_empty(),
+        "no exemplar names a trace both received and logged: exemplars {exemplars:?}"
+    );
+
+    // A scraper that asks for the Prometheus text format gets it, exemplar-free and clean.
+    let text = http
+        .get(format!("{base}/metrics"))
+        .header("accept", "text/plain;version=0.0.4")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        text.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"),
+        "{:?}",
+        text.headers()
+    );
+    let text = text.text().await.unwrap();
+    assert!(!text.contains("# EOF") && !text.contains(" # {"), "{text}");
+    let mut check = std::process::Command::new(&promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        check.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    }
+    let result = check.wait_with_output().unwrap();
+    assert!(
+        result.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
     );
 }

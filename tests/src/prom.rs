@@ -47,6 +47,24 @@ impl Prometheus {
         Ok(body["data"].clone())
     }
 
+    /// The exemplars of the series `expr` selects over the last `minutes` minutes
+    /// (`/api/v1/query_exemplars`): one element per series, with its `seriesLabels` and
+    /// `exemplars` (`labels`, `value`, `timestamp`).
+    pub async fn query_exemplars(&self, expr: &str, minutes: u64) -> Result<Vec<Value>, String> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|e| e.to_string())?
+            .as_secs();
+        let (start, end) = ((now - minutes * 60).to_string(), (now + 60).to_string());
+        let data = self
+            .get(
+                "/api/v1/query_exemplars",
+                &[("query", expr), ("start", &start), ("end", &end)],
+            )
+            .await?;
+        Ok(data.as_array().cloned().unwrap_or_default())
+    }
+
     /// Evaluates `expr` now (`/api/v1/query`). Returns the result's samples: the vector's
     /// elements, or one element for a scalar or string; an error for a bad query.
     pub async fn query(&self, expr: &str) -> Result<Vec<Value>, String> {

@@ -1,5 +1,6 @@
-//! Stand-ins the live tests run themselves: an Alertmanager webhook receiver and a TCP proxy
-//! that can be cut to make a dependency "go down".
+//! Stand-ins the live tests run themselves: an Alertmanager webhook receiver, an OpenTelemetry
+//! collector that decodes OTLP/HTTP protobuf, and a TCP proxy that can be cut to make a
+//! dependency "go down".
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -115,5 +116,71 @@ impl TcpProxy {
 impl Drop for TcpProxy {
     fn drop(&mut self) {
         self.cut();
+    }
+}
+
+/// An OpenTelemetry collector on 127.0.0.1 taking OTLP/HTTP (`POST /v1/traces`, protobuf),
+/// the SDK's default protocol: every request is decoded as the real
+/// `ExportTraceServiceRequest`, and the trace ids of its spans are kept. Stops on drop.
+pub struct OtlpCollector {
+    /// The base URL to give as `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub endpoint: String,
+    trace_ids: Arc<Mutex<Vec<String>>>,
+    task: JoinHandle<()>,
+}
+
+impl OtlpCollector {
+    /// Starts the collector on a free port. A body that does not decode is answered 400 and
+    /// kept out.
+    pub async fn start() -> OtlpCollector {
+        use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+        let trace_ids = Arc::new(Mutex::new(Vec::new()));
+        let sink = trace_ids.clone();
+        let app = axum::Router::new().route(
+            "/v1/traces",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let sink = sink.clone();
+                async move {
+                    let Ok(request) =
+                        <ExportTraceServiceRequest as prost::Message>::decode(body.as_ref())
+                    else {
+                        return axum::http::StatusCode::BAD_REQUEST;
+                    };
+                    let mut ids = sink.lock().expect("collector trace ids");
+                    for span in request
+                        .resource_spans
+                        .iter()
+                        .flat_map(|r| &r.scope_spans)
+                        .flat_map(|s| &s.spans)
+                    {
+                        ids.push(span.trace_id.iter().map(|b| format!("{b:02x}")).collect());
+                    }
+                    axum::http::StatusCode::OK
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding the OTLP collector");
+        let addr = listener.local_addr().expect("local address");
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        OtlpCollector {
+            endpoint: format!("http://{addr}"),
+            trace_ids,
+            task,
+        }
+    }
+
+    /// The trace id (32 lowercase hex digits) of every span received so far.
+    pub fn trace_ids(&self) -> Vec<String> {
+        self.trace_ids.lock().expect("collector trace ids").clone()
+    }
+}
+
+impl Drop for OtlpCollector {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
