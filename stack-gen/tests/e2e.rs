@@ -793,7 +793,11 @@ async fn generated_stack_serves_every_panel_and_routes_every_alert() {
 fn logged_trace_ids(log: &str) -> Vec<String> {
     log.lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter_map(|v| v[obs_catalogue::fields::TRACE_ID].as_str().map(String::from))
+        .filter_map(|v| {
+            v[obs_catalogue::fields::TRACE_ID]
+                .as_str()
+                .map(String::from)
+        })
         .collect()
 }
 
@@ -802,7 +806,11 @@ fn exemplar_trace_ids(answer: &[Value]) -> Vec<String> {
     answer
         .iter()
         .flat_map(|series| series["exemplars"].as_array().cloned().unwrap_or_default())
-        .filter_map(|e| e["labels"][obs_catalogue::fields::TRACE_ID].as_str().map(String::from))
+        .filter_map(|e| {
+            e["labels"][obs_catalogue::fields::TRACE_ID]
+                .as_str()
+                .map(String::from)
+        })
         .collect()
 }
 
@@ -846,14 +854,22 @@ async fn traced_requests_leave_exemplars_that_lead_to_their_trace_and_logs() {
     .unwrap_or_else(|e| panic!("obs-gen generate: {e}"));
     let cfg = obs_gen::model::Config::from_toml(&toml, "obs.toml").unwrap();
     let mut args = vec![
-        format!("--config.file={}", out.join("prometheus/prometheus.yml").display()),
+        format!(
+            "--config.file={}",
+            out.join("prometheus/prometheus.yml").display()
+        ),
         format!("--storage.tsdb.path={}", logs.join("prom-data").display()),
         format!("--web.listen-address={prom_addr}"),
     ];
     args.extend(obs_gen::render::prometheus::flags(&cfg));
-    assert!(args.iter().any(|a| a == "--enable-feature=exemplar-storage"));
+    assert!(
+        args.iter()
+            .any(|a| a == "--enable-feature=exemplar-storage")
+    );
     let mut prom_proc = Proc::spawn("prometheus", &prometheus, &args, &[], &logs);
-    tokio::task::block_in_place(|| wait_for_port(&prom_addr, Duration::from_secs(30), &mut prom_proc));
+    tokio::task::block_in_place(|| {
+        wait_for_port(&prom_addr, Duration::from_secs(30), &mut prom_proc)
+    });
     let prom = Prometheus::new(&prom_addr);
 
     let http = reqwest::Client::builder()
@@ -867,30 +883,40 @@ async fn traced_requests_leave_exemplars_that_lead_to_their_trace_and_logs() {
     );
     // Traffic until Prometheus holds exemplars whose traces the collector has received (the
     // SDK exports spans in batches, so the trace may arrive after the scrape).
-    let (exemplars, received) = wait_until("exemplars of received traces", Duration::from_secs(90), || {
-        let (http, base, prom, selector) = (&http, &base, &prom, &selector);
-        let collector = &collector;
-        async move {
-            for path in ["/", "/users/1", "/slow?ms=20", "/no/such/route"] {
-                let _ = http.get(format!("{base}{path}")).send().await;
+    let (exemplars, received) = wait_until(
+        "exemplars of received traces",
+        Duration::from_secs(90),
+        || {
+            let (http, base, prom, selector) = (&http, &base, &prom, &selector);
+            let collector = &collector;
+            async move {
+                for path in ["/", "/users/1", "/slow?ms=20", "/no/such/route"] {
+                    let _ = http.get(format!("{base}{path}")).send().await;
+                }
+                let answer = prom.query_exemplars(selector, 10).await?;
+                let ids = exemplar_trace_ids(&answer);
+                let received = collector.trace_ids();
+                if ids.is_empty() {
+                    return Err(format!("no exemplar yet: {answer:?}"));
+                }
+                if !ids.iter().any(|id| received.contains(id)) {
+                    return Err(format!(
+                        "exemplars {ids:?}, none among {} received traces",
+                        received.len()
+                    ));
+                }
+                Ok((ids, received))
             }
-            let answer = prom.query_exemplars(selector, 10).await?;
-            let ids = exemplar_trace_ids(&answer);
-            let received = collector.trace_ids();
-            if ids.is_empty() {
-                return Err(format!("no exemplar yet: {answer:?}"));
-            }
-            if !ids.iter().any(|id| received.contains(id)) {
-                return Err(format!("exemplars {ids:?}, none among {} received traces", received.len()));
-            }
-            Ok((ids, received))
-        }
-    })
+        },
+    )
     .await;
     demo.0.assert_running();
     for id in &exemplars {
         assert!(
-            id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+            id.len() == 32
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
             "exemplar trace id {id:?}"
         );
     }
@@ -930,7 +956,12 @@ async fn traced_requests_leave_exemplars_that_lead_to_their_trace_and_logs() {
         .unwrap();
     {
         use std::io::Write;
-        check.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        check
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
     }
     let result = check.wait_with_output().unwrap();
     assert!(

@@ -23,7 +23,7 @@ pub(super) fn render(cfg: &Config) -> String {
          helm upgrade --install {release} prometheus-community/kube-prometheus-stack -n {ns} --create-namespace \\\n  \
          -f values/kube-prometheus-stack.yaml\n\
          helm upgrade --install loki grafana/loki -n {ns} -f values/loki.yaml      # object storage: see the file\n\
-         {databases}\
+         {tempo}{databases}\
          ```\n\n\
          Already running kube-prometheus-stack? Its release must be `{release}` (`[kubernetes]\n\
          prometheus_release` in obs.toml): a ServiceMonitor or PrometheusRule without the `release` label of\n\
@@ -32,6 +32,13 @@ pub(super) fn render(cfg: &Config) -> String {
          ## 2. Create the Secrets, then apply\n\n",
         project = cfg.project,
         env = cfg.environment,
+        tempo = if cfg.tracing {
+            format!(
+                "helm upgrade --install tempo grafana/tempo -n {ns} -f values/tempo.yaml    # metrics generator on\n"
+            )
+        } else {
+            String::new()
+        },
         databases = super::databases::helm_commands(cfg)
             .iter()
             .map(|c| format!("{c}\n"))
