@@ -299,3 +299,49 @@ esac
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Alerting;
+
+    fn receiver_of(keys: &[(&str, &str)]) -> Config {
+        let mut table = toml::Table::new();
+        for (k, v) in keys {
+            table.insert(k.to_string(), toml::Value::String(v.to_string()));
+        }
+        Config {
+            alerting: table.try_into::<Alerting>().unwrap(),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn slack_and_email_show_the_summary_the_runbook_and_the_dashboard() {
+        for template in [SLACK_TEXT, EMAIL_HTML, EMAIL_TEXT] {
+            for annotation in ["summary", "runbook_url", "dashboard_url"] {
+                assert!(
+                    template.contains(&format!(".Annotations.{annotation}")),
+                    "{annotation} missing from {template}"
+                );
+            }
+        }
+        let slack = render(&receiver_of(&[
+            ("receiver", "slack"),
+            ("slack_channel", "#ops"),
+            ("slack_api_url_env", "SLACK_URL"),
+        ]));
+        let doc: serde_json::Value = serde_yaml_ng::from_str(&slack).unwrap();
+        assert_eq!(doc["receivers"][0]["slack_configs"][0]["text"], SLACK_TEXT);
+        let email = render(&receiver_of(&[
+            ("receiver", "email"),
+            ("email_to", "a@example.com"),
+            ("email_from", "b@example.com"),
+            ("email_smarthost", "smtp.example.com:587"),
+            ("email_password_env", "SMTP_PASSWORD"),
+        ]));
+        let doc: serde_json::Value = serde_yaml_ng::from_str(&email).unwrap();
+        assert_eq!(doc["receivers"][0]["email_configs"][0]["html"], EMAIL_HTML);
+        assert_eq!(doc["receivers"][0]["email_configs"][0]["text"], EMAIL_TEXT);
+    }
+}
