@@ -236,10 +236,12 @@ fn literal(out: &mut String, s: &str, at: usize) {
 }
 
 /// Characters YAML lets a file hold as they are (libyaml's printable set: no control
-/// characters, no byte order mark, nothing beyond the Basic Multilingual Plane).
+/// characters, no byte order mark, nothing beyond the Basic Multilingual Plane). The line and
+/// paragraph separators are printable to YAML 1.2 but line breaks to a YAML 1.1 reader such as
+/// libyaml, which would end the scalar there: they are written as escapes.
 fn printable(c: char) -> bool {
     matches!(c, '\n' | ' '..='~' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
-        && c != '\u{feff}'
+        && !matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}')
 }
 
 fn single_quote_allowed(s: &str) -> bool {
@@ -437,6 +439,16 @@ mod tests {
         });
         let ours = to_string(&doc).unwrap();
         assert_eq!(ours, serde_yaml_ng::to_string(&doc).unwrap());
+    }
+
+    #[test]
+    fn line_and_paragraph_separators_are_escaped() {
+        for s in ["\u{2028}", "a\u{2029}b"] {
+            let text = one(json!(s));
+            assert!(text.starts_with("k: \""), "{text}");
+            let back: Value = serde_yaml_ng::from_str(&text).unwrap();
+            assert_eq!(back, json!({ "k": s }));
+        }
     }
 
     proptest::proptest! {

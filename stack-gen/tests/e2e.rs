@@ -888,7 +888,7 @@ async fn traced_requests_leave_exemplars_that_lead_to_their_trace_and_logs() {
         Duration::from_secs(90),
         || {
             let (http, base, prom, selector) = (&http, &base, &prom, &selector);
-            let collector = &collector;
+            let (collector, demo_log) = (&collector, &demo.0);
             async move {
                 for path in ["/", "/users/1", "/slow?ms=20", "/no/such/route"] {
                     let _ = http.get(format!("{base}{path}")).send().await;
@@ -903,6 +903,18 @@ async fn traced_requests_leave_exemplars_that_lead_to_their_trace_and_logs() {
                     return Err(format!(
                         "exemplars {ids:?}, none among {} received traces",
                         received.len()
+                    ));
+                }
+                // The log writer is non-blocking too: the line may reach the file after the
+                // scrape that saw its exemplar.
+                let logged = logged_trace_ids(&demo_log.log());
+                if !ids
+                    .iter()
+                    .any(|id| received.contains(id) && logged.contains(id))
+                {
+                    return Err(format!(
+                        "exemplars {ids:?}, none both received and among {} logged traces",
+                        logged.len()
                     ));
                 }
                 Ok((ids, received))
