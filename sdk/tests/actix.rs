@@ -4,6 +4,8 @@
 //! side, so their names cannot drift apart.
 
 mod common;
+#[cfg(feature = "otlp")]
+mod receivers;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -547,4 +549,45 @@ async fn the_actix_and_axum_adapters_write_the_same_families_and_labels() {
             .collect()
     };
     assert_eq!(series(&scrapes[1]), series(&scrapes[0]));
+}
+
+#[cfg(feature = "otlp")]
+#[tokio::test]
+async fn the_callers_traceparent_is_continued_and_logs_carry_its_ids() {
+    use receivers::{Mode, Receiver, hex, otlp_spans};
+    const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const PARENT_ID: &str = "00f067aa0ba902b7";
+    let receiver = Receiver::start(Mode::Accept);
+    let demo = actix(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url())]);
+    let res = client()
+        .get(demo.url("/users/7"))
+        .header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let id = header_id(&res);
+    let access = demo.wait_for_line("the access line", |v| {
+        v["request_id"] == id.as_str() && v["target"] == catalogue::ACCESS_LOG_TARGET
+    });
+    let handler = demo.wait_for_line("the handler's line", |v| {
+        v["request_id"] == id.as_str() && v["message"] == "looking up user"
+    });
+    assert!(demo.terminate());
+    let requests = receiver.wait_for("the request span", |r| {
+        otlp_spans(r)
+            .iter()
+            .any(|(_, s)| hex(&s.trace_id) == TRACE_ID)
+    });
+    let spans = otlp_spans(&requests);
+    let (service, span) = spans
+        .iter()
+        .find(|(_, s)| hex(&s.trace_id) == TRACE_ID && s.name == "GET /users/{id}")
+        .expect("the request span, named by the semantic conventions");
+    assert_eq!(service, "actix");
+    assert_eq!(hex(&span.parent_span_id), PARENT_ID);
+    for line in [&access, &handler] {
+        assert_eq!(line["trace_id"], TRACE_ID, "{line}");
+        assert_eq!(line["span_id"], hex(&span.span_id).as_str(), "{line}");
+    }
 }
