@@ -9,12 +9,18 @@
 //!
 //! Routes: `GET /`, `GET /users/{id}`, `GET /slow?ms=N`, `GET /fail` (500 through
 //! `ApiError`), `GET /panic` (a panicking handler: 500 of the same shape), `POST /items`,
-//! `GET /metrics`, `GET /health/live`, `GET /health/ready` and `GET /health`. It reads
-//! `DEMO_ADDR` (default `127.0.0.1:3000`) and `DISK_PATH` (the disk-space check's path, default
-//! the working directory) besides the SDK's variables. On SIGTERM or Ctrl-C it drains as the
-//! axum demo does: readiness answers `503` `draining` for `OBS_SHUTDOWN_DRAIN` while the other
-//! routes serve, then it stops accepting and finishes the requests in flight.
+//! `GET /upstream` (an outgoing call through the SDK's reqwest middleware), `GET /metrics`,
+//! `GET /health/live`, `GET /health/ready` and `GET /health`. It reads `DEMO_ADDR` (default
+//! `127.0.0.1:3000`), `DEMO_UPSTREAM_URL` (what `/upstream` calls, default its own `/users/1`)
+//! and `DISK_PATH` (the disk-space check's path, default the working directory) besides the
+//! SDK's variables. On SIGTERM or Ctrl-C it drains as the axum demo does: readiness answers
+//! `503` `draining` for `OBS_SHUTDOWN_DRAIN` while the other routes serve, then it stops
+//! accepting and finishes the requests in flight.
+//!
+//! actix-web runs one single-threaded Tokio runtime per worker; `/metrics` shows the first
+//! worker's runtime counts (`tokio_runtime_*`), since the catalogue's series name one runtime.
 
+use std::sync::Once;
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -63,6 +69,28 @@ async fn panic_route() -> web::Json<Value> {
     panic!("simulated panic in a handler")
 }
 
+/// What `GET /upstream` calls, through the SDK's reqwest middleware: the call is measured in
+/// `http_client_request_duration_seconds` and carries the request ID and trace headers.
+#[derive(Clone)]
+struct Upstream {
+    client: reqwest_middleware::ClientWithMiddleware,
+    url: String,
+}
+
+/// Calls the upstream and answers with its status; 503 when no answer came.
+async fn upstream(upstream: web::Data<Upstream>) -> Result<HttpResponse, ApiError> {
+    let answer = upstream
+        .client
+        .get(&upstream.url)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .map_err(|e| ApiError::unavailable(e).context("calling the upstream"))?;
+    let status = actix_web::http::StatusCode::from_u16(answer.status().as_u16())
+        .map_err(|e| ApiError::internal(e).context("reading the upstream's status"))?;
+    Ok(HttpResponse::new(status))
+}
+
 async fn create_item(item: web::Json<Value>) -> HttpResponse {
     tracing::info!("item created");
     HttpResponse::Created().json(json!({ "created": item.into_inner() }))
@@ -87,8 +115,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let middleware = obs.actix_middleware();
     let metrics_routes = obs_service::actix::metrics_routes(obs.metrics());
     let health_routes = obs_service::actix::health_routes(&health);
+    let upstream_url = std::env::var("DEMO_UPSTREAM_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(obs.client_middleware())
+        .build();
+    let metrics = obs.metrics().clone();
+    let observe_runtime = std::sync::Arc::new(Once::new());
+    // The address is known once bound; the factory runs on each worker after that.
+    let local_addr = std::sync::Arc::new(std::sync::OnceLock::<std::net::SocketAddr>::new());
+    let local_for_workers = local_addr.clone();
     let server = HttpServer::new(move || {
+        // Each worker builds its app on its own runtime: the first one's is observed.
+        observe_runtime.call_once(|| {
+            metrics.observe_runtime(&tokio::runtime::Handle::current());
+        });
+        let upstream = Upstream {
+            client: client.clone(),
+            url: upstream_url.clone().unwrap_or_else(|| {
+                let local = local_for_workers.get().copied();
+                local.map_or_else(String::new, |a| format!("http://{a}/users/1"))
+            }),
+        };
         App::new()
+            .app_data(web::Data::new(upstream))
+            .route("/upstream", web::get().to(self::upstream))
             .route("/", web::get().to(index))
             .route("/users/{id}", web::get().to(user))
             .route("/slow", web::get().to(slow))
@@ -108,6 +160,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .first()
         .copied()
         .ok_or("the server is bound to no address")?;
+    let _ = local_addr.set(local);
     tracing::info!(addr = %local, "listening");
     // SIGTERM: readiness 503 `draining` for OBS_SHUTDOWN_DRAIN, then the requests in flight
     // finish.
