@@ -20,8 +20,9 @@
 //! filter lets the line through (with `OBS_LOG=off` its text is the panic's record again).
 //!
 //! With the `catch-panic` feature, [`layer`] also answers a panicking handler with a 500 and
-//! the error body, so the request is counted and logged like any other. The panic stays one
-//! line: the layer writes its own only where no hook of `init` wrote one.
+//! the error body, so the request is counted and logged like any other; the actix-web
+//! middleware (feature `actix`) does the same by itself. The panic stays one line: the layer
+//! writes its own only where no hook of `init` wrote one.
 
 #[cfg(feature = "catch-panic")]
 mod catch;
