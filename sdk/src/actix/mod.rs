@@ -1,4 +1,4 @@
-//! The actix-web adapter (feature `actix`): what [`HttpLayer`](crate::HttpLayer) gives a tower
+//! The actix-web adapter (feature `actix`): what [`HttpLayer`] gives a tower
 //! or axum service, for an actix-web app, over the same transport-neutral core and with the
 //! same names.
 //!
