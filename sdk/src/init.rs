@@ -59,6 +59,13 @@ impl Obs {
         HttpLayer::new(&self.metrics).otel(self.exports_spans)
     }
 
+    /// The actix-web middleware, configured as [`Obs::layer`]: see [`actix`](crate::actix).
+    #[cfg(feature = "actix")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+    pub fn actix_middleware(&self) -> crate::actix::HttpMiddleware {
+        self.layer().into()
+    }
+
     /// The running exporter whose drop counter has the label `exporter` (`sentry`, `otlp`,
     /// `loki`), if it is on.
     #[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]

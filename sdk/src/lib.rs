@@ -28,6 +28,9 @@
 /// dependency. The mixin and the generator depend on `obs-catalogue` directly.
 pub use obs_catalogue as catalogue;
 
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod actix;
 #[cfg(feature = "audit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "audit")))]
 pub mod audit;

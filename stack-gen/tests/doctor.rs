@@ -1,4 +1,4 @@
-//! `obs-gen doctor` against the real demo (everything passes), against deliberately broken
+//! `obs-gen doctor` against the real demo and its actix-web twin (everything passes), against deliberately broken
 //! services (each problem is reported with a fix, and the exit code is 1), and against a service
 //! behind TLS whose certificate a private CA made for the test issued.
 
@@ -7,7 +7,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use obs_tests::process::{free_port, start_demo};
+use obs_tests::process::{free_port, start_demo, start_example};
 use serde_json::Value;
 
 fn doctor(args: &[&str]) -> (i32, String, String) {
@@ -80,6 +80,33 @@ fn the_demo_passes_every_check_with_its_log_file() {
 }
 
 /// Runs the doctor against `url/fail` and checks its exit code and its "error body" finding.
+#[test]
+fn the_actix_example_passes_every_check_with_its_log_file() {
+    // The same SDK on actix-web: the doctor knows no framework, only what the service exposes.
+    let tmp = tempfile::tempdir().unwrap();
+    let (actix, addr) = start_example("actix", "actix", &[], None, tmp.path());
+    let url = format!("http://{addr}");
+    let log = actix.log_path().display().to_string();
+    let (code, stdout, stderr) = doctor(&[&url, "--log-file", &log, "--json"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let checks = parse_checks(&stdout);
+    for c in &checks {
+        assert_eq!(c["status"], "pass", "{c}");
+    }
+    for m in obs_catalogue::METRICS
+        .iter()
+        .filter(|m| obs_gen::doctor::always_exposed(m))
+    {
+        status_of(&checks, &format!("metric {}", m.name));
+    }
+    error_body_check(
+        &url,
+        0,
+        "pass",
+        "500 internal: code, message and the request_id sent",
+    );
+}
+
 fn error_body_check(url: &str, code: i32, status: &str, detail: &str) {
     let (got, stdout, _) = doctor(&[&format!("{url}/fail"), "--json", "--timeout", "1"]);
     assert_eq!(got, code, "{stdout}");

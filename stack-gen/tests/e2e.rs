@@ -1,14 +1,16 @@
-//! The generated stack, end to end, without Docker: two instances of the SDK's demo service,
-//! node-exporter, postgres-exporter and redis-exporter (Debian's packages) against the
+//! The generated stack, end to end, without Docker: two instances of the SDK's demo service
+//! and its actix-web twin (the `actix` example: the same routes through the SDK's actix-web
+//! adapter), node-exporter, postgres-exporter and redis-exporter (Debian's packages) against the
 //! PostgreSQL and Redis running on this machine, Alertmanager and Prometheus (Debian's), all on
 //! free 127.0.0.1 ports. Prometheus and Alertmanager load exactly what `obs-gen generate` wrote
 //! for an `obs.toml` in local mode (`[local]`, 2 s scrapes, 1 s rule evaluation, short
 //! `for` durations and Alertmanager group timings), and Alertmanager posts to a webhook
 //! receiver this test runs.
 //!
-//! 1. Traffic (2xx, 4xx, 5xx, slow) to both demos; then every PromQL query of every bundled
-//!    dashboard panel returns data (LogQL panels are Loki's, out of scope here), and every
-//!    recording and alerting rule evaluates without error.
+//! 1. Traffic (2xx, 4xx, 5xx, slow) to the three services; then every PromQL query of every
+//!    bundled dashboard panel returns data (LogQL panels are Loki's, out of scope here), every
+//!    panel of the service overview returns data for the axum demo and for the actix-web one
+//!    alone, and every recording and alerting rule evaluates without error.
 //! 2. Things break: a burst of 5xx on one demo (`HighErrorRate`, and `SloErrorBudgetFastBurn`
 //!    of its 1-day availability SLO), the other demo killed
 //!    (`TargetDown`), node-exporter stopped (`HostDown`, `TargetDown`), and the connections
@@ -32,7 +34,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use obs_tests::live::check_dashboards;
-use obs_tests::process::{Proc, free_addr, start_demo, wait_for_port};
+use obs_tests::process::{Proc, free_addr, start_demo, start_example, wait_for_port};
 use obs_tests::prom::{Prometheus, alertmanager_alerts, has_labels, wait_until};
 use obs_tests::receivers::{OtlpCollector, TcpProxy, Webhook};
 use serde_json::Value;
@@ -67,6 +69,8 @@ struct Stack {
     _dir: tempfile::TempDir,
     demo_a: (Proc, String),
     demo_b: (Proc, String),
+    /// The actix-web twin of the demo.
+    actix: (Proc, String),
     node: (Proc, String),
     postgres: (Proc, String),
     redis: (Proc, String),
@@ -82,6 +86,7 @@ impl Stack {
         [
             &self.demo_a.0,
             &self.demo_b.0,
+            &self.actix.0,
             &self.node.0,
             &self.postgres.0,
             &self.redis.0,
@@ -99,6 +104,7 @@ impl Stack {
 struct Addrs<'a> {
     demo_a: &'a str,
     demo_b: &'a str,
+    actix: &'a str,
     pg_db: &'a str,
     redis_db: &'a str,
     prometheus: &'a str,
@@ -126,6 +132,10 @@ target = "{demo_a}"
 [[services]]
 name = "demo-b"
 target = "{demo_b}"
+
+[[services]]
+name = "demo-actix"
+target = "{actix}"
 
 [databases.postgres]
 address = "{pg_db}"
@@ -158,6 +168,7 @@ redis_exporter = "{redis}"
 "#,
         demo_a = s.demo_a,
         demo_b = s.demo_b,
+        actix = s.actix,
         pg_db = s.pg_db,
         redis_db = s.redis_db,
         prometheus = s.prometheus,
@@ -223,6 +234,8 @@ async fn start_stack() -> Stack {
     let mut env_b = demo_env("demo-b");
     env_b.push(("LOKI_URL", format!("http://{}", free_addr())));
     let demo_b = start_demo("demo-b", &env_b, limit, &logs);
+    // The same service on actix-web, with the same checks.
+    let actix = start_example("actix", "demo-actix", &demo_env("demo-actix"), limit, &logs);
 
     let node_addr = free_addr();
     let node = Proc::spawn(
@@ -264,6 +277,7 @@ async fn start_stack() -> Stack {
     let toml = obs_toml(&Addrs {
         demo_a: &demo_a.1,
         demo_b: &demo_b.1,
+        actix: &actix.1,
         pg_db: &pg_db,
         redis_db: &redis_db,
         prometheus: &prom_addr,
@@ -326,6 +340,7 @@ async fn start_stack() -> Stack {
         _dir: dir,
         demo_a,
         demo_b,
+        actix,
         node: (node, node_addr),
         postgres: (postgres, pg_addr),
         redis: (redis, redis_addr),
@@ -423,6 +438,7 @@ async fn generated_stack_serves_every_panel_and_routes_every_alert() {
     for (addr, burst) in [
         (stack.demo_a.1.clone(), burst_a.clone()),
         (stack.demo_b.1.clone(), Arc::new(AtomicBool::new(false))),
+        (stack.actix.1.clone(), Arc::new(AtomicBool::new(false))),
     ] {
         load.push(tokio::spawn(traffic(addr, stop.clone(), burst)));
     }
@@ -431,6 +447,7 @@ async fn generated_stack_serves_every_panel_and_routes_every_alert() {
     let jobs = [
         "demo-a",
         "demo-b",
+        "demo-actix",
         "prometheus",
         "alertmanager",
         "node",
@@ -453,7 +470,7 @@ async fn generated_stack_serves_every_panel_and_routes_every_alert() {
     .await;
     assert_eq!(targets.len(), jobs.len());
     // The recording rules have seen traffic, 5xx included, for both services.
-    for job in ["demo-a", "demo-b"] {
+    for job in ["demo-a", "demo-b", "demo-actix"] {
         let expr = format!("job:http_server_request_errors:ratio_rate5m{{job=\"{job}\"}} > 0");
         wait_until(&expr, Duration::from_secs(60), || async {
             match prom.query(&expr).await?.len() {
@@ -505,6 +522,31 @@ async fn generated_stack_serves_every_panel_and_routes_every_alert() {
         report.checked - report.allowed_empty.len(),
         report.allowed_empty.join("\n  ")
     );
+
+    // The service overview, for one service at a time: every panel has data for the axum demo,
+    // and the same for its actix-web twin, so neither adapter hides behind the other.
+    let overview = dashboards
+        .iter()
+        .find(|d| d["uid"] == "obs-service-overview")
+        .expect("the service overview dashboard");
+    for job in ["demo-a", "demo-actix"] {
+        let mut one = overview.clone();
+        for variable in one["templating"]["list"].as_array_mut().unwrap() {
+            if variable["name"] == "job" {
+                variable["allValue"] = Value::from(job);
+            }
+        }
+        let report = check_dashboards(&prom, &[one], MAY_BE_EMPTY).await;
+        assert!(report.checked > 20, "only {} queries", report.checked);
+        assert!(
+            report.failures.is_empty(),
+            "{job}: {} of {} service panel queries failed:\n{}\n\n{}",
+            report.failures.len(),
+            report.checked,
+            report.failures.join("\n"),
+            stack.logs()
+        );
+    }
 
     // The same check fails on a dashboard that queries a metric the SDK does not emit: the
     // fixture's renamed panel, and only it, is reported.

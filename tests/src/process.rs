@@ -115,27 +115,33 @@ pub fn wait_for_port(addr: &str, timeout: Duration, proc: &mut Proc) {
 /// Always built (cargo only relinks when it is up to date): `cargo run -p obs-service --example
 /// demo` leaves a demo without the exporters at the same path, which the tests must not pick up.
 pub fn demo_binary() -> PathBuf {
+    example_binary("demo")
+}
+
+/// An example of the SDK (`target/<profile>/examples/<name>`: `demo`, the axum service, or
+/// `actix`, the same routes on actix-web), built with `--all-features` as [`demo_binary`] is.
+pub fn example_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let target = exe
         .parent()
         .and_then(Path::parent)
         .expect("target/<profile>/deps");
-    let demo = target
+    let binary = target
         .join("examples")
-        .join(format!("demo{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     let status = Command::new(env!("CARGO"))
         .args([
             "build",
             "-p",
             "obs-service",
             "--example",
-            "demo",
+            name,
             "--all-features",
         ])
         .status()
-        .expect("running cargo build --example demo");
-    assert!(status.success(), "building the demo failed");
-    demo
+        .unwrap_or_else(|e| panic!("running cargo build --example {name}: {e}"));
+    assert!(status.success(), "building the {name} example failed");
+    binary
 }
 
 /// Starts the demo on a free loopback port (`DEMO_ADDR=127.0.0.1:0`) and returns it with the
@@ -148,7 +154,19 @@ pub fn start_demo(
     address_space_limit: Option<u64>,
     log_dir: &Path,
 ) -> (Proc, String) {
-    let demo = demo_binary();
+    start_example("demo", name, env, address_space_limit, log_dir)
+}
+
+/// [`start_demo`] for the SDK's example `example` (`demo` or `actix`): both serve the same
+/// routes and log the same `listening` line.
+pub fn start_example(
+    example: &str,
+    name: &str,
+    env: &[(&str, String)],
+    address_space_limit: Option<u64>,
+    log_dir: &Path,
+) -> (Proc, String) {
+    let demo = example_binary(example);
     let mut env = env.to_vec();
     env.push(("DEMO_ADDR", "127.0.0.1:0".into()));
     let mut proc = match address_space_limit {

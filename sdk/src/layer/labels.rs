@@ -120,12 +120,16 @@ impl Routes {
         route
     }
 
-    /// The one template of `text`.
+    /// The one template of `text`: axum's nested routers and actix-web's resource map hand
+    /// over a new text per request, and every exchange of a route shares one template.
     #[cfg_attr(
-        not(feature = "axum"),
-        allow(dead_code, reason = "only axum's routes are found by their text")
+        not(any(feature = "axum", feature = "actix")),
+        allow(
+            dead_code,
+            reason = "only axum's and actix-web's routes are found by their text"
+        )
     )]
-    fn template(&self, text: &str) -> RouteTemplate {
+    pub(crate) fn template(&self, text: &str) -> RouteTemplate {
         if let Some(route) = self
             .by_text
             .read()

@@ -40,7 +40,7 @@
 
 mod body;
 mod future;
-mod labels;
+pub(crate) mod labels;
 mod service;
 
 use std::sync::Arc;
@@ -72,7 +72,8 @@ static DURATION: DurationFamily = DurationFamily {
 /// Configuration of [`HttpService`]. Cheap to clone.
 #[derive(Clone)]
 pub struct HttpLayer {
-    shared: Arc<Shared>,
+    /// Shared with the other HTTP adapters built from a layer (actix-web's middleware).
+    pub(crate) shared: Arc<Shared>,
 }
 
 #[derive(Clone)]

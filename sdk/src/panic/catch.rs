@@ -39,10 +39,6 @@ use std::any::Any;
 use http::{HeaderValue, Response, StatusCode, header};
 use tower_http::catch_panic::{CatchPanicLayer, ResponseForPanic};
 
-use super::panic_message;
-use crate::RequestId;
-use crate::error::{ERROR_LOG_TARGET, ErrorKind, error_body};
-
 /// The [`ResponseForPanic`] of [`layer`]: logs the panic, answers 500 with the error body.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PanicResponse;
@@ -51,33 +47,7 @@ impl ResponseForPanic for PanicResponse {
     type ResponseBody = String;
 
     fn response_for_panic(&mut self, err: Box<dyn Any + Send + 'static>) -> Response<String> {
-        let message = panic_message(err.as_ref());
-        let request_id = RequestId::current();
-        let id = request_id
-            .as_ref()
-            .map(RequestId::as_str)
-            .unwrap_or_default();
-        // One line per panic: the hook `init` installed wrote it already, with the location.
-        if !super::writes_lines() {
-            tracing::error!(
-                target: ERROR_LOG_TARGET,
-                code = ErrorKind::Internal.code(),
-                status = 500u16,
-                request_id = id,
-                panic = %message,
-                "handler panicked"
-            );
-        }
-        crate::completion::panic(&crate::completion::Panic {
-            message: &message,
-            request_id: id,
-        });
-        let body = error_body(
-            ErrorKind::Internal.code(),
-            ErrorKind::Internal.default_message(),
-            request_id.as_ref(),
-        );
-        let body = serde_json::to_string(&body).expect("an error body always serialises");
+        let body = super::handler_panicked(err.as_ref());
         let mut response = Response::new(body);
         *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         response.headers_mut().insert(

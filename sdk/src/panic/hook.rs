@@ -97,7 +97,7 @@ pub(crate) fn install_hook() -> Option<Installed> {
 
 /// Whether a panic is written as a line by the hook [`init`](crate::init!) installed: the
 /// catch-panic layer then adds no line of its own.
-#[cfg(feature = "catch-panic")]
+#[cfg(any(feature = "catch-panic", feature = "actix"))]
 pub(crate) fn writes_lines() -> bool {
     WRITES_LINES.load(Ordering::Relaxed)
         && tracing::enabled!(target: PANIC_LOG_TARGET, tracing::Level::ERROR)

@@ -20,8 +20,9 @@
 //! filter lets the line through (with `OBS_LOG=off` its text is the panic's record again).
 //!
 //! With the `catch-panic` feature, [`layer`] also answers a panicking handler with a 500 and
-//! the error body, so the request is counted and logged like any other. The panic stays one
-//! line: the layer writes its own only where no hook of `init` wrote one.
+//! the error body, so the request is counted and logged like any other; the actix-web
+//! middleware (feature `actix`) does the same by itself. The panic stays one line: the layer
+//! writes its own only where no hook of `init` wrote one.
 
 #[cfg(feature = "catch-panic")]
 mod catch;
@@ -31,11 +32,47 @@ mod hook;
 #[cfg_attr(docsrs, doc(cfg(feature = "catch-panic")))]
 pub use catch::{PanicResponse, layer};
 pub(crate) use hook::install_hook;
-#[cfg(feature = "catch-panic")]
-pub(crate) use hook::writes_lines;
 
 /// The `target` of the line a panic is written as.
 pub const PANIC_LOG_TARGET: &str = "obs::panic";
+
+/// What every adapter does when a handler panicked (tower-http's catch-panic, the actix-web
+/// middleware): writes the panic's line where no hook of `init` wrote it, reports it to the
+/// completion hooks, and gives the body of the 500 answer, the error JSON without the panic
+/// message. Called inside the request's scope, so the line and body carry its `request_id`.
+#[cfg(any(feature = "catch-panic", feature = "actix"))]
+pub(crate) fn handler_panicked(payload: &(dyn std::any::Any + Send)) -> String {
+    use crate::RequestId;
+    use crate::error::{ERROR_LOG_TARGET, ErrorKind, error_body};
+
+    let message = panic_message(payload);
+    let request_id = RequestId::current();
+    let id = request_id
+        .as_ref()
+        .map(RequestId::as_str)
+        .unwrap_or_default();
+    // One line per panic: the hook `init` installed wrote it already, with the location.
+    if !hook::writes_lines() {
+        tracing::error!(
+            target: ERROR_LOG_TARGET,
+            code = ErrorKind::Internal.code(),
+            status = 500u16,
+            request_id = id,
+            panic = %message,
+            "handler panicked"
+        );
+    }
+    crate::completion::panic(&crate::completion::Panic {
+        message: &message,
+        request_id: id,
+    });
+    let body = error_body(
+        ErrorKind::Internal.code(),
+        ErrorKind::Internal.default_message(),
+        request_id.as_ref(),
+    );
+    serde_json::to_string(&body).expect("an error body always serialises")
+}
 
 /// The text of a panic payload (`panic!("…")` carries a `&str` or a `String`).
 ///

@@ -1,4 +1,5 @@
-//! Runs the demo example as a real process and reads what it logs.
+//! Runs the demo example (or the actix-web one, which serves the same routes) as a real process
+//! and reads what it logs.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -17,7 +18,12 @@ pub struct Demo {
 impl Demo {
     /// Starts the demo on a free loopback port with `env` added to its environment.
     pub fn start(env: &[(&str, &str)]) -> Demo {
-        let mut command = Command::new(obs_tests::process::demo_binary());
+        Self::start_example("demo", env)
+    }
+
+    /// Starts the SDK's example `example` (`demo` or `actix`) as [`Demo::start`] does.
+    pub fn start_example(example: &str, env: &[(&str, &str)]) -> Demo {
+        let mut command = Command::new(obs_tests::process::example_binary(example));
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
