@@ -100,6 +100,10 @@ pub enum Group {
     HttpClient,
     /// The Tokio runtime the service runs on (opt-in).
     Runtime,
+    /// RED metrics of gRPC servers (the stable OpenTelemetry RPC conventions).
+    Grpc,
+    /// Outgoing gRPC calls the service makes through the SDK's client layer.
+    GrpcClient,
 }
 
 impl Group {
@@ -113,6 +117,8 @@ impl Group {
             Group::SelfHealth => "SDK self-health",
             Group::HttpClient => "Outgoing HTTP calls",
             Group::Runtime => "Tokio runtime",
+            Group::Grpc => "gRPC server (RED)",
+            Group::GrpcClient => "Outgoing gRPC calls",
         }
     }
 }
@@ -217,8 +223,16 @@ pub mod labels {
     pub const SERVER_PORT: &str = "server_port";
     /// Why an outgoing call failed, when it did: the status code of an error answer (`404`,
     /// `503`), or one of the [`ClientError`](super::ClientError) values when no answer came.
-    /// Absent on calls that succeeded.
+    /// Absent on calls that succeeded. On the gRPC server histogram: the status code name of
+    /// an answer that means a server fault ([`GRPC_SERVER_FAULT_CODES`](super::GRPC_SERVER_FAULT_CODES)).
     pub const ERROR_TYPE: &str = "error_type";
+    /// The RPC system: `grpc`.
+    pub const RPC_SYSTEM_NAME: &str = "rpc_system_name";
+    /// The fully qualified RPC method, `package.Service/Method`; methods the server does not
+    /// serve share [`OTHER_METHOD`](super::OTHER_METHOD), never the raw path.
+    pub const RPC_METHOD: &str = "rpc_method";
+    /// The gRPC status code by name: `OK`, `NOT_FOUND`, `INTERNAL`, …
+    pub const RPC_RESPONSE_STATUS_CODE: &str = "rpc_response_status_code";
 }
 
 /// The value of `http_request_method` for methods outside the standard set, as the semantic
@@ -418,6 +432,56 @@ pub const HTTP_CLIENT_REQUEST_DURATION: Metric = Metric {
     ],
     buckets: Some(HTTP_DURATION_BUCKETS),
     group: Group::HttpClient,
+};
+
+/// The `rpc_system_name` value of gRPC calls.
+pub const RPC_SYSTEM_GRPC: &str = "grpc";
+
+/// The gRPC status codes that mean a server fault, as the OpenTelemetry RPC conventions
+/// classify them for a server: the answers that carry `error_type`, and what the gRPC
+/// error-ratio alert and availability SLOs count. The others (`NOT_FOUND`,
+/// `INVALID_ARGUMENT`, `CANCELLED`, …) are the caller's business.
+pub const GRPC_SERVER_FAULT_CODES: &[&str] = &[
+    "UNKNOWN",
+    "DEADLINE_EXCEEDED",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+];
+
+/// `rpc_server_call_duration_seconds`: the RED histogram of gRPC servers.
+pub const RPC_SERVER_CALL_DURATION: Metric = Metric {
+    name: "rpc_server_call_duration_seconds",
+    kind: MetricKind::Histogram,
+    unit: Unit::Seconds,
+    help: "Duration of gRPC server calls, from receiving the request head to the end of the response stream.",
+    labels: &[
+        labels::RPC_SYSTEM_NAME,
+        labels::RPC_METHOD,
+        labels::RPC_RESPONSE_STATUS_CODE,
+        labels::ERROR_TYPE,
+    ],
+    buckets: Some(HTTP_DURATION_BUCKETS),
+    group: Group::Grpc,
+};
+
+/// `rpc_client_call_duration_seconds`: outgoing gRPC calls, by the server they went to.
+pub const RPC_CLIENT_CALL_DURATION: Metric = Metric {
+    name: "rpc_client_call_duration_seconds",
+    kind: MetricKind::Histogram,
+    unit: Unit::Seconds,
+    help: "Duration of outgoing gRPC calls, from sending the request to the end of the response stream, or to the failure.",
+    labels: &[
+        labels::RPC_SYSTEM_NAME,
+        labels::RPC_METHOD,
+        labels::SERVER_ADDRESS,
+        labels::SERVER_PORT,
+        labels::RPC_RESPONSE_STATUS_CODE,
+        labels::ERROR_TYPE,
+    ],
+    buckets: Some(HTTP_DURATION_BUCKETS),
+    group: Group::GrpcClient,
 };
 
 /// `tokio_runtime_workers`: the runtime's worker threads.
@@ -644,6 +708,8 @@ pub const METRICS: &[Metric] = &[
     TOKIO_GLOBAL_QUEUE_DEPTH,
     TOKIO_BUSY,
     TOKIO_PARKS,
+    RPC_SERVER_CALL_DURATION,
+    RPC_CLIENT_CALL_DURATION,
 ];
 
 /// Looks a metric up by its name; a histogram's `_bucket`, `_sum` and `_count` series resolve
