@@ -110,7 +110,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let call = this.call.as_ref().expect("GrpcFuture polled after completion");
+        let call = this
+            .call
+            .as_ref()
+            .expect("GrpcFuture polled after completion");
         let result = {
             let exchange = call.exchange();
             let _entered = exchange.span().enter();
@@ -120,9 +123,10 @@ where
         let mut call = this.call.take().expect("checked above");
         Poll::Ready(match result {
             Ok(mut response) => {
-                response
-                    .headers_mut()
-                    .insert(REQUEST_ID_HEADER, call.exchange().id().header_value().clone());
+                response.headers_mut().insert(
+                    REQUEST_ID_HEADER,
+                    call.exchange().id().header_value().clone(),
+                );
                 // A trailers-only answer (or one that is not gRPC) says its status now; the
                 // others in their trailers, at the end of the stream.
                 if let Some(code) = Code::from_response_head(response.status(), response.headers())

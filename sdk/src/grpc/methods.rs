@@ -105,7 +105,9 @@ mod tests {
         let methods = Methods::default();
         assert!(methods.known("/demo.v1.Users/Get").is_none());
         assert_eq!(
-            methods.resolve("/demo.v1.Users/Get", Code::Unimplemented).as_str(),
+            methods
+                .resolve("/demo.v1.Users/Get", Code::Unimplemented)
+                .as_str(),
             "_OTHER"
         );
         assert!(methods.known("/demo.v1.Users/Get").is_none());
@@ -113,13 +115,23 @@ mod tests {
         assert_eq!(get.as_str(), "demo.v1.Users/Get");
         // Known now, whatever the answer.
         assert_eq!(methods.known("/demo.v1.Users/Get"), Some(get.clone()));
-        assert_eq!(methods.resolve("/demo.v1.Users/Get", Code::Unimplemented), get);
+        assert_eq!(
+            methods.resolve("/demo.v1.Users/Get", Code::Unimplemented),
+            get
+        );
     }
 
     #[test]
     fn paths_of_other_shapes_and_unlisted_services_are_other() {
         let methods = Methods::default().with_service("demo.v1.Users".into());
-        for path in ["/", "//x", "/a/", "/a/b/c", "no-slash", "/demo.v1.Other/Get"] {
+        for path in [
+            "/",
+            "//x",
+            "/a/",
+            "/a/b/c",
+            "no-slash",
+            "/demo.v1.Other/Get",
+        ] {
             assert_eq!(methods.resolve(path, Code::Ok).as_str(), "_OTHER", "{path}");
         }
         assert_eq!(

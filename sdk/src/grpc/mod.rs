@@ -183,7 +183,9 @@ impl GrpcLayer {
         I: IntoIterator<Item = N>,
         N: Into<String>,
     {
-        names.into_iter().fold(self, |layer, name| layer.service(name))
+        names
+            .into_iter()
+            .fold(self, |layer, name| layer.service(name))
     }
 
     /// The service `S` (a tonic server type), by its `NamedService::NAME`.

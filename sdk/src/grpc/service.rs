@@ -61,7 +61,9 @@ where
         let path = request.uri().path();
         let route = self.shared.methods.known(path);
         // A method not known yet is named by its answer (`_OTHER` when it is not served).
-        let unresolved = route.is_none().then(|| request.uri().path_and_query().cloned());
+        let unresolved = route
+            .is_none()
+            .then(|| request.uri().path_and_query().cloned());
         let access = (settings.access_log.is_some()
             && !self.shared.exclude.iter().any(|p| p == path))
         .then(|| CallPath::new(request.uri().path_and_query().cloned()));

@@ -252,7 +252,10 @@ impl Health {
     /// Whether the service is draining: readiness fails whatever its checks say.
     #[cfg_attr(
         not(feature = "grpc"),
-        allow(dead_code, reason = "only the gRPC health sync asks without running the checks")
+        allow(
+            dead_code,
+            reason = "only the gRPC health sync asks without running the checks"
+        )
     )]
     pub(crate) fn is_draining(&self) -> bool {
         self.settings
