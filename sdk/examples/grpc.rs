@@ -151,7 +151,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let http_listener = tokio::net::TcpListener::bind(&http_addr)
         .await
         .map_err(|e| format!("cannot listen on DEMO_ADDR={http_addr}: {e}"))?;
-    tracing::info!(grpc = %grpc_listener.local_addr()?, http = %http_listener.local_addr()?, "listening");
+    // `addr` is what Prometheus scrapes, as the demo logs it.
+    tracing::info!(
+        addr = %http_listener.local_addr()?,
+        grpc_addr = %grpc_listener.local_addr()?,
+        "listening"
+    );
 
     let health = obs.health().cache_for(Duration::from_secs(1));
     let (reporter, health_service) = tonic_health::server::health_reporter();

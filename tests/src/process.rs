@@ -115,27 +115,33 @@ pub fn wait_for_port(addr: &str, timeout: Duration, proc: &mut Proc) {
 /// Always built (cargo only relinks when it is up to date): `cargo run -p obs-service --example
 /// demo` leaves a demo without the exporters at the same path, which the tests must not pick up.
 pub fn demo_binary() -> PathBuf {
+    example_binary("demo")
+}
+
+/// The SDK's example `name` (`target/<profile>/examples/<name>`), built with `--all-features`,
+/// as [`demo_binary`] builds the demo.
+pub fn example_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let target = exe
         .parent()
         .and_then(Path::parent)
         .expect("target/<profile>/deps");
-    let demo = target
+    let example = target
         .join("examples")
-        .join(format!("demo{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     let status = Command::new(env!("CARGO"))
         .args([
             "build",
             "-p",
             "obs-service",
             "--example",
-            "demo",
+            name,
             "--all-features",
         ])
         .status()
-        .expect("running cargo build --example demo");
-    assert!(status.success(), "building the demo failed");
-    demo
+        .unwrap_or_else(|e| panic!("running cargo build --example {name}: {e}"));
+    assert!(status.success(), "building the example {name} failed");
+    example
 }
 
 /// Starts the demo on a free loopback port (`DEMO_ADDR=127.0.0.1:0`) and returns it with the

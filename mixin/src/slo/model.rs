@@ -293,7 +293,9 @@ impl Slo {
             if !well_formed || method.contains(['"', '\\', '\n', '{', '}']) {
                 return err(
                     "method",
-                    format!("{method:?} must be an RPC method like \"demo.v1.Users/Get\" (no leading '/')"),
+                    format!(
+                        "{method:?} must be an RPC method like \"demo.v1.Users/Get\" (no leading '/')"
+                    ),
                 );
             }
         }

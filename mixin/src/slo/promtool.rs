@@ -124,23 +124,34 @@ fn grpc_series(slo: &Slo, scenario: &Scenario) -> Vec<InputSeries> {
     };
     match slo.kind {
         SloKind::GrpcAvailability => {
-            push(format!(r#"{duration}_count{{{sdk},rpc_method="{method}",{ok}}}"#), &good);
+            push(
+                format!(r#"{duration}_count{{{sdk},rpc_method="{method}",{ok}}}"#),
+                &good,
+            );
             // A client's mistake is not the server's fault: a good call.
             push(
-                format!(r#"{duration}_count{{{otel},rpc_method="{method}",rpc_response_status_code="NOT_FOUND"}}"#),
+                format!(
+                    r#"{duration}_count{{{otel},rpc_method="{method}",rpc_response_status_code="NOT_FOUND"}}"#
+                ),
                 &good,
             );
             push(
-                format!(r#"{duration}_count{{{sdk},rpc_method="{bad_method}",rpc_response_status_code="INTERNAL",error_type="INTERNAL"}}"#),
+                format!(
+                    r#"{duration}_count{{{sdk},rpc_method="{bad_method}",rpc_response_status_code="INTERNAL",error_type="INTERNAL"}}"#
+                ),
                 &bad,
             );
             push(
-                format!(r#"{duration}_count{{{otel},rpc_method="{bad_method}",rpc_response_status_code="UNAVAILABLE",error_type="UNAVAILABLE"}}"#),
+                format!(
+                    r#"{duration}_count{{{otel},rpc_method="{bad_method}",rpc_response_status_code="UNAVAILABLE",error_type="UNAVAILABLE"}}"#
+                ),
                 &bad,
             );
             if slo.method.is_some() {
                 push(
-                    format!(r#"{duration}_count{{{sdk},rpc_method="{other}",rpc_response_status_code="INTERNAL",error_type="INTERNAL"}}"#),
+                    format!(
+                        r#"{duration}_count{{{sdk},rpc_method="{other}",rpc_response_status_code="INTERNAL",error_type="INTERNAL"}}"#
+                    ),
                     &noise,
                 );
             }
