@@ -767,7 +767,8 @@ pub mod fields {
     pub const ROUTE: &str = "route";
     /// Raw request path, on access and audit lines.
     pub const PATH: &str = "path";
-    /// HTTP status code, on access and audit lines.
+    /// HTTP status code, on access and audit lines; on the access lines of gRPC calls, the
+    /// gRPC status code's name (`OK`, `NOT_FOUND`).
     pub const STATUS: &str = "status";
     /// Request duration in milliseconds (float), on access lines.
     pub const DURATION_MS: &str = "duration_ms";
@@ -865,7 +866,7 @@ pub const LOG_FIELDS: &[LogField] = &[
     },
     LogField {
         name: fields::STATUS,
-        description: "HTTP status code (access and audit lines).",
+        description: "HTTP status code (access and audit lines); the gRPC status code's name, such as NOT_FOUND, on the access lines of gRPC calls.",
         always: false,
         loki: LokiPlacement::Line,
     },

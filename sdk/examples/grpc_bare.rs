@@ -34,8 +34,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .await?;
         }
         Ok("obs") => {
-            let obs = obs_service::Config::from_env("grpc-bare", env!("CARGO_PKG_VERSION"))?
-                .init()?;
+            let obs =
+                obs_service::Config::from_env("grpc-bare", env!("CARGO_PKG_VERSION"))?.init()?;
             tonic::transport::Server::builder()
                 .layer(obs.grpc_layer().named_service::<UsersServer>())
                 .add_service(UsersServer)

@@ -16,21 +16,21 @@ use tonic::{Request, Response, Status};
 
 /// `demo.v1.GetUserRequest`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct GetUserRequest {
+pub(crate) struct GetUserRequest {
     /// The user's id.
     #[prost(string, tag = "1")]
-    pub id: String,
+    pub(crate) id: String,
 }
 
 /// `demo.v1.User`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct User {
+pub(crate) struct User {
     /// The user's id.
     #[prost(string, tag = "1")]
-    pub id: String,
+    pub(crate) id: String,
     /// The user's display name.
     #[prost(string, tag = "2")]
-    pub name: String,
+    pub(crate) name: String,
 }
 
 /// The handler of `Get`.
