@@ -100,6 +100,8 @@ pub enum Group {
     HttpClient,
     /// The Tokio runtime the service runs on (opt-in).
     Runtime,
+    /// RED metrics of gRPC servers (the stable OpenTelemetry RPC conventions).
+    Grpc,
 }
 
 impl Group {
@@ -113,6 +115,7 @@ impl Group {
             Group::SelfHealth => "SDK self-health",
             Group::HttpClient => "Outgoing HTTP calls",
             Group::Runtime => "Tokio runtime",
+            Group::Grpc => "gRPC server (RED)",
         }
     }
 }
@@ -217,8 +220,16 @@ pub mod labels {
     pub const SERVER_PORT: &str = "server_port";
     /// Why an outgoing call failed, when it did: the status code of an error answer (`404`,
     /// `503`), or one of the [`ClientError`](super::ClientError) values when no answer came.
-    /// Absent on calls that succeeded.
+    /// Absent on calls that succeeded. On the gRPC server histogram: the status code name of
+    /// an answer that means a server fault ([`GRPC_SERVER_FAULT_CODES`](super::GRPC_SERVER_FAULT_CODES)).
     pub const ERROR_TYPE: &str = "error_type";
+    /// The RPC system: `grpc`.
+    pub const RPC_SYSTEM_NAME: &str = "rpc_system_name";
+    /// The fully qualified RPC method, `package.Service/Method`; methods the server does not
+    /// serve share [`OTHER_METHOD`](super::OTHER_METHOD), never the raw path.
+    pub const RPC_METHOD: &str = "rpc_method";
+    /// The gRPC status code by name: `OK`, `NOT_FOUND`, `INTERNAL`, …
+    pub const RPC_RESPONSE_STATUS_CODE: &str = "rpc_response_status_code";
 }
 
 /// The value of `http_request_method` for methods outside the standard set, as the semantic
@@ -418,6 +429,38 @@ pub const HTTP_CLIENT_REQUEST_DURATION: Metric = Metric {
     ],
     buckets: Some(HTTP_DURATION_BUCKETS),
     group: Group::HttpClient,
+};
+
+/// The `rpc_system_name` value of gRPC calls.
+pub const RPC_SYSTEM_GRPC: &str = "grpc";
+
+/// The gRPC status codes that mean a server fault, as the OpenTelemetry RPC conventions
+/// classify them for a server: the answers that carry `error_type`, and what the gRPC
+/// error-ratio alert and availability SLOs count. The others (`NOT_FOUND`,
+/// `INVALID_ARGUMENT`, `CANCELLED`, …) are the caller's business.
+pub const GRPC_SERVER_FAULT_CODES: &[&str] = &[
+    "UNKNOWN",
+    "DEADLINE_EXCEEDED",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+];
+
+/// `rpc_server_call_duration_seconds`: the RED histogram of gRPC servers.
+pub const RPC_SERVER_CALL_DURATION: Metric = Metric {
+    name: "rpc_server_call_duration_seconds",
+    kind: MetricKind::Histogram,
+    unit: Unit::Seconds,
+    help: "Duration of gRPC server calls, from receiving the request head to the end of the response stream.",
+    labels: &[
+        labels::RPC_SYSTEM_NAME,
+        labels::RPC_METHOD,
+        labels::RPC_RESPONSE_STATUS_CODE,
+        labels::ERROR_TYPE,
+    ],
+    buckets: Some(HTTP_DURATION_BUCKETS),
+    group: Group::Grpc,
 };
 
 /// `tokio_runtime_workers`: the runtime's worker threads.
@@ -644,6 +687,7 @@ pub const METRICS: &[Metric] = &[
     TOKIO_GLOBAL_QUEUE_DEPTH,
     TOKIO_BUSY,
     TOKIO_PARKS,
+    RPC_SERVER_CALL_DURATION,
 ];
 
 /// Looks a metric up by its name; a histogram's `_bucket`, `_sum` and `_count` series resolve
@@ -723,7 +767,8 @@ pub mod fields {
     pub const ROUTE: &str = "route";
     /// Raw request path, on access and audit lines.
     pub const PATH: &str = "path";
-    /// HTTP status code, on access and audit lines.
+    /// HTTP status code, on access and audit lines; on the access lines of gRPC calls, the
+    /// gRPC status code's name (`OK`, `NOT_FOUND`).
     pub const STATUS: &str = "status";
     /// Request duration in milliseconds (float), on access lines.
     pub const DURATION_MS: &str = "duration_ms";
@@ -821,7 +866,7 @@ pub const LOG_FIELDS: &[LogField] = &[
     },
     LogField {
         name: fields::STATUS,
-        description: "HTTP status code (access and audit lines).",
+        description: "HTTP status code (access and audit lines); the gRPC status code's name, such as NOT_FOUND, on the access lines of gRPC calls.",
         always: false,
         loki: LokiPlacement::Line,
     },

@@ -94,6 +94,13 @@ thresholds! {
     dependency_error_ratio: f64 = 0.05;
     /// How long the failed share of calls must stay high. Default `"5m"`.
     dependency_error_ratio_for: Duration = Duration::from_static("5m");
+    /// Ratio of a service's gRPC calls answered with a code that means a server fault
+    /// (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS) above
+    /// which `HighGrpcErrorRate` fires. Default `0.05`. Lower it for
+    /// services with a strict availability objective.
+    grpc_error_ratio: f64 = 0.05;
+    /// How long the gRPC server-fault ratio must stay high. Default `"5m"`.
+    grpc_error_ratio_for: Duration = Duration::from_static("5m");
     /// Number of restarts within `restarts_window` at which `ServiceCrashLooping` fires.
     /// Default `3`.
     restarts: f64 = 3.0;

@@ -87,6 +87,7 @@ pub struct Exchange<'a> {
     pub(crate) method: &'a str,
     pub(crate) route: &'a str,
     pub(crate) status: u16,
+    pub(crate) server_error: bool,
     pub(crate) duration: Duration,
 }
 
@@ -112,15 +113,17 @@ impl<'a> Exchange<'a> {
         self.route
     }
 
-    /// The response status code.
+    /// The response status code: the HTTP status, or for a gRPC call its status code number
+    /// (`5` for `NOT_FOUND`).
     pub fn status(&self) -> u16 {
         self.status
     }
 
     /// Whether the answer is a server error: what the error-ratio alerts and the availability
-    /// SLOs count.
+    /// SLOs count. For HTTP a 5xx, for gRPC the codes that mean a server fault
+    /// ([`GRPC_SERVER_FAULT_CODES`](crate::catalogue::GRPC_SERVER_FAULT_CODES)).
     pub fn is_server_error(&self) -> bool {
-        self.status >= 500
+        self.server_error
     }
 
     /// From the moment the adapter saw the request to the end of its response.
@@ -303,6 +306,7 @@ mod tests {
             method: "GET",
             route: "/",
             status: 200,
+            server_error: false,
             duration: Duration::from_millis(1),
         });
         panic(&Panic {

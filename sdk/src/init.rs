@@ -66,6 +66,14 @@ impl Obs {
         self.layer().into()
     }
 
+    /// The gRPC layer for tonic servers, recording into [`Obs::metrics`] (and naming its spans
+    /// for OpenTelemetry when OTLP export is on): see [`grpc`](crate::grpc).
+    #[cfg(feature = "grpc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "grpc")))]
+    pub fn grpc_layer(&self) -> crate::grpc::GrpcLayer {
+        crate::grpc::GrpcLayer::new(&self.metrics).otel(self.exports_spans)
+    }
+
     /// The running exporter whose drop counter has the label `exporter` (`sentry`, `otlp`,
     /// `loki`), if it is on.
     #[cfg(any(feature = "sentry", feature = "otlp", feature = "loki"))]

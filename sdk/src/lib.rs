@@ -57,6 +57,9 @@ pub mod exposition;
 #[cfg(all(fuzzing, feature = "runtime"))]
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "grpc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "grpc")))]
+pub mod grpc;
 #[cfg(feature = "runtime")]
 pub mod health;
 #[cfg(feature = "runtime")]

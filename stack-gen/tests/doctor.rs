@@ -773,3 +773,71 @@ fn redirects_are_followed_a_few_times_and_requests_time_out() {
     );
     drop(silent);
 }
+
+/// What the SDK's gRPC layer exposes beside the HTTP metrics: `error_type` on the server
+/// faults alone.
+fn grpc_metrics(buckets: &[&str]) -> String {
+    let mut out = sdk_metrics();
+    out.push_str("# TYPE rpc_server_call_duration_seconds histogram\n");
+    for (labels, count) in [
+        (
+            r#"rpc_system_name="grpc",rpc_method="demo.v1.Users/Get",rpc_response_status_code="OK""#,
+            3,
+        ),
+        (
+            r#"rpc_system_name="grpc",rpc_method="demo.v1.Users/Get",rpc_response_status_code="INTERNAL",error_type="INTERNAL""#,
+            1,
+        ),
+    ] {
+        for le in buckets.iter().chain(&["+Inf"]) {
+            out.push_str(&format!(
+                "rpc_server_call_duration_seconds_bucket{{{labels},le=\"{le}\"}} {count}\n"
+            ));
+        }
+        out.push_str(&format!(
+            "rpc_server_call_duration_seconds_sum{{{labels}}} 0.01\nrpc_server_call_duration_seconds_count{{{labels}}} {count}\n"
+        ));
+    }
+    out
+}
+
+#[test]
+fn a_grpc_services_call_metrics_are_checked_when_exposed() {
+    let pki = pki();
+    let dir = tempfile::tempdir().unwrap();
+    let buckets: Vec<String> = obs_catalogue::HTTP_DURATION_BUCKETS
+        .iter()
+        .map(|b| b.to_string())
+        .collect();
+    let buckets: Vec<&str> = buckets.iter().map(String::as_str).collect();
+    let good = sdk_like_service(&pki, grpc_metrics(&buckets), false);
+    let (_, stdout, _) = doctor(&[&good, "--json", "--cacert", &ca_file(&pki, dir.path())]);
+    let checks = parse_checks(&stdout);
+    let grpc = status_of(&checks, "metric rpc_server_call_duration_seconds");
+    assert_eq!(grpc["status"], "pass", "{grpc}");
+
+    let wrong = sdk_like_service(&pki, grpc_metrics(&["0.1", "1"]), false);
+    let (code, stdout, _) = doctor(&[&wrong, "--json", "--cacert", &ca_file(&pki, dir.path())]);
+    assert_eq!(code, 1, "{stdout}");
+    let checks = parse_checks(&stdout);
+    let grpc = status_of(&checks, "metric rpc_server_call_duration_seconds");
+    assert_eq!(grpc["status"], "fail", "{grpc}");
+    assert!(
+        grpc["detail"]
+            .as_str()
+            .unwrap()
+            .contains("buckets le=0.1,1,+Inf"),
+        "{grpc}"
+    );
+
+    // A service without gRPC has nothing of it to check.
+    let plain = sdk_like_service(&pki, sdk_metrics(), false);
+    let (_, stdout, _) = doctor(&[&plain, "--json", "--cacert", &ca_file(&pki, dir.path())]);
+    let checks = parse_checks(&stdout);
+    assert!(
+        !checks
+            .iter()
+            .any(|c| c["check"] == "metric rpc_server_call_duration_seconds"),
+        "{stdout}"
+    );
+}

@@ -118,8 +118,8 @@ pub fn demo_binary() -> PathBuf {
     example_binary("demo")
 }
 
-/// An example of the SDK (`target/<profile>/examples/<name>`: `demo`, the axum service, or
-/// `actix`, the same routes on actix-web), built with `--all-features` as [`demo_binary`] is.
+/// The SDK's example `name` (`target/<profile>/examples/<name>`), built with `--all-features`,
+/// as [`demo_binary`] builds the demo.
 pub fn example_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let target = exe

@@ -1,7 +1,9 @@
 //! The dashboards and rules against real programs, scraped by a real Prometheus (2.42 from
 //! Debian) loaded with the bundled recording rules:
-//! - the SDK's demo service under traffic: every Service overview and SDK self-health panel
-//!   query returns data, and every service alert expression evaluates;
+//! - the SDK's demo service under traffic, and its `grpc` example driven by Python's grpcio:
+//!   every Service overview and SDK self-health panel query returns data, every service alert
+//!   expression evaluates, and the gRPC example's `INTERNAL` answers count as server faults in
+//!   the gRPC panels and in `HighGrpcErrorRate`;
 //! - node-exporter, postgres-exporter and redis-exporter from Debian's packages: every
 //!   Infrastructure (host) and Database panel query returns data, and every infrastructure
 //!   alert expression evaluates.
@@ -213,6 +215,29 @@ fn get(port: u16, path: &str) {
     fetch(&format!("127.0.0.1:{port}"), path);
 }
 
+/// Python with grpcio and grpcio-health-checking (`.ci/run deps` installs them), the gRPC
+/// client that drives the `grpc` example. In CI a missing one fails; elsewhere the test skips.
+fn python_with_grpcio() -> Option<PathBuf> {
+    let python = obs_tests::require_tool("python3")?;
+    let found = Command::new(&python)
+        .args(["-c", "import grpc, grpc_health.v1"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    match found {
+        true => Some(python),
+        false if obs_tests::in_ci() => panic!(
+            "python3 lacks grpcio or grpcio-health-checking; .ci/run installs them (CI=true, so this fails instead of skipping)"
+        ),
+        false => {
+            eprintln!(
+                "\n!!! SKIPPING: python3 lacks grpcio. Run `bash .ci/run deps` to install it. !!!\n"
+            );
+            None
+        }
+    }
+}
+
 #[test]
 fn service_dashboards_and_alerts_work_against_the_sdk_demo() {
     let Some(prometheus) = obs_tests::require_tool("prometheus") else {
@@ -221,7 +246,11 @@ fn service_dashboards_and_alerts_work_against_the_sdk_demo() {
     let Some(promtool) = obs_tests::require_tool("promtool") else {
         return;
     };
+    let Some(python) = python_with_grpcio() else {
+        return;
+    };
     let demo = obs_tests::process::demo_binary();
+    let grpc_demo = obs_tests::process::example_binary("grpc");
     let dir = tempfile::tempdir().unwrap();
     let (demo_port, prom_port) = (free_port(), free_port());
     // Output kept, and the port checked, so a demo that cannot start says why instead of
@@ -241,7 +270,43 @@ fn service_dashboards_and_alerts_work_against_the_sdk_demo() {
         Duration::from_secs(30),
         &mut demo_proc,
     );
-    let _prom = start_prometheus(&prometheus, dir.path(), prom_port, &[("demo", demo_port)]);
+    // The gRPC example: gRPC on one port, /metrics on another, driven by grpcio (OK,
+    // NOT_FOUND, INTERNAL, UNIMPLEMENTED and health checks, over and over).
+    let (grpc_port, grpc_http_port) = (free_port(), free_port());
+    let mut grpc_proc = obs_tests::process::Proc::spawn(
+        "grpc-demo",
+        &grpc_demo,
+        &[],
+        &[
+            ("DEMO_ADDR", format!("127.0.0.1:{grpc_http_port}")),
+            ("DEMO_GRPC_ADDR", format!("127.0.0.1:{grpc_port}")),
+            ("OBS_LOG", "warn".into()),
+        ],
+        dir.path(),
+    );
+    obs_tests::process::wait_for_port(
+        &format!("127.0.0.1:{grpc_http_port}"),
+        Duration::from_secs(30),
+        &mut grpc_proc,
+    );
+    let _grpc_client = spawn(
+        &python,
+        &[
+            obs_tests::repo_root()
+                .join("tests/clients/grpc_client.py")
+                .display()
+                .to_string(),
+            format!("127.0.0.1:{grpc_port}"),
+            "0".into(),
+        ],
+        &[],
+    );
+    let _prom = start_prometheus(
+        &prometheus,
+        dir.path(),
+        prom_port,
+        &[("demo", demo_port), ("grpc-demo", grpc_http_port)],
+    );
     let url = format!("http://127.0.0.1:{prom_port}");
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -274,6 +339,12 @@ fn service_dashboards_and_alerts_work_against_the_sdk_demo() {
         &url,
         "job:http_server_request_errors:ratio_rate5m{job=\"demo\"} > 0",
     );
+    // The gRPC example's calls, INTERNAL included, in the window of the rates.
+    wait_for(
+        &promtool,
+        &url,
+        "rate(rpc_server_call_duration_seconds_count{job=\"grpc-demo\",rpc_method=\"demo.v1.Users/Get\",rpc_response_status_code=\"INTERNAL\",error_type=\"INTERNAL\"}[15s]) > 0",
+    );
     std::thread::sleep(Duration::from_secs(5));
     let alerts = alerts::service_alerts(&obs_mixin::Thresholds::default()).alerts;
     let (failures, checked) = check_live(
@@ -283,10 +354,38 @@ fn service_dashboards_and_alerts_work_against_the_sdk_demo() {
         &alerts,
         &[],
     );
+    // One call in five is INTERNAL and one UNIMPLEMENTED (on `_OTHER`): the server-fault ratio
+    // is well above the alert's threshold, so its expression selects the gRPC example.
+    let grpc_alert = alerts
+        .iter()
+        .find(|a| a.name == "HighGrpcErrorRate")
+        .expect("the gRPC alert");
+    let firing = query(&promtool, &url, &grpc_alert.expr).unwrap();
+    let unserved = query(
+        &promtool,
+        &url,
+        "rpc_server_call_duration_seconds_count{job=\"grpc-demo\",rpc_method=\"_OTHER\",rpc_response_status_code=\"UNIMPLEMENTED\"} > 0",
+    )
+    .unwrap();
+    let raw_paths = query(
+        &promtool,
+        &url,
+        "count(rpc_server_call_duration_seconds_count{rpc_method=~\".*Nope.*\"})",
+    )
+    .unwrap();
     stop.store(true, Ordering::Relaxed);
     traffic.join().unwrap();
     assert!(checked > 40, "{checked}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        firing.contains("grpc-demo"),
+        "HighGrpcErrorRate: {firing:?}"
+    );
+    assert!(!unserved.trim().is_empty(), "no _OTHER series");
+    assert!(
+        raw_paths.trim().is_empty(),
+        "a raw path became a label: {raw_paths}"
+    );
 }
 
 /// What the OpenTelemetry Python SDK's Prometheus exporter serves for a Flask app (stable HTTP
@@ -362,6 +461,41 @@ fn otel_exposition(start: Instant) -> String {
         out.push_str(&format!(
             "http_client_request_duration_seconds_sum{{{labels}}} {}\n",
             count as f64 * 0.02
+        ));
+    }
+    // What an OpenTelemetry SDK's gRPC server instrumentation records under the stable RPC
+    // conventions: `rpc_method` as `package.Service/Method`, status names, `error_type` on the
+    // server faults, and server and network labels the SDK does not set.
+    out.push_str("# HELP rpc_server_call_duration_seconds Measures the duration of inbound remote procedure calls.\n# TYPE rpc_server_call_duration_seconds histogram\n");
+    for (labels, count) in [
+        (
+            r#"network_type="ipv4",rpc_method="demo.v1.Users/Get",rpc_response_status_code="OK",rpc_system_name="grpc",server_address="0.0.0.0",server_port="50051""#,
+            6 * n,
+        ),
+        (
+            r#"network_type="ipv4",rpc_method="demo.v1.Users/Get",rpc_response_status_code="NOT_FOUND",rpc_system_name="grpc",server_address="0.0.0.0",server_port="50051""#,
+            2 * n,
+        ),
+        (
+            r#"error_type="INTERNAL",network_type="ipv4",rpc_method="demo.v1.Users/Get",rpc_response_status_code="INTERNAL",rpc_system_name="grpc",server_address="0.0.0.0",server_port="50051""#,
+            n,
+        ),
+    ] {
+        for le in obs_catalogue::HTTP_DURATION_BUCKETS {
+            let c = if *le >= 0.01 { count } else { 0 };
+            out.push_str(&format!(
+                "rpc_server_call_duration_seconds_bucket{{{labels},le=\"{le:?}\"}} {c}\n"
+            ));
+        }
+        out.push_str(&format!(
+            "rpc_server_call_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}\n"
+        ));
+        out.push_str(&format!(
+            "rpc_server_call_duration_seconds_count{{{labels}}} {count}\n"
+        ));
+        out.push_str(&format!(
+            "rpc_server_call_duration_seconds_sum{{{labels}}} {}\n",
+            count as f64 * 0.008
         ));
     }
     out

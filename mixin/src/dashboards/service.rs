@@ -275,6 +275,7 @@ pub(crate) fn spec(t: &Thresholds) -> Spec {
     ];
 
     let mut panels = panels;
+    panels.extend(grpc_row(t));
     panels.extend(dependencies_row(t));
     panels.extend(runtime_row());
     panels.extend(service_graph_row());
@@ -286,6 +287,77 @@ pub(crate) fn spec(t: &Thresholds) -> Spec {
         variables,
         panels,
     }
+}
+
+/// gRPC calls (`rpc_server_call_duration_seconds`, the stable OpenTelemetry RPC conventions):
+/// empty for a service that serves no gRPC. Every query selects by `job` and `instance` and
+/// aggregates the rest away, so a service instrumented with an upstream OpenTelemetry SDK fills
+/// it too.
+fn grpc_row(t: &Thresholds) -> Vec<Panel> {
+    let grpc = catalogue::RPC_SERVER_CALL_DURATION.name;
+    let target = target_selector("");
+    let faults = target_selector(&format!(
+        r#"rpc_response_status_code=~"{}""#,
+        crate::rules::alerts::grpc_server_faults()
+    ));
+    let rate =
+        |by: &str, sel: &str| format!("sum by ({by}) (rate({grpc}_count{sel}[$__rate_interval]))");
+    vec![
+        row("gRPC"),
+        Panel::new(
+            Kind::TimeSeries,
+            "gRPC call rate by method",
+            "gRPC calls per second for each method (`package.Service/Method`). Methods the server does not serve share `_OTHER`.",
+            "reqps",
+            vec![prom(rate("rpc_method", &target), "{{rpc_method}}")],
+        ),
+        Panel::new(
+            Kind::TimeSeries,
+            "gRPC server-fault ratio by job",
+            "Share of each service's gRPC calls answered with a code that means a server fault: UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS (0 when none was). HighGrpcErrorRate fires above the configured threshold.",
+            "percentunit",
+            vec![prom(
+                format!(
+                    "({} or {} * 0)\n/\n{}",
+                    rate("job", &faults),
+                    rate("job", &target),
+                    rate("job", &target)
+                ),
+                "{{job}}",
+            )],
+        )
+        .thresholds(&[
+            ("green", None),
+            ("orange", Some(t.grpc_error_ratio / 5.0)),
+            ("red", Some(t.grpc_error_ratio)),
+        ])
+        .field("min", serde_json::json!(0)),
+        Panel::new(
+            Kind::StackedTimeSeries,
+            "gRPC calls by status",
+            "Share of the gRPC calls answered with each status code (OK, NOT_FOUND, INTERNAL, …), stacked to 1.",
+            "percentunit",
+            vec![prom(
+                format!(
+                    "{}\n/ ignoring (rpc_response_status_code) group_left\nsum(rate({grpc}_count{target}[$__rate_interval]))",
+                    rate("rpc_response_status_code", &target)
+                ),
+                "{{rpc_response_status_code}}",
+            )],
+        ),
+        Panel::new(
+            Kind::TimeSeries,
+            "p99 gRPC latency by method",
+            "99th percentile of the calls' duration for each method, to the end of the response stream.",
+            "s",
+            vec![prom(
+                format!(
+                    "histogram_quantile(0.99, sum by (rpc_method, le) (rate({grpc}_bucket{target}[$__rate_interval])))"
+                ),
+                "{{rpc_method}}",
+            )],
+        ),
+    ]
 }
 
 /// Outgoing calls by the server they went to (`http_client_request_duration_seconds`): empty

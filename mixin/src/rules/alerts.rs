@@ -92,6 +92,14 @@ pub fn dependency_faults() -> String {
         .join("|")
 }
 
+/// The regular expression of the gRPC status codes that mean a server fault, as the
+/// OpenTelemetry RPC conventions classify a server's codes: what `HighGrpcErrorRate`, the gRPC
+/// dashboard row and gRPC availability SLOs count as errors. Matched on
+/// `rpc_response_status_code`, which every implementation of the conventions sets.
+pub fn grpc_server_faults() -> String {
+    catalogue::GRPC_SERVER_FAULT_CODES.join("|")
+}
+
 fn fmt_num(x: f64) -> String {
     format!("{x}")
 }
@@ -103,6 +111,8 @@ pub fn service_alerts(t: &Thresholds) -> AlertGroup {
     let route = r#"http_route="/users/{id}",http_request_method="GET""#;
     let client = catalogue::HTTP_CLIENT_REQUEST_DURATION.name;
     let call = r#"http_request_method="GET",server_address="users.internal",server_port="80""#;
+    let grpc = catalogue::RPC_SERVER_CALL_DURATION.name;
+    let rpc = r#"rpc_system_name="grpc",rpc_method="demo.v1.Users/Get""#;
     let alerts = vec![
         Alert {
             name: "TargetDown",
@@ -270,6 +280,54 @@ pub fn service_alerts(t: &Thresholds) -> AlertGroup {
                     ),
                     (
                         &format!(r#"{client}_count{{job="api",instance="api:8080",{call},http_response_status_code="503",error_type="503"}}"#),
+                        "0+1x20",
+                    ),
+                ],
+            ),
+        },
+        Alert {
+            name: "HighGrpcErrorRate",
+            severity: Severity::Critical,
+            dashboard: DashboardRef { uid: SERVICE, panel: "gRPC server-fault ratio by job", variables: DashboardRef::JOB },
+            expr: format!(
+                "sum by (job) (rate({grpc}_count{{{svc},rpc_response_status_code=~\"{}\"}}[5m]))\n/\nsum by (job) (rate({grpc}_count{{{svc}}}[5m]))\n> {}",
+                grpc_server_faults(),
+                fmt_num(t.grpc_error_ratio)
+            ),
+            for_: t.grpc_error_ratio_for.clone(),
+            summary: "Job {{ $labels.job }} fails too many gRPC calls.".into(),
+            description: format!(
+                "{{{{ $value | humanizePercentage }}}} of the gRPC calls to {{{{ $labels.job }}}} were answered with a code that means a server fault (INTERNAL, UNAVAILABLE, UNKNOWN, …) over the last 5 minutes (threshold {}%).",
+                fmt_num(t.grpc_error_ratio * 100.0)
+            ),
+            firing: Scenario::new(
+                "15m",
+                &[
+                    (
+                        &format!(r#"{grpc}_count{{job="api",instance="api:8080",{rpc},rpc_response_status_code="OK"}}"#),
+                        "0+90x20",
+                    ),
+                    (
+                        &format!(r#"{grpc}_count{{job="api",instance="api:8080",{rpc},rpc_response_status_code="INTERNAL",error_type="INTERNAL"}}"#),
+                        "0+10x20",
+                    ),
+                ],
+            )
+            .labels(&[("job", "api")], "10%"),
+            quiet: Scenario::new(
+                "15m",
+                &[
+                    (
+                        &format!(r#"{grpc}_count{{job="api",instance="api:8080",{rpc},rpc_response_status_code="OK"}}"#),
+                        "0+90x20",
+                    ),
+                    // Not found is the caller's business, not a server fault.
+                    (
+                        &format!(r#"{grpc}_count{{job="api",instance="api:8080",{rpc},rpc_response_status_code="NOT_FOUND"}}"#),
+                        "0+50x20",
+                    ),
+                    (
+                        &format!(r#"{grpc}_count{{job="api",instance="api:8080",{rpc},rpc_response_status_code="UNAVAILABLE",error_type="UNAVAILABLE"}}"#),
                         "0+1x20",
                     ),
                 ],

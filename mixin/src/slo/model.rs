@@ -78,12 +78,39 @@ pub const SLOW_WINDOWS: [BurnWindow; 2] = [
 
 /// What an SLO counts as a good request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum SloKind {
     /// Answered without a 5xx status.
     Availability,
     /// Answered within `threshold` seconds (a bucket bound of the duration histogram).
     Latency,
+    /// A gRPC call answered without a code that means a server fault
+    /// ([`GRPC_SERVER_FAULT_CODES`](catalogue::GRPC_SERVER_FAULT_CODES)), from
+    /// `rpc_server_call_duration_seconds`.
+    GrpcAvailability,
+    /// A gRPC call answered within `threshold` seconds (a bucket bound of
+    /// `rpc_server_call_duration_seconds`).
+    GrpcLatency,
+}
+
+impl SloKind {
+    /// Whether the SLO counts gRPC calls rather than HTTP requests.
+    pub fn is_grpc(self) -> bool {
+        matches!(self, SloKind::GrpcAvailability | SloKind::GrpcLatency)
+    }
+
+    /// Whether the SLO counts answers slower than a threshold.
+    pub fn is_latency(self) -> bool {
+        matches!(self, SloKind::Latency | SloKind::GrpcLatency)
+    }
+
+    /// The duration histogram the SLO reads.
+    pub fn histogram(self) -> &'static catalogue::Metric {
+        match self.is_grpc() {
+            true => &catalogue::RPC_SERVER_CALL_DURATION,
+            false => &catalogue::HTTP_SERVER_REQUEST_DURATION,
+        }
+    }
 }
 
 /// One service level objective, as `[[slo]]` of `obs.toml` declares it.
@@ -94,7 +121,7 @@ pub struct Slo {
     pub name: String,
     /// The Prometheus `job` of the service (in `obs.toml`, a `[[services]]` name).
     pub service: String,
-    /// Availability or latency.
+    /// Availability or latency, of HTTP requests or of gRPC calls.
     pub kind: SloKind,
     /// Percent of good requests, `0 < objective < 100`.
     pub objective: f64,
@@ -102,9 +129,13 @@ pub struct Slo {
     #[serde(default = "default_window")]
     pub window: Duration,
     /// One route template (`/users/{id}`); absent: every request of the service, unrouted
-    /// ones included.
+    /// ones included. HTTP kinds only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route: Option<String>,
+    /// One RPC method (`demo.v1.Users/Get`); absent: every call of the service. gRPC kinds
+    /// only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
     /// Latency only: seconds, one of the histogram's bucket bounds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
@@ -141,7 +172,27 @@ impl Slo {
             objective,
             window: default_window(),
             route: None,
+            method: None,
             threshold: None,
+        }
+    }
+
+    /// A gRPC availability SLO over the default 30-day window: `objective` percent of the
+    /// calls answered without a server fault.
+    pub fn grpc_availability(name: &str, service: &str, objective: f64) -> Slo {
+        Slo {
+            kind: SloKind::GrpcAvailability,
+            ..Slo::availability(name, service, objective)
+        }
+    }
+
+    /// A gRPC latency SLO over the default 30-day window: `objective` percent of the calls
+    /// faster than `threshold` seconds.
+    pub fn grpc_latency(name: &str, service: &str, threshold: f64, objective: f64) -> Slo {
+        Slo {
+            kind: SloKind::GrpcLatency,
+            threshold: Some(threshold),
+            ..Slo::availability(name, service, objective)
         }
     }
 
@@ -219,22 +270,50 @@ impl Slo {
                 format!("{route:?} must be a route template like \"/users/{{id}}\""),
             );
         }
-        let buckets = catalogue::HTTP_SERVER_REQUEST_DURATION
-            .buckets
-            .unwrap_or_default();
-        match (self.kind, self.threshold) {
-            (SloKind::Latency, Some(t)) if buckets.contains(&t) => {}
-            (SloKind::Latency, Some(t)) => {
+        if let Some(route) = &self.route
+            && self.kind.is_grpc()
+        {
+            return err(
+                "route",
+                format!(
+                    "{route:?}: a gRPC SLO selects calls by method; use method = \"package.Service/Method\""
+                ),
+            );
+        }
+        if let Some(method) = &self.method {
+            if !self.kind.is_grpc() {
+                return err(
+                    "method",
+                    "only a gRPC SLO (kind \"grpc-availability\" or \"grpc-latency\") has a method; an HTTP SLO selects by route".into(),
+                );
+            }
+            let well_formed = method.split_once('/').is_some_and(|(service, name)| {
+                !service.is_empty() && !name.is_empty() && !name.contains('/')
+            });
+            if !well_formed || method.contains(['"', '\\', '\n', '{', '}']) {
+                return err(
+                    "method",
+                    format!(
+                        "{method:?} must be an RPC method like \"demo.v1.Users/Get\" (no leading '/')"
+                    ),
+                );
+            }
+        }
+        let histogram = self.kind.histogram();
+        let buckets = histogram.buckets.unwrap_or_default();
+        match (self.kind.is_latency(), self.threshold) {
+            (true, Some(t)) if buckets.contains(&t) => {}
+            (true, Some(t)) => {
                 return err(
                     "threshold",
                     format!(
                         "{t} is not a bucket bound of {} (one of {})",
-                        catalogue::HTTP_SERVER_REQUEST_DURATION.name,
+                        histogram.name,
                         bucket_list(buckets)
                     ),
                 );
             }
-            (SloKind::Latency, None) => {
+            (true, None) => {
                 return err(
                     "threshold",
                     format!(
@@ -243,14 +322,14 @@ impl Slo {
                     ),
                 );
             }
-            (SloKind::Availability, Some(_)) => {
+            (false, Some(_)) => {
                 return err(
                     "threshold",
-                    "only a latency SLO has a threshold; remove it or set kind = \"latency\""
+                    "only a latency SLO has a threshold; remove it or set kind = \"latency\" (or \"grpc-latency\")"
                         .into(),
                 );
             }
-            (SloKind::Availability, None) => {}
+            (false, None) => {}
         }
         Ok(())
     }
@@ -278,13 +357,16 @@ impl Slo {
     /// What the SLO promises, in words: `99.9% of requests to api answered without a 5xx over
     /// 30d`.
     pub fn promise(&self) -> String {
-        let requests = match &self.route {
-            Some(route) => format!("requests to {} {route}", self.service),
-            None => format!("requests to {}", self.service),
+        let requests = match (&self.route, &self.method) {
+            (Some(route), _) => format!("requests to {} {route}", self.service),
+            (None, Some(method)) => format!("gRPC calls to {} {method}", self.service),
+            (None, None) if self.kind.is_grpc() => format!("gRPC calls to {}", self.service),
+            (None, None) => format!("requests to {}", self.service),
         };
         let good = match self.kind {
             SloKind::Availability => "answered without a 5xx".to_string(),
-            SloKind::Latency => {
+            SloKind::GrpcAvailability => "answered without a server fault".to_string(),
+            SloKind::Latency | SloKind::GrpcLatency => {
                 format!(
                     "answered within {}s",
                     number(self.threshold.unwrap_or_default())
@@ -322,6 +404,11 @@ pub fn examples() -> Vec<Slo> {
         Slo {
             window: Duration::from_static("28d"),
             ..Slo::latency("worker-latency", "worker", 1.0, 95.0)
+        },
+        Slo::grpc_availability("users-grpc-availability", "users", 99.9),
+        Slo {
+            method: Some("demo.v1.Users/Get".into()),
+            ..Slo::grpc_latency("users-get-latency", "users", 0.1, 99.0)
         },
     ]
 }
@@ -412,9 +499,63 @@ mod tests {
         }
         Slo {
             window: Duration::from_static("1d"),
-            ..ok
+            ..ok.clone()
         }
         .validate()
         .unwrap();
+        let grpc = Slo::grpc_availability("g", "users", 99.9);
+        grpc.validate().unwrap();
+        let cases: Vec<(Slo, &str, &str)> = vec![
+            (
+                Slo {
+                    method: Some("demo.v1.Users/Get".into()),
+                    ..ok.clone()
+                },
+                "method",
+                "only a gRPC SLO",
+            ),
+            (
+                Slo {
+                    route: Some("/users/{id}".into()),
+                    ..grpc.clone()
+                },
+                "route",
+                "selects calls by method",
+            ),
+            (
+                Slo {
+                    method: Some("/demo.v1.Users/Get".into()),
+                    ..grpc.clone()
+                },
+                "method",
+                "RPC method",
+            ),
+            (
+                Slo {
+                    threshold: None,
+                    ..Slo::grpc_latency("l", "users", 0.25, 99.0)
+                },
+                "threshold",
+                "needs a threshold",
+            ),
+            (
+                Slo::grpc_latency("l", "users", 0.3, 99.0),
+                "threshold",
+                "rpc_server_call_duration_seconds",
+            ),
+        ];
+        for (slo, field, text) in cases {
+            let e = slo.validate().unwrap_err();
+            assert_eq!(e.field, field, "{e}");
+            assert!(e.message.contains(text), "{e}");
+        }
+        assert_eq!(
+            Slo {
+                method: Some("demo.v1.Users/Get".into()),
+                ..grpc
+            }
+            .promise(),
+            "99.9% of gRPC calls to users demo.v1.Users/Get answered without a server fault over 30d"
+        );
     }
 }

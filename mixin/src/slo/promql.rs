@@ -50,6 +50,9 @@ impl Slo {
         if let Some(route) = &self.route {
             matchers.push(format!("{}=\"{route}\"", catalogue::labels::HTTP_ROUTE));
         }
+        if let Some(method) = &self.method {
+            matchers.push(format!("{}=\"{method}\"", catalogue::labels::RPC_METHOD));
+        }
         if !extra.is_empty() {
             matchers.push(extra.into());
         }
@@ -58,14 +61,15 @@ impl Slo {
 
     /// The SLO's requests per second over `range` (a Prometheus duration).
     pub fn requests_expr(&self, range: &str) -> String {
-        let duration = catalogue::HTTP_SERVER_REQUEST_DURATION.name;
+        let duration = self.kind.histogram().name;
         format!("sum(rate({duration}_count{}[{range}]))", self.selector(""))
     }
 
-    /// The SLO's bad requests per second over `range`: 5xx answers, or requests slower than
-    /// the threshold (all requests less those in the threshold's bucket).
+    /// The SLO's bad requests per second over `range`: 5xx answers (gRPC: the codes of a
+    /// server fault), or requests slower than the threshold (all requests less those in the
+    /// threshold's bucket).
     pub fn errors_expr(&self, range: &str) -> String {
-        let duration = catalogue::HTTP_SERVER_REQUEST_DURATION.name;
+        let duration = self.kind.histogram().name;
         let total = self.requests_expr(range);
         match self.kind {
             // `or … * 0`: a 0 for a window without 5xx, not no series at all.
@@ -76,7 +80,15 @@ impl Slo {
                     catalogue::labels::HTTP_RESPONSE_STATUS_CODE
                 ))
             ),
-            SloKind::Latency => {
+            SloKind::GrpcAvailability => format!(
+                "(\n  sum(rate({duration}_count{}[{range}]))\n  or\n  {total} * 0\n)",
+                self.selector(&format!(
+                    "{}=~\"{}\"",
+                    catalogue::labels::RPC_RESPONSE_STATUS_CODE,
+                    catalogue::GRPC_SERVER_FAULT_CODES.join("|")
+                ))
+            ),
+            SloKind::Latency | SloKind::GrpcLatency => {
                 let le = le_regex(self.threshold.unwrap_or_default());
                 format!(
                     "(\n  {total}\n  -\n  sum(rate({duration}_bucket{}[{range}]))\n)",

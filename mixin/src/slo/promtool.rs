@@ -80,8 +80,109 @@ impl Scenario {
     }
 }
 
+/// The `le` of `threshold` as Prometheus 2 keeps the exporter's (`1`) and as Prometheus 3
+/// writes it (`1.0`).
+fn le_forms(threshold: f64) -> (String, String) {
+    let shortest = number(threshold);
+    let with_fraction = if shortest.contains('.') {
+        shortest.clone()
+    } else {
+        format!("{shortest}.0")
+    };
+    (shortest, with_fraction)
+}
+
+/// The input series of `scenario` for a gRPC `slo`: calls recorded by obs-service and by an
+/// OpenTelemetry SDK (which adds `server_address`, `server_port` and `network_*` labels), good
+/// ones on the method, bad ones on the method (a method SLO) or on another (a service SLO);
+/// a method SLO also sees another method's bad calls, which must not count.
+fn grpc_series(slo: &Slo, scenario: &Scenario) -> Vec<InputSeries> {
+    let duration = catalogue::RPC_SERVER_CALL_DURATION.name;
+    let job = &slo.service;
+    let method = slo.method.as_deref().unwrap_or("demo.v1.Users/Get");
+    let other = "demo.v1.Users/List";
+    let sdk = format!(r#"job="{job}",instance="sdk:8080",rpc_system_name="grpc""#);
+    let otel = format!(
+        r#"job="{job}",instance="otel:8000",rpc_system_name="grpc",server_address="0.0.0.0",server_port="50051",network_type="ipv4""#
+    );
+    let (le2, le3) = le_forms(slo.threshold.unwrap_or_default());
+    let good = scenario.scaled(|r| TRAFFIC * (1.0 - r) / 2.0);
+    let bad = scenario.scaled(|r| TRAFFIC * r / 2.0);
+    let none = scenario.scaled(|_| 0.0);
+    let noise = scenario.scaled(|_| TRAFFIC / 2.0);
+    let bad_method = match slo.method {
+        Some(_) => method,
+        None => other,
+    };
+    let ok = r#"rpc_response_status_code="OK""#;
+    let mut out = Vec::new();
+    let mut push = |series: String, values: &[(u32, f64)]| {
+        out.push(InputSeries {
+            series,
+            values: counter(values),
+        })
+    };
+    match slo.kind {
+        SloKind::GrpcAvailability => {
+            push(
+                format!(r#"{duration}_count{{{sdk},rpc_method="{method}",{ok}}}"#),
+                &good,
+            );
+            // A client's mistake is not the server's fault: a good call.
+            push(
+                format!(
+                    r#"{duration}_count{{{otel},rpc_method="{method}",rpc_response_status_code="NOT_FOUND"}}"#
+                ),
+                &good,
+            );
+            push(
+                format!(
+                    r#"{duration}_count{{{sdk},rpc_method="{bad_method}",rpc_response_status_code="INTERNAL",error_type="INTERNAL"}}"#
+                ),
+                &bad,
+            );
+            push(
+                format!(
+                    r#"{duration}_count{{{otel},rpc_method="{bad_method}",rpc_response_status_code="UNAVAILABLE",error_type="UNAVAILABLE"}}"#
+                ),
+                &bad,
+            );
+            if slo.method.is_some() {
+                push(
+                    format!(
+                        r#"{duration}_count{{{sdk},rpc_method="{other}",rpc_response_status_code="INTERNAL",error_type="INTERNAL"}}"#
+                    ),
+                    &noise,
+                );
+            }
+        }
+        _ => {
+            // A good call lands in the threshold's bucket, a slow one only in the count.
+            for (base, le) in [(&sdk, &le2), (&otel, &le3)] {
+                for (m, values, in_bucket) in [(method, &good, true), (bad_method, &bad, false)] {
+                    let labels = format!(r#"{base},rpc_method="{m}",{ok}"#);
+                    push(format!("{duration}_count{{{labels}}}"), values);
+                    push(
+                        format!("{duration}_bucket{{{labels},le=\"{le}\"}}"),
+                        if in_bucket { values } else { &none },
+                    );
+                }
+            }
+            if slo.method.is_some() {
+                let labels = format!(r#"{sdk},rpc_method="{other}",{ok}"#);
+                push(format!("{duration}_count{{{labels}}}"), &noise);
+                push(format!("{duration}_bucket{{{labels},le=\"{le2}\"}}"), &none);
+            }
+        }
+    }
+    out
+}
+
 /// The input series of `scenario` for `slo`.
 fn series(slo: &Slo, scenario: &Scenario) -> Vec<InputSeries> {
+    if slo.kind.is_grpc() {
+        return grpc_series(slo, scenario);
+    }
     let duration = catalogue::HTTP_SERVER_REQUEST_DURATION.name;
     let job = &slo.service;
     let route = slo.route.as_deref().unwrap_or("/users/{id}");
@@ -89,17 +190,8 @@ fn series(slo: &Slo, scenario: &Scenario) -> Vec<InputSeries> {
     let otel = format!(
         r#"job="{job}",instance="otel:8000",http_request_method="GET",url_scheme="http",network_protocol_version="1.1""#
     );
-    let threshold = slo.threshold.unwrap_or_default();
     // Prometheus 2 keeps the exporter's `1`; Prometheus 3 writes every bound with a fraction.
-    let (le2, le3) = {
-        let shortest = number(threshold);
-        let with_fraction = if shortest.contains('.') {
-            shortest.clone()
-        } else {
-            format!("{shortest}.0")
-        };
-        (shortest, with_fraction)
-    };
+    let (le2, le3) = le_forms(slo.threshold.unwrap_or_default());
     let good = scenario.scaled(|r| TRAFFIC * (1.0 - r) / 2.0);
     let bad = scenario.scaled(|r| TRAFFIC * r / 2.0);
     let none = scenario.scaled(|_| 0.0);
@@ -152,7 +244,7 @@ fn series(slo: &Slo, scenario: &Scenario) -> Vec<InputSeries> {
                 );
             }
         }
-        SloKind::Latency => {
+        SloKind::Latency | SloKind::GrpcAvailability | SloKind::GrpcLatency => {
             let ok = r#"http_response_status_code="200""#;
             // A good request lands in the threshold's bucket, a slow one only in the count.
             for (labels, le, values, in_bucket) in [

@@ -35,6 +35,8 @@ pub(super) struct Line<'a> {
     pub(super) route: &'a str,
     pub(super) path: &'a str,
     pub(super) status: u16,
+    /// The status by name (a gRPC code), when the adapter's statuses have names.
+    pub(super) status_name: Option<&'static str>,
     pub(super) elapsed: Duration,
     /// When the exchange ended, since the Unix epoch.
     pub(super) since_epoch: Duration,
@@ -58,7 +60,21 @@ pub(super) fn write(level: Level, line: &Line<'_>) {
     // Whole microseconds (a u64 holds 584 000 years of them).
     let duration_us = u64::try_from(line.elapsed.as_micros()).unwrap_or(u64::MAX);
     let duration_ms = offer::millis(duration_us);
-    if line.span.is_disabled() || !line.span_has_route {
+    if let Some(status) = line.status_name {
+        // A named status (`NOT_FOUND`) is not what the typed line holds: the line says it all
+        // itself, through the fields.
+        access_event!(
+            level,
+            parent: line.span,
+            { fields::METHOD } = line.method,
+            { fields::ROUTE } = line.route,
+            { fields::PATH } = path,
+            { fields::STATUS } = status,
+            { fields::DURATION_MS } = duration_ms,
+            { fields::REQUEST_ID } = line.id.as_str(),
+            { fields::MESSAGE } = ACCESS_MESSAGE
+        );
+    } else if line.span.is_disabled() || !line.span_has_route {
         // No span to carry the exchange's identity (or it names the wrong route): the line
         // says it all itself.
         access_event!(

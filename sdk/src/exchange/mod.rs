@@ -56,7 +56,31 @@ pub(crate) struct Settings {
     pub(crate) otel: bool,
     /// The access line's level; `None` writes none.
     pub(crate) access_log: Option<Level>,
+    /// What the adapter's statuses mean.
+    pub(crate) statuses: &'static Statuses,
 }
+
+/// What an adapter's status codes mean: HTTP's status codes, or gRPC's codes. The core asks
+/// these rather than knowing either.
+#[derive(Debug)]
+pub(crate) struct Statuses {
+    /// Whether a status means the server failed: the span is marked failed and the completion
+    /// report says so.
+    pub(crate) is_fault: fn(u16) -> bool,
+    /// The status as the access line writes it, when it is a name rather than the number.
+    pub(crate) name: Option<fn(u16) -> &'static str>,
+    /// Whether the OpenTelemetry span name starts with the method (`GET /users/{id}`, as the
+    /// HTTP conventions name a server span) or is the route alone (an RPC method,
+    /// `demo.v1.Users/Get`, as the RPC conventions do).
+    pub(crate) span_name_with_method: bool,
+}
+
+/// HTTP's statuses: a 5xx is the server's fault, and the access line writes the number.
+pub(crate) static HTTP_STATUSES: Statuses = Statuses {
+    is_fault: |status| status >= 500,
+    name: None,
+    span_name_with_method: true,
+};
 
 /// When an exchange arrived: the monotonic clock for its duration and, when the access line
 /// wants a timestamp, the wall clock, read once for the line and a generated request ID.
@@ -150,10 +174,15 @@ impl<P: AccessPath> Exchange<P> {
             route,
             path,
         } = begin;
-        let active = settings.red.as_ref().map(|red| {
-            red.active[method_slot].increment(1.0);
-            method_slot
-        });
+        // An adapter without an in-flight gauge (the RPC conventions define none) has no slots.
+        let active = settings
+            .red
+            .as_ref()
+            .and_then(|red| red.active.get(method_slot))
+            .map(|gauge| {
+                gauge.increment(1.0);
+                method_slot
+            });
         let span = match settings.span {
             true => span::open(settings, &id, method, route.as_ref(), caller),
             false => Span::none(),
@@ -249,11 +278,12 @@ impl<P: AccessPath> Drop for Completion<P> {
             }
         }
         this.count_out();
+        let statuses = this.settings.statuses;
         if this.settings.otel {
             span::record_outcome(
                 &this.span,
-                this.status,
-                this.method,
+                (statuses.is_fault)(this.status),
+                statuses.span_name_with_method.then_some(this.method),
                 this.route.as_deref().filter(|_| !this.span_has_route),
             );
         }
@@ -268,6 +298,7 @@ impl<P: AccessPath> Drop for Completion<P> {
                     route: route_label(this.route.as_ref()),
                     path: path.path(),
                     status: this.status,
+                    status_name: statuses.name.map(|name| name(this.status)),
                     elapsed,
                     // The wall clock at the end, from its reading at the start and the
                     // monotonic duration, rather than read again.
@@ -282,6 +313,7 @@ impl<P: AccessPath> Drop for Completion<P> {
                 method: this.method,
                 route: route_label(this.route.as_ref()),
                 status: this.status,
+                server_error: (statuses.is_fault)(this.status),
                 duration: elapsed,
             });
         }

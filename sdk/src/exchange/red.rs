@@ -23,6 +23,29 @@ pub(crate) struct DurationFamily {
     pub(crate) labels: [&'static str; 3],
     /// A status as its label value; never allocates.
     pub(crate) status_label: fn(u16) -> &'static str,
+    /// The `error_type` value of a status, for families that carry one where a status means
+    /// a server fault (the RPC conventions'); `None` for families without the label.
+    pub(crate) error_type: Option<fn(u16) -> Option<&'static str>>,
+}
+
+impl DurationFamily {
+    /// The family's labels of one exchange, `error_type` last when it has one.
+    fn labels<'a>(
+        &self,
+        method: &'static str,
+        route: &'a str,
+        status: u16,
+    ) -> smallvec::SmallVec<[(&'static str, &'a str); 4]> {
+        let [method_label, route_label, status_label] = self.labels;
+        let mut labels = smallvec::SmallVec::new();
+        labels.push((method_label, method));
+        labels.push((route_label, route));
+        labels.push((status_label, (self.status_label)(status)));
+        if let Some(error_type) = self.error_type.and_then(|error_type| error_type(status)) {
+            labels.push((crate::catalogue::labels::ERROR_TYPE, error_type));
+        }
+        labels
+    }
 }
 
 /// The metrics an adapter records into. Cheap to clone.
@@ -71,14 +94,9 @@ impl Red {
         trace_id: [u8; 16],
     ) {
         let family = self.durations.family;
-        let [method_label, route_label_name, status_label] = family.labels;
         self.registry.keep_exemplar(
             family.name,
-            &[
-                (method_label, method),
-                (route_label_name, route_label(route)),
-                (status_label, (family.status_label)(status)),
-            ],
+            &family.labels(method, route_label(route), status),
             seconds,
             trace_id,
             crate::clock::since_epoch(),
@@ -178,15 +196,13 @@ impl DurationHandles {
                 return handle.2.clone();
             }
         }
-        let [method_label, route_label, status_label] = self.family.labels;
-        let key = Key::from_parts(
-            self.family.name,
-            vec![
-                Label::new(method_label, method),
-                Label::new(route_label, route.to_owned()),
-                Label::new(status_label, (self.family.status_label)(status)),
-            ],
-        );
+        let labels = self
+            .family
+            .labels(method, route, status)
+            .into_iter()
+            .map(|(name, value)| Label::new(name, value.to_owned()))
+            .collect::<Vec<_>>();
+        let key = Key::from_parts(self.family.name, labels);
         let handle = registry.recorder().register_histogram(&key, &METADATA);
         let mut map = self.by_route.write().unwrap_or_else(|e| e.into_inner());
         let handles = map.entry(route.into()).or_default();
@@ -210,6 +226,7 @@ mod tests {
             404 => "404",
             _ => "500",
         },
+        error_type: None,
     };
 
     #[test]

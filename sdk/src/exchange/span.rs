@@ -30,6 +30,11 @@ pub(super) fn open(
                 Some(route) => (" ", route.as_str()),
                 None => ("", ""),
             };
+            // An RPC span is named after its method alone (`demo.v1.Users/Get`).
+            let (method_part, separator) = match settings.statuses.span_name_with_method {
+                true => (method, separator),
+                false => ("", ""),
+            };
             tracing::info_span!(
                 target: SPAN_TARGET,
                 "request",
@@ -37,7 +42,7 @@ pub(super) fn open(
                 request_id = %id,
                 method,
                 route = route_label(route),
-                otel.name = %format_args!("{method}{separator}{named_route}"),
+                otel.name = %format_args!("{method_part}{separator}{named_route}"),
                 otel.kind = "server",
                 otel.status_code = tracing::field::Empty,
                 sentry.trace = sentry_trace.as_deref(),
@@ -65,18 +70,21 @@ pub(super) fn open(
     offer::offering_request_span(values, open)
 }
 
-/// Records in an OpenTelemetry span what the answer says: failed on a server error, and named
-/// after `late_route` when the route came only with the answer, after the span was named.
+/// Records in an OpenTelemetry span what the answer says: failed on a server fault, and named
+/// after `late_route` (behind `method`, when the span name has one) when the route came only
+/// with the answer, after the span was named.
 pub(super) fn record_outcome(
     span: &Span,
-    status: u16,
-    method: &'static str,
+    fault: bool,
+    method: Option<&'static str>,
     late_route: Option<&str>,
 ) {
-    if status >= 500 {
+    if fault {
         span.record("otel.status_code", "error");
     }
-    if let Some(route) = late_route {
-        span.record("otel.name", format_args!("{method} {route}"));
-    }
+    match (late_route, method) {
+        (Some(route), Some(method)) => span.record("otel.name", format_args!("{method} {route}")),
+        (Some(route), None) => span.record("otel.name", route),
+        _ => span,
+    };
 }

@@ -249,6 +249,21 @@ impl Health {
         }
     }
 
+    /// Whether the service is draining: readiness fails whatever its checks say.
+    #[cfg_attr(
+        not(feature = "grpc"),
+        allow(
+            dead_code,
+            reason = "only the gRPC health sync asks without running the checks"
+        )
+    )]
+    pub(crate) fn is_draining(&self) -> bool {
+        self.settings
+            .drain
+            .as_ref()
+            .is_some_and(crate::shutdown::Drain::is_draining)
+    }
+
     /// The report while draining: no check runs, the dependencies are not the reason.
     fn draining_report(&self) -> Option<Report> {
         let draining = self.settings.drain.as_ref()?.is_draining();

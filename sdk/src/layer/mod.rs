@@ -67,6 +67,7 @@ static DURATION: DurationFamily = DurationFamily {
         catalogue::labels::HTTP_RESPONSE_STATUS_CODE,
     ],
     status_label: labels::status,
+    error_type: None,
 };
 
 /// Configuration of [`HttpService`]. Cheap to clone.
@@ -137,6 +138,7 @@ impl HttpLayer {
                     span: true,
                     otel: false,
                     access_log: Some(Level::INFO),
+                    statuses: &crate::exchange::HTTP_STATUSES,
                 }),
                 exclude: catalogue::paths::ALL
                     .iter()

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::Entry;
 use http::{Request, Response};
 
 use super::body::{Path, ResponseBody};
@@ -13,7 +12,6 @@ use super::{Shared, labels};
 use crate::RequestId;
 use crate::exchange::{Arrival, Begin, Exchange};
 use crate::propagation::{self, CallerTrace};
-use crate::request_id::REQUEST_ID_HEADER;
 
 /// The service [`HttpLayer`](super::HttpLayer) wraps around a service.
 #[derive(Clone)]
@@ -51,29 +49,7 @@ where
         let arrival = Arrival::now(settings);
         let generate = || RequestId::generate_at(arrival.since_epoch());
         // Downstream code (and proxies we call) must see the ID we log, not a malformed one.
-        // One entry look-up reads and writes the header, where `get` then `insert` hashed and
-        // probed the map twice.
-        let id = match request.headers_mut().entry(REQUEST_ID_HEADER) {
-            Entry::Occupied(mut entry) => match RequestId::from_header(entry.get()) {
-                Some(id) => {
-                    // Repeated headers collapse to the one we log, as `insert` did.
-                    if entry.iter().nth(1).is_some() {
-                        entry.insert(id.header_value().clone());
-                    }
-                    id
-                }
-                None => {
-                    let id = generate();
-                    entry.insert(id.header_value().clone());
-                    id
-                }
-            },
-            Entry::Vacant(entry) => {
-                let id = generate();
-                entry.insert(id.header_value().clone());
-                id
-            }
-        };
+        let id = crate::request_id::accept_or_make(request.headers_mut(), generate);
         request.extensions_mut().insert(id.clone());
 
         let method_slot = labels::method_slot(request.method());

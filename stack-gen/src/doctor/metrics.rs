@@ -15,6 +15,20 @@ pub fn always_exposed(m: &Metric) -> bool {
     matches!(m.group, Group::Http | Group::Process | Group::Build)
 }
 
+/// The metrics checked when the service exposes them: a gRPC server's RED histogram. A
+/// service that answers gRPC shows it once it has served a call.
+pub fn checked_when_exposed(m: &Metric) -> bool {
+    matches!(m.group, Group::Grpc)
+}
+
+/// Whether `e` has a sample of `m`.
+pub(super) fn is_exposed(m: &Metric, e: &Exposition) -> bool {
+    e.types.contains_key(m.name) || e.samples.iter().any(|s| m.exposes(&s.name))
+}
+
+/// Labels only some samples carry: `error_type` is set on failures alone.
+const ON_SOME_SAMPLES: &[&str] = &[obs_catalogue::labels::ERROR_TYPE];
+
 fn kind_name(kind: MetricKind) -> &'static str {
     match kind {
         MetricKind::Counter => "counter",
@@ -38,6 +52,9 @@ pub(super) fn check_metric(c: &mut Checks, m: &Metric, e: &Exposition) {
         }
         None => {
             let fix = match m.group {
+                Group::Grpc => {
+                    "add obs.grpc_layer() (obs_service::grpc::GrpcLayer) to the tonic server; it records every call"
+                }
                 Group::Http => {
                     "add obs.layer() (obs_service::HttpLayer) to the router; it records the HTTP metrics of every request"
                 }
@@ -74,7 +91,7 @@ pub(super) fn check_metric(c: &mut Checks, m: &Metric, e: &Exposition) {
             .labels
             .iter()
             .copied()
-            .filter(|l| !s.labels.contains_key(*l))
+            .filter(|l| !s.labels.contains_key(*l) && !ON_SOME_SAMPLES.contains(l))
             .collect();
         if !missing.is_empty() {
             return c.fail(
@@ -125,7 +142,7 @@ pub(super) fn check_metric(c: &mut Checks, m: &Metric, e: &Exposition) {
             return c.fail(
                 check,
                 format!("buckets le={} instead of {}", show(&got), show(&want)),
-                "use the catalogue's buckets (obs_catalogue::HTTP_DURATION_BUCKETS, OpenTelemetry's advice); dashboards and the p99 alert interpolate between them",
+                "use the catalogue's buckets (obs_catalogue::HTTP_DURATION_BUCKETS, OpenTelemetry's advice for HTTP and RPC durations); dashboards and the p99 alerts interpolate between them",
             );
         }
         return c.pass(

@@ -39,7 +39,7 @@ use exposition::Exposition;
 pub use http::TrustedCa;
 use http::redact;
 use http::{Connection, Target};
-pub use metrics::always_exposed;
+pub use metrics::{always_exposed, checked_when_exposed};
 use report::Checks;
 pub use report::{Finding, Report, Status};
 
@@ -160,6 +160,13 @@ pub fn run(opts: &Options) -> Report {
                     ),
                 );
                 for m in catalogue::METRICS.iter().filter(|m| always_exposed(m)) {
+                    metrics::check_metric(&mut c, m, &exposition);
+                }
+                // A gRPC server's calls, checked as strictly once it shows them; a service
+                // without gRPC has nothing to check.
+                for m in catalogue::METRICS.iter().filter(|m| {
+                    metrics::checked_when_exposed(m) && metrics::is_exposed(m, &exposition)
+                }) {
                     metrics::check_metric(&mut c, m, &exposition);
                 }
             }
