@@ -102,6 +102,8 @@ pub enum Group {
     Runtime,
     /// RED metrics of gRPC servers (the stable OpenTelemetry RPC conventions).
     Grpc,
+    /// Outgoing gRPC calls the service makes through the SDK's tonic client layer.
+    GrpcClient,
 }
 
 impl Group {
@@ -116,6 +118,7 @@ impl Group {
             Group::HttpClient => "Outgoing HTTP calls",
             Group::Runtime => "Tokio runtime",
             Group::Grpc => "gRPC server (RED)",
+            Group::GrpcClient => "Outgoing gRPC calls",
         }
     }
 }
@@ -222,6 +225,8 @@ pub mod labels {
     /// `503`), or one of the [`ClientError`](super::ClientError) values when no answer came.
     /// Absent on calls that succeeded. On the gRPC server histogram: the status code name of
     /// an answer that means a server fault ([`GRPC_SERVER_FAULT_CODES`](super::GRPC_SERVER_FAULT_CODES)).
+    /// On the gRPC client histogram: the name of every code but `OK`, or a
+    /// [`ClientError`](super::ClientError) value when no answer came.
     pub const ERROR_TYPE: &str = "error_type";
     /// The RPC system: `grpc`.
     pub const RPC_SYSTEM_NAME: &str = "rpc_system_name";
@@ -463,6 +468,24 @@ pub const RPC_SERVER_CALL_DURATION: Metric = Metric {
     group: Group::Grpc,
 };
 
+/// `rpc_client_call_duration_seconds`: outgoing gRPC calls, by the server they went to.
+pub const RPC_CLIENT_CALL_DURATION: Metric = Metric {
+    name: "rpc_client_call_duration_seconds",
+    kind: MetricKind::Histogram,
+    unit: Unit::Seconds,
+    help: "Duration of outgoing gRPC calls, from sending the request to the end of the response stream, or to the failure.",
+    labels: &[
+        labels::RPC_SYSTEM_NAME,
+        labels::RPC_METHOD,
+        labels::SERVER_ADDRESS,
+        labels::SERVER_PORT,
+        labels::RPC_RESPONSE_STATUS_CODE,
+        labels::ERROR_TYPE,
+    ],
+    buckets: Some(HTTP_DURATION_BUCKETS),
+    group: Group::GrpcClient,
+};
+
 /// `tokio_runtime_workers`: the runtime's worker threads.
 pub const TOKIO_WORKERS: Metric = Metric {
     name: "tokio_runtime_workers",
@@ -688,6 +711,7 @@ pub const METRICS: &[Metric] = &[
     TOKIO_BUSY,
     TOKIO_PARKS,
     RPC_SERVER_CALL_DURATION,
+    RPC_CLIENT_CALL_DURATION,
 ];
 
 /// Looks a metric up by its name; a histogram's `_bucket`, `_sum` and `_count` series resolve

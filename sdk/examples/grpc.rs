@@ -15,21 +15,60 @@
 //! | variable | effect |
 //! |---|---|
 //! | `DEMO_GRPC_ADDR` | gRPC listen address (default `127.0.0.1:50051`) |
-//! | `DEMO_ADDR` | HTTP listen address of `/metrics` and the health routes (default `127.0.0.1:3000`) |
+//! | `DEMO_ADDR` | HTTP listen address of `/metrics`, the health routes and `/upstream/{id}` (default `127.0.0.1:3000`) |
 //!
 //! With `grpcurl` (no reflection: give it the two messages above in a `.proto`) or any gRPC
 //! client, call `/demo.v1.Users/Get`; every call shows in `rpc_server_call_duration_seconds`
 //! and as one access line with its status.
+//!
+//! `GET /upstream/{id}` (over HTTP) makes that call itself, through a tonic channel with the
+//! SDK's gRPC client layer: it answers `200` with the user's name, `404` for `NOT_FOUND` and
+//! `502` for any other code, and the call shows in `rpc_client_call_duration_seconds`.
+//!
+//! ```sh
+//! curl localhost:3000/upstream/missing
+//! ```
 
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use obs_service::grpc::GrpcClientService;
 use tonic::server::NamedService;
+use tonic::transport::Channel;
 
 #[path = "support/users.rs"]
 mod users;
 
-use users::UsersServer;
+use users::{GetUserRequest, User, UsersServer};
+
+/// A channel to the Users service, through the SDK's gRPC client layer.
+type UsersChannel = GrpcClientService<Channel>;
+
+/// Calls `demo.v1.Users/Get` for `id` and answers with what came back.
+async fn upstream(
+    State(channel): State<UsersChannel>,
+    Path(id): Path<String>,
+) -> (StatusCode, String) {
+    let mut client = tonic::client::Grpc::new(channel);
+    if let Err(e) = client.ready().await {
+        return (StatusCode::BAD_GATEWAY, format!("Users unreachable: {e}\n"));
+    }
+    let codec = tonic_prost::ProstCodec::<GetUserRequest, User>::default();
+    let path = http::uri::PathAndQuery::from_static("/demo.v1.Users/Get");
+    match client
+        .unary(tonic::Request::new(GetUserRequest { id }), path, codec)
+        .await
+    {
+        Ok(user) => (StatusCode::OK, format!("{}\n", user.into_inner().name)),
+        Err(status) if status.code() == tonic::Code::NotFound => {
+            (StatusCode::NOT_FOUND, "NOT_FOUND\n".to_owned())
+        }
+        Err(status) => (StatusCode::BAD_GATEWAY, format!("{:?}\n", status.code())),
+    }
+}
 
 /// Resolves on SIGTERM or Ctrl-C once the drain period is over, for both servers.
 fn shutdown(obs: &obs_service::Obs) -> tokio::sync::watch::Receiver<bool> {
@@ -80,8 +119,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .service(UsersServer::NAME)
         .spawn(reporter);
 
+    // The example calls itself: the channel connects on first use, once the server listens.
+    let endpoint: http::Uri = format!("http://{}", grpc_listener.local_addr()?).parse()?;
+    let channel = tower::ServiceBuilder::new()
+        .layer(obs.grpc_client_layer(&endpoint))
+        .service(tonic::transport::Endpoint::from(endpoint).connect_lazy());
+
     let stop = shutdown(&obs);
     let app = Router::new()
+        .route("/upstream/{id}", get(upstream))
+        .with_state(channel)
         .merge(obs.router())
         .merge(health.router())
         .layer(obs.layer());

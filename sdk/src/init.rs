@@ -107,6 +107,14 @@ impl Obs {
         crate::client::ClientMiddleware::new(&self.metrics)
     }
 
+    /// The tower layer for outgoing gRPC calls to the server of `endpoint` (a tonic channel's),
+    /// recording into [`Obs::metrics`]: see [`GrpcClientLayer`](crate::grpc::GrpcClientLayer).
+    #[cfg(feature = "grpc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "grpc")))]
+    pub fn grpc_client_layer(&self, endpoint: &http::Uri) -> crate::grpc::GrpcClientLayer {
+        crate::grpc::GrpcClientLayer::new(&self.metrics, endpoint)
+    }
+
     /// Routes of the SDK (`/metrics`), to merge into the service's router.
     #[cfg(feature = "axum")]
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> axum::Router<S> {

@@ -536,3 +536,159 @@ async fn the_health_service_follows_readiness_and_draining() {
     assert_eq!(status("").await, ServingStatus::NotServing);
     task.abort();
 }
+
+/// The count of `rpc_client_call_duration_seconds` with exactly these labels (beside
+/// `rpc_system_name="grpc"` and `rpc_method`).
+fn client_count(metrics: &Metrics, method: &str, labels: &str) -> Option<u64> {
+    let series = format!(
+        "rpc_client_call_duration_seconds_count{{rpc_system_name=\"grpc\",rpc_method=\"{method}\",{labels}}} "
+    );
+    metrics
+        .render()
+        .lines()
+        .find_map(|l| l.strip_prefix(&series).map(|v| v.parse().unwrap()))
+}
+
+/// A client through the SDK's gRPC client layer, to `endpoint`.
+fn layered_client(
+    metrics: &Metrics,
+    endpoint: &str,
+) -> tonic::client::Grpc<obs_service::grpc::GrpcClientService<tonic::transport::Channel>> {
+    let endpoint: http::Uri = endpoint.parse().unwrap();
+    let channel = tower::ServiceBuilder::new()
+        .layer(obs_service::grpc::GrpcClientLayer::new(metrics, &endpoint))
+        .service(tonic::transport::Endpoint::from(endpoint).connect_lazy());
+    tonic::client::Grpc::new(channel)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn outgoing_calls_are_recorded_by_method_server_and_status_and_carry_the_request_id() {
+    let server_metrics = Metrics::new();
+    let writer = MemoryWriter::new();
+    let _guard = tracing::subscriber::set_default(subscriber(&writer));
+    let addr = serve(GrpcLayer::new(&server_metrics)).await;
+    let metrics = Metrics::new();
+    let mut grpc = layered_client(&metrics, &format!("http://{addr}"));
+
+    let id = obs_service::RequestId::parse("outgoing-grpc-1").unwrap();
+    let calls = async {
+        for which in ["a", "b", "missing", "boom"] {
+            grpc.ready().await.unwrap();
+            let _ = grpc
+                .unary(
+                    ask(which, 0),
+                    PathAndQuery::from_static("/test.v1.Things/Get"),
+                    codec(),
+                )
+                .await;
+        }
+    };
+    id.scope(calls).await;
+
+    let server = format!(
+        "server_address=\"127.0.0.1\",server_port=\"{}\"",
+        addr.port()
+    );
+    let get = "test.v1.Things/Get";
+    assert_eq!(
+        client_count(
+            &metrics,
+            get,
+            &format!("{server},rpc_response_status_code=\"OK\"")
+        ),
+        Some(2)
+    );
+    // From the client's side, every code but OK is an error.
+    for code in ["NOT_FOUND", "INTERNAL"] {
+        assert_eq!(
+            client_count(
+                &metrics,
+                get,
+                &format!("{server},rpc_response_status_code=\"{code}\",error_type=\"{code}\"")
+            ),
+            Some(1),
+            "{code}:\n{}",
+            metrics.render()
+        );
+    }
+    // The server saw the caller's request ID on every call.
+    wait_for_count(
+        &server_metrics,
+        "rpc_method=\"test.v1.Things/Get\",rpc_response_status_code=\"INTERNAL\",error_type=\"INTERNAL\"",
+    )
+    .await;
+    let ids: Vec<String> = access_lines(&writer)
+        .iter()
+        .map(|l| l["request_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    assert!(ids.iter().all(|i| i == "outgoing-grpc-1"), "{ids:?}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn outgoing_calls_without_an_answer_and_abandoned_streams() {
+    // A port nothing listens on: the call fails before any answer.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let metrics = Metrics::new();
+    let mut grpc = layered_client(&metrics, &format!("http://{closed}"));
+    let _ = grpc.ready().await;
+    let status = grpc
+        .unary(
+            ask("a", 0),
+            PathAndQuery::from_static("/test.v1.Things/Get"),
+            codec(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unavailable);
+    assert_eq!(
+        client_count(
+            &metrics,
+            "test.v1.Things/Get",
+            &format!(
+                "server_address=\"127.0.0.1\",server_port=\"{}\",error_type=\"connect_error\"",
+                closed.port()
+            )
+        ),
+        Some(1),
+        "{}",
+        metrics.render()
+    );
+
+    // A stream the caller drops before its end was cancelled by the caller.
+    let addr = serve(GrpcLayer::without_metrics()).await;
+    let mut grpc = layered_client(&metrics, &format!("http://{addr}"));
+    grpc.ready().await.unwrap();
+    let mut stream = grpc
+        .server_streaming(
+            ask("hang", 1),
+            PathAndQuery::from_static("/test.v1.Things/List"),
+            codec(),
+        )
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stream.message().await.unwrap().unwrap().id, "hang-0");
+    assert!(
+        !metrics.render().contains("test.v1.Things/List"),
+        "recorded before its end:\n{}",
+        metrics.render()
+    );
+    drop(stream);
+    assert_eq!(
+        client_count(
+            &metrics,
+            "test.v1.Things/List",
+            &format!(
+                "server_address=\"127.0.0.1\",server_port=\"{}\",rpc_response_status_code=\"CANCELLED\",error_type=\"CANCELLED\"",
+                addr.port()
+            )
+        ),
+        Some(1),
+        "{}",
+        metrics.render()
+    );
+}

@@ -1,13 +1,14 @@
-//! The generated stack, end to end, without Docker: two instances of the SDK's demo service
-//! and its actix-web twin (the `actix` example: the same routes through the SDK's actix-web
-//! adapter), node-exporter, postgres-exporter and redis-exporter (Debian's packages) against the
+//! The generated stack, end to end, without Docker: two instances of the SDK's demo service,
+//! its actix-web twin (the `actix` example: the same routes through the SDK's actix-web
+//! adapter) and the `grpc` example (its `/upstream/{id}` calls its own gRPC service through the
+//! SDK's client layer, so both ends of each call are recorded), node-exporter, postgres-exporter and redis-exporter (Debian's packages) against the
 //! PostgreSQL and Redis running on this machine, Alertmanager and Prometheus (Debian's), all on
 //! free 127.0.0.1 ports. Prometheus and Alertmanager load exactly what `obs-gen generate` wrote
 //! for an `obs.toml` in local mode (`[local]`, 2 s scrapes, 1 s rule evaluation, short
 //! `for` durations and Alertmanager group timings), and Alertmanager posts to a webhook
 //! receiver this test runs.
 //!
-//! 1. Traffic (2xx, 4xx, 5xx, slow) to the three services; then every PromQL query of every
+//! 1. Traffic (2xx, 4xx, 5xx, slow) to the four services; then every PromQL query of every
 //!    bundled dashboard panel returns data (LogQL panels are Loki's, out of scope here), every
 //!    panel of the service overview returns data for the axum demo and for the actix-web one
 //!    alone, and every recording and alerting rule evaluates without error.
@@ -71,6 +72,8 @@ struct Stack {
     demo_b: (Proc, String),
     /// The actix-web twin of the demo.
     actix: (Proc, String),
+    /// The gRPC example, calling its own gRPC service through the SDK's client layer.
+    grpc: (Proc, String),
     node: (Proc, String),
     postgres: (Proc, String),
     redis: (Proc, String),
@@ -87,6 +90,7 @@ impl Stack {
             &self.demo_a.0,
             &self.demo_b.0,
             &self.actix.0,
+            &self.grpc.0,
             &self.node.0,
             &self.postgres.0,
             &self.redis.0,
@@ -105,6 +109,7 @@ struct Addrs<'a> {
     demo_a: &'a str,
     demo_b: &'a str,
     actix: &'a str,
+    grpc: &'a str,
     pg_db: &'a str,
     redis_db: &'a str,
     prometheus: &'a str,
@@ -136,6 +141,10 @@ target = "{demo_b}"
 [[services]]
 name = "demo-actix"
 target = "{actix}"
+
+[[services]]
+name = "demo-grpc"
+target = "{grpc}"
 
 [databases.postgres]
 address = "{pg_db}"
@@ -169,6 +178,7 @@ redis_exporter = "{redis}"
         demo_a = s.demo_a,
         demo_b = s.demo_b,
         actix = s.actix,
+        grpc = s.grpc,
         pg_db = s.pg_db,
         redis_db = s.redis_db,
         prometheus = s.prometheus,
@@ -236,6 +246,12 @@ async fn start_stack() -> Stack {
     let demo_b = start_demo("demo-b", &env_b, limit, &logs);
     // The same service on actix-web, with the same checks.
     let actix = start_example("actix", "demo-actix", &demo_env("demo-actix"), limit, &logs);
+    // The gRPC example: its `/upstream/{id}` calls its own gRPC service through the SDK's
+    // client layer, so both ends of a gRPC call are recorded (grpcio drives it in
+    // tests/tests/contract_live.rs).
+    let mut grpc_env = demo_env("demo-grpc");
+    grpc_env.push(("DEMO_GRPC_ADDR", free_addr()));
+    let grpc = start_example("grpc", "demo-grpc", &grpc_env, limit, &logs);
 
     let node_addr = free_addr();
     let node = Proc::spawn(
@@ -278,6 +294,7 @@ async fn start_stack() -> Stack {
         demo_a: &demo_a.1,
         demo_b: &demo_b.1,
         actix: &actix.1,
+        grpc: &grpc.1,
         pg_db: &pg_db,
         redis_db: &redis_db,
         prometheus: &prom_addr,
@@ -341,6 +358,7 @@ async fn start_stack() -> Stack {
         demo_a,
         demo_b,
         actix,
+        grpc,
         node: (node, node_addr),
         postgres: (postgres, pg_addr),
         redis: (redis, redis_addr),
@@ -403,6 +421,24 @@ async fn traffic(addr: String, stop: Arc<AtomicBool>, only_errors: Arc<AtomicBoo
     }
 }
 
+/// Calls through the gRPC example's `/upstream/{id}`: OK and NOT_FOUND answers (no server
+/// faults: the alerts part of the test expects none from this service).
+async fn grpc_traffic(addr: String, stop: Arc<AtomicBool>) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    while !stop.load(Ordering::Relaxed) {
+        for id in ["1", "2", "missing"] {
+            let _ = http
+                .get(format!("http://{addr}/upstream/{id}"))
+                .send()
+                .await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn firing<'a>(alerts: &'a [Value], name: &str, labels: &[(&str, &str)]) -> Option<&'a Value> {
     alerts.iter().find(|a| {
         a["labels"]["alertname"] == name && has_labels(a, labels) && a["state"] == "firing"
@@ -442,12 +478,17 @@ async fn generated_stack_serves_every_panel_and_routes_every_alert() {
     ] {
         load.push(tokio::spawn(traffic(addr, stop.clone(), burst)));
     }
+    load.push(tokio::spawn(grpc_traffic(
+        stack.grpc.1.clone(),
+        stop.clone(),
+    )));
 
     // Every scrape target of the generated configuration is up.
     let jobs = [
         "demo-a",
         "demo-b",
         "demo-actix",
+        "demo-grpc",
         "prometheus",
         "alertmanager",
         "node",
@@ -529,6 +570,21 @@ async fn generated_stack_serves_every_panel_and_routes_every_alert() {
         .iter()
         .find(|d| d["uid"] == "obs-service-overview")
         .expect("the service overview dashboard");
+    // An HTTP service serves and calls no gRPC: its gRPC row stays empty.
+    let http_only: Vec<(&str, &str)> = MAY_BE_EMPTY
+        .iter()
+        .copied()
+        .chain([
+            (
+                obs_catalogue::RPC_SERVER_CALL_DURATION.name,
+                "an HTTP service serves no gRPC",
+            ),
+            (
+                obs_catalogue::RPC_CLIENT_CALL_DURATION.name,
+                "an HTTP service calls no gRPC",
+            ),
+        ])
+        .collect();
     for job in ["demo-a", "demo-actix"] {
         let mut one = overview.clone();
         for variable in one["templating"]["list"].as_array_mut().unwrap() {
@@ -536,7 +592,7 @@ async fn generated_stack_serves_every_panel_and_routes_every_alert() {
                 variable["allValue"] = Value::from(job);
             }
         }
-        let report = check_dashboards(&prom, &[one], MAY_BE_EMPTY).await;
+        let report = check_dashboards(&prom, &[one], &http_only).await;
         assert!(report.checked > 20, "only {} queries", report.checked);
         assert!(
             report.failures.is_empty(),

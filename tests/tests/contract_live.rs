@@ -313,6 +313,8 @@ fn service_dashboards_and_alerts_work_against_the_sdk_demo() {
     let traffic = {
         let stop = stop.clone();
         std::thread::spawn(move || {
+            // The gRPC example's own outgoing calls, through the SDK's gRPC client layer.
+            let upstream = ["/upstream/1", "/upstream/missing", "/upstream/boom"];
             let paths = [
                 "/",
                 "/users/1",
@@ -327,6 +329,9 @@ fn service_dashboards_and_alerts_work_against_the_sdk_demo() {
             while !stop.load(Ordering::Relaxed) {
                 for path in paths {
                     get(demo_port, path);
+                }
+                for path in upstream {
+                    get(grpc_http_port, path);
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -496,6 +501,36 @@ fn otel_exposition(start: Instant) -> String {
         out.push_str(&format!(
             "rpc_server_call_duration_seconds_sum{{{labels}}} {}\n",
             count as f64 * 0.008
+        ));
+    }
+    // And its gRPC client instrumentation: the server called, by address and port, and every
+    // code but OK as `error_type`.
+    out.push_str("# HELP rpc_client_call_duration_seconds Measures the duration of outbound remote procedure calls.\n# TYPE rpc_client_call_duration_seconds histogram\n");
+    for (labels, count) in [
+        (
+            r#"network_type="ipv4",rpc_method="demo.v1.Users/Get",rpc_response_status_code="OK",rpc_system_name="grpc",server_address="users.internal",server_port="50051""#,
+            3 * n,
+        ),
+        (
+            r#"error_type="UNAVAILABLE",network_type="ipv4",rpc_method="demo.v1.Users/Get",rpc_response_status_code="UNAVAILABLE",rpc_system_name="grpc",server_address="users.internal",server_port="50051""#,
+            n,
+        ),
+    ] {
+        for le in obs_catalogue::HTTP_DURATION_BUCKETS {
+            let c = if *le >= 0.025 { count } else { 0 };
+            out.push_str(&format!(
+                "rpc_client_call_duration_seconds_bucket{{{labels},le=\"{le:?}\"}} {c}\n"
+            ));
+        }
+        out.push_str(&format!(
+            "rpc_client_call_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}\n"
+        ));
+        out.push_str(&format!(
+            "rpc_client_call_duration_seconds_count{{{labels}}} {count}\n"
+        ));
+        out.push_str(&format!(
+            "rpc_client_call_duration_seconds_sum{{{labels}}} {}\n",
+            count as f64 * 0.02
         ));
     }
     out

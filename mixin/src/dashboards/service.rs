@@ -295,6 +295,7 @@ pub(crate) fn spec(t: &Thresholds) -> Spec {
 /// it too.
 fn grpc_row(t: &Thresholds) -> Vec<Panel> {
     let grpc = catalogue::RPC_SERVER_CALL_DURATION.name;
+    let client = catalogue::RPC_CLIENT_CALL_DURATION.name;
     let target = target_selector("");
     let faults = target_selector(&format!(
         r#"rpc_response_status_code=~"{}""#,
@@ -355,6 +356,30 @@ fn grpc_row(t: &Thresholds) -> Vec<Panel> {
                     "histogram_quantile(0.99, sum by (rpc_method, le) (rate({grpc}_bucket{target}[$__rate_interval])))"
                 ),
                 "{{rpc_method}}",
+            )],
+        ),
+        Panel::new(
+            Kind::TimeSeries,
+            "Outgoing gRPC calls by server and status",
+            "gRPC calls per second this service makes through the SDK's client layer, by the server they went to and the status that came back (none when no answer came: see error_type).",
+            "reqps",
+            vec![prom(
+                format!(
+                    "sum by (server_address, rpc_response_status_code) (rate({client}_count{target}[$__rate_interval]))"
+                ),
+                "{{server_address}} {{rpc_response_status_code}}",
+            )],
+        ),
+        Panel::new(
+            Kind::TimeSeries,
+            "p99 outgoing gRPC latency by server",
+            "99th percentile of the outgoing gRPC calls' duration for each server, to the end of the response stream.",
+            "s",
+            vec![prom(
+                format!(
+                    "histogram_quantile(0.99, sum by (server_address, le) (rate({client}_bucket{target}[$__rate_interval])))"
+                ),
+                "{{server_address}}",
             )],
         ),
     ]

@@ -157,6 +157,24 @@ impl Target {
         }
     }
 
+    /// The host, lowercase.
+    #[cfg_attr(
+        not(feature = "grpc"),
+        allow(dead_code, reason = "read by the gRPC client")
+    )]
+    pub(crate) fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port.
+    #[cfg_attr(
+        not(feature = "grpc"),
+        allow(dead_code, reason = "read by the gRPC client")
+    )]
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
     /// The host and port of `uri` (the scheme's default port when it names none); `None` for a
     /// URI without a host, which no client can call.
     pub(crate) fn of(uri: &http::Uri) -> Option<Self> {
@@ -188,35 +206,23 @@ impl Call {
         headers: &mut HeaderMap,
     ) -> Self {
         let method = method_label(method);
-        if !headers.contains_key(&REQUEST_ID_HEADER)
-            && let Some(id) = RequestId::current()
-        {
-            headers.insert(REQUEST_ID_HEADER, id.header_value().clone());
-        }
-        let span = match crate::propagation::any() {
-            true => {
-                let (host, port) = target
-                    .as_ref()
-                    .map_or(("", 0), |t| (t.host.as_str(), t.port));
-                let span = tracing::info_span!(
-                    target: SPAN_TARGET,
-                    "call",
-                    otel.name = method,
-                    otel.kind = "client",
-                    otel.status_code = tracing::field::Empty,
-                    http.request.method = method,
-                    server.address = host,
-                    server.port = port,
-                    http.response.status_code = tracing::field::Empty,
-                    error.r#type = tracing::field::Empty,
-                );
-                // The headers name the client span, the parent of the server span the call
-                // starts at the other end.
-                span.in_scope(|| crate::propagation::inject(headers));
-                span
-            }
-            false => Span::none(),
-        };
+        let span = pass_on(headers, || {
+            let (host, port) = target
+                .as_ref()
+                .map_or(("", 0), |t| (t.host.as_str(), t.port));
+            tracing::info_span!(
+                target: SPAN_TARGET,
+                "call",
+                otel.name = method,
+                otel.kind = "client",
+                otel.status_code = tracing::field::Empty,
+                http.request.method = method,
+                server.address = host,
+                server.port = port,
+                http.response.status_code = tracing::field::Empty,
+                error.r#type = tracing::field::Empty,
+            )
+        });
         Self {
             start: Instant::now(),
             method,
@@ -271,6 +277,24 @@ impl Call {
             metrics.record(target, key, elapsed.as_secs_f64());
         }
     }
+}
+
+/// Passes the current request's ID on in `headers` (unless the caller set one) and, while a
+/// tracing integration runs, opens the call's client span with `span` and adds the trace
+/// headers that name it: the parent of the server span the call starts at the other end.
+/// Every outgoing integration (HTTP, gRPC) goes through here, so they pass on the same.
+pub(crate) fn pass_on(headers: &mut HeaderMap, span: impl FnOnce() -> Span) -> Span {
+    if !headers.contains_key(&REQUEST_ID_HEADER)
+        && let Some(id) = RequestId::current()
+    {
+        headers.insert(REQUEST_ID_HEADER, id.header_value().clone());
+    }
+    if !crate::propagation::any() {
+        return Span::none();
+    }
+    let span = span();
+    span.in_scope(|| crate::propagation::inject(headers));
+    span
 }
 
 /// Why a call that got no answer failed, from its error and the errors that caused it: a

@@ -1,5 +1,6 @@
-//! gRPC servers (tonic): the gRPC adapter over the SDK's transport-neutral core, and the
-//! standard health service kept in step with readiness.
+//! gRPC (tonic): the server adapter over the SDK's transport-neutral core, the standard health
+//! service kept in step with readiness, and the client layer for outgoing calls
+//! ([`GrpcClientLayer`]).
 //!
 //! For every call, [`GrpcLayer`]:
 //! - takes a well-formed incoming `x-request-id` metadata entry or makes a new one (a
@@ -49,10 +50,11 @@
 //!
 //! The parts: the layer and its configuration (here), the service that reads a call
 //! (`service`), its response future (`future`), the response body that ends the call (`body`),
-//! the methods the server serves (`methods`), the status codes (`status`) and the health
-//! service's sync (`health`).
+//! the methods the server serves (`methods`), the status codes (`status`), the health
+//! service's sync (`health`) and the client layer (`client`).
 
 mod body;
+mod client;
 mod future;
 mod health;
 mod methods;
@@ -64,6 +66,7 @@ use std::sync::Arc;
 use tracing::Level;
 
 pub use body::GrpcBody;
+pub use client::{GrpcClientBody, GrpcClientFuture, GrpcClientLayer, GrpcClientService};
 pub use future::GrpcFuture;
 pub use health::HealthSync;
 pub use service::GrpcService;
