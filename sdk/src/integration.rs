@@ -196,15 +196,16 @@ mod tests {
                 .map(|(_, v)| v.to_string())
         })
         .unwrap();
+        // In the order `integrations!` lists them.
         let mut expected = Vec::new();
-        if !cfg!(feature = "sentry") {
-            expected.push(("SENTRY_DSN", "sentry"));
-        }
         if !cfg!(feature = "otlp") {
             expected.push(("OTEL_EXPORTER_OTLP_ENDPOINT", "otlp"));
         }
         if !cfg!(feature = "loki") {
             expected.push(("LOKI_URL", "loki"));
+        }
+        if !cfg!(feature = "sentry") {
+            expected.push(("SENTRY_DSN", "sentry"));
         }
         assert_eq!(not_built(&config), expected);
         assert!(not_built(&Config::new("pkg")).is_empty());
