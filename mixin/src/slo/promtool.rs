@@ -157,9 +157,17 @@ fn grpc_series(slo: &Slo, scenario: &Scenario) -> Vec<InputSeries> {
             }
         }
         _ => {
-            // A good call lands in the threshold's bucket, a slow one only in the count.
+            // A good call lands in the threshold's bucket, a slow one only in the count. The slow
+            // calls come from a second instance, so that with one method the two are separate
+            // series (promtool takes a repeated series' last values).
             for (base, le) in [(&sdk, &le2), (&otel, &le3)] {
-                for (m, values, in_bucket) in [(method, &good, true), (bad_method, &bad, false)] {
+                let slow_base = base
+                    .replace("sdk:8080", "sdk-slow:8080")
+                    .replace("otel:8000", "otel-slow:8000");
+                for (base, m, values, in_bucket) in [
+                    (base, method, &good, true),
+                    (&slow_base, bad_method, &bad, false),
+                ] {
                     let labels = format!(r#"{base},rpc_method="{m}",{ok}"#);
                     push(format!("{duration}_count{{{labels}}}"), values);
                     push(
