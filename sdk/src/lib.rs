@@ -87,8 +87,6 @@ pub mod request_id;
 #[cfg(feature = "sentry")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sentry")))]
 pub mod sentry;
-#[cfg(feature = "sentry")]
-mod sentry_trace;
 #[cfg(feature = "runtime")]
 pub mod shutdown;
 #[cfg(feature = "runtime")]

@@ -23,6 +23,7 @@
 //! tags, redaction, the layer, and the failed requests the completion hook reports (`events`).
 
 pub(crate) mod events;
+pub(crate) mod trace;
 mod transport;
 
 use std::sync::Arc;
@@ -197,7 +198,7 @@ impl Config {
 /// let _sentry_traces = obs_service::sentry::propagate();
 /// ```
 pub fn propagate() -> Propagating {
-    crate::propagation::install(Arc::new(crate::sentry_trace::SentryPropagation))
+    crate::propagation::install(Arc::new(crate::sentry::trace::SentryPropagation))
 }
 
 /// The running Sentry client: keep it for the life of the service.

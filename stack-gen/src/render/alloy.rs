@@ -64,11 +64,12 @@ pub fn process_block(cfg: &Config, stages: &str, keep_first: &[&str], forward_to
     )
 }
 
-/// Renders Alloy's configuration.
-pub fn render(cfg: &Config) -> String {
+/// Renders Alloy's configuration, reading containers through the Docker API at `docker_api`
+/// (the target's to say: see `compose::docker_api`).
+pub fn render(cfg: &Config, docker_api: &str) -> String {
     let header = super::HEADER.replace('#', "//");
     let process = process_block(cfg, "", &[], "loki.write.local.receiver");
-    let docker = quote(super::compose::docker_api(cfg));
+    let docker = quote(docker_api);
     format!(
         r#"{header}// Reads every container's logs through the Docker API (in compose, a read-only proxy that
 // allows only listing and reading containers), parses the obs-service JSON lines and ships them

@@ -34,8 +34,9 @@ fn identity_map(names: &[&str]) -> Value {
     )
 }
 
-/// Renders Promtail's configuration.
-pub fn render(cfg: &Config) -> String {
+/// Renders Promtail's configuration, reading containers through the Docker API at `docker_api`
+/// (the target's to say: see `compose::docker_api`).
+pub fn render(cfg: &Config, docker_api: &str) -> String {
     let labels = label_fields();
     let metadata = metadata_fields();
     let extracted: Vec<&str> = labels.iter().chain(metadata.iter()).copied().collect();
@@ -45,7 +46,7 @@ pub fn render(cfg: &Config) -> String {
         "clients": [{ "url": "http://loki:3100/loki/api/v1/push" }],
         "scrape_configs": [{
             "job_name": "containers",
-            "docker_sd_configs": [{ "host": super::compose::docker_api(cfg), "refresh_interval": "5s" }],
+            "docker_sd_configs": [{ "host": docker_api, "refresh_interval": "5s" }],
             "relabel_configs": [{
                 "source_labels": ["__meta_docker_container_label_com_docker_compose_service"],
                 "target_label": "service"

@@ -83,11 +83,11 @@ pub fn render(cfg: &Config) -> Vec<OutFile> {
     match cfg.log_shipper {
         LogShipper::Alloy => files.push(OutFile {
             path: "alloy/config.alloy".into(),
-            contents: alloy::render(cfg),
+            contents: alloy::render(cfg, docker_api(cfg)),
         }),
         LogShipper::Promtail => files.push(OutFile {
             path: "promtail/config.yml".into(),
-            contents: promtail::render(cfg),
+            contents: promtail::render(cfg, docker_api(cfg)),
         }),
         LogShipper::None => {}
     }
