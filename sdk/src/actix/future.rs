@@ -14,8 +14,13 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 
 use super::body::{Path, ResponseBody};
-use super::service::REQUEST_ID_HEADER;
+use crate::catalogue;
 use crate::exchange::Exchange;
+
+/// `X-Request-ID` as actix-web's header name (actix-web 4 is built on `http` 0.2, whose types
+/// are not the ones of the tower layer).
+pub(super) const REQUEST_ID_HEADER: header::HeaderName =
+    header::HeaderName::from_static(catalogue::REQUEST_ID_HEADER);
 
 pin_project_lite::pin_project! {
     /// The response future of [`HttpMiddlewareService`](super::HttpMiddlewareService).

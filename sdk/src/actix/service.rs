@@ -6,21 +6,15 @@ use std::sync::Arc;
 use actix_web::HttpMessage as _;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::HeaderValue;
 
 use super::body::{Path, ResponseBody};
-use super::future::ResponseFuture;
+use super::future::{REQUEST_ID_HEADER, ResponseFuture};
 use crate::RequestId;
-use crate::catalogue;
 use crate::exchange::{Arrival, Begin, Exchange};
 use crate::layer::Shared;
 use crate::layer::labels::{self, Routes};
 use crate::propagation::{self, CallerTrace};
-
-/// `X-Request-ID` as actix-web's header name (actix-web 4 is built on `http` 0.2, whose types
-/// are not the ones of the tower layer).
-pub(super) const REQUEST_ID_HEADER: HeaderName =
-    HeaderName::from_static(catalogue::REQUEST_ID_HEADER);
 
 /// The service [`HttpMiddleware`](super::HttpMiddleware) wraps around an app.
 pub struct HttpMiddlewareService<S> {

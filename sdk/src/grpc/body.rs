@@ -4,27 +4,10 @@
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use http::uri::PathAndQuery;
 use http_body::{Body, Frame, SizeHint};
 
 use super::Code;
-use super::future::Call;
-use crate::exchange::AccessPath;
-
-/// What the access line shows of a call: its path, `/package.Service/Method`.
-pub(crate) struct CallPath(Option<PathAndQuery>);
-
-impl CallPath {
-    pub(super) fn new(path: Option<PathAndQuery>) -> Self {
-        Self(path)
-    }
-}
-
-impl AccessPath for CallPath {
-    fn path(&self) -> &str {
-        self.0.as_ref().map_or("", PathAndQuery::path)
-    }
-}
+use super::call::Call;
 
 pin_project_lite::pin_project! {
     /// The response body of [`GrpcService`](super::GrpcService): the inner body, and the call

@@ -54,6 +54,7 @@
 //! service's sync (`health`) and the client layer (`client`).
 
 mod body;
+mod call;
 mod client;
 mod future;
 mod health;

@@ -7,8 +7,10 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 
 use super::Shared;
-use super::body::{CallPath, GrpcBody};
-use super::future::{Call, GrpcFuture};
+use super::body::GrpcBody;
+use super::call::Call;
+use super::call::CallPath;
+use super::future::GrpcFuture;
 use crate::RequestId;
 use crate::catalogue;
 use crate::exchange::{Arrival, Begin, Exchange};
