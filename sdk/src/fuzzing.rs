@@ -22,8 +22,8 @@ pub struct Trace {
 }
 
 #[cfg(feature = "sentry")]
-impl From<crate::sentry::trace::Incoming> for Trace {
-    fn from(t: crate::sentry::trace::Incoming) -> Self {
+impl From<crate::sentry::headers::Incoming> for Trace {
+    fn from(t: crate::sentry::headers::Incoming) -> Self {
         Trace {
             trace_id: t.trace_id_hex(),
             parent_span_id: sentry::protocol::SpanId::from(t.parent_span_id).to_string(),
@@ -36,11 +36,11 @@ impl From<crate::sentry::trace::Incoming> for Trace {
 /// Parses a `sentry-trace` value.
 #[cfg(feature = "sentry")]
 pub fn parse_sentry_trace(value: &str) -> Option<Trace> {
-    crate::sentry::trace::parse_sentry_trace(value).map(Trace::from)
+    crate::sentry::headers::parse_sentry_trace(value).map(Trace::from)
 }
 
 /// Parses a W3C `traceparent` value, as the Sentry integration does.
 #[cfg(feature = "sentry")]
 pub fn parse_traceparent(value: &str) -> Option<Trace> {
-    crate::sentry::trace::parse_traceparent(value).map(Trace::from)
+    crate::sentry::headers::parse_traceparent(value).map(Trace::from)
 }

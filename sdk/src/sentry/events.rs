@@ -24,8 +24,8 @@ struct RequestTags {
     request_id: String,
     method: String,
     route: String,
-    /// The caller's trace the request continues (`sentry.trace`, see [`crate::sentry_trace`]).
-    trace: Option<crate::sentry::trace::Incoming>,
+    /// The caller's trace the request continues (`sentry.trace`, see [`crate::sentry::headers`]).
+    trace: Option<crate::sentry::headers::Incoming>,
     /// The request's own span in that trace, for events sent outside a transaction.
     span_id: SpanId,
     /// Whether an event of this request reached Sentry already.
@@ -76,7 +76,7 @@ impl Visit for RequestTags {
             "method" => self.method = value.to_owned(),
             "route" => self.route = value.to_owned(),
             // Rendered by the SDK itself from the parsed header, never the raw header.
-            "sentry.trace" => self.trace = crate::sentry::trace::parse_sentry_trace(value),
+            "sentry.trace" => self.trace = crate::sentry::headers::parse_sentry_trace(value),
             _ => {}
         }
     }

@@ -23,6 +23,7 @@
 //! tags, redaction, the layer, and the failed requests the completion hook reports (`events`).
 
 pub(crate) mod events;
+pub(crate) mod headers;
 pub(crate) mod trace;
 mod transport;
 
