@@ -591,3 +591,117 @@ async fn the_callers_traceparent_is_continued_and_logs_carry_its_ids() {
         assert_eq!(line["span_id"], hex(&span.span_id).as_str(), "{line}");
     }
 }
+
+/// The two ways the middleware learns a route, in-process: before the handler runs (every
+/// line names it), or from the answer (the histogram and the access line name it; the
+/// handler's lines, written before routing is known to the middleware, do not).
+#[cfg(feature = "actix")]
+#[actix_web::test]
+async fn the_route_comes_before_the_handler_or_from_the_answer() {
+    use actix_web::dev::Service as _;
+    use actix_web::{App, HttpResponse, test, web};
+    use obs_service::Metrics;
+    use obs_service::actix::HttpMiddleware;
+    use obs_service::logging::{JsonLayer, MemoryWriter};
+    use tracing_subscriber::layer::SubscriberExt;
+
+    async fn user(id: web::Path<u32>) -> HttpResponse {
+        tracing::info!(user_id = *id, "looking up user");
+        HttpResponse::Ok().body("user")
+    }
+    async fn boom() -> HttpResponse {
+        panic!("simulated panic in a handler")
+    }
+
+    for from_answer in [false, true] {
+        let metrics = Metrics::new();
+        let writer = MemoryWriter::new();
+        let subscriber = tracing_subscriber::registry()
+            .with(JsonLayer::new(writer.clone()).service("t", "test", "0"));
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let middleware = match from_answer {
+            true => HttpMiddleware::new(&metrics).route_from_answer(),
+            false => HttpMiddleware::new(&metrics),
+        };
+        let app = test::init_service(
+            App::new()
+                .service(web::scope("/api").route("/users/{id}", web::get().to(user)))
+                .route("/boom", web::get().to(boom))
+                .wrap(middleware),
+        )
+        .await;
+        for (path, status) in [("/api/users/7", 200), ("/nowhere", 404), ("/boom", 500)] {
+            let request = test::TestRequest::get()
+                .uri(path)
+                .insert_header(("x-request-id", format!("req{}", path.len())))
+                .to_request();
+            // As actix-web's dispatcher does: an error is answered with its response.
+            match app.call(request).await {
+                Ok(response) => {
+                    assert_eq!(response.status().as_u16(), status, "{path}");
+                    // The exchange ends with the body: read it to the end.
+                    test::read_body(response).await;
+                }
+                Err(error) => assert_eq!(error.error_response().status().as_u16(), status),
+            }
+        }
+        let lines = writer.json_lines();
+        let access = |id: &str| {
+            lines
+                .iter()
+                .find(|l| l["target"] == catalogue::ACCESS_LOG_TARGET && l["request_id"] == id)
+                .unwrap_or_else(|| panic!("no access line of {id} in {lines:?}"))
+        };
+        let mode = if from_answer {
+            "from the answer"
+        } else {
+            "before"
+        };
+        assert_eq!(access("req12")["route"], "/api/users/{id}", "{mode}");
+        assert_eq!(access("req12")["method"], "GET", "{mode}");
+        assert_eq!(
+            access("req8")["route"],
+            catalogue::UNMATCHED_ROUTE,
+            "{mode}"
+        );
+        let handler = lines
+            .iter()
+            .find(|l| l["message"] == "looking up user")
+            .expect("the handler's line");
+        assert_eq!(handler["request_id"], "req12", "{mode}");
+        assert_eq!(handler["method"], "GET", "{mode}");
+        match from_answer {
+            false => assert_eq!(handler["route"], "/api/users/{id}"),
+            true => assert!(handler.get("route").is_none(), "{handler}"),
+        }
+        // A panicking handler's request went with it: from the answer, its route is unknown.
+        let panicked_route = match from_answer {
+            false => "/boom",
+            true => catalogue::UNMATCHED_ROUTE,
+        };
+        assert_eq!(access("req5")["status"], 500, "{mode}");
+        assert_eq!(access("req5")["route"], panicked_route, "{mode}");
+        // Each line has one `route` key at most (the access line's own and the span's agree).
+        for line in &lines {
+            let text = line.to_string();
+            assert!(text.matches("\"route\":").count() <= 1, "{text}");
+        }
+
+        let text = metrics.render();
+        let count = "http_server_request_duration_seconds_count";
+        let route = catalogue::labels::HTTP_ROUTE;
+        let status = catalogue::labels::HTTP_RESPONSE_STATUS_CODE;
+        for (labels, n) in [
+            ([(route, "/api/users/{id}"), (status, "200")], 1.0),
+            ([(route, catalogue::UNMATCHED_ROUTE), (status, "404")], 1.0),
+            ([(route, panicked_route), (status, "500")], 1.0),
+        ] {
+            assert_eq!(sample(&text, count, &labels), Some(n), "{mode}: {text}");
+        }
+        assert_eq!(
+            sample(&text, "http_server_active_requests", &[]),
+            Some(0.0),
+            "{mode}: {text}"
+        );
+    }
+}

@@ -16,6 +16,7 @@ use actix_web::{HttpResponse, ResponseError};
 use super::body::{Path, ResponseBody};
 use crate::catalogue;
 use crate::exchange::Exchange;
+use crate::layer::labels::Routes;
 
 /// `X-Request-ID` as actix-web's header name (actix-web 4 is built on `http` 0.2, whose types
 /// are not the ones of the tower layer).
@@ -106,7 +107,14 @@ where
                 response
                     .headers_mut()
                     .insert(REQUEST_ID_HEADER, this.header.clone());
-                let completion = exchange.respond(response.status().as_u16(), None);
+                // Routed by now: the request's matched resource gives its pattern by index.
+                let route = exchange.route_pending().then(|| {
+                    response
+                        .request()
+                        .match_pattern()
+                        .map(|pattern| Routes::get().template(&pattern))
+                });
+                let completion = exchange.respond(response.status().as_u16(), route.flatten());
                 Ok(response.map_body(|_, body| ResponseBody::new(body, completion)))
             }
             Err(mut answer) => {

@@ -8,6 +8,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::HeaderValue;
 
+use super::RouteLookup;
 use super::body::{Path, ResponseBody};
 use super::future::{REQUEST_ID_HEADER, ResponseFuture};
 use crate::RequestId;
@@ -20,6 +21,7 @@ use crate::propagation::{self, CallerTrace};
 pub struct HttpMiddlewareService<S> {
     inner: S,
     shared: Arc<Shared>,
+    route: RouteLookup,
 }
 
 impl<S> std::fmt::Debug for HttpMiddlewareService<S> {
@@ -30,8 +32,12 @@ impl<S> std::fmt::Debug for HttpMiddlewareService<S> {
 }
 
 impl<S> HttpMiddlewareService<S> {
-    pub(super) fn new(inner: S, shared: Arc<Shared>) -> Self {
-        Self { inner, shared }
+    pub(super) fn new(inner: S, shared: Arc<Shared>, route: RouteLookup) -> Self {
+        Self {
+            inner,
+            shared,
+            route,
+        }
     }
 }
 
@@ -88,11 +94,19 @@ where
         let path = (settings.access_log.is_some()
             && !self.shared.exclude.iter().any(|p| p == path))
         .then(|| Path::new(request.uri().path_and_query().cloned()));
-        // The app's resource map knows the pattern before routing, so the span (and every log
-        // line inside it) names the route, as axum's `MatchedPath` lets the tower layer do.
-        let route = request
-            .match_pattern()
-            .map(|pattern| Routes::get().template(&pattern));
+        // Before routing, the app's resource map finds the pattern by matching the path
+        // against its patterns, so the span (and every log line inside it) names the route, as
+        // axum's `MatchedPath` lets the tower layer do; or the answer names it, as routing
+        // left it (`RouteLookup::Answer`).
+        let (route, route_pending) = match self.route {
+            RouteLookup::BeforeHandler => (
+                request
+                    .match_pattern()
+                    .map(|pattern| Routes::get().template(&pattern)),
+                false,
+            ),
+            RouteLookup::Answer => (None, true),
+        };
         let exchange = Exchange::begin(
             settings,
             arrival,
@@ -101,6 +115,7 @@ where
                 method_slot,
                 method: labels::METHOD_LABELS[method_slot],
                 route,
+                route_pending,
                 path,
             },
             &caller,

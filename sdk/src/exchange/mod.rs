@@ -124,6 +124,10 @@ pub(crate) struct Begin<P> {
     pub(crate) method: &'static str,
     /// The route, if the router matched one before the handler ran.
     pub(crate) route: Option<RouteTemplate>,
+    /// Whether the router matches only after the exchange begins (actix-web routes inside
+    /// the service its middleware wraps), so the answer names the route: the span opens
+    /// without a `route` field, and `route` is `None`.
+    pub(crate) route_pending: bool,
     /// What the access line shows, when it shows this exchange.
     pub(crate) path: Option<P>,
 }
@@ -150,6 +154,8 @@ pub(crate) struct Exchange<P> {
     span: Span,
     /// The trace of the exchange when a tracer samples it: its duration is kept as an exemplar.
     exemplar: Option<[u8; 16]>,
+    /// Whether the span opened without a `route` field, the route to come with the answer.
+    route_pending: bool,
     /// Whether the span's `route` field is [`Exchange::route`] (the route was known when the
     /// exchange began, not only from its answer); set when the answer starts.
     span_has_route: bool,
@@ -172,6 +178,7 @@ impl<P: AccessPath> Exchange<P> {
             method_slot,
             method,
             route,
+            route_pending,
             path,
         } = begin;
         // An adapter without an in-flight gauge (the RPC conventions define none) has no slots.
@@ -184,7 +191,7 @@ impl<P: AccessPath> Exchange<P> {
                 method_slot
             });
         let span = match settings.span {
-            true => span::open(settings, &id, method, route.as_ref(), caller),
+            true => span::open(settings, &id, method, route.as_ref(), route_pending, caller),
             false => Span::none(),
         };
         Box::new(Self {
@@ -198,6 +205,7 @@ impl<P: AccessPath> Exchange<P> {
             active,
             span,
             exemplar: None,
+            route_pending,
             span_has_route: false,
             settings: settings.clone(),
         })
@@ -212,6 +220,11 @@ impl<P: AccessPath> Exchange<P> {
     /// The exchange's request ID.
     pub(crate) fn id(&self) -> &RequestId {
         &self.id
+    }
+
+    /// Whether the answer is to name the route ([`Begin::route_pending`]).
+    pub(crate) fn route_pending(&self) -> bool {
+        self.route_pending
     }
 
     /// Keeps the exchange's duration as an exemplar of `trace_id`, the sampled trace its span
@@ -229,7 +242,7 @@ impl<P: AccessPath> Exchange<P> {
         route: Option<RouteTemplate>,
     ) -> Completion<P> {
         self.status = status;
-        self.span_has_route = self.route.is_some() || route.is_none();
+        self.span_has_route = !self.route_pending && (self.route.is_some() || route.is_none());
         if self.route.is_none() {
             self.route = route;
         }
@@ -284,7 +297,7 @@ impl<P: AccessPath> Drop for Completion<P> {
                 &this.span,
                 (statuses.is_fault)(this.status),
                 statuses.span_name_with_method.then_some(this.method),
-                this.route.as_deref().filter(|_| !this.span_has_route),
+                (!this.span_has_route).then_some(this.route.as_ref()),
             );
         }
         if let (Some(level), Some(path)) = (this.settings.access_log, this.path.as_ref()) {
@@ -317,5 +330,112 @@ impl<P: AccessPath> Drop for Completion<P> {
                 duration: elapsed,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use tracing::field::{Field, Visit};
+    use tracing_subscriber::layer::{Context, SubscriberExt};
+
+    use super::*;
+
+    /// The request span's fields as a tracer sees them, recorded values included.
+    #[derive(Clone, Default)]
+    struct Fields(Arc<Mutex<HashMap<String, String>>>);
+
+    impl Visit for Fields {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            self.record_str(field, &format!("{value:?}"));
+        }
+        fn record_str(&mut self, field: &Field, value: &str) {
+            let mut fields = self.0.lock().unwrap();
+            fields.insert(field.name().to_owned(), value.to_owned());
+        }
+    }
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Fields {
+        fn on_new_span(
+            &self,
+            attrs: &tracing::span::Attributes<'_>,
+            _: &tracing::Id,
+            _: Context<'_, S>,
+        ) {
+            attrs.record(&mut self.clone());
+        }
+        fn on_record(
+            &self,
+            _: &tracing::Id,
+            values: &tracing::span::Record<'_>,
+            _: Context<'_, S>,
+        ) {
+            values.record(&mut self.clone());
+        }
+    }
+
+    struct NoPath;
+    impl AccessPath for NoPath {
+        fn path(&self) -> &str {
+            ""
+        }
+    }
+
+    /// The fields of the span of one exchange: opened with `route` (pending or not), answered
+    /// with `late`.
+    fn span_fields(
+        route: Option<&str>,
+        route_pending: bool,
+        late: Option<&str>,
+    ) -> HashMap<String, String> {
+        let fields = Fields::default();
+        let subscriber = tracing_subscriber::registry().with(fields.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            let settings = Arc::new(Settings {
+                red: None,
+                span: true,
+                otel: true,
+                access_log: None,
+                statuses: &HTTP_STATUSES,
+            });
+            let exchange = Exchange::<NoPath>::begin(
+                &settings,
+                Arrival::now(&settings),
+                Begin {
+                    id: RequestId::parse("req-1").unwrap(),
+                    method_slot: 0,
+                    method: "GET",
+                    route: route.map(RouteTemplate::new),
+                    route_pending,
+                    path: None,
+                },
+                &CallerTrace::default(),
+            );
+            drop(exchange.respond(200, late.map(RouteTemplate::new)));
+        });
+        let fields = fields.0.lock().unwrap().clone();
+        fields
+    }
+
+    #[test]
+    fn a_route_that_comes_with_the_answer_is_recorded_on_the_span() {
+        // Known when the exchange began: the span keeps it.
+        let known = span_fields(Some("/users/{id}"), false, None);
+        assert_eq!(known["route"], "/users/{id}");
+        assert_eq!(known["otel.name"], "GET /users/{id}");
+        // Routed after the span opened (actix-web): named by the answer.
+        let pending = span_fields(None, true, Some("/users/{id}"));
+        assert_eq!(pending["route"], "/users/{id}");
+        assert_eq!(pending["otel.name"], "GET /users/{id}");
+        // Routed after, and nothing matched.
+        let unmatched = span_fields(None, true, None);
+        assert_eq!(unmatched["route"], crate::catalogue::UNMATCHED_ROUTE);
+        assert_eq!(unmatched["otel.name"], "GET");
+        // A hand-written router that names its route in the answer (the tower layer).
+        let late = span_fields(None, false, Some("/orders/{id}"));
+        assert_eq!(late["route"], "/orders/{id}");
+        assert_eq!(late["otel.name"], "GET /orders/{id}");
     }
 }

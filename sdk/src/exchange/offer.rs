@@ -35,13 +35,16 @@ pub(crate) struct RequestSpan {
     /// `None` when no route matched: the span then says
     /// [`UNMATCHED_ROUTE`](catalogue::UNMATCHED_ROUTE).
     pub(crate) route: Option<RouteTemplate>,
+    /// Whether the request was not routed yet when the span opened: the span then has no
+    /// `route` field.
+    pub(crate) route_pending: bool,
     pub(crate) trace_id: Option<String>,
 }
 
 impl RequestSpan {
-    /// The `route` field's value.
-    pub(crate) fn route(&self) -> &str {
-        route_label(self.route.as_ref())
+    /// The `route` field's value, if the span has one.
+    pub(crate) fn route(&self) -> Option<&str> {
+        (!self.route_pending).then(|| route_label(self.route.as_ref()))
     }
 }
 
@@ -172,6 +175,7 @@ mod tests {
             id: RequestId::parse("req-1").unwrap(),
             method: "GET",
             route: None,
+            route_pending: false,
             trace_id: None,
         };
         let taken = offering_request_span(values(), take_request_span);

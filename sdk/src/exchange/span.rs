@@ -6,14 +6,17 @@ use super::offer::{self, RequestSpan};
 use super::route::{RouteTemplate, route_label};
 use super::{SPAN_TARGET, Settings};
 use crate::RequestId;
+use crate::catalogue::fields;
 use crate::propagation::CallerTrace;
 
-/// Opens the span of an exchange, with its values on offer to the log layer.
+/// Opens the span of an exchange, with its values on offer to the log layer; without a
+/// `route` field while `route_pending` (the router matches after the span opens).
 pub(super) fn open(
     settings: &Settings,
     id: &RequestId,
     method: &'static str,
     route: Option<&RouteTemplate>,
+    route_pending: bool,
     caller: &CallerTrace,
 ) -> Span {
     let CallerTrace {
@@ -21,6 +24,8 @@ pub(super) fn open(
         trace_id,
         ..
     } = caller;
+    // `None` records no value: the field stays empty until the answer names the route.
+    let route_field = (!route_pending).then(|| route_label(route));
     let open = || {
         if settings.otel {
             // `otel.*` fields are for an OpenTelemetry exporter, and log lines leave them out:
@@ -41,7 +46,7 @@ pub(super) fn open(
                 // Displayed, so only a layer that reads the field checks the text.
                 request_id = %id,
                 method,
-                route = route_label(route),
+                route = route_field,
                 otel.name = %format_args!("{method_part}{separator}{named_route}"),
                 otel.kind = "server",
                 otel.status_code = tracing::field::Empty,
@@ -54,7 +59,7 @@ pub(super) fn open(
                 "request",
                 request_id = %id,
                 method,
-                route = route_label(route),
+                route = route_field,
                 sentry.trace = sentry_trace.as_deref(),
                 trace_id = trace_id.as_deref(),
             )
@@ -65,26 +70,33 @@ pub(super) fn open(
         id: id.clone(),
         method,
         route: route.cloned(),
+        route_pending,
         trace_id: trace_id.clone(),
     };
     offer::offering_request_span(values, open)
 }
 
-/// Records in an OpenTelemetry span what the answer says: failed on a server fault, and named
-/// after `late_route` (behind `method`, when the span name has one) when the route came only
-/// with the answer, after the span was named.
+/// Records in an OpenTelemetry span what the answer says: failed on a server fault; and, when
+/// the route came only with the answer (`late_route`, the route or `None` for none), the span's
+/// `route` and its name after the route (behind `method`, when the span name has one), which
+/// the span was opened without.
 pub(super) fn record_outcome(
     span: &Span,
     fault: bool,
     method: Option<&'static str>,
-    late_route: Option<&str>,
+    late_route: Option<Option<&RouteTemplate>>,
 ) {
     if fault {
         span.record("otel.status_code", "error");
     }
-    match (late_route, method) {
-        (Some(route), Some(method)) => span.record("otel.name", format_args!("{method} {route}")),
-        (Some(route), None) => span.record("otel.name", route),
-        _ => span,
+    let Some(route) = late_route else { return };
+    span.record(fields::ROUTE, route_label(route));
+    match (route, method) {
+        (Some(route), Some(method)) => {
+            span.record("otel.name", format_args!("{method} {}", route.as_str()))
+        }
+        (Some(route), None) => span.record("otel.name", route.as_str()),
+        // Opened without a route, the name is the method alone: right for none.
+        (None, _) => span,
     };
 }

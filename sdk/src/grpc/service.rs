@@ -77,6 +77,7 @@ where
                 method_slot: 0,
                 method: catalogue::RPC_SYSTEM_GRPC,
                 route,
+                route_pending: false,
                 path: access,
             },
             &caller,

@@ -72,6 +72,7 @@ where
                 method_slot,
                 method: labels::METHOD_LABELS[method_slot],
                 route: labels::Routes::get().of(request.extensions()),
+                route_pending: false,
                 path,
             },
             &caller,

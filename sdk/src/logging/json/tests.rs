@@ -365,19 +365,29 @@ fn request_lines(
 fn typed_request_values_render_the_lines_their_fields_would() {
     let id = |s: &str| crate::RequestId::parse(s).unwrap();
     let route = |s: &str| Some(crate::RouteTemplate::new(s));
+    // The last field: the route comes only with the answer (the span has no `route`).
     let requests = [
-        (id("req-1"), "GET", route("/users/{id}"), None),
+        (id("req-1"), "GET", route("/users/{id}"), None, false),
         (
             id("a:b.c_d-9"),
             "POST",
             None,
             Some("4bf92f3577b34da6a3ce929d0e0e4736".to_owned()),
+            false,
         ),
         (
             id("x"),
             "_OTHER",
             route("/we\"ird/\\{id}\n"),
             Some("t".to_owned()),
+            false,
+        ),
+        (
+            id("req-pending"),
+            "DELETE",
+            None,
+            Some("4bf92f3577b34da6a3ce929d0e0e4736".to_owned()),
+            true,
         ),
     ];
     let accesses = [
@@ -423,11 +433,12 @@ fn typed_request_values_render_the_lines_their_fields_would() {
         Redactor::default().deny("request_id").deny("duration_ms"),
     ];
     let mut compared = 0;
-    for (id, method, route, trace_id) in &requests {
+    for (id, method, route, trace_id, route_pending) in &requests {
         let values = RequestSpan {
             id: id.clone(),
             method,
             route: route.clone(),
+            route_pending: *route_pending,
             trace_id: trace_id.clone(),
         };
         for access in &accesses {
@@ -456,7 +467,7 @@ fn typed_request_values_render_the_lines_their_fields_would() {
             }
         }
     }
-    assert_eq!(compared, 144);
+    assert_eq!(compared, 192);
 }
 
 #[test]
@@ -465,6 +476,7 @@ fn typed_values_are_taken_only_by_their_callsites() {
         id: crate::RequestId::parse("req-typed").unwrap(),
         method: "GET",
         route: None,
+        route_pending: false,
         trace_id: None,
     };
     let lines = capture(|| {

@@ -64,15 +64,15 @@ impl Callsite {
             // `_OTHER`: see `layer::labels::METHOD_LABELS`) capitals and `_`: none of them escaped.
             RequestValue::Id => write_json_str_unescaped(out, values.id.header_value().as_bytes()),
             RequestValue::Method => write_json_str_unescaped(out, values.method.as_bytes()),
-            RequestValue::Route => write_json_str(out, values.route()),
+            RequestValue::Route => write_json_str(out, values.route().unwrap_or_default()),
             RequestValue::TraceId => {
                 write_json_str(out, values.trace_id.as_deref().unwrap_or_default())
             }
         });
     }
 
-    /// The request span's fields that `values` has (`trace_id` only with a caller's trace),
-    /// in field order.
+    /// The request span's fields that `values` has (`trace_id` only with a caller's trace,
+    /// `route` only once routed), in field order.
     pub(super) fn request_fields<'a>(
         &'a self,
         values: &'a RequestSpan,
@@ -81,10 +81,11 @@ impl Callsite {
             Typed::Request(order) => order,
             _ => &[],
         };
-        order
-            .iter()
-            .copied()
-            .filter(|(which, ..)| *which != RequestValue::TraceId || values.trace_id.is_some())
+        order.iter().copied().filter(|(which, ..)| match which {
+            RequestValue::TraceId => values.trace_id.is_some(),
+            RequestValue::Route => !values.route_pending,
+            RequestValue::Id | RequestValue::Method => true,
+        })
     }
 }
 /// The access line's fields and its request span's, for callsites whose typed fields are
@@ -112,8 +113,10 @@ pub(super) fn write_plain_access(line: &mut Vec<u8>, values: &AccessLine, reques
     write_json_str_unescaped(line, request.id.header_value().as_bytes());
     line.extend_from_slice(method);
     write_json_str_unescaped(line, request.method.as_bytes());
-    line.extend_from_slice(route);
-    write_json_str(line, request.route());
+    if let Some(value) = request.route() {
+        line.extend_from_slice(route);
+        write_json_str(line, value);
+    }
     if let Some(value) = &request.trace_id {
         line.extend_from_slice(trace_id);
         write_json_str(line, value);
