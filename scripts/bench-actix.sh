@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The actix-web adapter's cost, against bare actix-web and actix-web-prom (metrics only), all
-# serving the same routes of sdk/examples/actix_bare.rs:
+# The actix-web adapter's cost (the route read before the handler, and from the answer), against
+# bare actix-web and actix-web-prom (metrics only), all serving the same routes of
+# sdk/examples/actix_bare.rs:
 #   1. instructions per request of the whole server process, counted by callgrind while a
 #      client sends keep-alive `GET /users/42` over loopback on 4 connections: the difference
 #      between a run of 2 000 and of 10 000 requests, divided by 8 000, less quanta's clock
@@ -21,7 +22,7 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
-STACKS=(bare obs prom)
+STACKS=(bare obs obs-answer prom)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
@@ -46,7 +47,7 @@ for stack in "${STACKS[@]}"; do
   small=$(count "$stack" 2000); big=$(count "$stack" 10000)
   per_request[$stack]=$(( (big - small) / 8000 ))
 done
-label() { case $1 in bare) echo "bare actix-web";; obs) echo "obs-service (init + middleware)";; prom) echo "actix-web-prom (metrics only)";; esac; }
+label() { case $1 in bare) echo "bare actix-web";; obs) echo "obs-service (init + middleware)";; obs-answer) echo "obs-service, route from the answer";; prom) echo "actix-web-prom (metrics only)";; esac; }
 for stack in "${STACKS[@]}"; do
   printf '%-36s %14d %14d\n' "$(label "$stack")" "${per_request[$stack]}" $(( per_request[$stack] - per_request[bare] ))
 done
@@ -54,7 +55,8 @@ done
 echo "== throughput (wrk -t1 -c32, ${DURATION}s, $ROUNDS rounds)"
 declare -A rps
 for round in $(seq 1 "$ROUNDS"); do
-  order=("${STACKS[@]:$(( (round - 1) % 3 ))}" "${STACKS[@]:0:$(( (round - 1) % 3 ))}")
+  shift_by=$(( (round - 1) % ${#STACKS[@]} ))
+  order=("${STACKS[@]:$shift_by}" "${STACKS[@]:0:$shift_by}")
   for stack in "${order[@]}"; do
     port=$(free_port)
     ACTIX_STACK=$stack DEMO_ADDR="127.0.0.1:$port" taskset -c 0 "$bin" >"$work/$stack.log" 2>&1 &
@@ -66,9 +68,9 @@ for round in $(seq 1 "$ROUNDS"); do
     kill -INT "$pid"; wait "$pid" 2>/dev/null || true
     rps[$stack]="${rps[$stack]:-} $r"
   done
-  printf 'round %d: bare %s, obs %s, prom %s\n' "$round" \
-    "$(echo "${rps[bare]}" | awk '{print $NF}')" "$(echo "${rps[obs]}" | awk '{print $NF}')" \
-    "$(echo "${rps[prom]}" | awk '{print $NF}')"
+  printf 'round %d:' "$round"
+  for stack in "${STACKS[@]}"; do printf ' %s %s' "$stack" "$(echo "${rps[$stack]}" | awk '{print $NF}')"; done
+  echo
 done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 for stack in "${STACKS[@]}"; do

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | unset, `bare` | nothing: plain actix-web |
 //! | `obs` | exactly `obs_service::init`, `/metrics` and `obs.actix_middleware()` (request IDs, metrics, span, JSON access log) |
+//! | `obs-answer` | the same, with the route read from the answer (`HttpMiddleware::route_from_answer`) |
 //! | `prom` | actix-web-prom's middleware alone (metrics, no logs, no request IDs) |
 
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -42,10 +43,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .run()
                 .await?;
         }
-        "obs" => {
+        "obs" | "obs-answer" => {
             let obs =
                 obs_service::Config::from_env("actix-bare", env!("CARGO_PKG_VERSION"))?.init()?;
-            let middleware = obs.actix_middleware();
+            let middleware = match stack.as_str() {
+                "obs" => obs.actix_middleware(),
+                _ => obs.actix_middleware().route_from_answer(),
+            };
             let metrics = obs_service::actix::metrics_routes(obs.metrics());
             HttpServer::new(move || {
                 App::new()
@@ -68,7 +72,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .await?;
         }
         other => {
-            return Err(format!("ACTIX_STACK={other:?}: expected bare, obs or prom").into());
+            return Err(
+                format!("ACTIX_STACK={other:?}: expected bare, obs, obs-answer or prom").into(),
+            );
         }
     }
     Ok(())

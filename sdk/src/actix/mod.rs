@@ -7,7 +7,8 @@
 //!   replaced or made, in the request's extensions and returned in `X-Request-ID`; the
 //!   `request` span with `request_id`, `method` and `route` (the resource's pattern from
 //!   `HttpRequest::match_pattern`, `unmatched` when none matched, so a scan of random paths
-//!   adds no series); `http_server_request_duration_seconds` and
+//!   adds no series; read before the handler runs, or from the answer with
+//!   [`HttpMiddleware::route_from_answer`]); `http_server_request_duration_seconds` and
 //!   `http_server_active_requests` with the axum layer's labels, counted out when the answer
 //!   is sent or the client goes away; one access line; the caller's `traceparent` continued
 //!   when a tracer is on; and a panicking handler answered with the safe 500 body and written

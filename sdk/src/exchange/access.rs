@@ -27,9 +27,8 @@ pub(crate) fn truncate_path(path: &str) -> &str {
 
 /// What an access line says.
 pub(super) struct Line<'a> {
+    /// The exchange's span, which carries its identity and its route unless disabled.
     pub(super) span: &'a Span,
-    /// Whether `span` carries the exchange's identity and its route.
-    pub(super) span_has_route: bool,
     pub(super) id: &'a RequestId,
     pub(super) method: &'static str,
     pub(super) route: &'a str,
@@ -74,9 +73,8 @@ pub(super) fn write(level: Level, line: &Line<'_>) {
             { fields::REQUEST_ID } = line.id.as_str(),
             { fields::MESSAGE } = ACCESS_MESSAGE
         );
-    } else if line.span.is_disabled() || !line.span_has_route {
-        // No span to carry the exchange's identity (or it names the wrong route): the line
-        // says it all itself.
+    } else if line.span.is_disabled() {
+        // No span to carry the exchange's identity: the line says it all itself.
         access_event!(
             level,
             parent: line.span,

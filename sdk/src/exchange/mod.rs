@@ -156,9 +156,9 @@ pub(crate) struct Exchange<P> {
     exemplar: Option<[u8; 16]>,
     /// Whether the span opened without a `route` field, the route to come with the answer.
     route_pending: bool,
-    /// Whether the span's `route` field is [`Exchange::route`] (the route was known when the
-    /// exchange began, not only from its answer); set when the answer starts.
-    span_has_route: bool,
+    /// Whether the route came with the answer, after the span was named without it; set when
+    /// the answer starts.
+    named_late: bool,
     settings: Arc<Settings>,
 }
 
@@ -206,7 +206,7 @@ impl<P: AccessPath> Exchange<P> {
             span,
             exemplar: None,
             route_pending,
-            span_has_route: false,
+            named_late: false,
             settings: settings.clone(),
         })
     }
@@ -242,9 +242,15 @@ impl<P: AccessPath> Exchange<P> {
         route: Option<RouteTemplate>,
     ) -> Completion<P> {
         self.status = status;
-        self.span_has_route = !self.route_pending && (self.route.is_some() || route.is_none());
-        if self.route.is_none() {
+        // The route came with the answer: the request was routed after the span opened, or a
+        // router named it only now (the span said `unmatched`). The span records it, so every
+        // line from here on, the access line among them, and a tracer's span show it.
+        self.named_late = self.route_pending || (self.route.is_none() && route.is_some());
+        if self.named_late {
             self.route = route;
+            if !self.span.is_disabled() {
+                span::record_route(&self.span, self.route.as_ref());
+            }
         }
         Completion(self)
     }
@@ -297,7 +303,7 @@ impl<P: AccessPath> Drop for Completion<P> {
                 &this.span,
                 (statuses.is_fault)(this.status),
                 statuses.span_name_with_method.then_some(this.method),
-                (!this.span_has_route).then_some(this.route.as_ref()),
+                this.named_late.then_some(this.route.as_ref()),
             );
         }
         if let (Some(level), Some(path)) = (this.settings.access_log, this.path.as_ref()) {
@@ -305,7 +311,6 @@ impl<P: AccessPath> Drop for Completion<P> {
                 level,
                 &access::Line {
                     span: &this.span,
-                    span_has_route: this.span_has_route,
                     id: &this.id,
                     method: this.method,
                     route: route_label(this.route.as_ref()),

@@ -35,16 +35,35 @@ pub(crate) struct RequestSpan {
     /// `None` when no route matched: the span then says
     /// [`UNMATCHED_ROUTE`](catalogue::UNMATCHED_ROUTE).
     pub(crate) route: Option<RouteTemplate>,
-    /// Whether the request was not routed yet when the span opened: the span then has no
-    /// `route` field.
-    pub(crate) route_pending: bool,
+    /// When the span got its `route` field.
+    pub(crate) route_field: RouteField,
     pub(crate) trace_id: Option<String>,
+}
+
+/// When the request span got its `route` field, which decides where a line shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RouteField {
+    /// When it opened: in field order.
+    AtOpen,
+    /// Not yet: the request was not routed when the span opened, and a line has no `route`.
+    Pending,
+    /// Recorded after the span opened without one: after the other fields, where a field
+    /// recorded late goes.
+    Recorded,
 }
 
 impl RequestSpan {
     /// The `route` field's value, if the span has one.
     pub(crate) fn route(&self) -> Option<&str> {
-        (!self.route_pending).then(|| route_label(self.route.as_ref()))
+        (self.route_field != RouteField::Pending).then(|| route_label(self.route.as_ref()))
+    }
+
+    /// Takes `route`, recorded on the span after it opened.
+    pub(crate) fn record_route(&mut self, route: Option<RouteTemplate>) {
+        self.route = route;
+        if self.route_field == RouteField::Pending {
+            self.route_field = RouteField::Recorded;
+        }
     }
 }
 
@@ -95,11 +114,35 @@ thread_local! {
     /// The offered access line's path, copied into a buffer the thread keeps: an exchange's
     /// path is the adapter's own type, and a copy of a few bytes costs what sharing it did.
     static ACCESS_PATH: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The route the request span's `route` is being recorded with (`None`: none matched).
+    static LATE_ROUTE: Cell<Option<Option<RouteTemplate>>> = const { Cell::new(None) };
 }
 
 /// Runs `open`, which opens the request span, with `values` on offer.
 pub(crate) fn offering_request_span<R>(values: RequestSpan, open: impl FnOnce() -> R) -> R {
     offering(&REQUEST_SPAN, values, open)
+}
+
+/// Runs `record`, which records the request span's `route` after the span opened, with the
+/// route on offer: a layer that renders the span from its typed values keeps them typed.
+pub(crate) fn offering_late_route<R>(
+    route: Option<RouteTemplate>,
+    record: impl FnOnce() -> R,
+) -> R {
+    offering(&LATE_ROUTE, route, record)
+}
+
+/// The route on offer while the request span's `route` is recorded, if one is. Every JSON
+/// layer may read it (they share the span's values, and each is asked to record).
+pub(crate) fn late_route() -> Option<Option<RouteTemplate>> {
+    LATE_ROUTE
+        .try_with(|slot| {
+            let route = slot.take();
+            slot.set(route.clone());
+            route
+        })
+        .ok()
+        .flatten()
 }
 
 /// Runs `write`, which writes the access line, with `values` and `path` on offer.
@@ -175,7 +218,7 @@ mod tests {
             id: RequestId::parse("req-1").unwrap(),
             method: "GET",
             route: None,
-            route_pending: false,
+            route_field: RouteField::AtOpen,
             trace_id: None,
         };
         let taken = offering_request_span(values(), take_request_span);

@@ -2,7 +2,7 @@
 
 use tracing::Span;
 
-use super::offer::{self, RequestSpan};
+use super::offer::{self, RequestSpan, RouteField};
 use super::route::{RouteTemplate, route_label};
 use super::{SPAN_TARGET, Settings};
 use crate::RequestId;
@@ -70,16 +70,26 @@ pub(super) fn open(
         id: id.clone(),
         method,
         route: route.cloned(),
-        route_pending,
+        route_field: match route_pending {
+            true => RouteField::Pending,
+            false => RouteField::AtOpen,
+        },
         trace_id: trace_id.clone(),
     };
     offer::offering_request_span(values, open)
 }
 
+/// Records the span's `route` when the answer named it (`None`: none matched) after the span
+/// opened, with the route on offer to the log layer, which keeps rendering from typed values.
+pub(super) fn record_route(span: &Span, route: Option<&RouteTemplate>) {
+    offer::offering_late_route(route.cloned(), || {
+        span.record(fields::ROUTE, route_label(route));
+    });
+}
+
 /// Records in an OpenTelemetry span what the answer says: failed on a server fault; and, when
-/// the route came only with the answer (`late_route`, the route or `None` for none), the span's
-/// `route` and its name after the route (behind `method`, when the span name has one), which
-/// the span was opened without.
+/// the route came only with the answer (`late_route`: the route, or `None` for none), its name
+/// after the route (behind `method`, when the span name has one), which it opened without.
 pub(super) fn record_outcome(
     span: &Span,
     fault: bool,
@@ -90,7 +100,6 @@ pub(super) fn record_outcome(
         span.record("otel.status_code", "error");
     }
     let Some(route) = late_route else { return };
-    span.record(fields::ROUTE, route_label(route));
     match (route, method) {
         (Some(route), Some(method)) => {
             span.record("otel.name", format_args!("{method} {}", route.as_str()))

@@ -133,6 +133,19 @@ where
         let Some(fields) = extensions.get_mut::<SpanFields>() else {
             return;
         };
+        if let SpanFields::Request { values: typed, .. } = fields
+            && values.len() == 1
+            && let Some(route) = offer::late_route()
+            && span
+                .metadata()
+                .fields()
+                .field(fields::ROUTE)
+                .is_some_and(|field| values.contains(&field))
+        {
+            // The core recording the route the answer named: the typed values take it.
+            typed.record_route(route);
+            return;
+        }
         if let SpanFields::Request { .. } = fields
             && only_tracer_fields(values)
         {

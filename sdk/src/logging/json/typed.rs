@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::callsite::{
     AccessValue, Callsite, PLAIN_ACCESS_KEYS, PLAIN_REQUEST_KEYS, RequestValue, Typed,
 };
-use crate::exchange::offer::{self, AccessLine, RequestSpan};
+use crate::exchange::offer::{self, AccessLine, RequestSpan, RouteField};
 use crate::logging::escape::{
     write_json_int, write_json_millis, write_json_str, write_json_str_unescaped,
 };
@@ -72,7 +72,7 @@ impl Callsite {
     }
 
     /// The request span's fields that `values` has (`trace_id` only with a caller's trace,
-    /// `route` only once routed), in field order.
+    /// `route` only once routed), in field order, but a `route` recorded late last.
     pub(super) fn request_fields<'a>(
         &'a self,
         values: &'a RequestSpan,
@@ -81,11 +81,21 @@ impl Callsite {
             Typed::Request(order) => order,
             _ => &[],
         };
-        order.iter().copied().filter(|(which, ..)| match which {
-            RequestValue::TraceId => values.trace_id.is_some(),
-            RequestValue::Route => !values.route_pending,
-            RequestValue::Id | RequestValue::Method => true,
-        })
+        let recorded = values.route_field == RouteField::Recorded;
+        let late_route = order
+            .iter()
+            .copied()
+            .find(|(which, ..)| *which == RequestValue::Route)
+            .filter(|_| recorded);
+        order
+            .iter()
+            .copied()
+            .filter(|(which, ..)| match which {
+                RequestValue::TraceId => values.trace_id.is_some(),
+                RequestValue::Route => values.route_field == RouteField::AtOpen,
+                RequestValue::Id | RequestValue::Method => true,
+            })
+            .chain(late_route)
     }
 }
 /// The access line's fields and its request span's, for callsites whose typed fields are
@@ -113,12 +123,21 @@ pub(super) fn write_plain_access(line: &mut Vec<u8>, values: &AccessLine, reques
     write_json_str_unescaped(line, request.id.header_value().as_bytes());
     line.extend_from_slice(method);
     write_json_str_unescaped(line, request.method.as_bytes());
-    if let Some(value) = request.route() {
+    let route_value = request.route();
+    if request.route_field == RouteField::AtOpen
+        && let Some(value) = route_value
+    {
         line.extend_from_slice(route);
         write_json_str(line, value);
     }
     if let Some(value) = &request.trace_id {
         line.extend_from_slice(trace_id);
+        write_json_str(line, value);
+    }
+    if request.route_field == RouteField::Recorded
+        && let Some(value) = route_value
+    {
+        line.extend_from_slice(route);
         write_json_str(line, value);
     }
 }
