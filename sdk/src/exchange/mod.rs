@@ -420,8 +420,7 @@ mod tests {
             );
             drop(exchange.respond(200, late.map(RouteTemplate::new)));
         });
-        let fields = fields.0.lock().unwrap().clone();
-        fields
+        fields.0.lock().unwrap().clone()
     }
 
     #[test]
