@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The actix-web adapter's cost (the route read before the handler, and from the answer), against
-# bare actix-web and actix-web-prom (metrics only), all serving the same routes of
+# bare actix-web, actix-web-prom (metrics only) and the peers that do the SDK's parts together
+# (tracing-actix-web's span with JSON lines, and actix-web-prom), all serving the same routes of
 # sdk/examples/actix_bare.rs:
 #   1. instructions per request of the whole server process, counted by callgrind while a
 #      client sends keep-alive `GET /users/42` over loopback on 4 connections: the difference
@@ -22,7 +23,7 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
-STACKS=(bare obs obs-answer prom)
+STACKS=(bare obs obs-answer prom peers)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
@@ -47,7 +48,7 @@ for stack in "${STACKS[@]}"; do
   small=$(count "$stack" 2000); big=$(count "$stack" 10000)
   per_request[$stack]=$(( (big - small) / 8000 ))
 done
-label() { case $1 in bare) echo "bare actix-web";; obs) echo "obs-service (init + middleware)";; obs-answer) echo "obs-service, route from the answer";; prom) echo "actix-web-prom (metrics only)";; esac; }
+label() { case $1 in bare) echo "bare actix-web";; obs) echo "obs-service (init + middleware)";; obs-answer) echo "obs-service, route from the answer";; prom) echo "actix-web-prom (metrics only)";; peers) echo "tracing-actix-web + actix-web-prom";; esac; }
 for stack in "${STACKS[@]}"; do
   printf '%-36s %14d %14d\n' "$(label "$stack")" "${per_request[$stack]}" $(( per_request[$stack] - per_request[bare] ))
 done

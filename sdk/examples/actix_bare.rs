@@ -10,6 +10,7 @@
 //! | `obs` | exactly `obs_service::init`, `/metrics` and `obs.actix_middleware()` (request IDs, metrics, span, JSON access log) |
 //! | `obs-answer` | the same, with the route read from the answer (`HttpMiddleware::route_from_answer`) |
 //! | `prom` | actix-web-prom's middleware alone (metrics, no logs, no request IDs) |
+//! | `peers` | the peers that each do one part of it, together: tracing-actix-web's request span (request ID, route) with tracing-subscriber's JSON lines, one as each span closes, and actix-web-prom's metrics |
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 
@@ -71,10 +72,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .run()
                 .await?;
         }
+        "peers" => {
+            // One JSON line as each request's span closes, with the span's fields (method,
+            // route, status, request ID): the access line the SDK writes.
+            tracing_subscriber::fmt()
+                .json()
+                .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+                .with_current_span(true)
+                .try_init()
+                .map_err(|e| e.to_string())?;
+            let prometheus = actix_web_prom::PrometheusMetricsBuilder::new("api")
+                .endpoint("/metrics")
+                .build()
+                .map_err(|e| e.to_string())?;
+            HttpServer::new(move || {
+                App::new()
+                    .configure(routes)
+                    .wrap(prometheus.clone())
+                    .wrap(tracing_actix_web::TracingLogger::default())
+            })
+            .bind(&addr)?
+            .run()
+            .await?;
+        }
         other => {
-            return Err(
-                format!("ACTIX_STACK={other:?}: expected bare, obs, obs-answer or prom").into(),
-            );
+            return Err(format!(
+                "ACTIX_STACK={other:?}: expected bare, obs, obs-answer, prom or peers"
+            )
+            .into());
         }
     }
     Ok(())

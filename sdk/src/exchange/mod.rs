@@ -222,7 +222,9 @@ impl<P: AccessPath> Exchange<P> {
         &self.id
     }
 
-    /// Whether the answer is to name the route ([`Begin::route_pending`]).
+    /// Whether the answer is to name the route ([`Begin::route_pending`]): only actix-web's
+    /// adapter routes after the exchange begins.
+    #[cfg(feature = "actix")]
     pub(crate) fn route_pending(&self) -> bool {
         self.route_pending
     }
