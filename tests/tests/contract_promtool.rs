@@ -158,3 +158,71 @@ fn prometheus_itself_parses_every_dashboard_query() {
         "{out}"
     );
 }
+
+/// The `job` and `instance` variables of the dashboards that show services list a service that
+/// serves only gRPC as well as one that serves only HTTP: their queries, as the dashboards hold
+/// them (variables replaced as "All" selects them), evaluated by Prometheus's own engine over
+/// one of each, and their regex applied to the series Grafana's `query_result` lists.
+#[test]
+fn the_service_variables_list_a_service_that_serves_only_grpc() {
+    let Some(promtool) = obs_tests::require_tool("promtool") else {
+        return;
+    };
+    let http = obs_catalogue::HTTP_SERVER_REQUEST_DURATION.name;
+    let grpc = obs_catalogue::RPC_SERVER_CALL_DURATION.name;
+    let expected = [
+        ("job", ["web", "grpc-only"]),
+        ("instance", ["web:3000", "grpc:50051"]),
+    ];
+    let mut tests = String::new();
+    let mut checked = Vec::new();
+    for d in obs_mixin::dashboards() {
+        for variable in d.json["templating"]["list"].as_array().unwrap() {
+            let name = variable["name"].as_str().unwrap();
+            let query = variable["query"].as_str().unwrap_or_default();
+            let Some((_, values)) = expected.iter().find(|(n, _)| *n == name) else {
+                continue;
+            };
+            let Some(expr) = query
+                .strip_prefix("query_result(")
+                .and_then(|q| q.strip_suffix(')'))
+            else {
+                continue;
+            };
+            // Grafana lists `{instance="web:3000"} 1 <time>`; the regex keeps the value.
+            let regex = variable["regex"].as_str().unwrap();
+            assert_eq!(regex, format!("/{name}=\"([^\"]+)\"/"), "{}: {name}", d.uid);
+            let expr = expr.replace("$job", ".+");
+            tests.push_str(&format!(
+                "  - expr: {}\n    eval_time: 5m\n    exp_samples:\n",
+                serde_json::to_string(&expr).unwrap()
+            ));
+            for value in values {
+                tests.push_str(&format!(
+                    "    - labels: '{{{name}=\"{value}\"}}'\n      value: 1\n"
+                ));
+            }
+            checked.push(format!("{}: {name}", d.uid));
+        }
+    }
+    for uid in ["obs-service-overview", "obs-logs"] {
+        for name in ["job", "instance"] {
+            assert!(
+                checked.contains(&format!("{uid}: {name}")),
+                "{uid} has no {name} variable of either server histogram: {checked:?}"
+            );
+        }
+    }
+    assert!(
+        checked.contains(&"obs-slos: instance".to_owned()),
+        "{checked:?}"
+    );
+    let file = format!(
+        "rule_files: [empty.yaml]\nevaluation_interval: 1m\ntests:\n- interval: 1m\n  input_series:\n  - series: '{http}_count{{job=\"web\", instance=\"web:3000\", http_route=\"/\"}}'\n    values: '1+1x10'\n  - series: '{grpc}_count{{job=\"grpc-only\", instance=\"grpc:50051\", rpc_method=\"demo.v1.Users/Get\"}}'\n    values: '1+1x10'\n  promql_expr_test:\n{tests}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("empty.yaml"), "groups: []\n").unwrap();
+    std::fs::write(dir.path().join("variables.yaml"), &file).unwrap();
+    let out = run(&promtool, &["test", "rules", "variables.yaml"], dir.path());
+    assert!(out.contains("SUCCESS"), "{out}");
+}

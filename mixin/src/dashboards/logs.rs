@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use super::panels::{
-    Kind, Panel, job_and_instance_variables, loki, loki_instant, loki_label_variable,
+    Kind, Panel, job_and_instance_variables_of_any, loki, loki_instant, loki_label_variable,
     loki_variable, prom, prometheus_variable, row, tempo_variable, textbox_variable,
 };
 use super::{Spec, target_selector};
@@ -21,7 +21,11 @@ pub(crate) fn spec() -> Spec {
     let trace_id = fields::TRACE_ID;
     let duration = catalogue::HTTP_SERVER_REQUEST_DURATION.name;
     let trace_link = "/explore?schemaVersion=1&panes=%7B%22trace%22:%7B%22datasource%22:%22${tempo_datasource}%22,%22queries%22:%5B%7B%22refId%22:%22A%22,%22datasource%22:%7B%22type%22:%22tempo%22,%22uid%22:%22${tempo_datasource}%22%7D,%22queryType%22:%22traceql%22,%22query%22:%22${__value.raw}%22%7D%5D,%22range%22:%7B%22from%22:%22now-1h%22,%22to%22:%22now%22%7D%7D%7D&orgId=1";
-    let [job, instance] = job_and_instance_variables(&format!("{duration}_count"));
+    // Listed by either server histogram: a service that serves only gRPC logs too.
+    let [job, instance] = job_and_instance_variables_of_any(&[
+        &format!("{duration}_count"),
+        &format!("{}_count", catalogue::RPC_SERVER_CALL_DURATION.name),
+    ]);
     let variables = vec![
         prometheus_variable(),
         loki_variable(),

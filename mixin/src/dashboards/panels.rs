@@ -327,7 +327,46 @@ pub(crate) fn job_and_instance_variables(series: &str) -> [Value; 2] {
     ]
 }
 
+/// The `job` and `instance` variables of a dashboard whose services expose any of `series`
+/// (the HTTP and the gRPC server histograms): a service that serves only gRPC is listed as
+/// well as one that serves only HTTP. `label_values` takes one selector with a fixed name, so
+/// these ask for the label of `count by (<label>) (<a> or <b>)` and read it out of each result
+/// (`query_result` with a regex, as Grafana has always run it).
+pub(crate) fn job_and_instance_variables_of_any(series: &[&str]) -> [Value; 2] {
+    let union = |selector: &str| {
+        series
+            .iter()
+            .map(|s| format!("{s}{selector}"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    let of = |label: &str, selector: &str| {
+        format!("query_result(count by ({label}) ({}))", union(selector))
+    };
+    [
+        query_variable_matching("job", "Job", &of("job", ""), r#"/job="([^"]+)"/"#, ".+"),
+        query_variable_matching(
+            "instance",
+            "Instance",
+            &of("instance", r#"{job=~"$job"}"#),
+            r#"/instance="([^"]+)"/"#,
+            ".+",
+        ),
+    ]
+}
+
 pub(crate) fn query_variable(name: &str, label: &str, query: &str, all_value: &str) -> Value {
+    query_variable_matching(name, label, query, "", all_value)
+}
+
+/// [`query_variable`] whose options are what `regex` captures of each result.
+pub(crate) fn query_variable_matching(
+    name: &str,
+    label: &str,
+    query: &str,
+    regex: &str,
+    all_value: &str,
+) -> Value {
     json!({
         "type": "query",
         "name": name,
@@ -337,7 +376,7 @@ pub(crate) fn query_variable(name: &str, label: &str, query: &str, all_value: &s
         // The classic string form: every Grafana version runs it and its editor parses it.
         "query": query,
         "refresh": 2,
-        "regex": "",
+        "regex": regex,
         "sort": 1,
         "multi": true,
         "includeAll": true,

@@ -6,8 +6,8 @@
 //! requests: the route variable's "All" is `.*`, which matches a missing label too).
 
 use super::panels::{
-    Kind, Panel, job_and_instance_variables, prom, prom_table, prometheus_variable, query_variable,
-    row, with_exemplars,
+    Kind, Panel, job_and_instance_variables_of_any, prom, prom_table, prometheus_variable,
+    query_variable, row, with_exemplars,
 };
 use super::{Spec, target_selector};
 use crate::Thresholds;
@@ -35,7 +35,11 @@ pub(crate) fn spec(t: &Thresholds) -> Spec {
         )
     };
 
-    let [job, instance] = job_and_instance_variables(&format!("{duration}_count"));
+    // Listed by either server histogram: a service that serves only gRPC is one too.
+    let [job, instance] = job_and_instance_variables_of_any(&[
+        &format!("{duration}_count"),
+        &format!("{}_count", catalogue::RPC_SERVER_CALL_DURATION.name),
+    ]);
     let variables = vec![
         prometheus_variable(),
         job,

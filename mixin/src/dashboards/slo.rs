@@ -7,7 +7,9 @@
 //! per-instance panels below read the RED recording rules, to find the instance that burns.
 
 use super::Spec;
-use super::panels::{Kind, Panel, prom, prometheus_variable, query_variable, row};
+use super::panels::{
+    Kind, Panel, job_and_instance_variables_of_any, prom, prometheus_variable, query_variable, row,
+};
 use crate::rules::recording::{BUCKETS_BY_ROUTE, RATE_BY_ROUTE_CODE};
 use crate::slo::{
     BUDGET_REMAINING, ERROR_BUDGET, ERROR_RATIO_WINDOW, FAST_BURN, OBJECTIVE, SLOW_BURN,
@@ -33,6 +35,10 @@ pub(crate) fn spec() -> Spec {
     };
     let target = r#"{job=~"$job", instance=~"$instance"}"#;
     let five_xx = r#"{job=~"$job", instance=~"$instance", http_response_status_code=~"5.."}"#;
+    let [_, instance] = job_and_instance_variables_of_any(&[
+        &format!("{duration}_count"),
+        &format!("{}_count", catalogue::RPC_SERVER_CALL_DURATION.name),
+    ]);
     let variables = vec![
         prometheus_variable(),
         query_variable(
@@ -41,12 +47,8 @@ pub(crate) fn spec() -> Spec {
             &format!("label_values({OBJECTIVE}, job)"),
             ".+",
         ),
-        query_variable(
-            "instance",
-            "Instance",
-            &format!("label_values({duration}_count{{job=~\"$job\"}}, instance)"),
-            ".+",
-        ),
+        // The instances of either server histogram: gRPC objectives have them too.
+        instance,
         query_variable(
             "slo",
             "SLO",
