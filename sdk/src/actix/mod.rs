@@ -119,9 +119,9 @@ impl HttpMiddleware {
     /// actix-web routes a request inside the service this middleware wraps, so the route known
     /// before the handler runs comes from matching the path against the app's patterns a
     /// second time (one regular expression for each dynamic pattern tried, so the cost grows
-    /// with the number of routes: about 7 600 instructions a request in the benchmark's small
-    /// app, a third of the middleware's cost; see BENCHMARKS.md). From the answer, the route
-    /// is the one routing matched, looked up by index.
+    /// with the number of routes: about 6 800 instructions a request in the benchmark's
+    /// two-route app, two fifths of the middleware's cost; see BENCHMARKS.md). From the answer,
+    /// the route is the one routing matched, looked up by index.
     ///
     /// What still names the route: the duration histogram, the access line, the OpenTelemetry
     /// span (its `route` and its name, recorded when the answer starts) and the
