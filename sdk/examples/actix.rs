@@ -17,10 +17,10 @@
 //! `503` `draining` for `OBS_SHUTDOWN_DRAIN` while the other routes serve, then it stops
 //! accepting and finishes the requests in flight.
 //!
-//! actix-web runs one single-threaded Tokio runtime per worker; `/metrics` shows the first
-//! worker's runtime counts (`tokio_runtime_*`), since the catalogue's series name one runtime.
+//! actix-web runs one single-threaded Tokio runtime per worker; each worker's is observed, and
+//! `/metrics` shows their sums (`tokio_runtime_*`).
 
-use std::sync::Once;
+use std::cell::Cell;
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -122,15 +122,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with(obs.client_middleware())
         .build();
     let metrics = obs.metrics().clone();
-    let observe_runtime = std::sync::Arc::new(Once::new());
     // The address is known once bound; the factory runs on each worker after that.
     let local_addr = std::sync::Arc::new(std::sync::OnceLock::<std::net::SocketAddr>::new());
     let local_for_workers = local_addr.clone();
     let server = HttpServer::new(move || {
-        // Each worker builds its app on its own runtime: the first one's is observed.
-        observe_runtime.call_once(|| {
+        // Each worker builds its app on its own thread and runtime: each runtime is observed
+        // once, however often the factory runs there.
+        thread_local!(static OBSERVED: Cell<bool> = const { Cell::new(false) });
+        if !OBSERVED.replace(true) {
             metrics.observe_runtime(&tokio::runtime::Handle::current());
-        });
+        }
         let upstream = Upstream {
             client: client.clone(),
             url: upstream_url.clone().unwrap_or_else(|| {

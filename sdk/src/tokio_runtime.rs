@@ -16,6 +16,10 @@
 //! `rate(tokio_runtime_worker_busy_seconds_total[5m]) / tokio_runtime_workers` is how busy the
 //! workers are, from 0 to 1; a global queue that stays long means they cannot keep up.
 //!
+//! A server that runs several runtimes (actix-web runs one single-threaded runtime per worker)
+//! observes each of them: the series are their sums, so the busy fraction is that of all the
+//! workers together.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
@@ -34,38 +38,60 @@ use crate::exposition::Collect;
 impl Metrics {
     /// Renders the counts of the Tokio runtime `handle` at every scrape (see
     /// [`tokio_runtime`](crate::tokio_runtime)). Call it once per runtime, from inside it:
-    /// `metrics.observe_runtime(&tokio::runtime::Handle::current())`.
+    /// `metrics.observe_runtime(&tokio::runtime::Handle::current())`; with several runtimes,
+    /// once in each, and the series are their sums.
     pub fn observe_runtime(&self, handle: &tokio::runtime::Handle) {
-        self.add_collector(Runtime(handle.metrics()));
+        self.with_collector(Runtimes::default, |runtimes| {
+            runtimes
+                .0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(handle.metrics());
+        });
     }
 }
 
-/// A runtime whose counts are rendered.
-struct Runtime(tokio::runtime::RuntimeMetrics);
+/// The runtimes whose counts are rendered, summed.
+#[derive(Default)]
+struct Runtimes(std::sync::Mutex<Vec<tokio::runtime::RuntimeMetrics>>);
 
-impl Collect for Runtime {
+/// The counts of the series, summed over the runtimes.
+#[derive(Default)]
+struct Counts {
+    workers: usize,
+    alive_tasks: usize,
+    global_queue_depth: usize,
+    busy: f64,
+    parks: u64,
+}
+
+impl Collect for Runtimes {
     fn collect(&self, out: &mut String) {
-        let metrics = &self.0;
-        let workers = metrics.num_workers();
-        let (busy, parks) = (0..workers).fold((0.0, 0u64), |(busy, parks), worker| {
-            (
-                busy + metrics.worker_total_busy_duration(worker).as_secs_f64(),
-                parks + metrics.worker_park_count(worker),
-            )
-        });
-        series(out, &catalogue::TOKIO_WORKERS, workers as f64);
+        let runtimes = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut counts = Counts::default();
+        for metrics in runtimes.iter() {
+            let workers = metrics.num_workers();
+            counts.workers += workers;
+            counts.alive_tasks += metrics.num_alive_tasks();
+            counts.global_queue_depth += metrics.global_queue_depth();
+            for worker in 0..workers {
+                counts.busy += metrics.worker_total_busy_duration(worker).as_secs_f64();
+                counts.parks += metrics.worker_park_count(worker);
+            }
+        }
+        series(out, &catalogue::TOKIO_WORKERS, counts.workers as f64);
         series(
             out,
             &catalogue::TOKIO_ALIVE_TASKS,
-            metrics.num_alive_tasks() as f64,
+            counts.alive_tasks as f64,
         );
         series(
             out,
             &catalogue::TOKIO_GLOBAL_QUEUE_DEPTH,
-            metrics.global_queue_depth() as f64,
+            counts.global_queue_depth as f64,
         );
-        series(out, &catalogue::TOKIO_BUSY, busy);
-        series(out, &catalogue::TOKIO_PARKS, parks as f64);
+        series(out, &catalogue::TOKIO_BUSY, counts.busy);
+        series(out, &catalogue::TOKIO_PARKS, counts.parks as f64);
     }
 }
 
@@ -136,5 +162,44 @@ mod tests {
         ] {
             assert!(text.contains(&format!("# TYPE {} ", metric.name)), "{text}");
         }
+    }
+
+    #[test]
+    fn several_runtimes_render_one_series_each_of_their_sums() {
+        let runtimes: Vec<_> = (0..3)
+            .map(|_| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        let metrics = Metrics::new();
+        for runtime in &runtimes {
+            runtime.block_on(async {
+                metrics.observe_runtime(&tokio::runtime::Handle::current());
+            });
+        }
+        // Tasks left alive on two of the three: the sum counts both.
+        let _pending: Vec<_> = runtimes[..2]
+            .iter()
+            .map(|runtime| runtime.spawn(std::future::pending::<()>()))
+            .collect();
+        let text = metrics.render();
+        for metric in [
+            &catalogue::TOKIO_WORKERS,
+            &catalogue::TOKIO_ALIVE_TASKS,
+            &catalogue::TOKIO_GLOBAL_QUEUE_DEPTH,
+            &catalogue::TOKIO_BUSY,
+            &catalogue::TOKIO_PARKS,
+        ] {
+            assert_eq!(
+                text.matches(&format!("# TYPE {} ", metric.name)).count(),
+                1,
+                "{text}"
+            );
+        }
+        assert!(text.contains("\ntokio_runtime_workers 3\n"), "{text}");
+        assert!(text.contains("\ntokio_runtime_alive_tasks 2\n"), "{text}");
     }
 }

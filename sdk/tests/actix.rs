@@ -237,6 +237,15 @@ async fn red_metrics_use_route_templates_and_bounded_labels() {
         sample(&text, "obs_build_info", &[("service", "actix")]).is_some(),
         "{text}"
     );
+    // One single-threaded runtime per actix-web worker (as many as the machine has cores),
+    // each observed: the series are their sums, written once.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    assert_eq!(
+        sample(&text, "tokio_runtime_workers", &[]),
+        Some(workers as f64),
+        "{text}"
+    );
+    assert_eq!(text.matches("# TYPE tokio_runtime_workers ").count(), 1);
 }
 
 #[tokio::test]

@@ -61,7 +61,7 @@ struct Inner {
 
 /// Something whose series are read when `/metrics` is rendered, rather than recorded as they
 /// happen: it appends them, in the text format, to the rendered text.
-pub(crate) trait Collect: Send + Sync + 'static {
+pub(crate) trait Collect: std::any::Any + Send + Sync {
     /// Appends the series, with their `# HELP` and `# TYPE` lines, to `out`.
     fn collect(&self, out: &mut String);
 }
@@ -190,17 +190,30 @@ impl Metrics {
             .keep(family, labels, value, trace_id, at);
     }
 
-    /// Adds series read at every render.
+    /// Runs `f` on this registry's collector of type `C`, added with `make` first if it has
+    /// none: for a collector whose series several sources add to (one series may appear once
+    /// in an exposition).
     #[cfg_attr(
         not(feature = "tokio-runtime"),
         allow(dead_code, reason = "only the runtime metrics are collected so")
     )]
-    pub(crate) fn add_collector(&self, collector: impl Collect) {
-        self.inner
+    pub(crate) fn with_collector<C: Collect>(&self, make: impl FnOnce() -> C, f: impl FnOnce(&C)) {
+        let mut collectors = self
+            .inner
             .collectors
             .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Box::new(collector));
+            .unwrap_or_else(|e| e.into_inner());
+        let found = collectors
+            .iter()
+            .find_map(|c| (c.as_ref() as &dyn std::any::Any).downcast_ref::<C>());
+        match found {
+            Some(collector) => f(collector),
+            None => {
+                let collector = make();
+                f(&collector);
+                collectors.push(Box::new(collector));
+            }
+        }
     }
 
     /// Drains pending histogram samples into their buckets. [`init`](crate::init) runs this on a
