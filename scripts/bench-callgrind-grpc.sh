@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Instructions per gRPC call of the whole server process (tonic, hyper's HTTP/2, the SDK, the
 # log writer thread), counted by callgrind while grpcio sends unary calls one after the other
-# over one channel: the `grpc_bare` example bare, with a layer that does nothing, and with
-# obs-service's gRPC layer, each the difference between a run of 1 000 and of 5 000 calls to
-# `demo.v1.Users/Get`, divided by 4 000, less quanta's clock calibration at start-up, as
-# scripts/bench-callgrind-server.sh counts the HTTP layer.
+# over one channel: the `grpc_bare` example bare, with a layer that does nothing, with
+# obs-service's gRPC layer and with the OpenTelemetry project's tower middleware, each the
+# difference between a run of 1 000 and of 5 000 calls to `demo.v1.Users/Get`, divided by
+# 4 000, less quanta's clock calibration at start-up, as scripts/bench-callgrind-server.sh
+# counts the HTTP layer.
 #
 #   scripts/bench-callgrind-grpc.sh
 set -euo pipefail
@@ -43,3 +44,4 @@ row() { # label env...
 row "bare tonic" GRPC_STACK=bare
 row "bare + a layer that does nothing" GRPC_STACK=noop
 row "bare + init + obs.grpc_layer()" GRPC_STACK=obs
+row "OpenTelemetry tower middleware (metrics)" GRPC_STACK=otel

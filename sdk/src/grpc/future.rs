@@ -68,7 +68,7 @@ where
             Ok(mut response) => {
                 response.headers_mut().insert(
                     REQUEST_ID_HEADER,
-                    call.exchange().id().header_value().clone(),
+                    call.exchange().id().answer_header_value(),
                 );
                 // A trailers-only answer (or one that is not gRPC) says its status now; the
                 // others in their trailers, at the end of the stream.
