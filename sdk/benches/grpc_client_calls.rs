@@ -51,6 +51,11 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // A subscriber that takes nothing, as a service that logs has one: without any, `tracing`'s
+    // `log` fallback hands each of h2's and tonic's spans to the `log` crate, a cost no such
+    // service pays.
+    tracing::subscriber::set_global_default(tracing::subscriber::NoSubscriber::default())
+        .expect("no subscriber was set before");
     let metrics = obs_service::Metrics::new();
     runtime.block_on(async {
         let channel: Channel = Endpoint::from(endpoint.clone()).connect().await.unwrap();

@@ -68,7 +68,7 @@ where
             Ok(mut response) => {
                 response
                     .headers_mut()
-                    .insert(REQUEST_ID_HEADER, exchange.id().answer_header_value());
+                    .insert(REQUEST_ID_HEADER, exchange.id().header_value().clone());
                 // A router that matched only inside the service names the route now.
                 let route = Routes::get().of(response.extensions());
                 let completion = exchange.respond(response.status().as_u16(), route);

@@ -144,10 +144,11 @@ impl RequestId {
         &self.0
     }
 
-    /// The ID as the value of the answer's `X-Request-ID`: marked sensitive, which tells an
+    /// The ID as the value of a gRPC answer's `x-request-id`: marked sensitive, which tells the
     /// HTTP/2 encoder (HPACK) never to add it to the connection's header table. A value new on
-    /// every request would only churn that table, evicting the headers that do repeat, and cost
-    /// the insertion on every answer (about 3 000 instructions a gRPC call).
+    /// every call would only churn that table, evicting the headers that do repeat, and cost the
+    /// insertion on every answer (about 3 000 instructions a call). HTTP/1 has no such table.
+    #[cfg(feature = "grpc")]
     pub(crate) fn answer_header_value(&self) -> HeaderValue {
         let mut value = self.0.clone();
         value.set_sensitive(true);
@@ -209,6 +210,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "grpc")]
     #[test]
     fn the_answers_id_is_the_same_value_kept_out_of_hpacks_table() {
         let id = RequestId::parse("edge:1234.abc_DEF-9").unwrap();
