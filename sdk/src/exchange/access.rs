@@ -59,52 +59,61 @@ pub(super) fn write(level: Level, line: &Line<'_>) {
     // Whole microseconds (a u64 holds 584 000 years of them).
     let duration_us = u64::try_from(line.elapsed.as_micros()).unwrap_or(u64::MAX);
     let duration_ms = offer::millis(duration_us);
-    if let Some(status) = line.status_name {
-        // A named status (`NOT_FOUND`) is not what the typed line holds: the line says it all
-        // itself, through the fields.
-        access_event!(
-            level,
-            parent: line.span,
-            { fields::METHOD } = line.method,
-            { fields::ROUTE } = line.route,
-            { fields::PATH } = path,
-            { fields::STATUS } = status,
-            { fields::DURATION_MS } = duration_ms,
-            { fields::REQUEST_ID } = line.id.as_str(),
-            { fields::MESSAGE } = ACCESS_MESSAGE
-        );
-    } else if line.span.is_disabled() {
+    if line.span.is_disabled() {
         // No span to carry the exchange's identity: the line says it all itself.
-        access_event!(
-            level,
-            parent: line.span,
-            { fields::METHOD } = line.method,
-            { fields::ROUTE } = line.route,
-            { fields::PATH } = path,
-            { fields::STATUS } = line.status,
-            { fields::DURATION_MS } = duration_ms,
-            { fields::REQUEST_ID } = line.id.as_str(),
-            { fields::MESSAGE } = ACCESS_MESSAGE
-        );
+        match line.status_name {
+            Some(status) => access_event!(
+                level,
+                parent: line.span,
+                { fields::METHOD } = line.method,
+                { fields::ROUTE } = line.route,
+                { fields::PATH } = path,
+                { fields::STATUS } = status,
+                { fields::DURATION_MS } = duration_ms,
+                { fields::REQUEST_ID } = line.id.as_str(),
+                { fields::MESSAGE } = ACCESS_MESSAGE
+            ),
+            None => access_event!(
+                level,
+                parent: line.span,
+                { fields::METHOD } = line.method,
+                { fields::ROUTE } = line.route,
+                { fields::PATH } = path,
+                { fields::STATUS } = line.status,
+                { fields::DURATION_MS } = duration_ms,
+                { fields::REQUEST_ID } = line.id.as_str(),
+                { fields::MESSAGE } = ACCESS_MESSAGE
+            ),
+        }
     } else {
         // The span already holds `request_id`, `method` and `route`, and every line inside it
         // gets them; rendering them a second time would only be thrown away. An explicit
         // parent also spares entering and leaving the span. The JSON layer renders the line
-        // from the typed values rather than visiting the fields.
+        // from the typed values rather than visiting the fields; a named status (a gRPC code)
+        // is a field of its own callsite, a string where HTTP's is a number.
         let values = AccessLine {
             status: line.status,
+            status_name: line.status_name,
             duration_us,
             since_epoch: line.since_epoch,
         };
-        offer::offering_access_line(values, path, || {
-            access_event!(
+        offer::offering_access_line(values, path, || match line.status_name {
+            Some(status) => access_event!(
+                level,
+                parent: line.span,
+                { fields::PATH } = path,
+                { fields::STATUS } = status,
+                { fields::DURATION_MS } = duration_ms,
+                { fields::MESSAGE } = ACCESS_MESSAGE
+            ),
+            None => access_event!(
                 level,
                 parent: line.span,
                 { fields::PATH } = path,
                 { fields::STATUS } = line.status,
                 { fields::DURATION_MS } = duration_ms,
                 { fields::MESSAGE } = ACCESS_MESSAGE
-            )
+            ),
         });
     }
 }

@@ -73,6 +73,9 @@ impl RequestSpan {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AccessLine {
     pub(crate) status: u16,
+    /// The status by name (a gRPC code, `NOT_FOUND`), which the line then shows instead of the
+    /// number: capitals and `_`, which JSON never escapes.
+    pub(crate) status_name: Option<&'static str>,
     /// The duration in whole microseconds; the field is these over 1 000, in milliseconds.
     pub(crate) duration_us: u64,
     /// When the exchange ended, since the Unix epoch: the line's timestamp.
@@ -235,6 +238,7 @@ mod tests {
         assert!(take_request_span().is_none(), "an offer outlived a panic");
         let line = AccessLine {
             status: 200,
+            status_name: None,
             duration_us: 1000,
             since_epoch: Duration::ZERO,
         };

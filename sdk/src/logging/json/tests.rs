@@ -334,8 +334,18 @@ fn request_lines(
             }
             tracing::warn!(request_id = "forged", "inside again");
         }
-        let write = || {
-            tracing::event!(
+        // A named status (a gRPC code) is a field of its own callsite, as in the core.
+        let write = || match access.status_name {
+            Some(status) => tracing::event!(
+                target: crate::catalogue::ACCESS_LOG_TARGET,
+                parent: &span,
+                tracing::Level::INFO,
+                { fields::PATH } = *path,
+                { fields::STATUS } = status,
+                { fields::DURATION_MS } = offer::millis(access.duration_us),
+                { fields::MESSAGE } = ACCESS_MESSAGE
+            ),
+            None => tracing::event!(
                 target: crate::catalogue::ACCESS_LOG_TARGET,
                 parent: &span,
                 tracing::Level::INFO,
@@ -343,7 +353,7 @@ fn request_lines(
                 { fields::STATUS } = access.status,
                 { fields::DURATION_MS } = offer::millis(access.duration_us),
                 { fields::MESSAGE } = ACCESS_MESSAGE
-            )
+            ),
         };
         match offer {
             true => offer::offering_access_line(*access, path, write),
@@ -407,6 +417,7 @@ fn typed_request_values_render_the_lines_their_fields_would() {
     let accesses = [
         (
             AccessLine {
+                status_name: None,
                 status: 200,
                 duration_us: 106,
                 since_epoch: std::time::Duration::new(1_764_547_200, 123_456_789),
@@ -415,6 +426,7 @@ fn typed_request_values_render_the_lines_their_fields_would() {
         ),
         (
             AccessLine {
+                status_name: None,
                 status: 503,
                 duration_us: 12_345_500,
                 since_epoch: std::time::Duration::new(1_764_547_201, 999_999_999),
@@ -423,6 +435,7 @@ fn typed_request_values_render_the_lines_their_fields_would() {
         ),
         (
             AccessLine {
+                status_name: None,
                 status: 404,
                 duration_us: 0,
                 since_epoch: std::time::Duration::new(1_764_547_202, 0),
@@ -431,11 +444,22 @@ fn typed_request_values_render_the_lines_their_fields_would() {
         ),
         (
             AccessLine {
+                status_name: None,
                 status: 200,
                 duration_us: 86_400_000_123,
                 since_epoch: std::time::Duration::new(1_764_547_203, 5_000_000),
             },
             "/long",
+        ),
+        // A gRPC call's: its status by name.
+        (
+            AccessLine {
+                status_name: Some("NOT_FOUND"),
+                status: 5,
+                duration_us: 1_250,
+                since_epoch: std::time::Duration::new(1_764_547_204, 0),
+            },
+            "/demo.v1.Users/Get",
         ),
     ];
     let redactors = [
@@ -484,7 +508,7 @@ fn typed_request_values_render_the_lines_their_fields_would() {
             }
         }
     }
-    assert_eq!(compared, 240);
+    assert_eq!(compared, 300);
 }
 
 #[test]
@@ -507,6 +531,7 @@ fn typed_values_are_taken_only_by_their_callsites() {
         // An access-line offer an ordinary event does not take.
         offer::offering_access_line(
             AccessLine {
+                status_name: None,
                 status: 500,
                 duration_us: 1000,
                 since_epoch: std::time::Duration::ZERO,

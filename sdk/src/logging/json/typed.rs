@@ -46,7 +46,10 @@ impl Callsite {
     ) {
         self.put(out, index, |out| match which {
             AccessValue::Path => offer::with_access_path(|path| write_json_str(out, path)),
-            AccessValue::Status => write_json_int(out, values.status),
+            AccessValue::Status => match values.status_name {
+                Some(name) => write_json_str(out, name),
+                None => write_json_int(out, values.status),
+            },
             AccessValue::DurationMs => write_json_millis(out, values.duration_us),
         });
     }
@@ -108,14 +111,18 @@ pub(super) fn write_plain_access(line: &mut Vec<u8>, values: &AccessLine, reques
     line.extend_from_slice(path);
     offer::with_access_path(|path| write_json_str(line, path));
     line.extend_from_slice(status);
-    match values.status {
-        // Every status a response can have: three digits, without itoa's buffer and copy.
-        code @ 100..=999 => line.extend_from_slice(&[
-            b'0' + (code / 100) as u8,
-            b'0' + (code / 10 % 10) as u8,
-            b'0' + (code % 10) as u8,
-        ]),
-        code => write_json_int(line, code),
+    if let Some(name) = values.status_name {
+        write_json_str(line, name);
+    } else {
+        match values.status {
+            // Every status a response can have: three digits, without itoa's buffer and copy.
+            code @ 100..=999 => line.extend_from_slice(&[
+                b'0' + (code / 100) as u8,
+                b'0' + (code / 10 % 10) as u8,
+                b'0' + (code % 10) as u8,
+            ]),
+            code => write_json_int(line, code),
+        }
     }
     line.extend_from_slice(duration);
     write_json_millis(line, values.duration_us);
