@@ -1,7 +1,7 @@
 //! Makes `OBS_BENCH_CALLS` unary calls (default 10 000), one after another over one channel, to
 //! `demo.v1.Users/Get` of the gRPC server at `OBS_BENCH_SERVER` (`host:port`, the `grpc_bare`
 //! example), through the tonic stack `OBS_BENCH_CLIENT` names, so `valgrind --tool=callgrind`
-//! can count what the client process spends per call. `scripts/bench-callgrind-grpc-client.sh`
+//! can count what the client process spends per call. `scripts/bench-callgrind-client.sh grpc`
 //! runs it for every stack.
 //!
 //! | `OBS_BENCH_CLIENT` | stack |
