@@ -71,8 +71,11 @@ where
         let (id, header) = match kept {
             Some(kept) => kept,
             None => {
-                let id = RequestId::generate_at(arrival.since_epoch());
-                let header = HeaderValue::from_bytes(id.as_str().as_bytes())
+                // actix-web's header value (`http` 0.2) and the ID's (`http` 1) share one
+                // buffer: a copy, promoted to shared on its first clone, was two allocations.
+                let text = RequestId::generate_bytes_at(arrival.since_epoch());
+                let id = RequestId::from_generated(text.clone());
+                let header = HeaderValue::from_maybe_shared(text)
                     .expect("a request ID is a valid header value");
                 headers.insert(REQUEST_ID_HEADER, header.clone());
                 (id, header)

@@ -89,6 +89,12 @@ impl RequestId {
     /// [`RequestId::generate`] for a request that arrived `since_epoch` after the Unix epoch:
     /// the HTTP layer reads the clock once for the ID and the access line's timestamp.
     pub(crate) fn generate_at(since_epoch: std::time::Duration) -> Self {
+        Self::from_generated(Self::generate_bytes_at(since_epoch))
+    }
+
+    /// The text of a fresh ID (see [`RequestId::generate_at`]), reference-counted from the
+    /// start: one allocation, however many headers share it.
+    pub(crate) fn generate_bytes_at(since_epoch: std::time::Duration) -> bytes::Bytes {
         // `Uuid::now_v7` orders IDs within a millisecond too, through one process-wide mutex: a
         // lock every request of every core would take. Random bits within the millisecond are
         // what RFC 9562 allows, and all a log search needs. They come from fastrand's
@@ -105,8 +111,12 @@ impl RequestId {
         // The ID is cloned into the request's headers, extensions and task-local and into the
         // response: a buffer that is reference-counted from the start is one allocation, where
         // a copied one is promoted (allocated again) on its first clone.
-        let shared = bytes::Bytes::from_owner(buf);
-        Self(HeaderValue::from_maybe_shared(shared).expect("a UUID is a valid header value"))
+        bytes::Bytes::from_owner(buf)
+    }
+
+    /// The ID whose text [`RequestId::generate_bytes_at`] made, sharing it.
+    pub(crate) fn from_generated(text: bytes::Bytes) -> Self {
+        Self(HeaderValue::from_maybe_shared(text).expect("a UUID is a valid header value"))
     }
 
     /// Accepts `value` if it is a well-formed request ID (see
