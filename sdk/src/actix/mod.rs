@@ -113,15 +113,17 @@ impl HttpMiddleware {
     }
 
     /// Reads each request's route from its answer, as actix-web's routing left it, rather than
-    /// before the handler runs: cheaper, but the handler's log lines and Sentry events no
-    /// longer name the route.
+    /// before the handler runs; the handler's log lines and Sentry events then no longer name
+    /// the route.
     ///
     /// actix-web routes a request inside the service this middleware wraps, so the route known
     /// before the handler runs comes from matching the path against the app's patterns a
-    /// second time (one regular expression for each dynamic pattern tried, so the cost grows
-    /// with the number of routes: about 6 800 instructions a request in the benchmark's
-    /// two-route app, two fifths of the middleware's cost; see BENCHMARKS.md). From the answer,
-    /// the route is the one routing matched, looked up by index.
+    /// second time, one regular expression for each dynamic pattern tried: its cost grows with
+    /// the number of routes, and with the engine actix-web's router is built with. In the
+    /// benchmark's two-route app that match costs about 1 800 instructions a request with
+    /// actix-web's default `unicode` feature (the `regex` crate), and about 7 800 without it
+    /// (`default-features = false`: `regex-lite`); from the answer, the route costs about 950
+    /// (looked up by the index routing left, and recorded on the span). See BENCHMARKS.md.
     ///
     /// What still names the route: the duration histogram, the access line, the OpenTelemetry
     /// span (its `route` and its name, recorded when the answer starts) and the
